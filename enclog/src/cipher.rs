@@ -1,0 +1,69 @@
+//! The AEAD, in one place: XChaCha20-Poly1305, computed as HChaCha20 once per session and
+//! ring's ChaCha20-Poly1305 per line.
+//!
+//! `XChaCha20-Poly1305(k, sid ‖ seq)` is by definition `ChaCha20-Poly1305(HChaCha20(k, sid),
+//! 0⁴ ‖ seq)`. Deriving the subkey once per session and sealing with ring is ~9× faster than
+//! chacha20poly1305 0.11's default build on this hardware (see `RESEARCH.md`/`BENCHMARKS.md`),
+//! and the `FORMAT.md` vectors hold the two byte-identical.
+
+use chacha20::cipher::consts::U10;
+use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, Nonce, UnboundKey};
+use zeroize::{Zeroize, Zeroizing};
+
+use crate::token::TAG_LEN;
+
+/// The per-session cipher: a subkey bound to one (key, session id) pair.
+pub(crate) struct SessionCipher {
+    key: LessSafeKey,
+}
+
+impl SessionCipher {
+    /// Derives the session subkey `HChaCha20(key, session)`.
+    pub(crate) fn new(key: &[u8; 32], session: &[u8; 16]) -> SessionCipher {
+        let mut derived = chacha20::hchacha::<U10>(key.into(), session.into());
+        let mut sub = Zeroizing::new([0u8; 32]);
+        sub.copy_from_slice(&derived);
+        derived.as_mut_slice().zeroize();
+        let unbound = UnboundKey::new(&CHACHA20_POLY1305, &sub[..])
+            .expect("a 32-byte key is valid for ChaCha20-Poly1305");
+        SessionCipher {
+            key: LessSafeKey::new(unbound),
+        }
+    }
+
+    fn nonce(seq: u64) -> Nonce {
+        let mut nonce = [0u8; 12];
+        nonce[4..].copy_from_slice(&seq.to_be_bytes());
+        Nonce::assume_unique_for_key(nonce)
+    }
+
+    /// Encrypts `in_out` in place and returns the tag.
+    pub(crate) fn seal(&self, seq: u64, aad: &[u8], in_out: &mut [u8]) -> [u8; TAG_LEN] {
+        let tag = self
+            .key
+            .seal_in_place_separate_tag(Self::nonce(seq), Aad::from(aad), in_out)
+            .expect("ChaCha20-Poly1305 seals any input under 256 GiB");
+        let mut out = [0u8; TAG_LEN];
+        out.copy_from_slice(tag.as_ref());
+        out
+    }
+
+    /// Decrypts `in_out` (ciphertext ‖ tag) in place; returns the plaintext or `None` when the
+    /// tag does not verify (ring compares tags in constant time).
+    pub(crate) fn open<'a>(
+        &self,
+        seq: u64,
+        aad: &[u8],
+        in_out: &'a mut [u8],
+    ) -> Option<&'a mut [u8]> {
+        self.key
+            .open_in_place(Self::nonce(seq), Aad::from(aad), in_out)
+            .ok()
+    }
+}
+
+impl std::fmt::Debug for SessionCipher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionCipher(<redacted>)")
+    }
+}

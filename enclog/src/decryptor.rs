@@ -1,0 +1,195 @@
+//! [`Decryptor`]: streams any `BufRead`, opening line by line with bounded memory.
+
+use std::io::{self, BufRead};
+
+use crate::error::OpenError;
+use crate::opener::{Opened, Opener};
+
+/// Lines longer than this (bytes) are reported, not buffered, unless configured otherwise.
+pub const DEFAULT_MAX_LINE: usize = 16 * 1024 * 1024;
+
+/// What one line of input turned out to be.
+#[derive(Debug)]
+pub enum Outcome<'a> {
+    /// The line holds no token; pass it through.
+    Plain,
+    /// The line was opened.
+    Opened(Opened<'a>),
+    /// The line holds a token that could not be opened; decryption goes on with the next line.
+    Failed(LineError),
+}
+
+/// Why one line could not be opened.
+///
+/// ```
+/// let err = enclog::LineError::TooLong { len: 10, limit: 5 };
+/// assert!(err.to_string().contains("longer than"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LineError {
+    /// The token could not be opened.
+    #[error(transparent)]
+    Open(#[from] OpenError),
+    /// The line is longer than the configured cap; it was skipped without being buffered.
+    #[error("line is {len} bytes, longer than the {limit}-byte limit; it was skipped (raise the limit if this log really has such lines)")]
+    TooLong {
+        /// The line's length in bytes.
+        len: u64,
+        /// The cap.
+        limit: usize,
+    },
+}
+
+/// One line of input and what it turned out to be.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Entry<'a> {
+    /// The 1-based line number.
+    pub line_no: u64,
+    /// The line as read, without its line ending (empty for a line that was too long).
+    pub raw: &'a [u8],
+    /// Whether the line ended with a newline (`false` only for a cut last line).
+    pub terminated: bool,
+    /// What it turned out to be.
+    pub outcome: Outcome<'a>,
+}
+
+/// Streams lines from a reader and opens each one on its own: a bad line is reported in its
+/// [`Entry`] and the next line is read as usual. Memory stays bounded by the line cap.
+///
+/// A last line without a newline whose token does not open is reported as
+/// [`OpenError::Truncated`]: the writer was cut off mid-line (a crash), which is not tampering.
+///
+/// ```
+/// use enclog::{Decryptor, Key, Keyring, Outcome, Sealer};
+/// let key = Key::generate()?;
+/// let sealer = Sealer::new(key.clone());
+/// let mut log = b"a plain line\n".to_vec();
+/// sealer.seal_to(None, b"secret event", &mut log)?;
+///
+/// let mut reader = Decryptor::new(&log[..], Keyring::from(key));
+/// let mut seen = Vec::new();
+/// while let Some(entry) = reader.next_entry()? {
+///     match entry.outcome {
+///         Outcome::Plain => seen.push(entry.raw.to_vec()),
+///         Outcome::Opened(o) => seen.push(o.plaintext.to_vec()),
+///         Outcome::Failed(e) => panic!("line {}: {e}", entry.line_no),
+///     }
+/// }
+/// assert_eq!(seen, [b"a plain line".to_vec(), b"secret event".to_vec()]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct Decryptor<R> {
+    reader: R,
+    opener: Opener,
+    line: Vec<u8>,
+    line_no: u64,
+    max_line: usize,
+}
+
+impl<R: BufRead> Decryptor<R> {
+    /// A decryptor reading `reader` with the keys of `keyring`.
+    pub fn new(reader: R, keyring: crate::Keyring) -> Decryptor<R> {
+        Decryptor::with_opener(reader, Opener::new(keyring))
+    }
+
+    /// A decryptor reusing an existing [`Opener`] (and its session cache).
+    pub fn with_opener(reader: R, opener: Opener) -> Decryptor<R> {
+        Decryptor {
+            reader,
+            opener,
+            line: Vec::new(),
+            line_no: 0,
+            max_line: DEFAULT_MAX_LINE,
+        }
+    }
+
+    /// Sets the longest line (in bytes) that is buffered and opened.
+    pub fn max_line(mut self, bytes: usize) -> Self {
+        self.max_line = bytes;
+        self
+    }
+
+    /// Gives back the opener (to reuse its cache on the next file).
+    pub fn into_opener(self) -> Opener {
+        self.opener
+    }
+
+    /// The next line, or `None` at the end of input. I/O errors are returned as such.
+    pub fn next_entry(&mut self) -> io::Result<Option<Entry<'_>>> {
+        self.line.clear();
+        let Some((terminated, skipped)) = self.read_line()? else {
+            return Ok(None);
+        };
+        self.line_no += 1;
+        if let Some(len) = skipped {
+            return Ok(Some(Entry {
+                line_no: self.line_no,
+                raw: &[],
+                terminated,
+                outcome: Outcome::Failed(LineError::TooLong {
+                    len,
+                    limit: self.max_line,
+                }),
+            }));
+        }
+        let raw: &[u8] = &self.line;
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        let outcome = match self.opener.open(raw) {
+            None => Outcome::Plain,
+            Some(Ok(opened)) => Outcome::Opened(opened),
+            Some(Err(e)) if !terminated && !matches!(e, OpenError::UnknownKey { .. }) => {
+                Outcome::Failed(LineError::Open(OpenError::Truncated {
+                    reason: "the last line has no newline: the writer was cut off mid-line",
+                }))
+            }
+            Some(Err(e)) => Outcome::Failed(LineError::Open(e)),
+        };
+        Ok(Some(Entry {
+            line_no: self.line_no,
+            raw,
+            terminated,
+            outcome,
+        }))
+    }
+
+    /// Reads one line into `self.line` (without its `\n`). Returns `None` at EOF, else whether
+    /// the line was terminated and, for an over-long line, its length (the bytes are dropped).
+    fn read_line(&mut self) -> io::Result<Option<(bool, Option<u64>)>> {
+        let mut total: u64 = 0;
+        let mut too_long = false;
+        loop {
+            let available = match self.reader.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if available.is_empty() {
+                if total == 0 {
+                    return Ok(None);
+                }
+                return Ok(Some((false, too_long.then_some(total))));
+            }
+            let (chunk, found) = match available.iter().position(|&b| b == b'\n') {
+                Some(i) => (&available[..i], true),
+                None => (available, false),
+            };
+            total += chunk.len() as u64;
+            if !too_long && self.line.len() + chunk.len() > self.max_line {
+                too_long = true;
+                self.line.clear();
+                self.line.shrink_to(self.max_line.min(64 * 1024));
+            }
+            if !too_long {
+                self.line.extend_from_slice(chunk);
+            }
+            let used = chunk.len() + usize::from(found);
+            self.reader.consume(used);
+            if found {
+                return Ok(Some((true, too_long.then_some(total))));
+            }
+        }
+    }
+}

@@ -1,0 +1,170 @@
+//! The library's error types. Messages say what failed, where, and how to fix it; none of them
+//! ever contains key material or plaintext.
+
+use std::path::PathBuf;
+
+use crate::armor::KeyKind;
+use crate::key::KeyId;
+
+/// A key, identity or recipient could not be created, parsed or loaded.
+///
+/// ```
+/// let err = "ENCLOG-KEY-1-abc".parse::<enclog::Key>().unwrap_err();
+/// assert!(err.to_string().contains("truncated"));
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyError {
+    /// The text was empty.
+    #[error("no {} found: the text is empty", .expected.name())]
+    Empty {
+        /// The kind that was expected.
+        expected: KeyKind,
+    },
+    /// The text is a key of another kind.
+    #[error("expected a {}, found a {}: use the matching option or generate the right kind with `enclog genkey`", .expected.name(), .found.name())]
+    WrongKind {
+        /// The kind that was expected.
+        expected: KeyKind,
+        /// The kind that was found.
+        found: KeyKind,
+    },
+    /// The text does not have the shape of the expected kind.
+    #[error("not a valid {}: {reason}", .expected.name())]
+    Malformed {
+        /// The kind that was expected.
+        expected: KeyKind,
+        /// What is wrong with the shape (never the text itself).
+        reason: String,
+    },
+    /// The shape is right but the checksum does not match.
+    #[error("{} checksum mismatch: the key was mistyped or altered; copy it again from its source", .expected.name())]
+    Checksum {
+        /// The kind that was expected.
+        expected: KeyKind,
+    },
+    /// A key file could not be read.
+    #[error("cannot read key file {}: {source}", .path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A key file can be read by group or others.
+    #[error("key file {} is readable by group or others (mode {mode:04o}): run `chmod 600 {}`", .path.display(), .path.display())]
+    LoosePermissions {
+        /// The file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// A key file holds no key line.
+    #[error("key file {} holds no key (only blank or `#` comment lines)", .path.display())]
+    EmptyFile {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A key file is not a key file.
+    #[error("{} is not a key file: {reason}", .path.display())]
+    NotAKeyFile {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// A key in a file was malformed.
+    #[error("{}: {source}", .path.display())]
+    InFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with the key it holds.
+        #[source]
+        source: Box<KeyError>,
+    },
+    /// The environment variable is not set.
+    #[error("environment variable {var} is not set")]
+    EnvMissing {
+        /// The variable's name.
+        var: String,
+    },
+    /// The environment variable holds a malformed key.
+    #[error("environment variable {var}: {source}")]
+    InEnv {
+        /// The variable's name.
+        var: String,
+        /// What is wrong with the key it holds.
+        #[source]
+        source: Box<KeyError>,
+    },
+    /// The operating system's random number generator failed.
+    #[error("the operating system's random number generator failed: {0}")]
+    Random(getrandom::Error),
+}
+
+/// One line could not be opened.
+///
+/// The variants tell apart the causes a reader can act on: a key that is missing from the
+/// keyring, a line that was altered, and a line that was cut short.
+///
+/// ```
+/// use enclog::{Key, Keyring, OpenError, Opener, Sealer};
+/// let sealer = Sealer::new(Key::generate()?);
+/// let line = sealer.seal_line(b"hello")?;
+/// let mut opener = Opener::new(Keyring::from(Key::generate()?));
+/// assert!(matches!(opener.open(&line), Some(Err(OpenError::UnknownKey { .. }))));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum OpenError {
+    /// The line was sealed under a key that is not in the keyring.
+    #[error("wrong key: the line was sealed with key {key_id}, which is not among the keys given ({known}); add that key (--key-file/--keyring)", known = display_ids(.known))]
+    UnknownKey {
+        /// The key id the line names.
+        key_id: KeyId,
+        /// The key ids of the keyring.
+        known: Vec<KeyId>,
+    },
+    /// The line failed authentication: it was altered (tampering or corruption).
+    #[error("corrupted or tampered: the line fails authentication under key {key_id}")]
+    Corrupted {
+        /// The key id the line names.
+        key_id: KeyId,
+    },
+    /// The token is cut short: the line was truncated (a crash mid-write, a cut file).
+    #[error("truncated: the token ends early ({reason})")]
+    Truncated {
+        /// What is missing.
+        reason: &'static str,
+    },
+    /// The token is not well formed.
+    #[error("malformed token: {reason}")]
+    Malformed {
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// The token was written by a newer enclog or a mode this build cannot read.
+    #[error("unsupported token: {reason}; upgrade enclog")]
+    Unsupported {
+        /// What is unsupported.
+        reason: String,
+    },
+}
+
+fn display_ids(ids: &[KeyId]) -> String {
+    if ids.is_empty() {
+        return "none".into();
+    }
+    ids.iter().map(|id| id.to_string()).collect::<Vec<_>>().join(", ")
+}
+
+/// A line could not be sealed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SealError {
+    /// The operating system's random number generator failed while starting a session.
+    #[error("cannot start an encryption session: the operating system's random number generator failed: {0}")]
+    Random(getrandom::Error),
+}

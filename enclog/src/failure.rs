@@ -1,0 +1,74 @@
+//! Write failures of the encrypted writers: reported once, counted, and cleared when writing
+//! works again (threat: a full disk silently dropping audit lines, or a failing writer flooding
+//! stderr with one message per event).
+
+use std::io;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+/// What an encrypted writer does when the writer under it fails. Either way a lost line is
+/// counted (`lost_lines()`), never written in clear, and never panics.
+///
+/// ```
+/// let policy = enclog::WriteErrorPolicy::default();
+/// assert_eq!(policy, enclog::WriteErrorPolicy::ReportOnce);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum WriteErrorPolicy {
+    /// Print one message to stderr when writes start failing and one when they succeed again
+    /// (with the number of lines lost). The default.
+    #[default]
+    ReportOnce,
+    /// Print nothing; poll `lost_lines()` instead.
+    Silent,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct FailureState {
+    policy: WriteErrorPolicy,
+    failing: AtomicBool,
+    lost: AtomicU64,
+}
+
+impl FailureState {
+    pub(crate) fn new(policy: WriteErrorPolicy) -> FailureState {
+        FailureState {
+            policy,
+            ..FailureState::default()
+        }
+    }
+
+    pub(crate) fn lost(&self) -> u64 {
+        self.lost.load(Ordering::Relaxed)
+    }
+
+    /// Records one lost line. The message names the error only: never the event.
+    pub(crate) fn failed(&self, what: &str, err: &dyn std::fmt::Display) {
+        let total = self.lost.fetch_add(1, Ordering::Relaxed) + 1;
+        if !self.failing.swap(true, Ordering::Relaxed) && self.policy == WriteErrorPolicy::ReportOnce
+        {
+            eprintln!(
+                "enclog: cannot {what}: {err}; the line was dropped (lost so far: {total}); \
+                 further failures are counted silently until a write succeeds"
+            );
+        }
+    }
+
+    pub(crate) fn succeeded(&self) {
+        if self.failing.load(Ordering::Relaxed) && self.failing.swap(false, Ordering::Relaxed) {
+            if self.policy == WriteErrorPolicy::ReportOnce {
+                eprintln!(
+                    "enclog: writing encrypted log lines again ({} lost in total)",
+                    self.lost()
+                );
+            }
+        }
+    }
+
+    /// Records the outcome of writing one line.
+    pub(crate) fn record(&self, result: io::Result<()>) {
+        match result {
+            Ok(()) => self.succeeded(),
+            Err(e) => self.failed("write an encrypted log line", &e),
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! Encrypted logging for Rust: every log event is sealed as one line of text that only a key
+//! holder can read, so log files, backups and shippers see only ciphertext.
+//!
+//! # Which type for which job
+//!
+//! | you are… | use |
+//! |---|---|
+//! | a `tracing` user | [`EncryptedWriter`]: wraps any `fmt::MakeWriter` (a file, stderr, `non_blocking`, a rolling appender) |
+//! | a `log` user | [`EncryptedLogger`]: a `log::Log` implementation |
+//! | embedding enclog in another program | [`Sealer`] to seal, [`Opener`] + [`Keyring`] to open one line |
+//! | reading logs | [`Decryptor`] over any `BufRead`; `Follower` to follow a growing file (`follow` feature) |
+//! | managing keys | [`Key`] (generate, parse, load from env or file), [`KeyId`], [`Keyring`] |
+//!
+//! Each line decrypts on its own with only the key. The line format is specified in
+//! `FORMAT.md` at the repository's root.
+//!
+//! # Quick start (tracing)
+//!
+//! ```
+//! use tracing_subscriber::fmt;
+//! let key = enclog::Key::generate()?;
+//! let file = tempfile::NamedTempFile::new()?;
+//! let writer = enclog::EncryptedWriter::new(key.clone(), file.reopen()?);
+//! let subscriber = fmt().with_writer(writer).with_ansi(false).finish();
+//! tracing::subscriber::with_default(subscriber, || {
+//!     tracing::info!(user = "alice@example.com", "signed in");
+//! });
+//! let text = std::fs::read_to_string(file.path())?;
+//! assert!(text.starts_with("enclog:") && !text.contains("alice"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![deny(rustdoc::broken_intra_doc_links)]
+
+mod armor;
+mod cipher;
+mod decryptor;
+mod error;
+mod failure;
+mod key;
+mod keyring;
+mod opener;
+mod sealer;
+mod secret_file;
+mod timestamp;
+mod token;
+
+#[cfg(feature = "log")]
+mod logger;
+#[cfg(feature = "tracing")]
+mod writer;
+
+pub use armor::KeyKind;
+pub use decryptor::{DEFAULT_MAX_LINE, Decryptor, Entry, LineError, Outcome};
+pub use error::{KeyError, OpenError, SealError};
+pub use failure::WriteErrorPolicy;
+pub use key::{Key, KeyId, ParseKeyIdError};
+pub use keyring::Keyring;
+pub use opener::{MetaStatus, Opened, Opener, Sequence};
+pub use sealer::Sealer;
+pub use secret_file::write_secret_file;
+pub use token::{FORMAT_VERSION, MARKER, Mode, RecordKind, SessionId};
+
+#[cfg(feature = "log")]
+pub use logger::{EncryptedLogger, InitError};
+#[cfg(feature = "tracing")]
+pub use writer::{EncryptedWriter, EventWriter, SessionGuard};

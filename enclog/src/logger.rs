@@ -1,0 +1,176 @@
+//! [`EncryptedLogger`]: a `log::Log` implementation for programs that use the `log` crate.
+
+use std::cell::RefCell;
+use std::io::Write;
+use std::sync::Mutex;
+use std::time::SystemTime;
+
+use log::{LevelFilter, Log, Metadata, Record, SetLoggerError};
+
+use crate::failure::{FailureState, WriteErrorPolicy};
+use crate::key::Key;
+use crate::sealer::Sealer;
+use crate::timestamp::write_rfc3339;
+
+thread_local! {
+    static BUFFERS: RefCell<(Vec<u8>, Vec<u8>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+}
+
+/// A `log::Log` that seals every record as one line: `TIMESTAMP LEVEL target: message`, all of
+/// it inside the ciphertext (optionally the level in clear too).
+///
+/// Tracing users do not need it: with `tracing-log`'s `LogTracer` (enabled by default in
+/// `tracing_subscriber::fmt().init()`), `log` records flow into tracing and through
+/// [`EncryptedWriter`](crate::EncryptedWriter).
+///
+/// ```
+/// let key = enclog::Key::generate()?;
+/// let file = tempfile::NamedTempFile::new()?;
+/// let logger = enclog::EncryptedLogger::new(key.clone(), file.reopen()?)
+///     .with_level(log::LevelFilter::Info);
+/// use log::Log;
+/// logger.log(&log::Record::builder()
+///     .args(format_args!("card 4111-1111-1111-1111 declined"))
+///     .level(log::Level::Warn)
+///     .target("billing")
+///     .build());
+/// logger.flush();
+/// let line = std::fs::read(file.path())?;
+/// assert!(!String::from_utf8_lossy(&line).contains("4111"));
+/// let mut opener = enclog::Opener::new(key.into());
+/// let event = String::from_utf8(opener.open(&line).unwrap()?.plaintext.to_vec())?;
+/// assert!(event.ends_with("WARN billing: card 4111-1111-1111-1111 declined"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct EncryptedLogger<W: Write + Send = Box<dyn Write + Send>> {
+    writer: Mutex<W>,
+    sealer: Sealer,
+    level: LevelFilter,
+    clear_level: bool,
+    failures: FailureState,
+}
+
+impl<W: Write + Send> EncryptedLogger<W> {
+    /// A logger sealing under `key` into `writer`, at level `Trace` until set otherwise.
+    pub fn new(key: Key, writer: W) -> EncryptedLogger<W> {
+        EncryptedLogger::with_sealer(Sealer::new(key), writer)
+    }
+
+    /// A logger sealing with an existing [`Sealer`].
+    pub fn with_sealer(sealer: Sealer, writer: W) -> EncryptedLogger<W> {
+        EncryptedLogger {
+            writer: Mutex::new(writer),
+            sealer,
+            level: LevelFilter::Trace,
+            clear_level: false,
+            failures: FailureState::new(WriteErrorPolicy::ReportOnce),
+        }
+    }
+
+    /// Records above `level` are dropped.
+    pub fn with_level(mut self, level: LevelFilter) -> Self {
+        self.level = level;
+        self
+    }
+
+    /// Writes the level in clear before the token (edits are detected by readers).
+    pub fn with_clear_level(mut self, on: bool) -> Self {
+        self.clear_level = on;
+        self
+    }
+
+    /// Sets what happens when the writer fails.
+    pub fn with_error_policy(mut self, policy: WriteErrorPolicy) -> Self {
+        self.failures = FailureState::new(policy);
+        self
+    }
+
+    /// Lines dropped because the writer failed.
+    pub fn lost_lines(&self) -> u64 {
+        self.failures.lost()
+    }
+
+    /// Writes the session's close record (a clean shutdown, as opposed to a crash).
+    pub fn close_session(&self) {
+        let mut line = Vec::new();
+        match self.sealer.close_to(&mut line) {
+            Ok(()) if line.is_empty() => {}
+            Ok(()) => {
+                let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+                let result = writer.write_all(&line).and_then(|()| writer.flush());
+                self.failures.record(result);
+            }
+            Err(e) => self.failures.failed("close the encryption session", &e),
+        }
+    }
+}
+
+impl<W: Write + Send + 'static> EncryptedLogger<W> {
+    /// Installs the logger as the `log` crate's global logger and sets the maximum level.
+    /// Starts the session first, so a broken random number generator fails here rather than
+    /// at the first record (fail closed). Returns the installed logger, to call
+    /// [`EncryptedLogger::close_session`] at exit.
+    pub fn init(self) -> Result<&'static Self, InitError> {
+        self.sealer.start().map_err(InitError::Seal)?;
+        let logger: &'static Self = Box::leak(Box::new(self));
+        log::set_logger(logger).map_err(InitError::Logger)?;
+        log::set_max_level(logger.level);
+        Ok(logger)
+    }
+}
+
+/// [`EncryptedLogger::init`] failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum InitError {
+    /// Another logger is installed already.
+    #[error("a logger is already installed: {0}")]
+    Logger(SetLoggerError),
+    /// The session could not start.
+    #[error(transparent)]
+    Seal(crate::SealError),
+}
+
+impl<W: Write + Send> Log for EncryptedLogger<W> {
+    fn enabled(&self, metadata: &Metadata<'_>) -> bool {
+        metadata.level() <= self.level
+    }
+
+    fn log(&self, record: &Record<'_>) {
+        if !self.enabled(record.metadata()) {
+            return;
+        }
+        let (mut event, mut line) = BUFFERS
+            .with(|b| b.try_borrow_mut().map(|mut b| std::mem::take(&mut *b)))
+            .unwrap_or_default();
+        event.clear();
+        line.clear();
+        write_rfc3339(SystemTime::now(), &mut event);
+        let _ = write!(
+            event,
+            " {} {}: {}",
+            record.level(),
+            record.target(),
+            record.args()
+        );
+        let level = record.level().as_str().as_bytes();
+        let clear = self.clear_level.then_some(level);
+        match self.sealer.seal_to(clear, &event, &mut line) {
+            Ok(()) => {
+                let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+                self.failures.record(writer.write_all(&line));
+            }
+            Err(e) => self.failures.failed("seal a log line", &e),
+        }
+        event.clear();
+        line.clear();
+        let _ = BUFFERS.with(|b| b.try_borrow_mut().map(|mut b| *b = (event, line)));
+    }
+
+    fn flush(&self) {
+        let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        self.failures.record(writer.flush());
+    }
+}
+

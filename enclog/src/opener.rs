@@ -1,0 +1,279 @@
+//! [`Opener`]: finds the token in any line of text and opens it.
+
+use std::collections::HashMap;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use crate::cipher::SessionCipher;
+use crate::error::OpenError;
+use crate::key::{Key, KeyId};
+use crate::keyring::Keyring;
+use crate::token::{self, Header, Mode, RecordKind, SessionId};
+
+/// Sessions whose subkeys are kept; past this the cache is emptied (bounded memory, and a new
+/// derivation costs ~0.1 µs).
+const SESSION_CACHE: usize = 4096;
+
+/// The clear metadata of a line compared with its encrypted copy.
+///
+/// ```
+/// assert_ne!(enclog::MetaStatus::Matches, enclog::MetaStatus::Differs);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MetaStatus {
+    /// The line carries no clear metadata.
+    None,
+    /// The clear metadata before the token equals its encrypted copy.
+    Matches,
+    /// The text before the token does not end with the encrypted copy: the clear metadata was
+    /// edited (threat: a log router or attacker relabelling an ERROR line as DEBUG).
+    Differs,
+}
+
+/// An opened line.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Opened<'a> {
+    /// The event, exactly the bytes that were sealed.
+    pub plaintext: &'a [u8],
+    /// The text before the token, without verified clear metadata (a syslog header, a JSON
+    /// wrapper's opening).
+    pub before: &'a [u8],
+    /// The text after the token.
+    pub after: &'a [u8],
+    /// The authentic clear metadata (its encrypted copy), if the line has any.
+    pub meta: Option<&'a [u8]>,
+    /// Whether the clear metadata in the line matches its encrypted copy.
+    pub meta_status: MetaStatus,
+    /// The id of the key that sealed the line.
+    pub key_id: KeyId,
+    /// The mode that sealed the line.
+    pub mode: Mode,
+    /// The line's place in its writer's session (`None` for zato-enclog lines, which have none).
+    pub sequence: Option<Sequence>,
+    /// An event, or the session's close record.
+    pub record: RecordKind,
+    /// The time the token says it was created, in seconds since the Unix epoch (zato-enclog's
+    /// Fernet tokens carry one; enclog's own lines do not).
+    pub timestamp: Option<u64>,
+}
+
+/// Where a line sits in its writer's stream: the session and the sequence number within it.
+///
+/// ```
+/// let s = enclog::Sequence { session: enclog::SessionId::from_bytes([1; 16]), seq: 41 };
+/// assert_eq!(s.to_string(), format!("{}#41", "01".repeat(16)));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Sequence {
+    /// The writer's session.
+    pub session: SessionId,
+    /// The line's number within the session, from 0.
+    pub seq: u64,
+}
+
+impl std::fmt::Display for Sequence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}#{}", self.session, self.seq)
+    }
+}
+
+/// Opens lines with the keys of a [`Keyring`].
+///
+/// [`Opener::open`] takes any line of text: `None` means it holds no token (pass it through),
+/// otherwise the opened record or an [`OpenError`] saying why not. Per-session subkeys are
+/// cached, so opening costs about as much as sealing.
+///
+/// ```
+/// use enclog::{Key, Keyring, Opener, Sealer};
+/// let key = Key::generate()?;
+/// let mut line = b"Nov 26 20:27:30 web1 app[77]: ".to_vec();
+/// Sealer::new(key.clone()).seal_to(Some(b"WARN"), b"disk 91% full", &mut line)?;
+///
+/// let mut opener = Opener::new(Keyring::from(key));
+/// let opened = opener.open(&line).unwrap()?;
+/// assert_eq!(opened.plaintext, b"disk 91% full");
+/// assert_eq!(opened.before, b"Nov 26 20:27:30 web1 app[77]: ");
+/// assert_eq!(opened.meta, Some(&b"WARN"[..]));
+/// assert!(opener.open(b"a plain line").is_none());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct Opener {
+    keyring: Keyring,
+    sessions: HashMap<(KeyId, [u8; 32]), SessionCipher>,
+    buf: Vec<u8>,
+}
+
+impl Opener {
+    /// An opener over `keyring`.
+    pub fn new(keyring: Keyring) -> Opener {
+        Opener {
+            keyring,
+            sessions: HashMap::new(),
+            buf: Vec::new(),
+        }
+    }
+
+    /// The keyring.
+    pub fn keyring(&self) -> &Keyring {
+        &self.keyring
+    }
+
+    /// Adds a key (e.g. one that appeared in a keyring folder while following a file).
+    pub fn add_key(&mut self, key: Key) {
+        self.keyring.add(key);
+    }
+
+    /// Opens the first token in `line` (a trailing `\n` or `\r\n` is ignored).
+    pub fn open<'a>(&'a mut self, line: &'a [u8]) -> Option<Result<Opened<'a>, OpenError>> {
+        let line = line.strip_suffix(b"\n").unwrap_or(line);
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let located = token::locate(line)?;
+        Some(self.open_located(line, located))
+    }
+
+    fn open_located<'a>(
+        &'a mut self,
+        line: &'a [u8],
+        at: token::Located,
+    ) -> Result<Opened<'a>, OpenError> {
+        let chars = &line[at.start..at.end];
+        if chars.len() % 4 == 1 {
+            return Err(OpenError::Truncated {
+                reason: "the base64 text is cut mid-character",
+            });
+        }
+        decode(chars, &mut self.buf)?;
+        let (header, header_len) = Header::parse(&self.buf)?;
+        if header.mode != Mode::Symmetric {
+            return Err(OpenError::Unsupported {
+                reason: format!("{} mode (this build reads the symmetric mode)", header.mode),
+            });
+        }
+
+        let Some(len) = self.open_body(&header, header_len, chars) else {
+            // A failed open zeroes the buffer: decode again to look at the line.
+            decode(chars, &mut self.buf)?;
+            return Err(self.diagnose(&header, header_len));
+        };
+        let body = &self.buf[header_len..header_len + len];
+        let (meta, plaintext) = if header.has_meta {
+            let (meta_len, used) = token::read_varint(body).map_err(|_| OpenError::Malformed {
+                reason: "clear metadata length is invalid",
+            })?;
+            let meta_len = usize::try_from(meta_len).unwrap_or(usize::MAX);
+            let rest = &body[used..];
+            if meta_len > rest.len() {
+                return Err(OpenError::Malformed {
+                    reason: "clear metadata length exceeds the record",
+                });
+            }
+            let (meta, plaintext) = rest.split_at(meta_len);
+            (Some(meta), plaintext)
+        } else {
+            (None, body)
+        };
+
+        let text_before = &line[..at.marker];
+        let (before, meta_status) = match meta {
+            None => (text_before, MetaStatus::None),
+            Some(meta) => match text_before
+                .strip_suffix(b" ")
+                .and_then(|t| t.strip_suffix(meta))
+            {
+                Some(before) => (before, MetaStatus::Matches),
+                None => (text_before, MetaStatus::Differs),
+            },
+        };
+        Ok(Opened {
+            plaintext,
+            before,
+            after: &line[at.end..],
+            meta,
+            meta_status,
+            key_id: header.key_id,
+            mode: header.mode,
+            sequence: Some(Sequence {
+                session: header.session_id(),
+                seq: header.seq,
+            }),
+            record: header.record,
+            timestamp: None,
+        })
+    }
+
+    /// Opens `buf[header_len..]` in place with the key(s) the header names; returns the
+    /// plaintext length.
+    fn open_body(&mut self, header: &Header, header_len: usize, chars: &[u8]) -> Option<usize> {
+        let session: &[u8; 16] = header.session[..16].try_into().expect("16 bytes");
+        let cache_key = (header.key_id, header.session);
+        if let Some(cipher) = self.sessions.get(&cache_key) {
+            let (aad, body) = self.buf.split_at_mut(header_len);
+            return cipher.open(header.seq, aad, body).map(|p| p.len());
+        }
+        let mut found = None;
+        for (i, key) in self.keyring.find(header.key_id).enumerate() {
+            if i > 0 {
+                // The failed attempt zeroed the buffer (ring does, so that unauthenticated
+                // plaintext is never used): decode again for the next key with this id.
+                decode(chars, &mut self.buf).ok()?;
+            }
+            let (aad, body) = self.buf.split_at_mut(header_len);
+            let cipher = SessionCipher::new(key.bytes(), session);
+            if let Some(len) = cipher.open(header.seq, aad, body).map(|p| p.len()) {
+                found = Some((cipher, len));
+                break;
+            }
+        }
+        let (cipher, len) = found?;
+        if self.sessions.len() >= SESSION_CACHE {
+            self.sessions.clear();
+        }
+        self.sessions.insert(cache_key, cipher);
+        Some(len)
+    }
+
+    /// Tells why a line did not open: a key we lack, or an altered line. A line whose key-id
+    /// bytes were altered would look like "wrong key"; trying the keys we hold under their own
+    /// ids tells that case apart (few keys, error path only).
+    fn diagnose(&self, header: &Header, header_len: usize) -> OpenError {
+        if self.keyring.find(header.key_id).next().is_some() {
+            return OpenError::Corrupted {
+                key_id: header.key_id,
+            };
+        }
+        let session: &[u8; 16] = header.session[..16].try_into().expect("16 bytes");
+        let mut aad = self.buf[..header_len].to_vec();
+        for key in self.keyring.keys().iter().take(16) {
+            aad[1..5].copy_from_slice(&key.id().0);
+            let mut body = self.buf[header_len..].to_vec();
+            if SessionCipher::new(key.bytes(), session)
+                .open(header.seq, &aad, &mut body)
+                .is_some()
+            {
+                return OpenError::Corrupted {
+                    key_id: header.key_id,
+                };
+            }
+        }
+        OpenError::UnknownKey {
+            key_id: header.key_id,
+            known: self.keyring.ids(),
+        }
+    }
+}
+
+/// Decodes base64url `chars` into `buf`.
+fn decode(chars: &[u8], buf: &mut Vec<u8>) -> Result<(), OpenError> {
+    buf.clear();
+    buf.resize(chars.len() / 4 * 3 + 3, 0);
+    let n = URL_SAFE_NO_PAD
+        .decode_slice(chars, buf)
+        .map_err(|_| OpenError::Malformed {
+            reason: "invalid base64 (non-canonical trailing bits)",
+        })?;
+    buf.truncate(n);
+    Ok(())
+}

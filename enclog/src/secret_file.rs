@@ -1,0 +1,122 @@
+//! Reading and writing files that hold secrets: permission checks, size caps, comments.
+
+use std::io::{Read, Write};
+use std::path::Path;
+
+use zeroize::Zeroizing;
+
+use crate::error::KeyError;
+
+/// Key files are tiny; anything larger is not a key file (and is not read whole into memory).
+const MAX_KEY_FILE: u64 = 64 * 1024;
+
+/// Reads the first line of `path` that is neither blank nor a `#` comment, refusing files that
+/// group or others can read.
+pub(crate) fn read_key_line(path: &Path) -> Result<Zeroizing<String>, KeyError> {
+    let io = |source| KeyError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let meta = file.metadata().map_err(io)?;
+    if meta.is_dir() {
+        return Err(KeyError::NotAKeyFile {
+            path: path.to_owned(),
+            reason: "it is a directory (use --keyring DIR for a folder of keys)".into(),
+        });
+    }
+    check_private(path, &meta)?;
+    if meta.len() > MAX_KEY_FILE {
+        return Err(KeyError::NotAKeyFile {
+            path: path.to_owned(),
+            reason: format!("it is {} bytes long; a key file is under 1 KiB", meta.len()),
+        });
+    }
+    let mut raw = Zeroizing::new(Vec::new());
+    Read::by_ref(&mut file)
+        .take(MAX_KEY_FILE)
+        .read_to_end(&mut raw)
+        .map_err(io)?;
+    let text = std::str::from_utf8(&raw).map_err(|_| KeyError::NotAKeyFile {
+        path: path.to_owned(),
+        reason: "it is not text (not UTF-8)".into(),
+    })?;
+    let line = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('#'))
+        .ok_or_else(|| KeyError::EmptyFile {
+            path: path.to_owned(),
+        })?;
+    Ok(Zeroizing::new(line.to_owned()))
+}
+
+#[cfg(unix)]
+fn check_private(path: &Path, meta: &std::fs::Metadata) -> Result<(), KeyError> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = meta.permissions().mode() & 0o7777;
+    if mode & 0o077 != 0 {
+        return Err(KeyError::LoosePermissions {
+            path: path.to_owned(),
+            mode,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_private(_path: &Path, _meta: &std::fs::Metadata) -> Result<(), KeyError> {
+    Ok(())
+}
+
+/// Writes `contents` and a final newline to a new file readable only by its owner (mode 0600 on
+/// Unix, set when the file is created, so the secret is never readable by others even briefly).
+///
+/// An existing file is refused unless `overwrite` is true (threat: destroying the only copy of a
+/// key that old logs need).
+///
+/// ```
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("k");
+/// enclog::write_secret_file(&path, "secret", false)?;
+/// assert!(enclog::write_secret_file(&path, "other", false).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn write_secret_file(path: &Path, contents: &str, overwrite: bool) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true);
+    if overwrite {
+        options.create(true).truncate(true);
+    } else {
+        options.create_new(true);
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            std::io::Error::new(
+                e.kind(),
+                format!(
+                    "{} already exists; refusing to overwrite a key (use --force to replace it)",
+                    path.display()
+                ),
+            )
+        } else {
+            std::io::Error::new(e.kind(), format!("cannot create {}: {e}", path.display()))
+        }
+    })?;
+    #[cfg(unix)]
+    {
+        // An overwritten file keeps its old mode: tighten it.
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    file.write_all(contents.as_bytes())?;
+    if !contents.ends_with('\n') {
+        file.write_all(b"\n")?;
+    }
+    file.sync_all()
+}

@@ -1,0 +1,347 @@
+//! The v1 token: its binary layout, the marker that introduces it in a line, and its
+//! encoding. Pure data handling; the cryptography lives in `cipher`. `FORMAT.md` is the
+//! normative description of everything here.
+//!
+//! ```text
+//! line   = [clear-metadata SP] "enclog:" base64url-nopad(header ‖ ciphertext ‖ tag16) LF
+//! header = kind(1) ‖ key-id(4) ‖ session(16 | 32) ‖ seq(LEB128, minimal, 1..=10)
+//! kind   = 0x10 (version 1) | mode (1 symmetric, 2 recipient) | 0x04 close | 0x08 metadata
+//! ```
+
+use std::fmt;
+
+use crate::error::OpenError;
+use crate::key::KeyId;
+
+/// The marker that sets a token apart from the text around it.
+pub const MARKER: &[u8] = b"enclog:";
+
+/// The format version this library writes (the high nibble of the kind byte).
+pub const FORMAT_VERSION: u8 = 1;
+
+pub(crate) const TAG_LEN: usize = 16;
+const KIND_VERSION: u8 = FORMAT_VERSION << 4;
+const KIND_MODE_MASK: u8 = 0x03;
+const KIND_CLOSE: u8 = 0x04;
+const KIND_META: u8 = 0x08;
+/// Fewer base64 characters than this after the marker is prose that happens to contain the
+/// marker, not a token.
+const MIN_TOKEN_CHARS: usize = 8;
+
+/// Which mode sealed a line.
+///
+/// ```
+/// assert_eq!(enclog::Mode::Symmetric.to_string(), "symmetric");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Mode {
+    /// Sealed with a symmetric [`Key`](crate::Key).
+    Symmetric,
+    /// Sealed to a public recipient; opened with the matching identity.
+    Recipient,
+    /// A zato-enclog line: a Fernet token behind `enclogdata:` (message only, no sequence).
+    Fernet,
+}
+
+impl Mode {
+    fn bits(self) -> u8 {
+        match self {
+            Mode::Symmetric => 1,
+            Mode::Recipient => 2,
+            Mode::Fernet => unreachable!("Fernet tokens have no enclog header"),
+        }
+    }
+
+    /// Length of the session field of this mode's header.
+    pub(crate) fn session_len(self) -> usize {
+        match self {
+            Mode::Symmetric => 16,
+            Mode::Recipient | Mode::Fernet => 32,
+        }
+    }
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Mode::Symmetric => "symmetric",
+            Mode::Recipient => "recipient",
+            Mode::Fernet => "fernet",
+        })
+    }
+}
+
+/// What a line records.
+///
+/// ```
+/// assert_eq!(enclog::RecordKind::Close.to_string(), "close");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RecordKind {
+    /// One log event.
+    Event,
+    /// The clean end of a session: no event follows under this session.
+    Close,
+}
+
+impl fmt::Display for RecordKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RecordKind::Event => "event",
+            RecordKind::Close => "close",
+        })
+    }
+}
+
+/// A session's id: 128 random bits drawn once per session (in the recipient mode, the first
+/// 16 bytes of the session's ephemeral public key). With the sequence number it forms the nonce.
+///
+/// ```
+/// let id = enclog::SessionId::from_bytes([0xab; 16]);
+/// assert_eq!(id.to_string(), "ab".repeat(16));
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SessionId(pub(crate) [u8; 16]);
+
+impl SessionId {
+    /// Builds a session id from its bytes.
+    pub fn from_bytes(bytes: [u8; 16]) -> SessionId {
+        SessionId(bytes)
+    }
+
+    /// The id's bytes.
+    pub fn to_bytes(self) -> [u8; 16] {
+        self.0
+    }
+}
+
+impl fmt::Display for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for b in self.0 {
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SessionId({self})")
+    }
+}
+
+/// A parsed header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Header {
+    pub(crate) mode: Mode,
+    pub(crate) record: RecordKind,
+    pub(crate) has_meta: bool,
+    pub(crate) key_id: KeyId,
+    /// 16 bytes used in the symmetric mode, 32 in the recipient mode.
+    pub(crate) session: [u8; 32],
+    pub(crate) seq: u64,
+}
+
+impl Header {
+    pub(crate) fn kind_byte(mode: Mode, record: RecordKind, has_meta: bool) -> u8 {
+        let mut kind = KIND_VERSION | mode.bits();
+        if record == RecordKind::Close {
+            kind |= KIND_CLOSE;
+        }
+        if has_meta {
+            kind |= KIND_META;
+        }
+        kind
+    }
+
+    pub(crate) fn session_bytes(&self) -> &[u8] {
+        &self.session[..self.mode.session_len()]
+    }
+
+    pub(crate) fn session_id(&self) -> SessionId {
+        let mut id = [0u8; 16];
+        id.copy_from_slice(&self.session[..16]);
+        SessionId(id)
+    }
+
+    /// Parses the header at the start of a decoded token; returns it and its length.
+    pub(crate) fn parse(raw: &[u8]) -> Result<(Header, usize), OpenError> {
+        let &kind = raw.first().ok_or(OpenError::Truncated {
+            reason: "no header",
+        })?;
+        if kind >> 4 != FORMAT_VERSION {
+            return Err(OpenError::Unsupported {
+                reason: format!("format version {} (this build reads 1)", kind >> 4),
+            });
+        }
+        let mode = match kind & KIND_MODE_MASK {
+            1 => Mode::Symmetric,
+            2 => Mode::Recipient,
+            other => {
+                return Err(OpenError::Unsupported {
+                    reason: format!("mode {other}"),
+                });
+            }
+        };
+        let fixed = 1 + 4 + mode.session_len();
+        if raw.len() < fixed + 1 {
+            return Err(OpenError::Truncated {
+                reason: "the header is incomplete",
+            });
+        }
+        let key_id = KeyId([raw[1], raw[2], raw[3], raw[4]]);
+        let mut session = [0u8; 32];
+        session[..mode.session_len()].copy_from_slice(&raw[5..fixed]);
+        let (seq, seq_len) = read_varint(&raw[fixed..])?;
+        let header_len = fixed + seq_len;
+        if raw.len() < header_len + TAG_LEN {
+            return Err(OpenError::Truncated {
+                reason: "the authentication tag is missing",
+            });
+        }
+        let header = Header {
+            mode,
+            record: if kind & KIND_CLOSE != 0 {
+                RecordKind::Close
+            } else {
+                RecordKind::Event
+            },
+            has_meta: kind & KIND_META != 0,
+            key_id,
+            session,
+            seq,
+        };
+        Ok((header, header_len))
+    }
+
+    /// Appends the encoded header to `out`.
+    pub(crate) fn write(&self, out: &mut Vec<u8>) {
+        out.push(Header::kind_byte(self.mode, self.record, self.has_meta));
+        out.extend_from_slice(&self.key_id.0);
+        out.extend_from_slice(self.session_bytes());
+        write_varint(self.seq, out);
+    }
+}
+
+/// Appends `v` as a minimal unsigned LEB128.
+pub(crate) fn write_varint(mut v: u64, out: &mut Vec<u8>) {
+    loop {
+        let byte = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+/// Reads a minimal unsigned LEB128; non-minimal and overlong encodings are refused, so each
+/// sequence number has exactly one encoding.
+pub(crate) fn read_varint(raw: &[u8]) -> Result<(u64, usize), OpenError> {
+    let mut v: u64 = 0;
+    for (i, &byte) in raw.iter().enumerate().take(10) {
+        let bits = u64::from(byte & 0x7f);
+        if i == 9 && byte > 1 {
+            return Err(OpenError::Malformed {
+                reason: "sequence number overflows 64 bits",
+            });
+        }
+        v |= bits << (7 * i);
+        if byte & 0x80 == 0 {
+            if byte == 0 && i > 0 {
+                return Err(OpenError::Malformed {
+                    reason: "sequence number is not minimally encoded",
+                });
+            }
+            return Ok((v, i + 1));
+        }
+    }
+    Err(if raw.len() < 10 {
+        OpenError::Truncated {
+            reason: "the sequence number is incomplete",
+        }
+    } else {
+        OpenError::Malformed {
+            reason: "sequence number longer than 10 bytes",
+        }
+    })
+}
+
+fn is_token_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
+}
+
+/// Where a token sits in a line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Located {
+    /// Index of the marker's first byte.
+    pub(crate) marker: usize,
+    /// Range of the base64 characters after the marker.
+    pub(crate) start: usize,
+    pub(crate) end: usize,
+}
+
+/// Finds the first token in `line`: the marker followed by at least 8 base64url characters.
+pub(crate) fn locate(line: &[u8]) -> Option<Located> {
+    let mut from = 0;
+    while let Some(pos) = find(&line[from..], MARKER) {
+        let marker = from + pos;
+        let start = marker + MARKER.len();
+        let len = line[start..].iter().take_while(|&&b| is_token_char(b)).count();
+        if len >= MIN_TOKEN_CHARS {
+            return Some(Located {
+                marker,
+                start,
+                end: start + len,
+            });
+        }
+        from = start;
+    }
+    None
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    let first = needle[0];
+    let mut i = 0;
+    while i + needle.len() <= haystack.len() {
+        let rel = haystack[i..=haystack.len() - needle.len()]
+            .iter()
+            .position(|&b| b == first)?;
+        i += rel;
+        if &haystack[i..i + needle.len()] == needle {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn varint_round_trips_and_is_canonical() {
+        for v in [0, 1, 127, 128, 300, 16_383, 16_384, u32::MAX as u64, u64::MAX] {
+            let mut buf = Vec::new();
+            write_varint(v, &mut buf);
+            assert_eq!(read_varint(&buf).unwrap(), (v, buf.len()));
+        }
+        assert!(read_varint(&[0x80, 0x00]).is_err(), "non-minimal zero accepted");
+        assert!(matches!(read_varint(&[0x80]), Err(OpenError::Truncated { .. })));
+        assert!(read_varint(&[0xff; 10]).is_err());
+    }
+
+    #[test]
+    fn locate_skips_prose_and_finds_wrapped_tokens() {
+        assert_eq!(locate(b"see enclog: docs"), None);
+        let line = b"{\"log\":\"enclog:ABCDEFGHIJ_-\\n\"}";
+        let found = locate(line).unwrap();
+        assert_eq!(&line[found.start..found.end], b"ABCDEFGHIJ_-");
+        assert_eq!(found.marker, 8);
+        let line = b"enclog: x enclog:ABCDEFGHIJ";
+        assert_eq!(locate(line).unwrap().marker, 10);
+    }
+}

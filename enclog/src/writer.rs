@@ -1,0 +1,288 @@
+//! [`EncryptedWriter`]: a `tracing_subscriber::fmt::MakeWriter` that seals every event.
+
+use std::cell::RefCell;
+use std::io::{self, Write};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use tracing_subscriber::fmt::MakeWriter;
+
+use crate::failure::{FailureState, WriteErrorPolicy};
+use crate::key::Key;
+use crate::sealer::Sealer;
+use crate::timestamp::write_rfc3339;
+
+thread_local! {
+    /// The event being formatted, and the sealed line: reused, so a warm thread logs without
+    /// allocating.
+    static BUFFERS: RefCell<(Vec<u8>, Vec<u8>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+}
+
+/// Wraps any [`MakeWriter`] (stderr, a `File`, `tracing_appender::non_blocking`, a
+/// `RollingFileAppender`…) so that every event becomes one encrypted line.
+///
+/// `tracing_subscriber::fmt` formats a whole event (message, fields, span context, multi-line
+/// error chains) and writes it with one `write_all`; the writer returned here buffers it and,
+/// when dropped, seals it and writes the line to the inner writer with exactly one
+/// `write_all`. Any formatter works (full, compact, pretty, json).
+///
+/// **Write errors** cannot be returned from a drop. They are never lost silently: the line is
+/// counted in [`EncryptedWriter::lost_lines`] and, by default, one message goes to stderr when
+/// writing starts failing and one when it works again ([`WriteErrorPolicy`]). Nothing is ever
+/// written in clear.
+///
+/// ```
+/// use tracing_subscriber::fmt;
+/// let key = enclog::Key::generate()?;
+/// let file = tempfile::NamedTempFile::new()?;
+/// let writer = enclog::EncryptedWriter::new(key.clone(), file.reopen()?).with_clear_level(true);
+/// let subscriber = fmt().with_writer(writer).with_ansi(false).finish();
+/// tracing::subscriber::with_default(subscriber, || {
+///     let _span = tracing::info_span!("request", id = 7).entered();
+///     tracing::warn!(email = "bob@example.com", "quota almost reached");
+/// });
+/// let log = std::fs::read(file.path())?;
+/// assert!(log.starts_with(b"WARN enclog:"));
+///
+/// let mut opener = enclog::Opener::new(key.into());
+/// let event = String::from_utf8(opener.open(&log).unwrap()?.plaintext.to_vec())?;
+/// assert!(event.contains("request{id=7}") && event.contains("bob@example.com"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct EncryptedWriter<M> {
+    inner: Arc<M>,
+    sealer: Sealer,
+    clear_level: bool,
+    clear_timestamp: bool,
+    failures: Arc<FailureState>,
+}
+
+impl<M> Clone for EncryptedWriter<M> {
+    fn clone(&self) -> Self {
+        EncryptedWriter {
+            inner: Arc::clone(&self.inner),
+            sealer: self.sealer.clone(),
+            clear_level: self.clear_level,
+            clear_timestamp: self.clear_timestamp,
+            failures: Arc::clone(&self.failures),
+        }
+    }
+}
+
+impl<M> EncryptedWriter<M> {
+    /// Seals every event written through `inner` under `key`.
+    pub fn new(key: Key, inner: M) -> EncryptedWriter<M> {
+        EncryptedWriter::with_sealer(Sealer::new(key), inner)
+    }
+
+    /// Seals with an existing [`Sealer`] (to share its session with other writers).
+    pub fn with_sealer(sealer: Sealer, inner: M) -> EncryptedWriter<M> {
+        EncryptedWriter {
+            inner: Arc::new(inner),
+            sealer,
+            clear_level: false,
+            clear_timestamp: false,
+            failures: Arc::new(FailureState::new(WriteErrorPolicy::ReportOnce)),
+        }
+    }
+
+    /// Writes the event's level in clear before the token (`WARN enclog:…`), for grep and log
+    /// routers. Editing it is detected by readers (an encrypted copy travels in the token).
+    pub fn with_clear_level(mut self, on: bool) -> Self {
+        self.clear_level = on;
+        self
+    }
+
+    /// Writes an RFC 3339 UTC timestamp in clear before the token (and before the level, if
+    /// that is on too). Editing it is detected like the level.
+    pub fn with_clear_timestamp(mut self, on: bool) -> Self {
+        self.clear_timestamp = on;
+        self
+    }
+
+    /// Sets what happens when the inner writer fails.
+    pub fn with_error_policy(mut self, policy: WriteErrorPolicy) -> Self {
+        self.failures = Arc::new(FailureState::new(policy));
+        self
+    }
+
+    /// Lines dropped because the inner writer failed (or the random number generator did).
+    pub fn lost_lines(&self) -> u64 {
+        self.failures.lost()
+    }
+
+    /// The sealer (its key id and session).
+    pub fn sealer(&self) -> &Sealer {
+        &self.sealer
+    }
+
+    /// Writes the session's close record through the inner writer, so readers can tell a clean
+    /// shutdown from a crash. Call it last (or hold a [`SessionGuard`]); an event logged after it
+    /// starts a new session.
+    ///
+    /// ```
+    /// let key = enclog::Key::generate()?;
+    /// let out = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    /// let sink = out.clone();
+    /// let writer = enclog::EncryptedWriter::new(key, move || SharedVec(sink.clone()));
+    /// # struct SharedVec(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+    /// # impl std::io::Write for SharedVec {
+    /// #     fn write(&mut self, b: &[u8]) -> std::io::Result<usize> { self.0.lock().unwrap().write(b) }
+    /// #     fn flush(&mut self) -> std::io::Result<()> { Ok(()) }
+    /// # }
+    /// tracing::subscriber::with_default(
+    ///     tracing_subscriber::fmt().with_writer(writer.clone()).finish(),
+    ///     || tracing::info!("bye"),
+    /// );
+    /// writer.close_session();
+    /// assert_eq!(out.lock().unwrap().iter().filter(|&&b| b == b'\n').count(), 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn close_session<'a>(&'a self)
+    where
+        M: MakeWriter<'a>,
+    {
+        let mut line = Vec::new();
+        match self.sealer.close_to(&mut line) {
+            Ok(()) if line.is_empty() => {}
+            Ok(()) => {
+                let mut writer = self.inner.make_writer();
+                let result = writer.write_all(&line).and_then(|()| writer.flush());
+                self.failures.record(result);
+            }
+            Err(e) => self.failures.failed("close the encryption session", &e),
+        }
+    }
+
+    /// A guard that writes the close record when dropped (keep it in `main`).
+    pub fn session_guard(&self) -> SessionGuard<M>
+    where
+        M: for<'a> MakeWriter<'a>,
+    {
+        SessionGuard {
+            writer: self.clone(),
+        }
+    }
+}
+
+/// Writes the session's close record when dropped. See [`EncryptedWriter::session_guard`].
+///
+/// ```
+/// let writer = enclog::EncryptedWriter::new(enclog::Key::generate()?, std::io::sink);
+/// let _guard = writer.session_guard();
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+#[must_use = "the close record is written when the guard is dropped"]
+pub struct SessionGuard<M: for<'a> MakeWriter<'a>> {
+    writer: EncryptedWriter<M>,
+}
+
+impl<M: for<'a> MakeWriter<'a>> Drop for SessionGuard<M> {
+    fn drop(&mut self) {
+        self.writer.close_session();
+    }
+}
+
+impl<'a, M: MakeWriter<'a>> MakeWriter<'a> for EncryptedWriter<M> {
+    type Writer = EventWriter<'a, M::Writer>;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.event_writer(self.inner.make_writer(), None)
+    }
+
+    fn make_writer_for(&'a self, meta: &tracing_core::Metadata<'_>) -> Self::Writer {
+        self.event_writer(self.inner.make_writer_for(meta), Some(*meta.level()))
+    }
+}
+
+impl<M> EncryptedWriter<M> {
+    fn event_writer<W: Write>(
+        &self,
+        inner: W,
+        level: Option<tracing_core::Level>,
+    ) -> EventWriter<'_, W> {
+        let event = BUFFERS
+            .with(|b| b.try_borrow_mut().map(|mut b| std::mem::take(&mut b.0)))
+            .unwrap_or_default();
+        EventWriter {
+            inner,
+            event,
+            level: level.filter(|_| self.clear_level),
+            sealer: &self.sealer,
+            clear_timestamp: self.clear_timestamp,
+            failures: &self.failures,
+        }
+    }
+}
+
+/// The writer for one event, returned by [`EncryptedWriter`]'s `make_writer`. It buffers what
+/// is written and seals it as one line when dropped (or flushed).
+#[derive(Debug)]
+pub struct EventWriter<'a, W: Write> {
+    inner: W,
+    event: Vec<u8>,
+    level: Option<tracing_core::Level>,
+    sealer: &'a Sealer,
+    clear_timestamp: bool,
+    failures: &'a FailureState,
+}
+
+impl<W: Write> EventWriter<'_, W> {
+    /// Seals the buffered event (if any) and writes it with one `write_all`.
+    fn seal_and_write(&mut self) {
+        if self.event.is_empty() {
+            return;
+        }
+        let event = self.event.strip_suffix(b"\n").unwrap_or(&self.event);
+        let mut line = BUFFERS
+            .with(|b| b.try_borrow_mut().map(|mut b| std::mem::take(&mut b.1)))
+            .unwrap_or_default();
+        line.clear();
+        let mut clear = [0u8; 48];
+        let clear_len = self.clear_meta(&mut clear);
+        let clear = (clear_len > 0).then(|| &clear[..clear_len]);
+        match self.sealer.seal_to(clear, event, &mut line) {
+            Ok(()) => self.failures.record(self.inner.write_all(&line)),
+            Err(e) => self.failures.failed("seal a log line", &e),
+        }
+        line.clear();
+        self.event.clear();
+        let _ = BUFFERS.with(|b| b.try_borrow_mut().map(|mut b| b.1 = line));
+    }
+
+    /// Fills `out` with the clear metadata (no allocation); returns its length.
+    fn clear_meta(&self, out: &mut [u8; 48]) -> usize {
+        let mut cursor = io::Cursor::new(&mut out[..]);
+        if self.clear_timestamp {
+            write_rfc3339(SystemTime::now(), &mut cursor);
+        }
+        if let Some(level) = self.level {
+            let sep = if cursor.position() > 0 { " " } else { "" };
+            let _ = write!(cursor, "{sep}{}", level.as_str());
+        }
+        cursor.position() as usize
+    }
+}
+
+impl<W: Write> Write for EventWriter<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.event.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    /// Seals what was written so far as one line, then flushes the inner writer.
+    fn flush(&mut self) -> io::Result<()> {
+        self.seal_and_write();
+        self.inner.flush()
+    }
+}
+
+impl<W: Write> Drop for EventWriter<'_, W> {
+    fn drop(&mut self) {
+        self.seal_and_write();
+        let event = std::mem::take(&mut self.event);
+        let _ = BUFFERS.with(|b| b.try_borrow_mut().map(|mut b| b.0 = event));
+    }
+}
