@@ -35,12 +35,33 @@ impl Keyring {
         }
     }
 
-    /// Adds the key of a key file (see [`Key::from_file`]).
-    pub fn add_file(&mut self, path: impl AsRef<Path>) -> Result<KeyId, KeyError> {
-        let key = Key::from_file(path)?;
+    /// Adds a key given in text form, whatever its kind among those a reader holds (today a
+    /// symmetric key; identities and zato-enclog Fernet keys as their modes arrive). Returns its
+    /// id.
+    ///
+    /// ```
+    /// let key = enclog::Key::generate()?;
+    /// let mut ring = enclog::Keyring::new();
+    /// assert_eq!(ring.add_text(&key.to_text())?, key.id());
+    /// assert!(ring.add_text("not a key").is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn add_text(&mut self, text: &str) -> Result<KeyId, KeyError> {
+        let key: Key = text.parse()?;
         let id = key.id();
         self.add(key);
         Ok(id)
+    }
+
+    /// Adds the key of a key file, of any kind [`Keyring::add_text`] accepts. The file must
+    /// not be readable by group or others (see [`Key::from_file`]).
+    pub fn add_file(&mut self, path: impl AsRef<Path>) -> Result<KeyId, KeyError> {
+        let path = path.as_ref();
+        let text = crate::secret_file::read_key_line(path)?;
+        self.add_text(&text).map_err(|e| KeyError::InFile {
+            path: path.to_owned(),
+            source: Box::new(e),
+        })
     }
 
     /// Adds every key file of a folder (names starting with `.` are skipped), in name order,

@@ -18,7 +18,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::cipher::SessionCipher;
-use crate::error::SealError;
+use crate::error::{KeyError, SealError};
 use crate::key::{Key, KeyId};
 use crate::token::{Header, MARKER, Mode, RecordKind, SessionId, write_varint};
 
@@ -94,6 +94,30 @@ impl Sealer {
                 session: RwLock::new(None),
             }),
         }
+    }
+
+    /// A sealer for a key given in text form, whatever its kind among those a writer can use
+    /// (today a symmetric key; recipients and zato-enclog Fernet keys as their modes arrive).
+    ///
+    /// ```
+    /// let key = enclog::Key::generate()?;
+    /// let sealer = enclog::Sealer::from_key_text(&key.to_text())?;
+    /// assert_eq!(sealer.key_id(), key.id());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_key_text(text: &str) -> Result<Sealer, KeyError> {
+        Ok(Sealer::new(text.parse()?))
+    }
+
+    /// A sealer for the key in a key file (see [`Sealer::from_key_text`] for the kinds, and
+    /// [`Key::from_file`] for the permission check).
+    pub fn from_key_file(path: impl AsRef<std::path::Path>) -> Result<Sealer, KeyError> {
+        let path = path.as_ref();
+        let text = crate::secret_file::read_key_line(path)?;
+        Sealer::from_key_text(&text).map_err(|e| KeyError::InFile {
+            path: path.to_owned(),
+            source: Box::new(e),
+        })
     }
 
     /// The id of the key this sealer writes under.
