@@ -1,1 +1,6 @@
-fn main() {}
+//! Library integration tests: one binary, one module per topic.
+
+mod concurrency;
+mod fork;
+mod leaks;
+mod properties;
