@@ -45,6 +45,8 @@ mod sealer;
 mod secret_file;
 mod timestamp;
 mod token;
+#[cfg(test)]
+mod vectors;
 
 #[cfg(feature = "log")]
 mod logger;

@@ -65,13 +65,17 @@ impl Session {
     fn start(key: &Key, fork_generation: u64) -> Result<Session, SealError> {
         let mut id = [0u8; 16];
         getrandom::fill(&mut id).map_err(SealError::Random)?;
-        Ok(Session {
+        Ok(Session::with_id(key, id, 0, fork_generation))
+    }
+
+    fn with_id(key: &Key, id: [u8; 16], next_seq: u64, fork_generation: u64) -> Session {
+        Session {
             cipher: SessionCipher::new(key.bytes(), &id),
             id,
-            next_seq: AtomicU64::new(0),
+            next_seq: AtomicU64::new(next_seq),
             fork_generation,
             closed: AtomicBool::new(false),
-        })
+        }
     }
 
     fn usable(&self, fork_generation: u64) -> bool {
@@ -135,7 +139,11 @@ impl Sealer {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn session_id(&self) -> Option<SessionId> {
-        let guard = self.shared.session.read().unwrap_or_else(|e| e.into_inner());
+        let guard = self
+            .shared
+            .session
+            .read()
+            .unwrap_or_else(|e| e.into_inner());
         guard.as_ref().map(|s| SessionId(s.id))
     }
 
@@ -182,7 +190,11 @@ impl Sealer {
     /// ```
     pub fn close_to(&self, out: &mut Vec<u8>) -> Result<(), SealError> {
         let generation = enclog_fork::generation();
-        let guard = self.shared.session.read().unwrap_or_else(|e| e.into_inner());
+        let guard = self
+            .shared
+            .session
+            .read()
+            .unwrap_or_else(|e| e.into_inner());
         let Some(session) = guard.as_ref().filter(|s| s.usable(generation)) else {
             return Ok(());
         };
@@ -211,7 +223,11 @@ impl Sealer {
     fn with_session<R>(&self, f: impl FnOnce(&Session) -> R) -> Result<R, SealError> {
         let generation = enclog_fork::generation();
         {
-            let guard = self.shared.session.read().unwrap_or_else(|e| e.into_inner());
+            let guard = self
+                .shared
+                .session
+                .read()
+                .unwrap_or_else(|e| e.into_inner());
             if let Some(session) = guard.as_ref().filter(|s| s.usable(generation)) {
                 return Ok(f(session));
             }
@@ -238,7 +254,9 @@ impl Sealer {
         out: &mut Vec<u8>,
     ) {
         SCRATCH.with(|cell| match cell.try_borrow_mut() {
-            Ok(mut scratch) => self.encode(session, seq, record, clear, plaintext, &mut scratch, out),
+            Ok(mut scratch) => {
+                self.encode(session, seq, record, clear, plaintext, &mut scratch, out)
+            }
             // Re-entered (sealing from inside a sealing call): use a fresh buffer.
             Err(_) => self.encode(session, seq, record, clear, plaintext, &mut Vec::new(), out),
         });
@@ -271,7 +289,11 @@ impl Sealer {
 
         let clear_start = out.len();
         if let Some(clear) = clear {
-            out.extend(clear.iter().map(|&b| if (0x20..0x7f).contains(&b) { b } else { b'?' }));
+            out.extend(
+                clear
+                    .iter()
+                    .map(|&b| if (0x20..0x7f).contains(&b) { b } else { b'?' }),
+            );
             let clear_len = out.len() - clear_start;
             write_varint(clear_len as u64, scratch);
             scratch.extend_from_slice(&out[clear_start..]);
@@ -291,5 +313,44 @@ impl Sealer {
             .encode_slice(&scratch[..], &mut out[at..])
             .expect("the buffer was sized by encoded_len");
         out.push(b'\n');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The `FORMAT.md` vectors, sealed with a fixed session: the exact bytes the spec states.
+    /// (`tests/vectors.rs` opens them through the public API and re-derives them with an
+    /// independent XChaCha20-Poly1305.)
+    #[test]
+    fn format_vectors_seal_to_the_exact_lines() {
+        let vectors = crate::vectors::parse(include_str!("../../tests/vectors/v1.txt"));
+        assert!(vectors.len() >= 5, "vectors file lost entries");
+        for v in vectors {
+            let key: Key = v.key.parse().unwrap();
+            let sealer = Sealer::new(key.clone());
+            let session = Session::with_id(&key, v.session, v.seq, enclog_fork::generation());
+            let mut out = Vec::new();
+            if v.record == "close" {
+                sealer.write_line(&session, v.seq, RecordKind::Close, None, b"", &mut out);
+            } else {
+                let meta = v.meta.as_deref().map(str::as_bytes);
+                sealer.write_line(
+                    &session,
+                    v.seq,
+                    RecordKind::Event,
+                    meta,
+                    &v.plaintext,
+                    &mut out,
+                );
+            }
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                format!("{}\n", v.line),
+                "vector {}",
+                v.name
+            );
+        }
     }
 }
