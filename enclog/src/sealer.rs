@@ -9,10 +9,16 @@
 //! - after `fork()` the child's copy of the counter continues the parent's numbers, so a sealer
 //!   compares the process's fork generation (one atomic load, no syscall; `enclog-fork`) with the
 //!   one its session was drawn in and starts a new session in a child.
+//!
+//! The current session sits in an `ArcSwapOption`, not behind a lock: a `fork()` taken while
+//! another thread is sealing leaves the child with that thread's lock state but not the thread,
+//! and a child that had to wait for a lock to install its new session would hang forever.
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
+
+use arc_swap::ArcSwapOption;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -49,7 +55,7 @@ pub struct Sealer {
 #[derive(Debug)]
 struct Shared {
     key: Key,
-    session: RwLock<Option<Session>>,
+    session: ArcSwapOption<Session>,
 }
 
 #[derive(Debug)]
@@ -95,7 +101,7 @@ impl Sealer {
         Sealer {
             shared: Arc::new(Shared {
                 key,
-                session: RwLock::new(None),
+                session: ArcSwapOption::empty(),
             }),
         }
     }
@@ -139,11 +145,7 @@ impl Sealer {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn session_id(&self) -> Option<SessionId> {
-        let guard = self
-            .shared
-            .session
-            .read()
-            .unwrap_or_else(|e| e.into_inner());
+        let guard = self.shared.session.load();
         guard.as_ref().map(|s| SessionId(s.id))
     }
 
@@ -190,11 +192,7 @@ impl Sealer {
     /// ```
     pub fn close_to(&self, out: &mut Vec<u8>) -> Result<(), SealError> {
         let generation = enclog_fork::generation();
-        let guard = self
-            .shared
-            .session
-            .read()
-            .unwrap_or_else(|e| e.into_inner());
+        let guard = self.shared.session.load();
         let Some(session) = guard.as_ref().filter(|s| s.usable(generation)) else {
             return Ok(());
         };
@@ -222,26 +220,28 @@ impl Sealer {
     /// Runs `f` with a session that is valid in this process, starting one if needed.
     fn with_session<R>(&self, f: impl FnOnce(&Session) -> R) -> Result<R, SealError> {
         let generation = enclog_fork::generation();
-        {
-            let guard = self
-                .shared
-                .session
-                .read()
-                .unwrap_or_else(|e| e.into_inner());
-            if let Some(session) = guard.as_ref().filter(|s| s.usable(generation)) {
+        let current = self.shared.session.load();
+        if let Some(session) = current.as_ref().filter(|s| s.usable(generation)) {
+            return Ok(f(session));
+        }
+        // Several threads may get here at once: each draws a session, one installs it, the
+        // others use the installed one (a wasted draw is harmless; a shared nonce is not).
+        let fresh = Some(Arc::new(Session::start(&self.shared.key, generation)?));
+        let mut seen = current;
+        loop {
+            if let Some(session) = seen.as_ref().filter(|s| s.usable(generation)) {
                 return Ok(f(session));
             }
+            let previous = self.shared.session.compare_and_swap(&*seen, fresh.clone());
+            if std::ptr::eq(
+                previous.as_ref().map_or(std::ptr::null(), Arc::as_ptr),
+                seen.as_ref().map_or(std::ptr::null(), Arc::as_ptr),
+            ) {
+                let installed = fresh.as_ref().expect("fresh session");
+                return Ok(f(installed));
+            }
+            seen = previous;
         }
-        let mut guard = self
-            .shared
-            .session
-            .write()
-            .unwrap_or_else(|e| e.into_inner());
-        if !guard.as_ref().is_some_and(|s| s.usable(generation)) {
-            *guard = Some(Session::start(&self.shared.key, generation)?);
-        }
-        let session = guard.as_ref().expect("a session was just started");
-        Ok(f(session))
     }
 
     fn write_line(

@@ -49,13 +49,23 @@ thread_local! {
 /// assert!(event.contains("request{id=7}") && event.contains("bob@example.com"));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug)]
 pub struct EncryptedWriter<M> {
     inner: Arc<M>,
     sealer: Sealer,
     clear_level: bool,
     clear_timestamp: bool,
     failures: Arc<FailureState>,
+}
+
+impl<M> std::fmt::Debug for EncryptedWriter<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EncryptedWriter")
+            .field("sealer", &self.sealer)
+            .field("clear_level", &self.clear_level)
+            .field("clear_timestamp", &self.clear_timestamp)
+            .field("lost_lines", &self.lost_lines())
+            .finish_non_exhaustive()
+    }
 }
 
 impl<M> Clone for EncryptedWriter<M> {
@@ -173,10 +183,15 @@ impl<M> EncryptedWriter<M> {
 /// let _guard = writer.session_guard();
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug)]
 #[must_use = "the close record is written when the guard is dropped"]
 pub struct SessionGuard<M: for<'a> MakeWriter<'a>> {
     writer: EncryptedWriter<M>,
+}
+
+impl<M: for<'a> MakeWriter<'a>> std::fmt::Debug for SessionGuard<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionGuard").field("writer", &self.writer).finish()
+    }
 }
 
 impl<M: for<'a> MakeWriter<'a>> Drop for SessionGuard<M> {
@@ -219,7 +234,6 @@ impl<M> EncryptedWriter<M> {
 
 /// The writer for one event, returned by [`EncryptedWriter`]'s `make_writer`. It buffers what
 /// is written and seals it as one line when dropped (or flushed).
-#[derive(Debug)]
 pub struct EventWriter<'a, W: Write> {
     inner: W,
     event: Vec<u8>,
@@ -227,6 +241,15 @@ pub struct EventWriter<'a, W: Write> {
     sealer: &'a Sealer,
     clear_timestamp: bool,
     failures: &'a FailureState,
+}
+
+impl<W: Write> std::fmt::Debug for EventWriter<'_, W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the buffered event: it is plaintext.
+        f.debug_struct("EventWriter")
+            .field("buffered_bytes", &self.event.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl<W: Write> EventWriter<'_, W> {
