@@ -1,1 +1,172 @@
-fn main() {}
+//! The `enclog` command: generate keys; decrypt, follow and verify enclog logs; encrypt the
+//! output of programs in any language. A thin layer over the `enclog` library.
+
+mod cmd;
+mod input;
+mod keys;
+mod output;
+
+use std::process::ExitCode;
+use std::sync::LazyLock;
+
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+
+use crate::cmd::Status;
+use crate::output::ColorChoice;
+
+const MAIN_HELP: &str = "\
+Start with `enclog demo`.
+
+Exit status:
+  0  success
+  1  some lines did not decrypt (decrypt, tailf) or verify found problems
+  2  usage, input/output or key error (missing file, bad key, ...)";
+
+/// `--version`: the program's version and the line format it writes.
+static VERSION: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "{} (writes enclog line format v{})",
+        env!("CARGO_PKG_VERSION"),
+        enclog::FORMAT_VERSION
+    )
+});
+
+/// Encrypted logs: every event sealed as one line that only a key holder can read.
+#[derive(Parser, Debug)]
+#[command(
+    name = "enclog",
+    after_help = MAIN_HELP,
+    propagate_version = true,
+    max_term_width = 100
+)]
+struct Cli {
+    /// When to colour level words in decrypted output (NO_COLOR is honoured by `auto`).
+    #[arg(long, value_enum, global = true, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    color: ColorChoice,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Generate a new key.
+    #[command(after_help = "\
+Examples:
+  enclog genkey -o app.key          # a new key file, mode 0600; its id on stderr
+  enclog genkey | pass insert -m logs/app")]
+    Genkey(cmd::genkey::GenkeyArgs),
+
+    /// Decrypt logs: each token replaced by its plaintext, other text kept.
+    #[command(after_help = DECRYPT_HELP)]
+    Decrypt(cmd::decrypt::DecryptArgs),
+
+    /// Print the last lines of a log decrypted, then follow it (like `tail -F`).
+    #[command(after_help = TAILF_HELP)]
+    Tailf(cmd::tailf::TailfArgs),
+
+    /// Check that nothing was deleted, duplicated, reordered, altered or cut off.
+    #[command(after_help = VERIFY_HELP)]
+    Verify(cmd::verify::VerifyArgs),
+
+    /// Encrypt lines read on standard input, one sealed line each, live.
+    #[command(after_help = ENCRYPT_HELP)]
+    Encrypt(cmd::encrypt::EncryptArgs),
+
+    /// Show what enclog does, with a throwaway key (no setup needed).
+    #[command(after_help = "Example:\n  enclog demo")]
+    Demo,
+
+    /// Print a shell completion script.
+    #[command(after_help = "\
+Examples:
+  enclog completions bash > ~/.local/share/bash-completion/completions/enclog
+  enclog completions zsh > ~/.zfunc/_enclog")]
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+
+    /// Print the man page (roff).
+    #[command(after_help = "Example:\n  enclog man > enclog.1 && man ./enclog.1")]
+    Man,
+}
+
+const DECRYPT_HELP: &str = "\
+Examples:
+  enclog decrypt --key-file app.key app.log
+  enclog decrypt --keyring /etc/enclog/keys app.log.1.gz app.log | less -R
+  journalctl -u app -o cat | ENCLOG_KEY_FILE=app.key enclog decrypt
+  enclog decrypt --key-command 'pass show logs/app' --output json app.log | jq .
+
+Lines without a token pass through unchanged; gzip files are read transparently.
+A line that does not decrypt is reported on stderr as FILE:LINE: reason, and the
+others still come out (exit status 1 at the end; --strict stops at the first).
+
+Keys are read from --key-file / --keyring / --key-command, else ENCLOG_KEY_FILE,
+ENCLOG_KEY, ENCLOG_KEY_COMMAND, else a hidden prompt on a terminal; never argv.
+
+Exit status: 0 all lines fine; 1 some lines did not decrypt; 2 usage, I/O or key error.";
+
+const TAILF_HELP: &str = "\
+Examples:
+  enclog tailf --key-file app.key /var/log/app.log
+  enclog tailf --keyring /etc/enclog/keys -n 100 /var/log/app.log
+
+Survives rotation (rename and create, copy and truncate, delete and recreate).
+With --keyring, a key added to the folder while following is picked up.
+Ctrl-C stops (exit status 0).
+
+Exit status: 0 stopped by Ctrl-C; 2 usage, I/O or key error.";
+
+const VERIFY_HELP: &str = "\
+Examples:
+  enclog verify --key-file app.key app.log
+  enclog verify --keyring keys/ app.log.2.gz app.log.1 app.log   # oldest first
+  enclog verify --allow-open --key-file app.key /var/log/app.log  # a log still written to
+
+Reports each finding as FILE:LINE: kind: message, then a summary line.
+
+Exit status: 0 clean; 1 problems found; 2 usage, I/O or key error.";
+
+const ENCRYPT_HELP: &str = "\
+Examples:
+  legacy-app 2>&1 | enclog encrypt --key-file app.key >> app.log
+  legacy-app 2>&1 | enclog encrypt --key-file app.key -o app.log
+
+Each input line becomes one sealed line as soon as it is read; a session close
+record is written at the end of input. `enclog decrypt` gives the lines back
+byte for byte (a trailing \\r is data and is kept).
+
+Exit status: 0 success; 2 usage, I/O or key error.";
+
+fn command() -> clap::Command {
+    Cli::command().version(VERSION.as_str())
+}
+
+fn main() -> ExitCode {
+    let matches = command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    let result = match cli.command {
+        Command::Genkey(args) => cmd::genkey::run(args),
+        Command::Decrypt(args) => cmd::decrypt::run(args, cli.color),
+        Command::Tailf(args) => cmd::tailf::run(args, cli.color),
+        Command::Verify(args) => cmd::verify::run(args),
+        Command::Encrypt(args) => cmd::encrypt::run(args),
+        Command::Demo => cmd::demo::run(cli.color),
+        Command::Completions { shell } => cmd::completions::completions(shell, command()),
+        Command::Man => cmd::completions::man(command()),
+    };
+    match result {
+        Ok(status) => status.into(),
+        // The reader of our output went away (`enclog decrypt big.log | head`): done.
+        Err(err) if output::is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) => {
+            output::note(format_args!("{err:#}"));
+            Status::Error.into()
+        }
+    }
+}

@@ -1,0 +1,216 @@
+//! `enclog decrypt`: every token replaced by its plaintext, streaming, one bad line at a time.
+
+use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use enclog::{Decryptor, MetaStatus, Opener, Outcome, RecordKind};
+
+use crate::cmd::Status;
+use crate::input;
+use crate::keys::{self, ReaderKeys};
+use crate::output::{self, ColorChoice, Format, JsonLine, Progress};
+
+/// Arguments of `enclog decrypt`.
+#[derive(Args, Debug)]
+pub(crate) struct DecryptArgs {
+    /// Log files to read (gzip files too); none or `-` reads standard input.
+    #[arg(value_name = "FILE")]
+    files: Vec<PathBuf>,
+    #[command(flatten)]
+    keys: ReaderKeys,
+    /// Stop at the first line that does not decrypt (exit status 1).
+    #[arg(long)]
+    strict: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    output: Format,
+    /// Longest line read, in bytes; longer lines are reported and skipped.
+    #[arg(long, value_name = "BYTES", default_value_t = enclog::DEFAULT_MAX_LINE)]
+    max_line: usize,
+}
+
+/// How one input ended.
+enum End {
+    /// Read to the end.
+    Done,
+    /// `--strict` and a line failed.
+    Stop,
+}
+
+/// Input and output errors are told apart: a bad input is reported and the next file read; a
+/// failing output ends everything.
+enum StreamError {
+    Read(io::Error),
+    Write(io::Error),
+}
+
+#[derive(Default)]
+struct Tally {
+    failed_lines: u64,
+    bad_inputs: u64,
+}
+
+/// Runs `enclog decrypt`.
+pub(crate) fn run(args: DecryptArgs, color: ColorChoice) -> Result<Status> {
+    let keys = keys::load_keyring(&args.keys)?;
+    let color = args.output == Format::Text && color.for_stdout();
+    let stdout = io::stdout();
+    let mut out = BufWriter::with_capacity(output::STDOUT_BUFFER, stdout.lock());
+    let mut opener = Some(Opener::new(keys.keyring));
+    let mut tally = Tally::default();
+    let files = if args.files.is_empty() {
+        vec![PathBuf::from("-")]
+    } else {
+        args.files
+    };
+
+    for path in &files {
+        let input = match input::open(path) {
+            Ok(input) => input,
+            Err(e) => {
+                output::note(format_args!("{e:#}"));
+                tally.bad_inputs += 1;
+                continue;
+            }
+        };
+        let mut progress = input.size.and_then(|size| Progress::new(&input.name, size));
+        let consumed = input.consumed.clone();
+        let mut reader = Decryptor::with_opener(input.reader, opener.take().expect("opener"))
+            .max_line(args.max_line);
+        let mut ctx = Ctx {
+            name: &input.name,
+            color,
+            strict: args.strict,
+            format: args.output,
+            tally: &mut tally,
+            progress: &mut progress,
+            consumed: &consumed,
+        };
+        let result = ctx.stream(&mut reader, &mut out);
+        if let Some(p) = &mut progress {
+            p.clear();
+        }
+        opener = Some(reader.into_opener());
+        match result {
+            Ok(End::Done) => {}
+            Ok(End::Stop) => break,
+            Err(StreamError::Write(e)) => {
+                return Err(e).context("cannot write to standard output");
+            }
+            Err(StreamError::Read(e)) => {
+                let what = if input.gzip {
+                    "cannot decompress (not a valid gzip file, or cut short)"
+                } else {
+                    "cannot read"
+                };
+                // What was decrypted before the error is printed before the message.
+                out.flush().context("cannot write to standard output")?;
+                output::note(format_args!("{}: {what}: {e}", input.name));
+                tally.bad_inputs += 1;
+            }
+        }
+    }
+    out.flush().context("cannot write to standard output")?;
+    Ok(if tally.bad_inputs > 0 {
+        Status::Error
+    } else if tally.failed_lines > 0 {
+        Status::Problems
+    } else {
+        Status::Clean
+    })
+}
+
+struct Ctx<'a> {
+    name: &'a str,
+    color: bool,
+    strict: bool,
+    format: Format,
+    tally: &'a mut Tally,
+    progress: &'a mut Option<Progress>,
+    consumed: &'a std::cell::Cell<u64>,
+}
+
+/// Lines between two looks at the clock for the progress indicator.
+const PROGRESS_LINES: u64 = 8192;
+
+impl Ctx<'_> {
+    fn stream<R: io::BufRead>(
+        &mut self,
+        reader: &mut Decryptor<R>,
+        out: &mut impl Write,
+    ) -> Result<End, StreamError> {
+        let name = self.name;
+        while let Some(entry) = reader.next_entry().map_err(StreamError::Read)? {
+            if entry.line_no % PROGRESS_LINES == 0
+                && let Some(p) = self.progress
+            {
+                p.update(self.consumed.get());
+            }
+            let write = match (&entry.outcome, self.format) {
+                (Outcome::Plain, Format::Text) => out.write_all(entry.raw).and_then(|()| {
+                    if entry.terminated {
+                        out.write_all(b"\n")
+                    } else {
+                        Ok(())
+                    }
+                }),
+                (Outcome::Plain, Format::Json) => {
+                    output::write_json(out, self.name, entry.line_no, JsonLine::Plain(entry.raw))
+                }
+                (Outcome::Opened(opened), format) => {
+                    if opened.meta_status == MetaStatus::Differs {
+                        self.message(format_args!(
+                            "{}:{}: warning: the clear metadata before the token was edited; \
+                             the authentic value is {:?} (the line itself decrypted)",
+                            name,
+                            entry.line_no,
+                            String::from_utf8_lossy(opened.meta.unwrap_or_default())
+                        ));
+                    }
+                    match format {
+                        // A close record carries no event: nothing to print.
+                        Format::Text if opened.record == RecordKind::Close => Ok(()),
+                        Format::Text => output::write_opened(out, opened, self.color),
+                        Format::Json => output::write_json(
+                            out,
+                            self.name,
+                            entry.line_no,
+                            JsonLine::Opened(opened),
+                        ),
+                    }
+                }
+                (Outcome::Failed(err), format) => {
+                    self.tally.failed_lines += 1;
+                    if format == Format::Json {
+                        let message = err.to_string();
+                        output::write_json(
+                            out,
+                            self.name,
+                            entry.line_no,
+                            JsonLine::Failed(&message),
+                        )
+                        .map_err(StreamError::Write)?;
+                    }
+                    // Keep stdout and stderr in order for a reader watching both.
+                    out.flush().map_err(StreamError::Write)?;
+                    self.message(format_args!("{name}:{}: {err}", entry.line_no));
+                    if self.strict {
+                        return Ok(End::Stop);
+                    }
+                    Ok(())
+                }
+            };
+            write.map_err(StreamError::Write)?;
+        }
+        Ok(End::Done)
+    }
+
+    fn message(&mut self, message: std::fmt::Arguments<'_>) {
+        if let Some(p) = self.progress {
+            p.clear();
+        }
+        output::note(message);
+    }
+}

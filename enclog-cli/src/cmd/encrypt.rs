@@ -1,0 +1,70 @@
+//! `enclog encrypt`: plaintext lines on stdin → one sealed line each, live.
+
+use std::fs::OpenOptions;
+use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args;
+
+use crate::cmd::Status;
+use crate::keys::{self, WriterKeys};
+
+/// Arguments of `enclog encrypt`.
+#[derive(Args, Debug)]
+pub(crate) struct EncryptArgs {
+    /// Append to FILE (created if missing) instead of writing to standard output.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: Option<PathBuf>,
+    #[command(flatten)]
+    keys: WriterKeys,
+}
+
+/// Runs `enclog encrypt`.
+pub(crate) fn run(args: EncryptArgs) -> Result<Status> {
+    let sealer = keys::load_sealer(&args.keys)?;
+    // Fail closed: a broken random number generator is reported before any line is read.
+    sealer.start()?;
+    let (sink, name): (Box<dyn Write>, String) = match &args.output {
+        Some(path) => (
+            Box::new(
+                OpenOptions::new()
+                    .append(true)
+                    .create(true)
+                    .open(path)
+                    .with_context(|| format!("cannot open {} for appending", path.display()))?,
+            ),
+            path.display().to_string(),
+        ),
+        None => (Box::new(io::stdout().lock()), "standard output".to_owned()),
+    };
+    let mut out = BufWriter::with_capacity(64 * 1024, sink);
+    let mut input = BufReader::with_capacity(64 * 1024, io::stdin().lock());
+    let mut line = Vec::new();
+    let mut sealed = Vec::new();
+    let write_err = |e: io::Error| anyhow::Error::new(e).context(format!("cannot write to {name}"));
+    loop {
+        line.clear();
+        let n = input
+            .read_until(b'\n', &mut line)
+            .context("cannot read standard input")?;
+        if n == 0 {
+            break;
+        }
+        // Only the newline is the line's end; a `\r` before it is data and is kept.
+        let plaintext = line.strip_suffix(b"\n").unwrap_or(&line);
+        sealed.clear();
+        sealer.seal_to(None, plaintext, &mut sealed)?;
+        out.write_all(&sealed).map_err(write_err)?;
+        // Live: every line read is written out before waiting for more input. Lines that
+        // arrived together are written together (one system call, not one per line).
+        if input.buffer().is_empty() {
+            out.flush().map_err(write_err)?;
+        }
+    }
+    sealed.clear();
+    sealer.close_to(&mut sealed)?;
+    out.write_all(&sealed).map_err(write_err)?;
+    out.flush().map_err(write_err)?;
+    Ok(Status::Clean)
+}

@@ -1,0 +1,123 @@
+//! Opening the logs to read: standard input or a file, gzip recognised by its magic bytes.
+
+use std::cell::Cell;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::Path;
+use std::rc::Rc;
+
+use anyhow::{Result, bail};
+use flate2::read::MultiGzDecoder;
+
+/// Read buffer size: large, for throughput.
+const READ_BUFFER: usize = 256 * 1024;
+
+/// The first bytes of every gzip member.
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+/// An opened input.
+pub(crate) struct Input {
+    /// The name used in messages (`-` is shown as `<stdin>`).
+    pub(crate) name: String,
+    /// The (decompressed) text.
+    pub(crate) reader: Box<dyn BufRead>,
+    /// The size of a regular file, for the progress indicator.
+    pub(crate) size: Option<u64>,
+    /// Bytes read from the file so far (compressed bytes for gzip).
+    pub(crate) consumed: Rc<Cell<u64>>,
+    /// Whether the input is gzip-compressed.
+    pub(crate) gzip: bool,
+}
+
+/// Whether `path` names standard input.
+pub(crate) fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// Opens `path` (`-` is standard input). The error says what is wrong with the path.
+pub(crate) fn open(path: &Path) -> Result<Input> {
+    let consumed = Rc::new(Cell::new(0));
+    if is_stdin(path) {
+        let reader = BufReader::with_capacity(
+            READ_BUFFER,
+            Counting {
+                inner: io::stdin(),
+                consumed: Rc::clone(&consumed),
+            },
+        );
+        return finish("<stdin>".into(), reader, None, consumed);
+    }
+    let name = path.display().to_string();
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            bail!("{name}: no such file (check the path)")
+        }
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+            bail!(
+                "{name}: permission denied (check the file's permissions with `ls -l`, or run as a user who can read it)"
+            )
+        }
+        Err(e) => bail!("{name}: cannot open: {e}"),
+    };
+    let meta = file
+        .metadata()
+        .map_err(|e| anyhow::anyhow!("{name}: cannot read its metadata: {e}"))?;
+    if meta.is_dir() {
+        bail!("{name} is a directory; give the log files in it instead (e.g. {name}/*.log)");
+    }
+    let size = meta.is_file().then_some(meta.len());
+    let reader = BufReader::with_capacity(
+        READ_BUFFER,
+        Counting {
+            inner: file,
+            consumed: Rc::clone(&consumed),
+        },
+    );
+    finish(name, reader, size, consumed)
+}
+
+fn finish<R: Read + 'static>(
+    name: String,
+    mut reader: BufReader<R>,
+    size: Option<u64>,
+    consumed: Rc<Cell<u64>>,
+) -> Result<Input> {
+    let head = match reader.fill_buf() {
+        Ok(head) => head,
+        Err(e) if e.kind() == io::ErrorKind::IsADirectory => {
+            bail!("{name} is a directory; give the log files in it instead")
+        }
+        Err(e) => bail!("{name}: cannot read: {e}"),
+    };
+    let gzip = head.starts_with(&GZIP_MAGIC);
+    let reader: Box<dyn BufRead> = if gzip {
+        Box::new(BufReader::with_capacity(
+            READ_BUFFER,
+            MultiGzDecoder::new(reader),
+        ))
+    } else {
+        Box::new(reader)
+    };
+    Ok(Input {
+        name,
+        reader,
+        size,
+        consumed,
+        gzip,
+    })
+}
+
+/// Counts the bytes read through it.
+struct Counting<R> {
+    inner: R,
+    consumed: Rc<Cell<u64>>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.consumed.set(self.consumed.get() + n as u64);
+        Ok(n)
+    }
+}
