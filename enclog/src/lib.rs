@@ -45,6 +45,7 @@ mod sealer;
 mod secret_file;
 mod timestamp;
 mod token;
+mod verify;
 #[cfg(test)]
 mod vectors;
 
@@ -63,6 +64,7 @@ pub use opener::{MetaStatus, Opened, Opener, Sequence};
 pub use sealer::Sealer;
 pub use secret_file::write_secret_file;
 pub use token::{FORMAT_VERSION, MARKER, Mode, RecordKind, SessionId};
+pub use verify::{Finding, FindingKind, Location, Report, Verifier, VerifyOptions};
 
 #[cfg(feature = "log")]
 pub use logger::{EncryptedLogger, InitError};

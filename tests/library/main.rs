@@ -4,3 +4,4 @@ mod concurrency;
 mod fork;
 mod leaks;
 mod properties;
+mod verify;
