@@ -195,16 +195,6 @@ pub(crate) fn write_json(
     out.write_all(b"\n")
 }
 
-/// A JSON summary object, for commands that end with one.
-pub(crate) fn json_object(pairs: &[(&str, Value)]) -> Value {
-    Value::Object(
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), v.clone()))
-            .collect(),
-    )
-}
-
 /// Writes `value` and a newline.
 pub(crate) fn write_json_value(out: &mut impl Write, value: &Value) -> io::Result<()> {
     serde_json::to_writer(&mut *out, value)?;

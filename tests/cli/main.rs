@@ -1,1 +1,9 @@
-fn main() {}
+//! CLI integration tests: the real `enclog` binary, one module per topic.
+
+mod decrypt;
+mod demo;
+mod fixture;
+mod keys;
+mod roundtrip;
+mod tailf;
+mod verify;

@@ -1,13 +1,17 @@
 //! `enclog verify`: nothing deleted, duplicated, reordered, altered or cut off.
 
+use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Args;
+use enclog::{Decryptor, Finding, Opener, Report, Verifier, VerifyOptions};
+use serde_json::{Map, Value};
 
 use crate::cmd::Status;
-use crate::keys::ReaderKeys;
-use crate::output::Format;
+use crate::input;
+use crate::keys::{self, ReaderKeys};
+use crate::output::{self, Format};
 
 /// Arguments of `enclog verify`.
 #[derive(Args, Debug)]
@@ -20,13 +24,137 @@ pub(crate) struct VerifyArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     output: Format,
-    /// Accept a last session without its close record (a log still being written).
+    /// Accept a last session without its close record, and a last line still being written
+    /// (a live log). A crashed writer then goes unreported.
     #[arg(long)]
     allow_open: bool,
 }
 
 /// Runs `enclog verify`.
 pub(crate) fn run(args: VerifyArgs) -> Result<Status> {
-    let _ = args;
-    anyhow::bail!("verify: not wired yet")
+    let keys = keys::load_keyring(&args.keys)?;
+    let mut options = VerifyOptions::default();
+    options.allow_open_sessions = args.allow_open;
+    let mut verifier = Verifier::with_options(options);
+    let mut opener = Some(Opener::new(keys.keyring));
+    let mut bad_inputs = 0u64;
+    let files = if args.files.is_empty() {
+        vec![PathBuf::from("-")]
+    } else {
+        args.files
+    };
+    for path in &files {
+        let input = match input::open(path) {
+            Ok(input) => input,
+            Err(e) => {
+                output::note(format_args!("{e:#}"));
+                bad_inputs += 1;
+                continue;
+            }
+        };
+        let mut reader = Decryptor::with_opener(input.reader, opener.take().expect("opener"));
+        if let Err(e) = verifier.observe_all(&input.name, &mut reader) {
+            let what = if input.gzip {
+                "cannot decompress (not a valid gzip file, or cut short)"
+            } else {
+                "cannot read"
+            };
+            output::note(format_args!(
+                "{}: {what}: {e} (the lines before were checked)",
+                input.name
+            ));
+            bad_inputs += 1;
+        }
+        opener = Some(reader.into_opener());
+    }
+    let report = verifier.finish();
+
+    let mut out = BufWriter::new(io::stdout().lock());
+    match args.output {
+        Format::Text => write_text(&mut out, &report),
+        Format::Json => write_json(&mut out, &report),
+    }
+    .and_then(|()| out.flush())
+    .context("cannot write to standard output")?;
+
+    Ok(if bad_inputs > 0 {
+        Status::Error
+    } else if report.is_clean() {
+        Status::Clean
+    } else {
+        Status::Problems
+    })
+}
+
+fn write_text(out: &mut impl Write, report: &Report) -> io::Result<()> {
+    for finding in &report.findings {
+        writeln!(out, "{finding}")?;
+    }
+    if report.findings_dropped() > 0 {
+        writeln!(
+            out,
+            "… and {} more findings not listed (counted below)",
+            report.findings_dropped()
+        )?;
+    }
+    writeln!(
+        out,
+        "{}: {report}",
+        if report.is_clean() { "ok" } else { "FAILED" }
+    )
+}
+
+fn write_json(out: &mut impl Write, report: &Report) -> io::Result<()> {
+    for finding in &report.findings {
+        output::write_json_value(out, &finding_json(finding))?;
+    }
+    let mut summary = Map::new();
+    summary.insert("summary".into(), true.into());
+    summary.insert("clean".into(), report.is_clean().into());
+    for (name, value) in [
+        ("lines", report.lines),
+        ("events", report.events),
+        ("close_records", report.close_records),
+        ("plain_lines", report.plain_lines),
+        ("failed_lines", report.failed_lines),
+        ("unsequenced", report.unsequenced),
+        ("sessions", report.sessions),
+        ("closed_sessions", report.closed_sessions),
+        ("open_sessions", report.open_sessions),
+        ("findings", report.findings_total),
+        ("findings_not_listed", report.findings_dropped()),
+    ] {
+        summary.insert(name.into(), value.into());
+    }
+    output::write_json_value(out, &Value::Object(summary))
+}
+
+fn finding_json(finding: &Finding) -> Value {
+    let mut map = Map::new();
+    map.insert("file".into(), (*finding.at.file).into());
+    map.insert("line".into(), finding.at.line.into());
+    map.insert("kind".into(), finding.kind.as_str().into());
+    map.insert("message".into(), finding.message.clone().into());
+    map.insert(
+        "session".into(),
+        finding
+            .session
+            .map_or(Value::Null, |s| s.to_string().into()),
+    );
+    map.insert("seq".into(), finding.seq.map_or(Value::Null, Value::from));
+    map.insert(
+        "missing".into(),
+        finding
+            .missing
+            .as_ref()
+            .map_or(Value::Null, |r| Value::from(vec![*r.start(), *r.end()])),
+    );
+    map.insert(
+        "related".into(),
+        finding
+            .related
+            .as_ref()
+            .map_or(Value::Null, |l| l.to_string().into()),
+    );
+    Value::Object(map)
 }

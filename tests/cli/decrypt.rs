@@ -1,0 +1,353 @@
+//! `enclog decrypt`: mixed input, bad lines, bad files, gzip, JSON, broken pipes.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::Stdio;
+
+use flate2::Compression;
+use flate2::write::GzEncoder;
+
+use crate::fixture::{BIN, Env, enclog, lines, reads_through_permissions, run};
+
+#[test]
+fn mixed_plain_syslog_and_encrypted_lines() {
+    let env = Env::new();
+    let sealed = lines(&env.encrypt(b"event one\nevent two\n"));
+    let mut log = b"plain start\n".to_vec();
+    log.extend_from_slice(b"Nov 26 20:27:30 web1 app[77]: ");
+    log.extend_from_slice(&sealed[0]);
+    log.extend_from_slice(b"{\"msg\":\"");
+    log.extend_from_slice(sealed[1].strip_suffix(b"\n").unwrap());
+    log.extend_from_slice(b"\"}\n");
+    log.extend_from_slice(b"plain end\n");
+    log.extend_from_slice(&sealed[2]); // close record: prints nothing
+    let file = env.write("mixed.log", &log);
+    let r = run(env.cmd(&["decrypt"]).arg(&file), b"");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        r.stdout_text(),
+        "plain start\nNov 26 20:27:30 web1 app[77]: event one\n{\"msg\":\"event two\"}\nplain end\n"
+    );
+}
+
+#[test]
+fn clear_metadata_is_dropped_when_authentic_and_flagged_when_edited() {
+    let env = Env::new();
+    let sealer = enclog::Sealer::from_key_file(&env.key).unwrap();
+    let mut log = Vec::new();
+    sealer
+        .seal_to(Some(b"WARN"), b"2026 WARN disk full", &mut log)
+        .unwrap();
+    let mut edited = Vec::new();
+    sealer
+        .seal_to(Some(b"ERROR"), b"2026 ERROR boom", &mut edited)
+        .unwrap();
+    let edited = String::from_utf8(edited)
+        .unwrap()
+        .replacen("ERROR ", "DEBUG ", 1);
+    log.extend_from_slice(edited.as_bytes());
+    let file = env.write("meta.log", &log);
+    let r = run(env.cmd(&["decrypt"]).arg(&file), b"");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        r.stdout_text(),
+        "2026 WARN disk full\nDEBUG 2026 ERROR boom\n"
+    );
+    assert!(r.stderr.contains("meta.log:2: warning"), "{}", r.stderr);
+    assert!(r.stderr.contains("\"ERROR\""), "{}", r.stderr);
+    assert!(!r.stderr.contains("meta.log:1"), "{}", r.stderr);
+}
+
+/// Flips one base64 character in the middle of a token line.
+fn flip(line: &[u8]) -> Vec<u8> {
+    let mut line = line.to_vec();
+    let at = line.len() - 8;
+    line[at] = if line[at] == b'A' { b'B' } else { b'A' };
+    line
+}
+
+#[test]
+fn a_bad_line_is_reported_and_the_others_still_come_out() {
+    let env = Env::new();
+    let sealed = lines(&env.encrypt(b"one\ntwo\nthree\n"));
+    let log = [sealed[0].clone(), flip(&sealed[1]), sealed[2].clone()].concat();
+    let file = env.write("bad.log", &log);
+    let r = run(env.cmd(&["decrypt"]).arg(&file), b"");
+    assert_eq!(r.code, 1);
+    assert_eq!(r.stdout_text(), "one\nthree\n");
+    let name = file.display().to_string();
+    assert_eq!(
+        r.stderr.lines().collect::<Vec<_>>(),
+        [format!(
+            "enclog: {name}:2: corrupted or tampered: the line fails authentication under key {}",
+            key_id(&env)
+        )]
+    );
+}
+
+fn key_id(env: &Env) -> String {
+    enclog::Sealer::from_key_file(&env.key)
+        .unwrap()
+        .key_id()
+        .to_string()
+}
+
+#[test]
+fn strict_stops_at_the_first_bad_line() {
+    let env = Env::new();
+    let sealed = lines(&env.encrypt(b"one\ntwo\nthree\n"));
+    let log = [sealed[0].clone(), flip(&sealed[1]), sealed[2].clone()].concat();
+    let r = run(&mut env.cmd(&["decrypt", "--strict"]), &log);
+    assert_eq!(r.code, 1);
+    assert_eq!(r.stdout_text(), "one\n");
+    assert!(r.stderr.contains("<stdin>:2: corrupted"), "{}", r.stderr);
+}
+
+#[test]
+fn wrong_key_names_the_key_ids() {
+    let env = Env::new();
+    let other = Env::new();
+    let sealed = other.encrypt(b"secret\n");
+    let r = run(&mut env.cmd(&["decrypt"]), &sealed);
+    assert_eq!(r.code, 1);
+    assert!(r.stdout.is_empty());
+    assert!(
+        r.stderr
+            .starts_with("enclog: <stdin>:1: wrong key: the line was sealed with key "),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains(&key_id(&other)) && r.stderr.contains(&key_id(&env)),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("--key-file"),
+        "says how to fix: {}",
+        r.stderr
+    );
+}
+
+#[test]
+fn missing_file_is_an_error_and_other_files_are_still_read() {
+    let env = Env::new();
+    let good = env.write("good.log", &env.encrypt(b"fine\n"));
+    let missing = env.path("nope.log");
+    let r = run(env.cmd(&["decrypt"]).arg(&missing).arg(&good), b"");
+    assert_eq!(r.code, 2);
+    assert_eq!(r.stdout_text(), "fine\n");
+    assert_eq!(
+        r.stderr,
+        format!(
+            "enclog: {}: no such file (check the path)\n",
+            missing.display()
+        )
+    );
+}
+
+#[test]
+fn directory_is_an_error() {
+    let env = Env::new();
+    let r = run(env.cmd(&["decrypt"]).arg(env.dir.path()), b"");
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("is a directory"), "{}", r.stderr);
+    assert_eq!(r.stderr.lines().count(), 1);
+}
+
+#[test]
+fn unreadable_file_is_an_error() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new();
+    let file = env.write("secret.log", &env.encrypt(b"x\n"));
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let r = run(env.cmd(&["decrypt"]).arg(&file), b"");
+    if reads_through_permissions(env.dir.path()) {
+        // Running as root (CAP_DAC_OVERRIDE): mode 000 does not stop reading, so there is no
+        // permission error to observe; the file must then simply decrypt.
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert_eq!(r.stdout, b"x\n");
+    } else {
+        assert_eq!(r.code, 2);
+        assert!(r.stderr.contains("permission denied"), "{}", r.stderr);
+    }
+}
+
+#[test]
+fn binary_and_non_utf8_input_passes_through() {
+    let env = Env::new();
+    let input: Vec<u8> = (0..=255u8).cycle().take(10_000).collect();
+    let r = run(&mut env.cmd(&["decrypt"]), &input);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout, input);
+}
+
+#[test]
+fn a_10_mb_plain_line_passes_through() {
+    let env = Env::new();
+    let mut input = vec![b'x'; 10 * 1024 * 1024];
+    input.push(b'\n');
+    input.extend_from_slice(&env.encrypt(b"after\n"));
+    let r = run(&mut env.cmd(&["decrypt"]), &input);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout.len(), 10 * 1024 * 1024 + 1 + 6);
+    assert!(r.stdout.ends_with(b"x\nafter\n"));
+}
+
+#[test]
+fn a_line_over_the_limit_is_reported_and_skipped() {
+    let env = Env::new();
+    let mut input = vec![b'x'; 5000];
+    input.push(b'\n');
+    input.extend_from_slice(&env.encrypt(b"after\n"));
+    let r = run(&mut env.cmd(&["decrypt", "--max-line", "1000"]), &input);
+    assert_eq!(r.code, 1);
+    assert_eq!(r.stdout, b"after\n");
+    assert!(
+        r.stderr
+            .starts_with("enclog: <stdin>:1: line is 5000 bytes"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn a_truncated_last_line_is_reported() {
+    let env = Env::new();
+    let sealed = lines(&env.encrypt(b"complete\ncut short\n"));
+    let mut log = sealed[0].clone();
+    log.extend_from_slice(&sealed[1][..sealed[1].len() / 2]);
+    let file = env.write("cut.log", &log);
+    let r = run(env.cmd(&["decrypt"]).arg(&file), b"");
+    assert_eq!(r.code, 1);
+    assert_eq!(r.stdout, b"complete\n");
+    assert!(r.stderr.contains("cut.log:2: truncated"), "{}", r.stderr);
+}
+
+#[test]
+fn an_empty_file_gives_nothing() {
+    let env = Env::new();
+    let file = env.write("empty.log", b"");
+    let r = run(env.cmd(&["decrypt"]).arg(&file), b"");
+    assert_eq!((r.code, r.stdout.len(), r.stderr.as_str()), (0, 0, ""));
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut gz = GzEncoder::new(Vec::new(), Compression::default());
+    gz.write_all(bytes).unwrap();
+    gz.finish().unwrap()
+}
+
+#[test]
+fn gzip_files_are_read_by_their_magic_bytes() {
+    let env = Env::new();
+    // Two members (as `cat a.gz b.gz` gives), and a name that does not say gzip.
+    let mut data = gzip(&env.encrypt(b"rotated one\n"));
+    data.extend(gzip(b"plain in gzip\n"));
+    let file = env.write("app.log.1", &data);
+    let r = run(env.cmd(&["decrypt"]).arg(&file), b"");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout_text(), "rotated one\nplain in gzip\n");
+}
+
+#[test]
+fn gzip_garbage_names_the_file() {
+    let env = Env::new();
+    let mut data = gzip(&env.encrypt(b"one\n"));
+    let len = data.len();
+    data.truncate(len / 2);
+    data.extend_from_slice(b"garbage garbage garbage");
+    let file = env.write("broken.gz", &data);
+    let r = run(env.cmd(&["decrypt"]).arg(&file), b"");
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("broken.gz: cannot decompress"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+}
+
+#[test]
+fn json_output_describes_every_line() {
+    let env = Env::new();
+    let sealed = lines(&env.encrypt(b"hello\n\xff\xfe\n"));
+    let mut log = b"plain\n".to_vec();
+    log.extend_from_slice(&sealed[0]);
+    log.extend_from_slice(&flip(&sealed[1]));
+    log.extend_from_slice(&sealed[1]);
+    log.extend_from_slice(&sealed[2]);
+    let r = run(&mut env.cmd(&["decrypt", "--output", "json"]), &log);
+    assert_eq!(r.code, 1);
+    let objects: Vec<serde_json::Value> = r
+        .stdout_text()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    assert_eq!(objects.len(), 5);
+    assert_eq!(objects[0]["type"], "plain");
+    assert_eq!(objects[0]["text"], "plain");
+    assert_eq!(objects[1]["type"], "opened");
+    assert_eq!(objects[1]["plaintext"], "hello");
+    assert_eq!(objects[1]["key_id"], key_id(&env));
+    assert_eq!(objects[1]["seq"], 0);
+    assert_eq!(objects[1]["record"], "event");
+    assert_eq!(objects[1]["meta_status"], "none");
+    assert_eq!(objects[1]["line"], 2);
+    assert_eq!(objects[1]["file"], "<stdin>");
+    assert_eq!(objects[2]["type"], "failed");
+    assert!(objects[2]["error"].as_str().unwrap().contains("corrupted"));
+    assert_eq!(objects[3]["plaintext_base64"], "//4=");
+    assert_eq!(objects[4]["record"], "close");
+    assert_eq!(objects[1]["session"], objects[4]["session"]);
+}
+
+#[test]
+fn a_reader_closing_the_pipe_ends_decrypt_quietly() {
+    let env = Env::new();
+    // Far more than the pipe and output buffers hold.
+    let mut log = Vec::new();
+    for i in 0..200_000 {
+        writeln!(log, "plain line number {i}").unwrap();
+    }
+    log.extend_from_slice(&env.encrypt(b"encrypted\n"));
+    let file = env.write("big.log", &log);
+    let mut child = std::process::Command::new(BIN)
+        .arg("decrypt")
+        .arg("--key-file")
+        .arg(&env.key)
+        .arg(&file)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert_eq!(first, "plain line number 0\n");
+    // The reader is dropped here, like `head -1` exiting.
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}
+
+#[test]
+fn colour_is_off_in_pipes_and_on_when_asked() {
+    let env = Env::new();
+    let sealed = env.encrypt(b"2026-11-26T20:00:00Z ERROR db: down\n");
+    let plain = run(&mut env.cmd(&["decrypt"]), &sealed);
+    assert_eq!(plain.stdout_text(), "2026-11-26T20:00:00Z ERROR db: down\n");
+    let colored = run(&mut env.cmd(&["decrypt", "--color", "always"]), &sealed);
+    assert_eq!(
+        colored.stdout_text(),
+        "2026-11-26T20:00:00Z \x1b[1;31mERROR\x1b[0m db: down\n"
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let r = run(&mut enclog(["decrypt", "--no-such-option"]), b"");
+    assert_eq!(r.code, 2);
+    let r = run(&mut enclog(["no-such-command"]), b"");
+    assert_eq!(r.code, 2);
+}

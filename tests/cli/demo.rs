@@ -1,0 +1,74 @@
+//! `enclog demo`, completions, man page, version and help.
+
+use crate::fixture::{enclog, run};
+
+#[test]
+fn demo_shows_ciphertext_then_the_decrypted_events() {
+    let r = run(&mut enclog(["demo"]), b"");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let out = r.stdout_text();
+    let raw = out.find("1. The log file as stored").expect("raw section");
+    let decrypted = out.find("2. Decrypted").expect("decrypted section");
+    let next = out.find("3. Next steps").expect("next steps");
+    assert!(raw < decrypted && decrypted < next);
+    let raw_section = &out[raw..decrypted];
+    assert!(raw_section.contains("enclog:"), "{raw_section}");
+    assert!(!raw_section.contains("alice@example.com"), "{raw_section}");
+    let decrypted_section = &out[decrypted..next];
+    assert!(
+        decrypted_section.contains("alice@example.com"),
+        "{decrypted_section}"
+    );
+    assert!(decrypted_section.contains("caused by: connection reset by peer"));
+    assert!(!out.contains('\x1b'), "no colour in a pipe");
+}
+
+#[test]
+fn completions_and_man_page() {
+    for shell in ["bash", "zsh", "fish"] {
+        let r = run(&mut enclog(["completions", shell]), b"");
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert!(r.stdout_text().contains("decrypt"), "{shell}");
+    }
+    let r = run(&mut enclog(["man"]), b"");
+    assert_eq!(r.code, 0);
+    assert!(r.stdout_text().starts_with(".ie"), "roff");
+    assert!(r.stdout_text().contains("tailf"));
+}
+
+#[test]
+fn version_names_the_format() {
+    let r = run(&mut enclog(["--version"]), b"");
+    assert_eq!(r.code, 0);
+    assert_eq!(
+        r.stdout_text(),
+        format!(
+            "enclog {} (writes enclog line format v{})\n",
+            env!("CARGO_PKG_VERSION"),
+            enclog::FORMAT_VERSION
+        )
+    );
+}
+
+#[test]
+fn help_has_examples_and_exit_codes() {
+    for command in [
+        "genkey",
+        "decrypt",
+        "tailf",
+        "verify",
+        "encrypt",
+        "demo",
+        "completions",
+        "man",
+    ] {
+        let r = run(&mut enclog([command, "--help"]), b"");
+        assert_eq!(r.code, 0);
+        let text = r.stdout_text();
+        assert!(text.contains("Example"), "{command}: {text}");
+    }
+    let r = run(&mut enclog(["--help"]), b"");
+    assert!(r.stdout_text().contains("Exit status:"));
+    let r = run(&mut enclog(["decrypt", "--help"]), b"");
+    assert!(r.stdout_text().contains("Exit status: 0"));
+}

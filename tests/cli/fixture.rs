@@ -1,0 +1,119 @@
+//! A temporary folder with a key, and running the binary.
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+/// The path of the binary under test.
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_enclog");
+
+/// The binary, with no key or colour setting inherited from the environment.
+pub(crate) fn enclog<I, S>(args: I) -> Command
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut cmd = Command::new(BIN);
+    cmd.args(args);
+    for var in [
+        "ENCLOG_KEY",
+        "ENCLOG_KEY_FILE",
+        "ENCLOG_KEY_COMMAND",
+        "NO_COLOR",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+/// What a run produced.
+#[derive(Debug)]
+pub(crate) struct Run {
+    pub(crate) code: i32,
+    pub(crate) stdout: Vec<u8>,
+    pub(crate) stderr: String,
+}
+
+impl Run {
+    pub(crate) fn stdout_text(&self) -> String {
+        String::from_utf8(self.stdout.clone()).expect("stdout is UTF-8")
+    }
+}
+
+/// Runs `cmd` with `stdin`; asserts it did not panic.
+pub(crate) fn run(cmd: &mut Command, stdin: &[u8]) -> Run {
+    let out = cmd
+        .write_stdin(stdin.to_vec())
+        .output()
+        .expect("run enclog");
+    let run = Run {
+        code: out.status.code().expect("exited, not killed"),
+        stdout: out.stdout,
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    assert!(
+        !run.stderr.contains("panicked"),
+        "enclog panicked: {}",
+        run.stderr
+    );
+    run
+}
+
+/// A temporary folder holding a key file `app.key`.
+pub(crate) struct Env {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) key: PathBuf,
+}
+
+impl Env {
+    pub(crate) fn new() -> Env {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let key = dir.path().join("app.key");
+        let r = run(enclog(["genkey", "-o"]).arg(&key), b"");
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        Env { dir, key }
+    }
+
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// `enclog <args> --key-file app.key`.
+    pub(crate) fn cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = enclog(args);
+        cmd.arg("--key-file").arg(&self.key);
+        cmd
+    }
+
+    /// The lines of `plain` encrypted by `enclog encrypt` (close record included).
+    pub(crate) fn encrypt(&self, plain: &[u8]) -> Vec<u8> {
+        let r = run(&mut self.cmd(&["encrypt"]), plain);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        r.stdout
+    }
+
+    /// Writes `bytes` to a file of the folder; returns its path.
+    pub(crate) fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let path = self.path(name);
+        std::fs::write(&path, bytes).expect("write test file");
+        path
+    }
+}
+
+/// The lines of `bytes`, newline kept.
+pub(crate) fn lines(bytes: &[u8]) -> Vec<Vec<u8>> {
+    bytes
+        .split_inclusive(|&b| b == b'\n')
+        .map(<[u8]>::to_vec)
+        .collect()
+}
+
+/// Whether the current user can read a file whose mode is 000 (root can).
+pub(crate) fn reads_through_permissions(dir: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let probe = dir.join("probe");
+    std::fs::write(&probe, b"x").unwrap();
+    std::fs::set_permissions(&probe, std::fs::Permissions::from_mode(0o000)).unwrap();
+    std::fs::read(&probe).is_ok()
+}

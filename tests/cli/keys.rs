@@ -1,0 +1,204 @@
+//! Where keys come from, `genkey`, and every way a key can be wrong.
+
+use std::os::unix::fs::PermissionsExt;
+
+use crate::fixture::{Env, enclog, run};
+
+#[test]
+fn genkey_writes_a_private_file_and_refuses_to_overwrite_it() {
+    let env = Env::new();
+    let path = env.path("new.key");
+    let r = run(enclog(["genkey", "-o"]).arg(&path), b"");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.is_empty(), "the key goes to the file only");
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let id = enclog::Keyring::new().add_text(&text).unwrap().to_string();
+    assert!(r.stderr.contains(&id), "key id on stderr: {}", r.stderr);
+    assert!(!r.stderr.contains(text.trim()), "the key is not echoed");
+
+    let again = run(enclog(["genkey", "-o"]).arg(&path), b"");
+    assert_eq!(again.code, 2);
+    assert!(
+        again.stderr.contains("already exists") && again.stderr.contains("--force"),
+        "{}",
+        again.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        text,
+        "old key kept"
+    );
+
+    let forced = run(enclog(["genkey", "--force", "-o"]).arg(&path), b"");
+    assert_eq!(forced.code, 0, "{}", forced.stderr);
+    assert_ne!(std::fs::read_to_string(&path).unwrap(), text);
+}
+
+#[test]
+fn genkey_to_stdout_works_as_enclog_key() {
+    let r = run(&mut enclog(["genkey"]), b"");
+    assert_eq!(r.code, 0);
+    let key = r.stdout_text();
+    assert!(key.starts_with("ENCLOG-KEY-1-") && key.ends_with('\n'));
+    assert!(r.stderr.starts_with("enclog: key id "), "{}", r.stderr);
+    let sealed = run(
+        enclog(["encrypt"]).env("ENCLOG_KEY", key.trim()),
+        b"via env\n",
+    );
+    assert_eq!(sealed.code, 0, "{}", sealed.stderr);
+    let opened = run(
+        enclog(["decrypt"]).env("ENCLOG_KEY", key.trim()),
+        &sealed.stdout,
+    );
+    assert_eq!(opened.stdout, b"via env\n");
+}
+
+#[test]
+fn no_key_lists_the_options() {
+    let r = run(&mut enclog(["decrypt"]), b"");
+    assert_eq!(r.code, 2);
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    for option in [
+        "--key-file",
+        "--keyring",
+        "--key-command",
+        "ENCLOG_KEY_FILE",
+        "ENCLOG_KEY",
+        "ENCLOG_KEY_COMMAND",
+    ] {
+        assert!(r.stderr.contains(option), "{option} missing: {}", r.stderr);
+    }
+    let r = run(&mut enclog(["encrypt"]), b"x\n");
+    assert_eq!(r.code, 2);
+    assert!(r.stdout.is_empty(), "nothing written without a key");
+}
+
+#[test]
+fn key_file_from_the_environment() {
+    let env = Env::new();
+    let sealed = env.encrypt(b"hi\n");
+    let r = run(
+        enclog(["decrypt"]).env("ENCLOG_KEY_FILE", &env.key),
+        &sealed,
+    );
+    assert_eq!(
+        (r.code, r.stdout.as_slice()),
+        (0, &b"hi\n"[..]),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn key_command_supplies_the_key() {
+    let env = Env::new();
+    let sealed = env.encrypt(b"from a command\n");
+    let command = format!("cat '{}'", env.key.display());
+    let r = run(&mut enclog(["decrypt", "--key-command", &command]), &sealed);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout, b"from a command\n");
+    let r = run(
+        enclog(["encrypt"]).env("ENCLOG_KEY_COMMAND", &command),
+        b"x\n",
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
+
+#[test]
+fn a_failing_key_command_shows_its_status_and_stderr() {
+    let r = run(
+        &mut enclog([
+            "decrypt",
+            "--key-command",
+            "echo 'vault: permission denied' >&2; exit 3",
+        ]),
+        b"",
+    );
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("exit status 3"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("vault: permission denied"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+}
+
+#[test]
+fn loose_permissions_say_how_to_fix() {
+    let env = Env::new();
+    std::fs::set_permissions(&env.key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let r = run(&mut env.cmd(&["decrypt"]), b"");
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.starts_with("enclog: --key-file: "), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains(&format!("chmod 600 {}", env.key.display())),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn malformed_key_is_named_and_not_echoed() {
+    let env = Env::new();
+    let bad = env.path("bad.key");
+    std::fs::write(&bad, "ENCLOG-KEY-1-thisisnotarealkeyatallXXXX\n").unwrap();
+    std::fs::set_permissions(&bad, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let r = run(enclog(["decrypt", "--key-file"]).arg(&bad), b"");
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.starts_with("enclog: --key-file: "), "{}", r.stderr);
+    assert!(r.stderr.contains("bad.key"), "{}", r.stderr);
+    assert!(
+        !r.stderr.contains("thisisnotarealkey"),
+        "key text echoed: {}",
+        r.stderr
+    );
+
+    let r = run(
+        enclog(["encrypt"]).env("ENCLOG_KEY", "nonsense-key"),
+        b"x\n",
+    );
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.starts_with("enclog: ENCLOG_KEY: "), "{}", r.stderr);
+    assert!(!r.stderr.contains("nonsense-key"), "{}", r.stderr);
+}
+
+#[test]
+fn missing_key_file_is_named() {
+    let env = Env::new();
+    let r = run(
+        enclog(["decrypt", "--key-file"]).arg(env.path("nope.key")),
+        b"",
+    );
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("nope.key"), "{}", r.stderr);
+    assert_eq!(r.stderr.lines().count(), 1);
+}
+
+#[test]
+fn keyring_folder_opens_logs_across_key_rotation() {
+    let old = Env::new();
+    let new = Env::new();
+    let mut log = old.encrypt(b"before rotation\n");
+    log.extend(new.encrypt(b"after rotation\n"));
+    let ring = tempfile::tempdir().unwrap();
+    for (name, env) in [("2026-01.key", &old), ("2026-02.key", &new)] {
+        let dest = ring.path().join(name);
+        std::fs::copy(&env.key, &dest).unwrap();
+        std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let r = run(enclog(["decrypt", "--keyring"]).arg(ring.path()), &log);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout, b"before rotation\nafter rotation\n");
+}
+
+#[test]
+fn a_reader_key_file_given_to_a_directory_option_is_explained() {
+    let env = Env::new();
+    let r = run(enclog(["decrypt", "--key-file"]).arg(env.dir.path()), b"");
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("--keyring"), "{}", r.stderr);
+}

@@ -1,0 +1,124 @@
+//! genkey → encrypt → decrypt gives back every byte.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::Stdio;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use crate::fixture::{BIN, Env, lines, run};
+
+fn round_trip(plain: &[u8]) {
+    let env = Env::new();
+    let sealed = env.encrypt(plain);
+    let r = run(&mut env.cmd(&["decrypt"]), &sealed);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout, plain, "decrypt(encrypt(x)) != x");
+    assert_eq!(r.stderr, "");
+}
+
+#[test]
+fn ascii_lines() {
+    round_trip(b"GET /index.html 200\nPOST /login 302\n");
+}
+
+#[test]
+fn utf8_lines() {
+    round_trip("naïve café — 日本語 — 🦀\nΑθήνα\n".as_bytes());
+}
+
+#[test]
+fn empty_lines() {
+    round_trip(b"\n\nbetween\n\n");
+}
+
+#[test]
+fn non_utf8_bytes_and_carriage_returns() {
+    round_trip(b"\xff\xfe\x00\x01 binary\n\x80latin1 caf\xe9\nwindows line\r\n\r\n");
+}
+
+#[test]
+fn long_lines() {
+    let mut plain = vec![b'a'; 1 << 20];
+    plain.push(b'\n');
+    plain.extend(std::iter::repeat_n(b'z', 70_000));
+    plain.push(b'\n');
+    round_trip(&plain);
+}
+
+#[test]
+fn a_10_mb_line() {
+    let mut plain: Vec<u8> = (0..10 * 1024 * 1024)
+        .map(|i| b'a' + (i % 26) as u8)
+        .collect();
+    plain.push(b'\n');
+    round_trip(&plain);
+}
+
+#[test]
+fn encrypted_lines_hide_the_plaintext_and_end_with_a_close_record() {
+    let env = Env::new();
+    let sealed = env.encrypt(b"alice@example.com signed in\nsecond\n");
+    let text = String::from_utf8(sealed).unwrap();
+    assert!(!text.contains("alice"), "{text}");
+    // Two events and the session's close record.
+    assert_eq!(text.lines().count(), 3);
+    assert!(text.lines().all(|l| l.starts_with("enclog:")), "{text}");
+    let verified = run(&mut env.cmd(&["verify", "-"]), text.as_bytes());
+    assert_eq!(
+        verified.code,
+        0,
+        "{}",
+        String::from_utf8_lossy(&verified.stdout)
+    );
+}
+
+#[test]
+fn output_file_is_appended_to() {
+    let env = Env::new();
+    let log = env.path("app.log");
+    for plain in [&b"first run\n"[..], b"second run\n"] {
+        let r = run(env.cmd(&["encrypt"]).arg("-o").arg(&log), plain);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+    }
+    let r = run(env.cmd(&["decrypt"]).arg(&log), b"");
+    assert_eq!(r.stdout, b"first run\nsecond run\n");
+    let sealed = std::fs::read(&log).unwrap();
+    assert_eq!(lines(&sealed).len(), 4, "two events, two close records");
+}
+
+#[test]
+fn encrypt_writes_each_line_as_it_arrives() {
+    let env = Env::new();
+    let mut child = std::process::Command::new(BIN)
+        .arg("encrypt")
+        .arg("--key-file")
+        .arg(&env.key)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    stdin.write_all(b"one\n").unwrap();
+    stdin.flush().unwrap();
+    // stdin is still open: the line must come out anyway.
+    let first = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("no encrypted line while the input stays open");
+    assert!(first.starts_with("enclog:"), "{first}");
+    drop(stdin);
+    let close = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("close record");
+    assert!(close.starts_with("enclog:"));
+    assert!(child.wait().unwrap().success());
+}

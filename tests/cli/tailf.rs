@@ -1,0 +1,1 @@
+//! `enclog tailf`: following a file through appends and rotations.

@@ -1,0 +1,131 @@
+//! `enclog verify`: a clean log, and each way a log can be damaged.
+
+use crate::fixture::{Env, lines, run};
+
+/// A log of five events and its close record, as lines.
+fn log(env: &Env) -> Vec<Vec<u8>> {
+    lines(&env.encrypt(b"e0\ne1\ne2\ne3\ne4\n"))
+}
+
+fn verify(env: &Env, name: &str, lines: &[Vec<u8>]) -> (i32, Vec<String>) {
+    let file = env.write(name, &lines.concat());
+    let r = run(env.cmd(&["verify"]).arg(&file), b"");
+    let out = r.stdout_text().lines().map(str::to_owned).collect();
+    (r.code, out)
+}
+
+#[test]
+fn a_clean_log_exits_0() {
+    let env = Env::new();
+    let (code, out) = verify(&env, "clean.log", &log(&env));
+    assert_eq!(code, 0, "{out:?}");
+    assert_eq!(out.len(), 1);
+    assert!(
+        out[0].starts_with("ok: 6 lines") && out[0].ends_with("clean"),
+        "{out:?}"
+    );
+}
+
+fn assert_finding(code: i32, out: &[String], prefix: &str) {
+    assert_eq!(code, 1, "{out:?}");
+    assert!(
+        out.iter().any(|l| l.starts_with(prefix)),
+        "no `{prefix}` in {out:#?}"
+    );
+    assert!(out.last().unwrap().starts_with("FAILED: "), "{out:?}");
+}
+
+#[test]
+fn a_deleted_line() {
+    let env = Env::new();
+    let mut lines = log(&env);
+    lines.remove(2);
+    let (code, out) = verify(&env, "deleted.log", &lines);
+    let path = env.path("deleted.log").display().to_string();
+    assert_finding(code, &out, &format!("{path}:3: missing lines: seq 2 "));
+}
+
+#[test]
+fn a_duplicated_line() {
+    let env = Env::new();
+    let mut lines = log(&env);
+    lines.insert(3, lines[1].clone());
+    let (code, out) = verify(&env, "dup.log", &lines);
+    let path = env.path("dup.log").display().to_string();
+    assert_finding(code, &out, &format!("{path}:4: duplicate line"));
+}
+
+#[test]
+fn swapped_lines() {
+    let env = Env::new();
+    let mut lines = log(&env);
+    lines.swap(1, 2);
+    let (code, out) = verify(&env, "swap.log", &lines);
+    let path = env.path("swap.log").display().to_string();
+    assert_finding(code, &out, &format!("{path}:3: line out of order"));
+    assert!(
+        !out.iter().any(|l| l.contains(": missing lines:")),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn a_flipped_bit() {
+    let env = Env::new();
+    let mut lines = log(&env);
+    let at = lines[2].len() - 6;
+    lines[2][at] ^= 0x01;
+    let (code, out) = verify(&env, "flip.log", &lines);
+    let path = env.path("flip.log").display().to_string();
+    assert_finding(code, &out, &format!("{path}:3: corrupted line"));
+}
+
+#[test]
+fn the_tail_cut_off() {
+    let env = Env::new();
+    let mut lines = log(&env);
+    lines.truncate(4); // e0..e3, no close record
+    let (code, out) = verify(&env, "cut.log", &lines);
+    let path = env.path("cut.log").display().to_string();
+    assert_finding(code, &out, &format!("{path}:4: session not closed"));
+}
+
+#[test]
+fn allow_open_accepts_a_live_log() {
+    let env = Env::new();
+    let mut lines = log(&env);
+    lines.truncate(4);
+    let file = env.write("live.log", &lines.concat());
+    let r = run(env.cmd(&["verify", "--allow-open"]).arg(&file), b"");
+    assert_eq!(r.code, 0, "{}", r.stdout_text());
+}
+
+#[test]
+fn json_output_has_one_object_per_finding_then_a_summary() {
+    let env = Env::new();
+    let mut lines = log(&env);
+    lines.remove(1);
+    let file = env.write("j.log", &lines.concat());
+    let r = run(env.cmd(&["verify", "--output", "json"]).arg(&file), b"");
+    assert_eq!(r.code, 1);
+    let objects: Vec<serde_json::Value> = r
+        .stdout_text()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(objects.len(), 2);
+    assert_eq!(objects[0]["kind"], "missing");
+    assert_eq!(objects[0]["line"], 2);
+    assert_eq!(objects[0]["missing"], serde_json::json!([1, 1]));
+    assert_eq!(objects[1]["summary"], true);
+    assert_eq!(objects[1]["clean"], false);
+    assert_eq!(objects[1]["findings"], 1);
+}
+
+#[test]
+fn a_missing_file_is_exit_2() {
+    let env = Env::new();
+    let r = run(env.cmd(&["verify"]).arg(env.path("nope.log")), b"");
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("no such file"), "{}", r.stderr);
+}
