@@ -1,1 +1,74 @@
-fn main() {}
+//! Sealing and opening one line, against the floor: the raw AEAD of the same bytes.
+//!
+//! ```sh
+//! cargo bench -p enclog --bench seal
+//! ```
+//! Ratios (enclog / floor) are what BENCHMARKS.md reports; absolute times vary by machine.
+
+use std::hint::black_box;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use enclog::{Key, Keyring, Opener, Sealer};
+use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, Nonce, UnboundKey};
+
+const SIZES: [usize; 4] = [64, 256, 1024, 4096];
+
+fn seal(c: &mut Criterion) {
+    let mut group = c.benchmark_group("seal");
+    let key = Key::generate().unwrap();
+    let sealer = Sealer::new(key);
+    let floor = LessSafeKey::new(UnboundKey::new(&CHACHA20_POLY1305, &[7u8; 32]).unwrap());
+    for size in SIZES {
+        let plaintext = vec![b'x'; size];
+        group.throughput(Throughput::Bytes(size as u64));
+        let mut line = Vec::with_capacity(size * 2);
+        group.bench_with_input(BenchmarkId::new("enclog_line", size), &plaintext, |b, p| {
+            b.iter(|| {
+                line.clear();
+                sealer.seal_to(None, black_box(p), &mut line).unwrap();
+                black_box(&line);
+            })
+        });
+        let mut buf = plaintext.clone();
+        let mut seq = 0u64;
+        group.bench_with_input(BenchmarkId::new("raw_aead_floor", size), &plaintext, |b, p| {
+            b.iter(|| {
+                buf.clear();
+                buf.extend_from_slice(black_box(p));
+                seq += 1;
+                let mut nonce = [0u8; 12];
+                nonce[4..].copy_from_slice(&seq.to_be_bytes());
+                let tag = floor
+                    .seal_in_place_separate_tag(
+                        Nonce::assume_unique_for_key(nonce),
+                        Aad::empty(),
+                        &mut buf,
+                    )
+                    .unwrap();
+                black_box(tag);
+            })
+        });
+    }
+    group.finish();
+}
+
+fn open(c: &mut Criterion) {
+    let mut group = c.benchmark_group("open");
+    let key = Key::generate().unwrap();
+    let sealer = Sealer::new(key.clone());
+    let mut opener = Opener::new(Keyring::from(key));
+    for size in SIZES {
+        let line = sealer.seal_line(&vec![b'x'; size]).unwrap();
+        group.throughput(Throughput::Bytes(size as u64));
+        group.bench_with_input(BenchmarkId::new("enclog_line", size), &line, |b, l| {
+            b.iter(|| {
+                let opened = opener.open(black_box(l)).unwrap().unwrap();
+                black_box(opened.plaintext.len());
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, seal, open);
+criterion_main!(benches);
