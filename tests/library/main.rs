@@ -5,3 +5,4 @@ mod fork;
 mod leaks;
 mod properties;
 mod verify;
+mod zato;

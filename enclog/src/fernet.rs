@@ -1,0 +1,763 @@
+//! zato-enclog compatibility: [`FernetKey`] opens and seals the Fernet tokens that zato-enclog
+//! 1.0.7 (Python) writes after the `enclogdata:` marker.
+//!
+//! zato-enclog replaces the message of each Python `logging` record with `enclogdata:` and a
+//! Fernet token; everything else on the line (time, level, logger name, text after the message)
+//! and every traceback line stay in clear. A Fernet token is
+//!
+//! ```text
+//! base64url-padded(0x80 ‖ timestamp u64 BE ‖ IV 16 ‖ AES-128-CBC-PKCS7(ciphertext) ‖ HMAC-SHA256 32)
+//! key = base64url-padded(signing key 16 ‖ encryption key 16)   (44 characters)
+//! ```
+//!
+//! The HMAC covers everything before it and is checked, in constant time, before anything is
+//! decrypted. Unlike enclog's own lines, a Fernet token names no key and carries no sequence
+//! number: a reader cannot tell a token sealed under another key from a tampered one, and cannot
+//! notice deleted or reordered lines. This mode exists to read (and, for old readers, write)
+//! zato-enclog logs; new logs should use enclog's own format.
+
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use aes::Aes128;
+use aes::cipher::block_padding::Pkcs7;
+use aes::cipher::{BlockModeDecrypt, BlockModeEncrypt, InnerIvInit, KeyInit};
+use base64::Engine;
+use base64::alphabet::URL_SAFE;
+use base64::engine::DecodePaddingMode;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use zeroize::{Zeroize, Zeroizing};
+
+use crate::armor::KeyKind;
+use crate::error::{KeyError, OpenError, SealError};
+use crate::key::KeyId;
+
+/// The marker zato-enclog writes before each Fernet token (enclog's own lines use
+/// [`MARKER`](crate::MARKER), `enclog:`; neither marker contains the other).
+///
+/// ```
+/// let line = b"2026-11-26 10:00:00,001 - INFO - app - enclogdata:gAAAAAB...";
+/// assert!(line.windows(enclog::FERNET_MARKER.len()).any(|w| w == enclog::FERNET_MARKER));
+/// ```
+pub const FERNET_MARKER: &[u8] = b"enclogdata:";
+
+const VERSION: u8 = 0x80;
+const BLOCK: usize = 16;
+/// version ‖ timestamp ‖ IV.
+const HEADER_LEN: usize = 1 + 8 + BLOCK;
+const TAG_LEN: usize = 32;
+/// The smallest token: one block of ciphertext (an empty message is one block of padding).
+const MIN_TOKEN_LEN: usize = HEADER_LEN + BLOCK + TAG_LEN;
+/// Fewer token characters than this after the marker is prose that happens to contain the
+/// marker, not a token (the same rule as enclog's own lines).
+const MIN_TOKEN_CHARS: usize = 8;
+const KEY_TEXT_LEN: usize = 44;
+
+/// Padded url-safe base64, as Python's `base64.urlsafe_b64encode` writes it. Trailing bits are
+/// allowed so that one altered character reads as "tampered", not as "malformed".
+const BASE64: GeneralPurpose = GeneralPurpose::new(
+    &URL_SAFE,
+    GeneralPurposeConfig::new()
+        .with_decode_allow_trailing_bits(true)
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+/// A Fernet key, the key of zato-enclog: 16 bytes of HMAC-SHA256 signing key followed by 16
+/// bytes of AES-128 encryption key, written as 44 characters of url-safe base64 (what
+/// zato-enclog's `genkey` prints; its Python 3 form `b'…'` is accepted too).
+///
+/// The bytes and the expanded cipher and MAC states are zeroized when the key is dropped;
+/// neither `Debug` nor any error shows them. A Fernet key has no checksum: a mistyped key is
+/// only noticed when every token fails authentication under it.
+///
+/// ```
+/// use enclog::FernetKey;
+/// let key = FernetKey::generate()?;
+/// let text = key.to_text();
+/// assert_eq!(text.len(), 44);
+/// let again: FernetKey = text.parse()?;
+/// assert_eq!(again.id(), key.id());
+/// assert!(!format!("{key:?}").contains(&text[..20]));
+///
+/// let mut line = b"2026-11-26 10:00:00,001 - INFO - app - ".to_vec();
+/// key.seal(b"user alice signed in", &mut line)?;
+/// let start = line.windows(11).position(|w| w == enclog::FERNET_MARKER).unwrap() + 11;
+/// let mut plaintext = Vec::new();
+/// key.open(&line[start..], &mut plaintext)?;
+/// assert_eq!(plaintext, b"user alice signed in");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct FernetKey {
+    bytes: Zeroizing<[u8; 32]>,
+    id: KeyId,
+    /// HMAC-SHA256 keyed with the signing key (inner and outer states precomputed; zeroized on
+    /// drop through the `zeroize` features of hmac/sha2).
+    mac: Hmac<Sha256>,
+    /// AES-128 with the encryption key expanded (zeroized on drop through aes's `zeroize`).
+    cipher: Aes128,
+}
+
+impl FernetKey {
+    /// Generates a new key from the operating system's random number generator.
+    ///
+    /// ```
+    /// let key = enclog::FernetKey::generate()?;
+    /// assert_ne!(key.id(), enclog::FernetKey::generate()?.id());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn generate() -> Result<FernetKey, KeyError> {
+        let mut bytes = Zeroizing::new([0u8; 32]);
+        getrandom::fill(&mut bytes[..]).map_err(KeyError::Random)?;
+        Ok(FernetKey::from_bytes(bytes))
+    }
+
+    /// Builds a key from its 32 raw bytes (signing key, then encryption key).
+    ///
+    /// ```
+    /// let key = enclog::FernetKey::from_bytes([7u8; 32].into());
+    /// assert_eq!(key.to_text().len(), 44);
+    /// ```
+    pub fn from_bytes(bytes: Zeroizing<[u8; 32]>) -> FernetKey {
+        let (signing, encryption) = bytes.split_at(16);
+        let mac = <Hmac<Sha256> as KeyInit>::new_from_slice(signing)
+            .expect("HMAC takes keys of any length");
+        let cipher = <Aes128 as KeyInit>::new_from_slice(encryption)
+            .expect("the encryption key is 16 bytes");
+        FernetKey {
+            id: KeyId::derive(KeyKind::Fernet, &bytes[..]),
+            bytes,
+            mac,
+            cipher,
+        }
+    }
+
+    /// The key's fingerprint. Fernet tokens do not carry it; enclog uses it to name the key in
+    /// messages and in a keyring.
+    ///
+    /// ```
+    /// let key = enclog::FernetKey::from_bytes([7u8; 32].into());
+    /// assert_eq!(key.id().to_string().len(), 8);
+    /// ```
+    pub fn id(&self) -> KeyId {
+        self.id
+    }
+
+    /// The key's text form, as zato-enclog takes it (`enclog open PATH --key TEXT`). This is the
+    /// secret itself: write it only where a key belongs.
+    ///
+    /// ```
+    /// let key = enclog::FernetKey::from_bytes([0u8; 32].into());
+    /// assert_eq!(&*key.to_text(), "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
+    /// ```
+    pub fn to_text(&self) -> Zeroizing<String> {
+        let mut text = Zeroizing::new(String::with_capacity(KEY_TEXT_LEN));
+        BASE64.encode_string(&self.bytes[..], &mut text);
+        text
+    }
+
+    /// Reads a key from a file: the first line that is neither blank nor a `#` comment. On Unix
+    /// a file that group or others can read is refused (the error says to `chmod 600` it).
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("zato.key");
+    /// let key = enclog::FernetKey::generate()?;
+    /// enclog::write_secret_file(&path, &key.to_text(), false)?;
+    /// assert_eq!(enclog::FernetKey::from_file(&path)?.id(), key.id());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_file(path: impl AsRef<Path>) -> Result<FernetKey, KeyError> {
+        let path = path.as_ref();
+        let text = crate::secret_file::read_key_line(path)?;
+        text.parse().map_err(|e| KeyError::InFile {
+            path: path.to_owned(),
+            source: Box::new(e),
+        })
+    }
+
+    /// Opens one Fernet token (the characters after [`FERNET_MARKER`], without the marker or a
+    /// line ending) and appends its plaintext to `out`. Returns the token's timestamp, in
+    /// seconds since the Unix epoch.
+    ///
+    /// No time-to-live is enforced: log lines are old by nature. The HMAC is checked, in
+    /// constant time, before anything is decrypted. On error `out` is left as it was.
+    ///
+    /// ```
+    /// use enclog::{FernetError, FernetKey};
+    /// let key: FernetKey = "cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4=".parse()?;
+    /// let token = b"gAAAAAAdwJ6wAAECAwQFBgcICQoLDA0ODy021cpGVWKZ_eEwCGM4BLLF_5CV9dOPmrhuVUPgJobwOz7JcbmrR64jVmpU4IwqDA==";
+    /// let mut out = b"message: ".to_vec();
+    /// assert_eq!(key.open(token, &mut out)?, 499_162_800);
+    /// assert_eq!(out, b"message: hello");
+    ///
+    /// let mut altered = token.to_vec();
+    /// altered[50] ^= 1;
+    /// let err = key.open(&altered, &mut out).unwrap_err();
+    /// assert!(matches!(err, FernetError::Corrupted { .. }));
+    /// assert!(matches!(key.open(&token[..60], &mut out), Err(FernetError::Truncated { .. })));
+    /// assert_eq!(out, b"message: hello");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn open(&self, token: &[u8], out: &mut Vec<u8>) -> Result<u64, FernetError> {
+        if !token.iter().all(|&b| is_token_char(b)) {
+            return Err(FernetError::Malformed {
+                reason: "it contains characters outside url-safe base64 (A-Z a-z 0-9 - _ and = padding)",
+            });
+        }
+        if token.is_empty() {
+            return Err(FernetError::Truncated {
+                reason: "the token is empty",
+            });
+        }
+        if !token.len().is_multiple_of(4) {
+            return Err(FernetError::Truncated {
+                reason: "its base64 text is cut (its length is not a multiple of 4)",
+            });
+        }
+        let start = out.len();
+        out.resize(start + token.len() / 4 * 3, 0);
+        let opened = match BASE64.decode_slice(token, &mut out[start..]) {
+            Ok(len) => self.open_raw(&mut out[start..start + len], token.ends_with(b"=")),
+            Err(_) => Err(FernetError::Malformed {
+                reason: "its base64 text has `=` padding in the middle",
+            }),
+        };
+        match opened {
+            Ok((timestamp, len)) => {
+                let from = start + HEADER_LEN;
+                out.copy_within(from..from + len, start);
+                out[start + len..].zeroize();
+                out.truncate(start + len);
+                Ok(timestamp)
+            }
+            Err(e) => {
+                out[start..].zeroize();
+                out.truncate(start);
+                Err(e)
+            }
+        }
+    }
+
+    /// Checks and decrypts a decoded token in place; returns the timestamp and the length of the
+    /// plaintext, which starts at `HEADER_LEN`.
+    fn open_raw(&self, raw: &mut [u8], padded: bool) -> Result<(u64, usize), FernetError> {
+        match raw.first() {
+            None => {
+                return Err(FernetError::Truncated {
+                    reason: "the token is empty",
+                });
+            }
+            Some(&VERSION) => {}
+            Some(&found) => return Err(FernetError::BadVersion { found }),
+        }
+        if raw.len() < MIN_TOKEN_LEN {
+            return Err(FernetError::Truncated {
+                reason: "it is shorter than the smallest Fernet token (73 bytes)",
+            });
+        }
+        if !(raw.len() - HEADER_LEN - TAG_LEN).is_multiple_of(BLOCK) {
+            // A token that ends in padding ended where its writer ended it.
+            return Err(if padded {
+                FernetError::Malformed {
+                    reason: "its ciphertext is not a whole number of 16-byte blocks",
+                }
+            } else {
+                FernetError::Truncated {
+                    reason: "its ciphertext is not a whole number of 16-byte blocks",
+                }
+            });
+        }
+        let (signed, tag) = raw.split_at_mut(raw.len() - TAG_LEN);
+        let mut mac = self.mac.clone();
+        mac.update(signed);
+        if mac.verify_slice(tag).is_err() {
+            return Err(FernetError::Corrupted { key_id: self.id });
+        }
+        let mut timestamp = [0u8; 8];
+        timestamp.copy_from_slice(&signed[1..9]);
+        let (header, ciphertext) = signed.split_at_mut(HEADER_LEN);
+        let mut iv = [0u8; BLOCK];
+        iv.copy_from_slice(&header[9..]);
+        let len = cbc::Decryptor::<Aes128>::inner_iv_init(self.cipher.clone(), &iv.into())
+            .decrypt_padded::<Pkcs7>(ciphertext)
+            .map_err(|_| FernetError::Malformed {
+                reason: "its authenticated ciphertext has invalid PKCS#7 padding (it was not written by a Fernet implementation)",
+            })?
+            .len();
+        Ok((u64::from_be_bytes(timestamp), len))
+    }
+
+    /// Appends `enclogdata:` and a Fernet token of `plaintext` to `out`, as zato-enclog writes
+    /// a message; the caller adds the text around it and the line ending.
+    ///
+    /// The token carries the current time and a fresh random IV: Fernet needs an unpredictable
+    /// IV per token, so each call asks the operating system for 16 bytes (one `getrandom`
+    /// system call, ≈ 0.5 µs). That is acceptable for this compatibility mode; enclog's own
+    /// format draws randomness once per session instead.
+    ///
+    /// ```
+    /// let key = enclog::FernetKey::generate()?;
+    /// let mut line = b"INFO - ".to_vec();
+    /// key.seal("Grüße".as_bytes(), &mut line)?;
+    /// line.push(b'\n');
+    /// assert!(line.starts_with(b"INFO - enclogdata:gAAAAA") && line.ends_with(b"=\n"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn seal(&self, plaintext: &[u8], out: &mut Vec<u8>) -> Result<(), SealError> {
+        let mut iv = [0u8; BLOCK];
+        getrandom::fill(&mut iv).map_err(SealError::Random)?;
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        self.seal_with(plaintext, now, iv, out);
+        Ok(())
+    }
+
+    /// [`FernetKey::seal`] with a given timestamp and IV (test vectors).
+    pub(crate) fn seal_with(
+        &self,
+        plaintext: &[u8],
+        timestamp: u64,
+        iv: [u8; BLOCK],
+        out: &mut Vec<u8>,
+    ) {
+        let ciphertext_len = (plaintext.len() / BLOCK + 1) * BLOCK;
+        // Sized exactly, so the plaintext copy is never left behind by a reallocation; it is
+        // encrypted in place.
+        let mut token = Vec::with_capacity(HEADER_LEN + ciphertext_len + TAG_LEN);
+        token.push(VERSION);
+        token.extend_from_slice(&timestamp.to_be_bytes());
+        token.extend_from_slice(&iv);
+        token.extend_from_slice(plaintext);
+        token.resize(HEADER_LEN + ciphertext_len, 0);
+        cbc::Encryptor::<Aes128>::inner_iv_init(self.cipher.clone(), &iv.into())
+            .encrypt_padded::<Pkcs7>(&mut token[HEADER_LEN..], plaintext.len())
+            .expect("the buffer has room for the padding");
+        let mut mac = self.mac.clone();
+        mac.update(&token);
+        token.extend_from_slice(&mac.finalize().into_bytes());
+
+        out.extend_from_slice(FERNET_MARKER);
+        let at = out.len();
+        let chars = base64::encoded_len(token.len(), true).expect("a log line fits in memory");
+        out.resize(at + chars, 0);
+        BASE64
+            .encode_slice(&token, &mut out[at..])
+            .expect("the output was sized with encoded_len");
+    }
+
+    #[allow(dead_code)] // for the keyring's duplicate check
+    pub(crate) fn bytes(&self) -> &[u8; 32] {
+        &self.bytes
+    }
+}
+
+impl FromStr for FernetKey {
+    type Err = KeyError;
+
+    /// Parses the 44-character text; surrounding white space and the `b'…'` wrapper that
+    /// zato-enclog's `genkey` prints under Python 3 are ignored.
+    fn from_str(s: &str) -> Result<FernetKey, KeyError> {
+        let text = s.trim();
+        let text = text
+            .strip_prefix("b'")
+            .and_then(|t| t.strip_suffix('\''))
+            .unwrap_or(text);
+        if text.is_empty() {
+            return Err(KeyError::Empty {
+                expected: KeyKind::Fernet,
+            });
+        }
+        if let Some(found) = KeyKind::detect(text).filter(|&k| k != KeyKind::Fernet) {
+            return Err(KeyError::WrongKind {
+                expected: KeyKind::Fernet,
+                found,
+            });
+        }
+        if text.len() != KEY_TEXT_LEN {
+            return Err(KeyError::Malformed {
+                expected: KeyKind::Fernet,
+                reason: format!(
+                    "it has {} characters instead of 44 (zato-enclog's `genkey` prints 44 characters ending in `=`): it was truncated or has extra characters",
+                    text.len()
+                ),
+            });
+        }
+        let mut raw = Zeroizing::new([0u8; 33]);
+        let len = BASE64
+            .decode_slice(text, &mut raw[..])
+            .map_err(|_| KeyError::Malformed {
+                expected: KeyKind::Fernet,
+                reason:
+                    "it contains characters outside url-safe base64 (A-Z a-z 0-9 - _ and a final =)"
+                        .into(),
+            })?;
+        if len != 32 {
+            return Err(KeyError::Malformed {
+                expected: KeyKind::Fernet,
+                reason: format!("it decodes to {len} bytes instead of 32"),
+            });
+        }
+        let mut bytes = Zeroizing::new([0u8; 32]);
+        bytes.copy_from_slice(&raw[..32]);
+        Ok(FernetKey::from_bytes(bytes))
+    }
+}
+
+impl fmt::Debug for FernetKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FernetKey")
+            .field("id", &self.id)
+            .field("bytes", &"<redacted>")
+            .finish()
+    }
+}
+
+/// A Fernet token could not be opened.
+///
+/// [`OpenError`] has a `From` impl for it, so a reader of mixed logs reports both kinds of line
+/// the same way.
+///
+/// ```
+/// use enclog::{FernetError, FernetKey, OpenError};
+/// let key = FernetKey::generate()?;
+/// let err = key.open(b"gAAAAABnot-a-whole-token", &mut Vec::new()).unwrap_err();
+/// assert!(matches!(err, FernetError::Truncated { .. }));
+/// assert!(matches!(OpenError::from(err), OpenError::Truncated { .. }));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FernetError {
+    /// The HMAC does not match: the token was altered, or it was sealed with another key
+    /// (a Fernet token does not name its key, so the two cannot be told apart).
+    #[error(
+        "corrupted, tampered or sealed with another key: the Fernet token fails authentication (HMAC-SHA256) under key {key_id}; Fernet tokens do not name their key, so if every line fails, check that this is the key the log was written with"
+    )]
+    Corrupted {
+        /// The key that was tried.
+        key_id: KeyId,
+    },
+    /// The token ends early: the line was cut (a crash mid-write, a cut file).
+    #[error("truncated Fernet token: {reason}; the line was cut short")]
+    Truncated {
+        /// What is missing.
+        reason: &'static str,
+    },
+    /// The token is not well formed.
+    #[error("malformed Fernet token: {reason}")]
+    Malformed {
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// The first byte is not Fernet's version byte, 0x80.
+    #[error(
+        "not a Fernet token: its version byte is 0x{found:02x}, Fernet tokens start with 0x80 (text `gAAAA`); the line was altered or the text after `enclogdata:` is not a token"
+    )]
+    BadVersion {
+        /// The byte found.
+        found: u8,
+    },
+}
+
+impl From<FernetError> for OpenError {
+    fn from(e: FernetError) -> OpenError {
+        match e {
+            FernetError::Corrupted { key_id } => OpenError::Corrupted { key_id },
+            FernetError::Truncated { reason } => OpenError::Truncated { reason },
+            FernetError::Malformed { reason } => OpenError::Malformed { reason },
+            FernetError::BadVersion { .. } => OpenError::Malformed {
+                reason: "not a Fernet token: its version byte is not 0x80",
+            },
+        }
+    }
+}
+
+fn is_token_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'='
+}
+
+/// Finds the first Fernet token in `line`: [`FERNET_MARKER`] followed by at least 8 url-safe
+/// base64 characters (padding included). Returns the marker's start and the token's start and
+/// end.
+#[allow(dead_code)] // until the Opener reads zato-enclog lines
+pub(crate) fn locate(line: &[u8]) -> Option<(usize, usize, usize)> {
+    let mut from = 0;
+    while let Some(pos) = line[from..]
+        .windows(FERNET_MARKER.len())
+        .position(|w| w == FERNET_MARKER)
+    {
+        let marker = from + pos;
+        let start = marker + FERNET_MARKER.len();
+        let len = line[start..]
+            .iter()
+            .take_while(|&&b| is_token_char(b))
+            .count();
+        if len >= MIN_TOKEN_CHARS {
+            return Some((marker, start, start + len));
+        }
+        from = start;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const VECTORS: &str = include_str!("../../tests/zato/fernet-vectors.json");
+
+    fn vectors() -> serde_json::Value {
+        serde_json::from_str(VECTORS).expect("fernet-vectors.json is valid JSON")
+    }
+
+    fn spec_key(v: &serde_json::Value) -> FernetKey {
+        v["secret"].as_str().unwrap().parse().unwrap()
+    }
+
+    #[test]
+    fn spec_generate_vectors_are_reproduced() {
+        let v = vectors();
+        let key = spec_key(&v);
+        let cases = v["generate"].as_array().unwrap();
+        assert!(!cases.is_empty());
+        for case in cases {
+            let iv: Vec<u8> = case["iv"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|b| b.as_u64().unwrap() as u8)
+                .collect();
+            let mut out = Vec::new();
+            key.seal_with(
+                case["src"].as_str().unwrap().as_bytes(),
+                case["now"].as_u64().unwrap(),
+                iv.try_into().unwrap(),
+                &mut out,
+            );
+            let expected = format!("enclogdata:{}", case["token"].as_str().unwrap());
+            assert_eq!(String::from_utf8(out).unwrap(), expected);
+        }
+    }
+
+    #[test]
+    fn spec_verify_vectors_open_with_their_timestamp() {
+        let v = vectors();
+        let key = spec_key(&v);
+        let cases: Vec<_> = v["verify"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .chain(v["opens_without_ttl"].as_array().unwrap())
+            .collect();
+        assert_eq!(cases.len(), 3);
+        for case in cases {
+            let mut out = Vec::new();
+            let ts = key
+                .open(case["token"].as_str().unwrap().as_bytes(), &mut out)
+                .unwrap();
+            assert_eq!(ts, case["now"].as_u64().unwrap());
+            assert_eq!(out, case["src"].as_str().unwrap().as_bytes());
+        }
+    }
+
+    #[test]
+    fn spec_invalid_vectors_fail_with_the_expected_kind() {
+        let v = vectors();
+        let key = spec_key(&v);
+        let cases = v["invalid"].as_array().unwrap();
+        assert_eq!(cases.len(), 8);
+        for case in cases {
+            let desc = case["desc"].as_str().unwrap();
+            let mut out = b"kept".to_vec();
+            let err = key
+                .open(case["token"].as_str().unwrap().as_bytes(), &mut out)
+                .unwrap_err();
+            let kind = match err {
+                FernetError::Corrupted { .. } => "corrupted",
+                FernetError::Truncated { .. } => "truncated",
+                FernetError::Malformed { .. } => "malformed",
+                FernetError::BadVersion { .. } => "bad version",
+            };
+            assert_eq!(kind, case["expect"].as_str().unwrap(), "{desc}: {err}");
+            assert_eq!(out, b"kept", "{desc}: out changed on error");
+        }
+    }
+
+    #[test]
+    fn round_trips_every_length_around_block_boundaries() {
+        let key = FernetKey::generate().unwrap();
+        for len in 0..=70 {
+            let plaintext: Vec<u8> = (0..len as u8).collect();
+            let mut line = Vec::new();
+            key.seal(&plaintext, &mut line).unwrap();
+            let (marker, start, end) = locate(&line).unwrap();
+            assert_eq!((marker, end), (0, line.len()));
+            let mut out = b"prefix".to_vec();
+            key.open(&line[start..end], &mut out).unwrap();
+            assert_eq!(&out[6..], &plaintext[..], "length {len}");
+        }
+    }
+
+    #[test]
+    fn every_single_character_change_is_detected() {
+        let key = FernetKey::generate().unwrap();
+        let mut line = Vec::new();
+        key.seal(b"transfer 100 EUR to alice", &mut line).unwrap();
+        let token = &line[FERNET_MARKER.len()..];
+        for i in 0..token.len() {
+            for replacement in [b'A', b'_', b'='] {
+                if token[i] == replacement {
+                    continue;
+                }
+                let mut altered = token.to_vec();
+                altered[i] = replacement;
+                if BASE64.decode(&altered).ok() == BASE64.decode(token).ok() {
+                    // Only the unused low bits of the last character changed: the token's
+                    // bytes are the same (Python's decoder ignores those bits too).
+                    continue;
+                }
+                let mut out = Vec::new();
+                let err = key.open(&altered, &mut out);
+                assert!(err.is_err(), "change at {i} to {replacement} accepted");
+                assert!(out.is_empty());
+            }
+        }
+        // A changed ciphertext character is reported as tampering, not as a format problem.
+        let mut altered = token.to_vec();
+        altered[60] = if altered[60] == b'A' { b'B' } else { b'A' };
+        assert!(matches!(
+            key.open(&altered, &mut Vec::new()),
+            Err(FernetError::Corrupted { key_id }) if key_id == key.id()
+        ));
+    }
+
+    #[test]
+    fn truncation_is_told_apart_from_tampering_and_version() {
+        let key = FernetKey::generate().unwrap();
+        let mut line = Vec::new();
+        key.seal(&[b'x'; 40], &mut line).unwrap(); // 57 + 48 = 105 bytes: 140 chars, no padding
+        let token = &line[FERNET_MARKER.len()..];
+        assert_eq!(token.len(), 140);
+        for cut in 1..token.len() {
+            let err = key.open(&token[..cut], &mut Vec::new()).unwrap_err();
+            // Only a cut leaving a whole token's length (57 + 16k bytes, here 89) would read
+            // as a failed HMAC, and 89 bytes is not a whole number of 4-character groups.
+            assert!(
+                matches!(err, FernetError::Truncated { .. }),
+                "cut at {cut}: {err}"
+            );
+        }
+        let mut other_version = token.to_vec();
+        other_version[0] = b'A';
+        assert_eq!(
+            key.open(&other_version, &mut Vec::new()),
+            Err(FernetError::BadVersion { found: 0 })
+        );
+        let wrong_key = FernetKey::generate().unwrap();
+        assert!(matches!(
+            wrong_key.open(token, &mut Vec::new()),
+            Err(FernetError::Corrupted { .. })
+        ));
+    }
+
+    #[test]
+    fn open_errors_map_to_open_errors() {
+        let id = KeyId::from_bytes([1, 2, 3, 4]);
+        assert_eq!(
+            OpenError::from(FernetError::Corrupted { key_id: id }),
+            OpenError::Corrupted { key_id: id }
+        );
+        assert!(matches!(
+            OpenError::from(FernetError::Truncated { reason: "r" }),
+            OpenError::Truncated { reason: "r" }
+        ));
+        assert!(matches!(
+            OpenError::from(FernetError::BadVersion { found: 1 }),
+            OpenError::Malformed { .. }
+        ));
+    }
+
+    #[test]
+    fn key_text_round_trips_and_bad_text_is_named_without_quoting_it() {
+        let key = FernetKey::generate().unwrap();
+        let text = key.to_text();
+        assert_eq!(text.parse::<FernetKey>().unwrap().id(), key.id());
+        let python3 = format!("  b'{}'\n", &*text);
+        assert_eq!(python3.parse::<FernetKey>().unwrap().bytes(), key.bytes());
+
+        let err = text[..43].parse::<FernetKey>().unwrap_err();
+        assert!(
+            err.to_string().contains("43 characters instead of 44"),
+            "{err}"
+        );
+        assert!(!err.to_string().contains(&text[..20]));
+        let mut bad = text.to_string();
+        bad.replace_range(5..6, "+");
+        let err = bad.parse::<FernetKey>().unwrap_err();
+        assert!(err.to_string().contains("outside url-safe base64"), "{err}");
+        assert!(matches!(
+            "".parse::<FernetKey>(),
+            Err(KeyError::Empty { .. })
+        ));
+        let enclog_key = crate::Key::generate().unwrap();
+        assert!(matches!(
+            enclog_key.to_text().parse::<FernetKey>(),
+            Err(KeyError::WrongKind {
+                found: KeyKind::Symmetric,
+                ..
+            })
+        ));
+        assert_eq!(KeyKind::detect(&text), Some(KeyKind::Fernet));
+    }
+
+    #[test]
+    fn debug_reveals_no_key_material() {
+        let key = FernetKey::from_bytes(Zeroizing::new([0xab; 32]));
+        let dbg = format!("{key:?}");
+        assert!(dbg.contains("redacted") && dbg.contains(&key.id().to_string()));
+        assert!(
+            !dbg.contains(&key.to_text()[..40]) && !dbg.contains("171"),
+            "{dbg}"
+        );
+    }
+
+    #[test]
+    fn locate_skips_prose_and_keeps_surrounding_text() {
+        assert_eq!(locate(b"no marker here"), None);
+        assert_eq!(locate(b"enclogdata: is our marker"), None);
+        let line = b"INFO - enclogdata: x enclogdata:gAAAAABhello== (f) end";
+        let (marker, start, end) = locate(line).unwrap();
+        assert_eq!(marker, 21);
+        assert_eq!(&line[start..end], b"gAAAAABhello==");
+        assert_eq!(&line[end..], b" (f) end");
+        // enclog's own marker is not mistaken for zato-enclog's, nor the other way round.
+        assert_eq!(locate(b"enclog:AAAAAAAAAAAA"), None);
+        assert_eq!(crate::token::locate(b"enclogdata:gAAAAABhello=="), None);
+    }
+
+    #[test]
+    fn every_fixture_token_is_located_and_opens() {
+        let key: FernetKey = include_str!("../../tests/zato/fixtures/fernet.key")
+            .lines()
+            .find(|l| !l.starts_with('#'))
+            .unwrap()
+            .parse()
+            .unwrap();
+        let log = include_bytes!("../../tests/zato/fixtures/basic.log");
+        let mut opened = 0;
+        for line in log.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            let (marker, start, end) = locate(line).expect("every basic.log line has a token");
+            assert_eq!(&line[marker..start], FERNET_MARKER);
+            assert_eq!(end, line.len());
+            key.open(&line[start..end], &mut Vec::new()).unwrap();
+            opened += 1;
+        }
+        assert_eq!(opened, 11);
+    }
+}

@@ -1,0 +1,31 @@
+#!/bin/sh
+# Creates (once) a Python virtual environment holding the real zato-enclog 1.0.7 from PyPI and
+# prints the path of its python on stdout. Used by tests/zato/make-fixtures.sh and by CI:
+#
+#   ENCLOG_ZATO_PYTHON="$(scripts/zato-venv.sh)" && export ENCLOG_ZATO_PYTHON
+#
+# zato-enclog declares `bunch` as a dependency, which does not build on Python >= 3.10; the
+# package itself never imports it, so it is installed with --no-deps and its real run-time
+# dependencies are installed beside it. Versions are pinned so that fixtures and CI agree.
+#
+# Environment: ENCLOG_ZATO_VENV (default: target/zato-venv under the repository root),
+# PYTHON (default: python3).
+set -eu
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+venv=${ENCLOG_ZATO_VENV:-$root/target/zato-venv}
+python=${PYTHON:-python3}
+stamp="$venv/.enclog-zato-1.0.7"
+
+if [ ! -f "$stamp" ]; then
+    echo "zato-venv: creating $venv" >&2
+    "$python" -m venv "$venv" >&2
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+        --no-deps zato-enclog==1.0.7 >&2
+    # setuptools provides pkg_resources, which zato's namespace package imports.
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+        cryptography==50.0.2 click==8.5.1 tailer==0.4.1 future==1.0.0 'setuptools<81' >&2
+    "$venv/bin/python" -c 'import zato.enclog' >&2
+    touch "$stamp"
+fi
+echo "$venv/bin/python"
