@@ -1,1 +1,240 @@
-//! `enclog tailf`: following a file through appends and rotations.
+//! `enclog tailf`: following a file through appends and rotations; every line exactly once,
+//! in order.
+
+use std::fs::OpenOptions;
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::time::Duration;
+
+use crate::fixture::{BIN, Env};
+
+/// Generous: a slow CI machine must not fail these tests; a correct follower answers in ms.
+const WAIT: Duration = Duration::from_secs(10);
+
+struct Tail {
+    child: Child,
+    stdout: Receiver<String>,
+    stderr: Receiver<String>,
+}
+
+impl Tail {
+    fn spawn(args: &[&std::ffi::OsStr]) -> Tail {
+        let mut child = Command::new(BIN)
+            .arg("tailf")
+            .args(args)
+            .env_remove("ENCLOG_KEY")
+            .env_remove("ENCLOG_KEY_FILE")
+            .env_remove("ENCLOG_KEY_COMMAND")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = lines_of(child.stdout.take().unwrap());
+        let stderr = lines_of(child.stderr.take().unwrap());
+        Tail {
+            child,
+            stdout,
+            stderr,
+        }
+    }
+
+    fn expect(&self, want: &str) {
+        match self.stdout.recv_timeout(WAIT) {
+            Ok(line) => assert_eq!(line, want),
+            Err(_) => panic!(
+                "`{want}` not printed within {WAIT:?}; stderr: {:?}",
+                self.stderr.try_iter().collect::<Vec<_>>()
+            ),
+        }
+    }
+
+    fn expect_stderr(&self, contains: &str) {
+        loop {
+            let line = self
+                .stderr
+                .recv_timeout(WAIT)
+                .unwrap_or_else(|_| panic!("no stderr line containing `{contains}`"));
+            assert!(!line.contains("panicked"), "{line}");
+            if line.contains(contains) {
+                return;
+            }
+        }
+    }
+
+    /// Ctrl-C: exits 0; returns what was printed after the lines already expected.
+    fn interrupt(mut self) -> Vec<String> {
+        let pid = self.child.id().to_string();
+        let status = Command::new("kill").args(["-INT", &pid]).status().unwrap();
+        assert!(status.success());
+        let status = self.child.wait().unwrap();
+        assert_eq!(status.code(), Some(0), "Ctrl-C exits 0");
+        let rest: Vec<String> = self.stdout.iter().collect();
+        let errors: Vec<String> = self.stderr.iter().collect();
+        assert!(!errors.iter().any(|l| l.contains("panicked")), "{errors:?}");
+        rest
+    }
+}
+
+fn lines_of(stream: impl std::io::Read + Send + 'static) -> Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+fn sealer(env: &Env) -> enclog::Sealer {
+    enclog::Sealer::from_key_file(&env.key).unwrap()
+}
+
+fn append(path: &Path, bytes: &[u8]) {
+    let mut file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap();
+    file.write_all(bytes).unwrap();
+    file.flush().unwrap();
+}
+
+#[test]
+fn follows_pieces_and_every_kind_of_rotation() {
+    let env = Env::new();
+    let s = sealer(&env);
+    let log = env.path("app.log");
+    let mut start = Vec::new();
+    for i in 0..15 {
+        start.extend(s.seal_line(format!("old {i}").as_bytes()).unwrap());
+    }
+    append(&log, &start);
+
+    let tail = Tail::spawn(&[
+        "-n".as_ref(),
+        "3".as_ref(),
+        log.as_ref(),
+        "--key-file".as_ref(),
+        env.key.as_ref(),
+    ]);
+    for i in 12..15 {
+        tail.expect(&format!("old {i}"));
+    }
+
+    // Half a line, then the rest.
+    let line = s.seal_line(b"in two pieces").unwrap();
+    let (a, b) = line.split_at(line.len() / 2);
+    append(&log, a);
+    std::thread::sleep(Duration::from_millis(300));
+    append(&log, b);
+    tail.expect("in two pieces");
+
+    // Rotation by rename and create.
+    std::fs::rename(&log, env.path("app.log.1")).unwrap();
+    append(&log, &s.seal_line(b"after rename").unwrap());
+    tail.expect("after rename");
+    append(&log, &s.seal_line(b"appended to the new file").unwrap());
+    tail.expect("appended to the new file");
+
+    // Rotation by copy and truncate (copytruncate).
+    std::fs::copy(&log, env.path("app.log.2")).unwrap();
+    OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(&log)
+        .unwrap();
+    append(&log, &s.seal_line(b"short").unwrap());
+    tail.expect("short");
+
+    // Deleted and created again.
+    std::fs::remove_file(&log).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    append(&log, &s.seal_line(b"recreated").unwrap());
+    tail.expect("recreated");
+
+    let rest = tail.interrupt();
+    assert!(
+        rest.is_empty(),
+        "printed more than once or out of order: {rest:?}"
+    );
+}
+
+#[test]
+fn a_bad_line_is_reported_and_following_goes_on() {
+    let env = Env::new();
+    let s = sealer(&env);
+    let log = env.path("app.log");
+    append(&log, b"");
+    let tail = Tail::spawn(&[log.as_ref(), "--key-file".as_ref(), env.key.as_ref()]);
+    let mut bad = s.seal_line(b"tampered").unwrap();
+    let at = bad.len() - 6;
+    bad[at] ^= 1;
+    append(&log, &bad);
+    append(&log, b"a plain line\n");
+    append(&log, &s.seal_line(b"still following").unwrap());
+    tail.expect_stderr("app.log:1: corrupted");
+    tail.expect("a plain line");
+    tail.expect("still following");
+    assert!(tail.interrupt().is_empty());
+}
+
+#[test]
+fn a_key_added_to_the_keyring_folder_is_picked_up() {
+    let first = Env::new();
+    let later = Env::new();
+    let ring = tempfile::tempdir().unwrap();
+    let install = |env: &Env, name: &str| {
+        let dest = ring.path().join(name);
+        std::fs::copy(&env.key, &dest).unwrap();
+        std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(0o600)).unwrap();
+    };
+    install(&first, "1.key");
+    let log = first.path("app.log");
+    append(&log, &sealer(&first).seal_line(b"first key").unwrap());
+    let tail = Tail::spawn(&[log.as_ref(), "--keyring".as_ref(), ring.path().as_ref()]);
+    tail.expect("first key");
+    install(&later, "2.key");
+    append(&log, &sealer(&later).seal_line(b"new key").unwrap());
+    tail.expect("new key");
+    assert!(tail.interrupt().is_empty());
+}
+
+#[test]
+fn from_start_prints_the_whole_file() {
+    let env = Env::new();
+    let s = sealer(&env);
+    let log = env.path("app.log");
+    for i in 0..25 {
+        append(&log, &s.seal_line(format!("line {i}").as_bytes()).unwrap());
+    }
+    let tail = Tail::spawn(&[
+        "--from-start".as_ref(),
+        log.as_ref(),
+        "--key-file".as_ref(),
+        env.key.as_ref(),
+    ]);
+    for i in 0..25 {
+        tail.expect(&format!("line {i}"));
+    }
+    assert!(tail.interrupt().is_empty());
+}
+
+#[test]
+fn a_missing_key_is_exit_2() {
+    let env = Env::new();
+    let out = Command::new(BIN)
+        .args(["tailf", "--keyring"])
+        .arg(env.path("no-such-dir"))
+        .arg(env.path("app.log"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-dir"));
+}
