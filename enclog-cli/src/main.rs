@@ -137,7 +137,9 @@ Examples:
 
 Each input line becomes one sealed line as soon as it is read; a session close
 record is written at the end of input. `enclog decrypt` gives the lines back
-byte for byte (a trailing \\r is data and is kept).
+byte for byte (a trailing \\r is data and is kept). Reading a pipe, Ctrl-C is
+ignored: encrypt stops when its input ends, so what the program logs while
+shutting down is still sealed and the session is closed cleanly.
 
 Exit status: 0 success; 2 usage, I/O or key error.";
 

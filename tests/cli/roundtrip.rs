@@ -122,3 +122,57 @@ fn encrypt_writes_each_line_as_it_arrives() {
     assert!(close.starts_with("enclog:"));
     assert!(child.wait().unwrap().success());
 }
+
+#[test]
+fn ctrl_c_does_not_cut_a_pipeline_short() {
+    let env = Env::new();
+    let mut child = std::process::Command::new(BIN)
+        .arg("encrypt")
+        .arg("--key-file")
+        .arg(&env.key)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    stdin.write_all(b"before ctrl-c\n").unwrap();
+    let first = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("first line");
+    let pid = child.id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    // The program upstream logs while shutting down, then closes the pipe.
+    stdin.write_all(b"shutting down\n").unwrap();
+    drop(stdin);
+    let mut sealed = first + "\n";
+    for line in rx.iter() {
+        sealed += &line;
+        sealed += "\n";
+    }
+    assert!(child.wait().unwrap().success());
+    let opened = run(&mut env.cmd(&["decrypt"]), sealed.as_bytes());
+    assert_eq!(opened.stdout_text(), "before ctrl-c\nshutting down\n");
+    let verified = run(&mut env.cmd(&["verify"]), sealed.as_bytes());
+    assert_eq!(
+        verified.code,
+        0,
+        "closed cleanly: {}",
+        verified.stdout_text()
+    );
+}

@@ -1,7 +1,7 @@
 //! `enclog encrypt`: plaintext lines on stdin → one sealed line each, live.
 
 use std::fs::OpenOptions;
-use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
@@ -25,6 +25,12 @@ pub(crate) fn run(args: EncryptArgs) -> Result<Status> {
     let sealer = keys::load_sealer(&args.keys)?;
     // Fail closed: a broken random number generator is reported before any line is read.
     sealer.start()?;
+    if !io::stdin().is_terminal() {
+        // In `app | enclog encrypt`, Ctrl-C reaches both. The app's last words (logged while
+        // it shuts down) must still be sealed, and the close record written: so this end of
+        // the pipe ignores it and stops when its input ends.
+        ctrlc::set_handler(|| {}).context("cannot install the Ctrl-C handler")?;
+    }
     let (sink, name): (Box<dyn Write>, String) = match &args.output {
         Some(path) => (
             Box::new(
