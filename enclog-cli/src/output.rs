@@ -17,11 +17,9 @@ pub(crate) const STDOUT_BUFFER: usize = 256 * 1024;
 /// When to colour level words.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub(crate) enum ColorChoice {
-    /// When standard output is a terminal and NO_COLOR is not set.
+    // When standard output is a terminal and NO_COLOR is not set.
     Auto,
-    /// Always.
     Always,
-    /// Never.
     Never,
 }
 
@@ -42,9 +40,9 @@ impl ColorChoice {
 /// How a reading command prints.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Format {
-    /// Text, as the application logged it.
+    // Text, as the application logged it.
     Text,
-    /// One JSON object per line.
+    // One JSON object per line.
     Json,
 }
 

@@ -23,8 +23,8 @@ pub(crate) struct DecryptArgs {
     /// Stop at the first line that does not decrypt (exit status 1).
     #[arg(long)]
     strict: bool,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
+    /// Output format: text as logged, or one JSON object per line.
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = Format::Text)]
     output: Format,
     /// Longest line read, in bytes; longer lines are reported and skipped.
     #[arg(long, value_name = "BYTES", default_value_t = enclog::DEFAULT_MAX_LINE)]

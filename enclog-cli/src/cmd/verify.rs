@@ -21,8 +21,8 @@ pub(crate) struct VerifyArgs {
     files: Vec<PathBuf>,
     #[command(flatten)]
     keys: ReaderKeys,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
+    /// Output format: one line per finding, or one JSON object per finding (then a summary).
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = Format::Text)]
     output: Format,
     /// Accept a last session without its close record, and a last line still being written
     /// (a live log). A crashed writer then goes unreported.
