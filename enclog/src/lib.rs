@@ -9,6 +9,7 @@
 //! | a `log` user | [`EncryptedLogger`]: a `log::Log` implementation |
 //! | embedding enclog in another program | [`Sealer`] to seal, [`Opener`] + [`Keyring`] to open one line |
 //! | reading logs | [`Decryptor`] over any `BufRead`; `Follower` to follow a growing file (`follow` feature) |
+//! | checking a log for deleted, copied, moved or cut lines | [`Verifier`], which gives a [`Report`] |
 //! | managing keys | [`Key`] (generate, parse, load from env or file), [`KeyId`], [`Keyring`] |
 //!
 //! Each line decrypts on its own with only the key. The line format is specified in
@@ -50,6 +51,8 @@ mod verify;
 #[cfg(test)]
 mod vectors;
 
+#[cfg(feature = "follow")]
+mod follow;
 #[cfg(feature = "log")]
 mod logger;
 #[cfg(feature = "tracing")]
@@ -68,6 +71,10 @@ pub use secret_file::write_secret_file;
 pub use token::{FORMAT_VERSION, MARKER, Mode, RecordKind, SessionId};
 pub use verify::{Finding, FindingKind, Location, Report, Verifier, VerifyOptions};
 
+#[cfg(feature = "follow")]
+pub use follow::{
+    FollowError, FollowEvent, FollowOptions, Followed, FollowedLine, Follower, Stopper, last_lines,
+};
 #[cfg(feature = "log")]
 pub use logger::{EncryptedLogger, InitError};
 #[cfg(feature = "tracing")]

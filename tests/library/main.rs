@@ -1,6 +1,7 @@
 //! Library integration tests: one binary, one module per topic.
 
 mod concurrency;
+mod follow;
 mod fork;
 mod leaks;
 mod properties;

@@ -1,0 +1,406 @@
+//! The follower on real files: appends, rotation, truncation, deletion, polling.
+//!
+//! Waits are generous (seconds) and never measured: a test fails only if a line is lost,
+//! duplicated, split or reordered, or if nothing arrives at all.
+#![cfg(feature = "follow")]
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::Path;
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+use enclog::{
+    FollowError, FollowEvent, FollowOptions, Followed, FollowedLine, Follower, last_lines,
+};
+
+const WAIT: Option<Duration> = Some(Duration::from_secs(20));
+
+fn options() -> FollowOptions {
+    FollowOptions::default()
+}
+
+fn polling() -> FollowOptions {
+    let mut options = FollowOptions::default();
+    options.poll = true;
+    options.poll_interval = Duration::from_millis(20);
+    options
+}
+
+fn append(path: &Path, text: &str) {
+    let mut file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap();
+    file.write_all(text.as_bytes()).unwrap();
+    file.flush().unwrap();
+}
+
+/// The next item, failing the test if none comes within the wait.
+fn next(follower: &mut Follower) -> Followed {
+    follower
+        .next_item(WAIT)
+        .unwrap()
+        .expect("nothing arrived within the wait")
+}
+
+fn line(text: &str) -> Followed {
+    Followed::Line(FollowedLine {
+        bytes: text.as_bytes().to_vec(),
+        terminated: true,
+    })
+}
+
+fn next_line(follower: &mut Follower) -> String {
+    let line = follower
+        .next_line(WAIT)
+        .unwrap()
+        .expect("no line within the wait");
+    assert!(line.terminated);
+    String::from_utf8(line.bytes).unwrap()
+}
+
+fn assert_quiet(follower: &mut Follower) {
+    let items = drain_now(follower);
+    assert!(items.is_empty(), "nothing more expected, got {items:?}");
+}
+
+/// Everything available now, without waiting beyond a short pause.
+fn drain_now(follower: &mut Follower) -> Vec<Followed> {
+    let mut items = Vec::new();
+    while let Some(item) = follower
+        .next_item(Some(Duration::from_millis(300)))
+        .unwrap()
+    {
+        items.push(item);
+    }
+    items
+}
+
+#[test]
+fn starts_at_the_end_and_delivers_a_line_written_in_two_pieces_once_and_whole() {
+    for opts in [options(), polling()] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.log");
+        fs::write(&path, "old 1\nold 2\n").unwrap();
+        let mut follower = Follower::new(&path, opts).unwrap();
+
+        append(&path, "first half, ");
+        // The half line must not come out on its own, however long we wait.
+        assert_quiet(&mut follower);
+        append(&path, "second half\nnext\n");
+        assert_eq!(next_line(&mut follower), "first half, second half");
+        assert_eq!(next_line(&mut follower), "next");
+        assert_quiet(&mut follower);
+    }
+}
+
+#[test]
+fn a_writer_thread_appending_in_odd_pieces_loses_and_splits_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.log");
+    File::create(&path).unwrap();
+    let mut follower = Follower::new(&path, options()).unwrap();
+    let writer_path = path.clone();
+    let writer = thread::spawn(move || {
+        let mut file = OpenOptions::new().append(true).open(writer_path).unwrap();
+        let text: String = (0..2000)
+            .map(|i| format!("line {i} {}\n", "x".repeat(i % 50)))
+            .collect();
+        // Pieces of 1 to 97 bytes, cutting lines anywhere.
+        let mut rest = text.as_bytes();
+        let mut size = 1;
+        while !rest.is_empty() {
+            let n = size.min(rest.len());
+            file.write_all(&rest[..n]).unwrap();
+            rest = &rest[n..];
+            size = size * 7 % 97 + 1;
+        }
+    });
+    for i in 0..2000 {
+        assert_eq!(
+            next_line(&mut follower),
+            format!("line {i} {}", "x".repeat(i % 50))
+        );
+    }
+    writer.join().unwrap();
+    assert_quiet(&mut follower);
+}
+
+#[test]
+fn rotation_by_rename_and_create_reads_the_old_file_to_its_end_first() {
+    for opts in [options(), polling()] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.log");
+        fs::write(&path, "a\n").unwrap();
+        let mut opts = opts;
+        opts.from_start = true;
+        let mut follower = Follower::new(&path, opts).unwrap();
+        assert_eq!(next(&mut follower), line("a"));
+
+        // The writer still holds the old file after the rename, and writes one more line.
+        let mut old = OpenOptions::new().append(true).open(&path).unwrap();
+        fs::rename(&path, dir.path().join("app.log.1")).unwrap();
+        old.write_all(b"b, written after the rename\n").unwrap();
+        fs::write(&path, "c, in the new file\n").unwrap();
+
+        assert_eq!(next(&mut follower), line("b, written after the rename"));
+        assert_eq!(next(&mut follower), Followed::Event(FollowEvent::Rotated));
+        assert_eq!(next(&mut follower), line("c, in the new file"));
+        append(&path, "d\n");
+        assert_eq!(next(&mut follower), line("d"));
+        assert_quiet(&mut follower);
+    }
+}
+
+#[test]
+fn repeated_rotation_under_a_writer_thread_delivers_every_line_once_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.log");
+    File::create(&path).unwrap();
+    let mut follower = Follower::new(&path, options()).unwrap();
+    let (progress, seen) = mpsc::channel::<usize>();
+    let writer_path = path.clone();
+    let writer = thread::spawn(move || {
+        let mut file = OpenOptions::new().append(true).open(&writer_path).unwrap();
+        for i in 0..300 {
+            if i > 0 && i % 100 == 0 {
+                // Rotate only once the reader has everything, as `tail -F` can only follow one
+                // rotation per look at the path.
+                while seen.recv().unwrap() < i {}
+                let rotated = writer_path.with_extension(format!("log.{}", i / 100));
+                fs::rename(&writer_path, rotated).unwrap();
+                file = File::create(&writer_path).unwrap();
+            }
+            write!(file, "line {i}\n").unwrap();
+        }
+    });
+    let mut events = Vec::new();
+    let mut got = 0;
+    while got < 300 {
+        match next(&mut follower) {
+            Followed::Line(l) => {
+                assert_eq!(String::from_utf8(l.bytes).unwrap(), format!("line {got}"));
+                got += 1;
+                let _ = progress.send(got);
+            }
+            // The path is briefly absent between the rename and the create.
+            Followed::Event(FollowEvent::Disappeared) => {}
+            Followed::Event(e) => events.push(e),
+        }
+    }
+    writer.join().unwrap();
+    assert_eq!(events, [FollowEvent::Rotated, FollowEvent::Rotated]);
+    assert_quiet(&mut follower);
+}
+
+#[test]
+fn copytruncate_is_followed_from_the_start() {
+    for opts in [options(), polling()] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.log");
+        File::create(&path).unwrap();
+        let mut follower = Follower::new(&path, opts).unwrap();
+        append(&path, "one\ntwo\n");
+        assert_eq!(next_line(&mut follower), "one");
+        assert_eq!(next_line(&mut follower), "two");
+
+        fs::copy(&path, dir.path().join("app.log.1")).unwrap();
+        OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(0)
+            .unwrap();
+        assert_eq!(next(&mut follower), Followed::Event(FollowEvent::Truncated));
+        append(&path, "three\n");
+        assert_eq!(next(&mut follower), line("three"));
+        assert_quiet(&mut follower);
+    }
+}
+
+#[test]
+fn delete_and_recreate() {
+    for opts in [options(), polling()] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.log");
+        fs::write(&path, "before\n").unwrap();
+        let mut follower = Follower::new(&path, opts).unwrap();
+        append(&path, "one\n");
+        assert_eq!(next(&mut follower), line("one"));
+        fs::remove_file(&path).unwrap();
+        assert_eq!(
+            next(&mut follower),
+            Followed::Event(FollowEvent::Disappeared)
+        );
+        append(&path, "two\n");
+        assert_eq!(next(&mut follower), Followed::Event(FollowEvent::Rotated));
+        assert_eq!(next(&mut follower), line("two"));
+        assert_quiet(&mut follower);
+    }
+}
+
+#[test]
+fn a_file_that_does_not_exist_yet_is_read_from_its_start_once_it_appears() {
+    for opts in [options(), polling()] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("later.log");
+        let mut follower = Follower::new(&path, opts).unwrap();
+        assert_quiet(&mut follower);
+        append(&path, "first\nsecond\n");
+        assert_eq!(next(&mut follower), Followed::Event(FollowEvent::Appeared));
+        assert_eq!(next_line(&mut follower), "first");
+        assert_eq!(next_line(&mut follower), "second");
+    }
+}
+
+#[test]
+fn a_missing_directory_falls_back_to_polling_and_waits() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("not yet").join("app.log");
+    let mut follower = Follower::new(&path, polling_interval_only()).unwrap();
+    assert!(!follower.is_watching());
+    assert!(matches!(
+        next(&mut follower),
+        Followed::Event(FollowEvent::Polling { .. })
+    ));
+    fs::create_dir(dir.path().join("not yet")).unwrap();
+    append(&path, "hello\n");
+    assert_eq!(next(&mut follower), Followed::Event(FollowEvent::Appeared));
+    assert_eq!(next_line(&mut follower), "hello");
+}
+
+fn polling_interval_only() -> FollowOptions {
+    let mut options = FollowOptions::default();
+    options.poll_interval = Duration::from_millis(20);
+    options
+}
+
+#[test]
+fn an_over_long_line_is_an_error_and_following_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.log");
+    File::create(&path).unwrap();
+    let mut opts = options();
+    opts.max_line = 100;
+    let mut follower = Follower::new(&path, opts).unwrap();
+    // An unfinished line already past the limit is reported before its newline arrives.
+    append(&path, &"y".repeat(150));
+    let err = follower.next_line(WAIT).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            FollowError::LineTooLong {
+                offset: 0,
+                limit: 100,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("app.log"), "{err}");
+    append(
+        &path,
+        &format!("{}\nshort\n{}\nafter\n", "y".repeat(150), "z".repeat(500)),
+    );
+    assert_eq!(next_line(&mut follower), "short");
+    // A whole line past the limit, read in one piece.
+    let err = follower.next_line(WAIT).unwrap_err();
+    assert!(
+        matches!(err, FollowError::LineTooLong { offset: 307, .. }),
+        "{err}"
+    );
+    assert_eq!(next_line(&mut follower), "after");
+    assert_quiet(&mut follower);
+}
+
+#[test]
+fn a_stopper_ends_a_wait_without_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.log");
+    let mut follower = Follower::new(&path, options()).unwrap();
+    let stopper = follower.stopper();
+    let stopping = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(100));
+        stopper.stop();
+    });
+    assert!(follower.next_item(None).unwrap().is_none());
+    assert!(follower.stopper().is_stopped());
+    assert!(follower.next().is_none());
+    stopping.join().unwrap();
+}
+
+#[test]
+fn starting_with_the_last_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.log");
+    fs::write(&path, "1\n2\n3\n4\nunfinished").unwrap();
+    let mut opts = options();
+    opts.last_lines = 2;
+    let mut follower = Follower::new(&path, opts).unwrap();
+    assert_eq!(next_line(&mut follower), "3");
+    assert_eq!(next_line(&mut follower), "4");
+    assert_quiet(&mut follower);
+    append(&path, " now\n");
+    assert_eq!(next_line(&mut follower), "unfinished now");
+
+    let mut opts = options();
+    opts.last_lines = 10;
+    let mut follower = Follower::new(&path, opts).unwrap();
+    let lines: Vec<String> = (0..5).map(|_| next_line(&mut follower)).collect();
+    assert_eq!(lines, ["1", "2", "3", "4", "unfinished now"]);
+}
+
+fn strings(lines: Vec<Vec<u8>>) -> Vec<String> {
+    lines
+        .into_iter()
+        .map(|l| String::from_utf8(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn last_lines_with_and_without_a_final_newline() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f");
+    fs::write(&path, "a\nb\nc\n").unwrap();
+    assert_eq!(strings(last_lines(&path, 2).unwrap()), ["b", "c"]);
+    assert_eq!(strings(last_lines(&path, 3).unwrap()), ["a", "b", "c"]);
+    assert_eq!(strings(last_lines(&path, 9).unwrap()), ["a", "b", "c"]);
+    assert!(last_lines(&path, 0).unwrap().is_empty());
+    fs::write(&path, "a\nb\nc").unwrap();
+    assert_eq!(strings(last_lines(&path, 2).unwrap()), ["b", "c"]);
+    assert_eq!(strings(last_lines(&path, 1).unwrap()), ["c"]);
+    fs::write(&path, "\n\nx\n").unwrap();
+    assert_eq!(strings(last_lines(&path, 3).unwrap()), ["", "", "x"]);
+    fs::write(&path, "").unwrap();
+    assert!(last_lines(&path, 5).unwrap().is_empty());
+    let err = last_lines(dir.path().join("absent"), 1).unwrap_err();
+    assert!(err.to_string().contains("absent"), "{err}");
+}
+
+#[test]
+fn last_lines_of_a_file_many_blocks_long() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big");
+    let all: Vec<String> = (0..40_000).map(|i| format!("line number {i:06}")).collect();
+    for ending in ["\n", ""] {
+        fs::write(&path, all.join("\n") + ending).unwrap();
+        for n in [1, 7, 5_000, 39_999, 40_000, 50_000] {
+            let got = strings(last_lines(&path, n).unwrap());
+            assert_eq!(
+                got,
+                all[all.len().saturating_sub(n)..],
+                "n = {n}, ending {ending:?}"
+            );
+        }
+    }
+    // One line longer than a block.
+    let long = "z".repeat(200_000);
+    fs::write(&path, format!("first\n{long}\nlast\n")).unwrap();
+    assert_eq!(
+        strings(last_lines(&path, 2).unwrap()),
+        [long, "last".to_string()]
+    );
+}
