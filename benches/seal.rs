@@ -31,23 +31,27 @@ fn seal(c: &mut Criterion) {
         });
         let mut buf = plaintext.clone();
         let mut seq = 0u64;
-        group.bench_with_input(BenchmarkId::new("raw_aead_floor", size), &plaintext, |b, p| {
-            b.iter(|| {
-                buf.clear();
-                buf.extend_from_slice(black_box(p));
-                seq += 1;
-                let mut nonce = [0u8; 12];
-                nonce[4..].copy_from_slice(&seq.to_be_bytes());
-                let tag = floor
-                    .seal_in_place_separate_tag(
-                        Nonce::assume_unique_for_key(nonce),
-                        Aad::empty(),
-                        &mut buf,
-                    )
-                    .unwrap();
-                black_box(tag);
-            })
-        });
+        group.bench_with_input(
+            BenchmarkId::new("raw_aead_floor", size),
+            &plaintext,
+            |b, p| {
+                b.iter(|| {
+                    buf.clear();
+                    buf.extend_from_slice(black_box(p));
+                    seq += 1;
+                    let mut nonce = [0u8; 12];
+                    nonce[4..].copy_from_slice(&seq.to_be_bytes());
+                    let tag = floor
+                        .seal_in_place_separate_tag(
+                            Nonce::assume_unique_for_key(nonce),
+                            Aad::empty(),
+                            &mut buf,
+                        )
+                        .unwrap();
+                    let _ = black_box(tag);
+                })
+            },
+        );
     }
     group.finish();
 }

@@ -17,7 +17,12 @@ venv=${ENCLOG_ZATO_VENV:-$root/target/zato-venv}
 python=${PYTHON:-python3}
 stamp="$venv/.enclog-zato-1.0.7"
 
+mkdir -p "$(dirname "$venv")"
+# Tests run in parallel processes and may all call this at once: one creates, the others wait.
+exec 9>"$venv.lock"
+if command -v flock >/dev/null 2>&1; then flock 9; fi
 if [ ! -f "$stamp" ]; then
+    rm -rf "$venv"
     echo "zato-venv: creating $venv" >&2
     "$python" -m venv "$venv" >&2
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \

@@ -14,20 +14,41 @@ use crate::token::TAG_LEN;
 
 /// The per-session cipher: a subkey bound to one (key, session id) pair.
 pub(crate) struct SessionCipher {
-    key: LessSafeKey,
+    inner: Inner,
+}
+
+// One per session: the size difference costs nothing worth an indirection per line.
+#[allow(clippy::large_enum_variant)]
+enum Inner {
+    /// ring's expanded key, kept for the session (symmetric mode: the master key is held for
+    /// the process's life anyway, so a copy of its subkey adds no exposure).
+    Cached(LessSafeKey),
+    /// Only the subkey bytes, zeroized on drop; ring's key is rebuilt per line (≈ 30 ns) and
+    /// lives on the stack. The recipient mode uses this so that a rotated-out session leaves no
+    /// key behind on the heap (forward security).
+    Wiped(Zeroizing<[u8; 32]>),
 }
 
 impl SessionCipher {
     /// Derives the session subkey `HChaCha20(key, session)`.
     pub(crate) fn new(key: &[u8; 32], session: &[u8; 16]) -> SessionCipher {
-        let mut derived = chacha20::hchacha::<U10>(key.into(), session.into());
-        let mut sub = Zeroizing::new([0u8; 32]);
-        sub.copy_from_slice(&derived);
-        derived.as_mut_slice().zeroize();
-        let unbound = UnboundKey::new(&CHACHA20_POLY1305, &sub[..])
-            .expect("a 32-byte key is valid for ChaCha20-Poly1305");
+        let sub = subkey(key, session);
         SessionCipher {
-            key: LessSafeKey::new(unbound),
+            inner: Inner::Cached(ring_key(&sub)),
+        }
+    }
+
+    /// Like [`SessionCipher::new`], keeping no expanded key between lines.
+    pub(crate) fn forward_secure(key: &[u8; 32], session: &[u8; 16]) -> SessionCipher {
+        SessionCipher {
+            inner: Inner::Wiped(subkey(key, session)),
+        }
+    }
+
+    fn with_key<R>(&self, f: impl FnOnce(&LessSafeKey) -> R) -> R {
+        match &self.inner {
+            Inner::Cached(key) => f(key),
+            Inner::Wiped(sub) => f(&ring_key(sub)),
         }
     }
 
@@ -40,8 +61,9 @@ impl SessionCipher {
     /// Encrypts `in_out` in place and returns the tag.
     pub(crate) fn seal(&self, seq: u64, aad: &[u8], in_out: &mut [u8]) -> [u8; TAG_LEN] {
         let tag = self
-            .key
-            .seal_in_place_separate_tag(Self::nonce(seq), Aad::from(aad), in_out)
+            .with_key(|key| {
+                key.seal_in_place_separate_tag(Self::nonce(seq), Aad::from(aad), in_out)
+            })
             .expect("ChaCha20-Poly1305 seals any input under 256 GiB");
         let mut out = [0u8; TAG_LEN];
         out.copy_from_slice(tag.as_ref());
@@ -56,8 +78,7 @@ impl SessionCipher {
         aad: &[u8],
         in_out: &'a mut [u8],
     ) -> Option<&'a mut [u8]> {
-        self.key
-            .open_in_place(Self::nonce(seq), Aad::from(aad), in_out)
+        self.with_key(|key| key.open_in_place(Self::nonce(seq), Aad::from(aad), in_out))
             .ok()
     }
 }
@@ -66,4 +87,18 @@ impl std::fmt::Debug for SessionCipher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("SessionCipher(<redacted>)")
     }
+}
+
+fn subkey(key: &[u8; 32], session: &[u8; 16]) -> Zeroizing<[u8; 32]> {
+    let mut derived = chacha20::hchacha::<U10>(key.into(), session.into());
+    let mut sub = Zeroizing::new([0u8; 32]);
+    sub.copy_from_slice(&derived);
+    derived.as_mut_slice().zeroize();
+    sub
+}
+
+fn ring_key(sub: &[u8; 32]) -> LessSafeKey {
+    let unbound = UnboundKey::new(&CHACHA20_POLY1305, &sub[..])
+        .expect("a 32-byte key is valid for ChaCha20-Poly1305");
+    LessSafeKey::new(unbound)
 }

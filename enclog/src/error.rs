@@ -98,6 +98,16 @@ pub enum KeyError {
         #[source]
         source: Box<KeyError>,
     },
+    /// A recipient (public) was given where a reader needs a key: readers take the identity.
+    #[error(
+        "this is a recipient (a public key that can only seal); reading needs the matching identity file (ENCLOG-IDENTITY-1-…)"
+    )]
+    RecipientForReader,
+    /// An identity (secret) was given where a writer needs a key: writers take the recipient.
+    #[error(
+        "this is an identity (the secret that reads logs); a writer must be given its recipient instead: run `enclog recipient IDENTITY_FILE` and configure that"
+    )]
+    IdentityForWriter,
     /// The operating system's random number generator failed.
     #[error("the operating system's random number generator failed: {0}")]
     Random(getrandom::Error),
@@ -145,6 +155,11 @@ pub enum OpenError {
         /// What is wrong.
         reason: &'static str,
     },
+    /// A zato-enclog line (`enclogdata:`) but no Fernet key in the keyring.
+    #[error(
+        "zato-enclog line (enclogdata:) but no Fernet key was given: add the 44-character key that zato-enclog's genkey printed (--key-file)"
+    )]
+    NoFernetKey,
     /// The token was written by a newer enclog or a mode this build cannot read.
     #[error("unsupported token: {reason}; upgrade enclog")]
     Unsupported {
@@ -157,14 +172,21 @@ fn display_ids(ids: &[KeyId]) -> String {
     if ids.is_empty() {
         return "none".into();
     }
-    ids.iter().map(|id| id.to_string()).collect::<Vec<_>>().join(", ")
+    ids.iter()
+        .map(|id| id.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A line could not be sealed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SealError {
-    /// The operating system's random number generator failed while starting a session.
-    #[error("cannot start an encryption session: the operating system's random number generator failed: {0}")]
+    /// The operating system's random number generator failed (starting a session, or drawing
+    /// a Fernet IV).
+    #[error("cannot seal: the operating system's random number generator failed: {0}")]
     Random(getrandom::Error),
+    /// Internal: a Fernet key has no sessions (never returned by the public API).
+    #[error("a zato-enclog Fernet key has no sessions")]
+    NoSessions,
 }

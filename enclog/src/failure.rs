@@ -44,7 +44,8 @@ impl FailureState {
     /// Records one lost line. The message names the error only: never the event.
     pub(crate) fn failed(&self, what: &str, err: &dyn std::fmt::Display) {
         let total = self.lost.fetch_add(1, Ordering::Relaxed) + 1;
-        if !self.failing.swap(true, Ordering::Relaxed) && self.policy == WriteErrorPolicy::ReportOnce
+        if !self.failing.swap(true, Ordering::Relaxed)
+            && self.policy == WriteErrorPolicy::ReportOnce
         {
             eprintln!(
                 "enclog: cannot {what}: {err}; the line was dropped (lost so far: {total}); \
@@ -54,13 +55,14 @@ impl FailureState {
     }
 
     pub(crate) fn succeeded(&self) {
-        if self.failing.load(Ordering::Relaxed) && self.failing.swap(false, Ordering::Relaxed) {
-            if self.policy == WriteErrorPolicy::ReportOnce {
-                eprintln!(
-                    "enclog: writing encrypted log lines again ({} lost in total)",
-                    self.lost()
-                );
-            }
+        if self.failing.load(Ordering::Relaxed)
+            && self.failing.swap(false, Ordering::Relaxed)
+            && self.policy == WriteErrorPolicy::ReportOnce
+        {
+            eprintln!(
+                "enclog: writing encrypted log lines again ({} lost in total)",
+                self.lost()
+            );
         }
     }
 

@@ -351,7 +351,6 @@ impl FernetKey {
             .expect("the output was sized with encoded_len");
     }
 
-    #[allow(dead_code)] // for the keyring's duplicate check
     pub(crate) fn bytes(&self) -> &[u8; 32] {
         &self.bytes
     }
@@ -485,7 +484,6 @@ fn is_token_char(b: u8) -> bool {
 /// Finds the first Fernet token in `line`: [`FERNET_MARKER`] followed by at least 8 url-safe
 /// base64 characters (padding included). Returns the marker's start and the token's start and
 /// end.
-#[allow(dead_code)] // until the Opener reads zato-enclog lines
 pub(crate) fn locate(line: &[u8]) -> Option<(usize, usize, usize)> {
     let mut from = 0;
     while let Some(pos) = line[from..]

@@ -2,24 +2,32 @@
 
 use std::path::Path;
 
+use crate::armor::KeyKind;
 use crate::error::KeyError;
+use crate::fernet::FernetKey;
 use crate::key::{Key, KeyId};
+use crate::recipient::Identity;
 
-/// The keys a reader holds. Each line names the id of the key that sealed it; the keyring
-/// finds that key, so logs written across key rotations open in one pass.
+/// The keys a reader holds: symmetric keys, identities (public-key mode) and zato-enclog
+/// Fernet keys, in any mix. Each enclog line names the id of the key that sealed it; the
+/// keyring finds that key, so logs written across key rotations open in one pass.
 ///
 /// ```
-/// use enclog::{Key, Keyring};
+/// use enclog::{Identity, Key, Keyring};
 /// let (old, new) = (Key::generate()?, Key::generate()?);
+/// let identity = Identity::generate()?;
 /// let mut ring = Keyring::new();
 /// ring.add(old.clone());
 /// ring.add(new.clone());
-/// assert_eq!(ring.ids(), vec![old.id(), new.id()]);
+/// ring.add_identity(identity.clone());
+/// assert_eq!(ring.ids(), vec![old.id(), new.id(), identity.id()]);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct Keyring {
     keys: Vec<Key>,
+    identities: Vec<Identity>,
+    fernet: Vec<FernetKey>,
 }
 
 impl Keyring {
@@ -28,16 +36,34 @@ impl Keyring {
         Keyring::default()
     }
 
-    /// Adds a key; adding a key already present does nothing.
+    /// Adds a symmetric key; adding a key already present does nothing.
     pub fn add(&mut self, key: Key) {
         if !self.keys.iter().any(|k| k.bytes() == key.bytes()) {
             self.keys.push(key);
         }
     }
 
-    /// Adds a key given in text form, whatever its kind among those a reader holds (today a
-    /// symmetric key; identities and zato-enclog Fernet keys as their modes arrive). Returns its
-    /// id.
+    /// Adds an identity (opens lines sealed to its recipient).
+    pub fn add_identity(&mut self, identity: Identity) {
+        if !self
+            .identities
+            .iter()
+            .any(|i| i.to_text() == identity.to_text())
+        {
+            self.identities.push(identity);
+        }
+    }
+
+    /// Adds a zato-enclog Fernet key (opens `enclogdata:` lines).
+    pub fn add_fernet(&mut self, key: FernetKey) {
+        if !self.fernet.iter().any(|k| k.bytes() == key.bytes()) {
+            self.fernet.push(key);
+        }
+    }
+
+    /// Adds a key given in text form, of any kind a reader holds: a symmetric key, an identity,
+    /// or a zato-enclog Fernet key (44 characters, also as zato's `genkey` prints it under
+    /// Python 3: `b'…'`). A recipient is refused: it is public and opens nothing. Returns the id.
     ///
     /// ```
     /// let key = enclog::Key::generate()?;
@@ -47,10 +73,32 @@ impl Keyring {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn add_text(&mut self, text: &str) -> Result<KeyId, KeyError> {
-        let key: Key = text.parse()?;
-        let id = key.id();
-        self.add(key);
-        Ok(id)
+        let text = text.trim();
+        let unwrapped = text
+            .strip_prefix("b'")
+            .and_then(|t| t.strip_suffix('\''))
+            .unwrap_or(text);
+        match KeyKind::detect(unwrapped) {
+            Some(KeyKind::Identity) => {
+                let identity: Identity = unwrapped.parse()?;
+                let id = identity.id();
+                self.add_identity(identity);
+                Ok(id)
+            }
+            Some(KeyKind::Fernet) => {
+                let key: FernetKey = unwrapped.parse()?;
+                let id = key.id();
+                self.add_fernet(key);
+                Ok(id)
+            }
+            Some(KeyKind::Recipient) => Err(KeyError::RecipientForReader),
+            _ => {
+                let key: Key = text.parse()?;
+                let id = key.id();
+                self.add(key);
+                Ok(id)
+            }
+        }
     }
 
     /// Adds the key of a key file, of any kind [`Keyring::add_text`] accepts. The file must
@@ -97,34 +145,65 @@ impl Keyring {
         paths.iter().map(|p| self.add_file(p)).collect()
     }
 
-    /// The ids of the keys held, in the order they were added.
+    /// The ids of everything held: symmetric keys, then identities, then Fernet keys.
     pub fn ids(&self) -> Vec<KeyId> {
-        self.keys.iter().map(Key::id).collect()
+        self.keys
+            .iter()
+            .map(Key::id)
+            .chain(self.identities.iter().map(Identity::id))
+            .chain(self.fernet.iter().map(FernetKey::id))
+            .collect()
     }
 
-    /// The number of keys held.
+    /// The number of keys, identities and Fernet keys held.
     pub fn len(&self) -> usize {
-        self.keys.len()
+        self.keys.len() + self.identities.len() + self.fernet.len()
     }
 
-    /// Whether the keyring holds no key.
+    /// Whether the keyring holds nothing.
     pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
+        self.len() == 0
     }
 
-    /// The keys whose id is `id` (more than one only on a 32-bit id collision).
+    /// The symmetric keys whose id is `id` (more than one only on a 32-bit id collision).
     pub(crate) fn find(&self, id: KeyId) -> impl Iterator<Item = &Key> {
         self.keys.iter().filter(move |k| k.id() == id)
     }
 
-    pub(crate) fn keys(&self) -> &[Key] {
-        &self.keys
+    /// The identities whose recipient id is `id`.
+    pub(crate) fn find_identity(&self, id: KeyId) -> impl Iterator<Item = &Identity> {
+        self.identities.iter().filter(move |i| i.id() == id)
+    }
+
+    pub(crate) fn fernet_keys(&self) -> &[FernetKey] {
+        &self.fernet
     }
 }
 
 impl From<Key> for Keyring {
     fn from(key: Key) -> Keyring {
-        Keyring { keys: vec![key] }
+        Keyring {
+            keys: vec![key],
+            ..Keyring::default()
+        }
+    }
+}
+
+impl From<Identity> for Keyring {
+    fn from(identity: Identity) -> Keyring {
+        Keyring {
+            identities: vec![identity],
+            ..Keyring::default()
+        }
+    }
+}
+
+impl From<FernetKey> for Keyring {
+    fn from(key: FernetKey) -> Keyring {
+        Keyring {
+            fernet: vec![key],
+            ..Keyring::default()
+        }
     }
 }
 

@@ -11,6 +11,8 @@
 //! | reading logs | [`Decryptor`] over any `BufRead`; `Follower` to follow a growing file (`follow` feature) |
 //! | checking a log for deleted, copied, moved or cut lines | [`Verifier`], which gives a [`Report`] |
 //! | managing keys | [`Key`] (generate, parse, load from env or file), [`KeyId`], [`Keyring`] |
+//! | writers that must not read their own logs | [`Recipient`] for the writer, [`Identity`] for readers |
+//! | reading zato-enclog logs | [`FernetKey`] in a [`Keyring`] |
 //!
 //! Each line decrypts on its own with only the key. The line format is specified in
 //! `FORMAT.md` at the repository's root.
@@ -43,18 +45,21 @@ mod fernet;
 mod key;
 mod keyring;
 mod opener;
+mod recipient;
 mod sealer;
 mod secret_file;
 mod timestamp;
 mod token;
-mod verify;
 #[cfg(test)]
 mod vectors;
+mod verify;
 
 #[cfg(feature = "follow")]
 mod follow;
 #[cfg(feature = "log")]
 mod logger;
+#[cfg(feature = "follow")]
+mod reload;
 #[cfg(feature = "tracing")]
 mod writer;
 
@@ -66,7 +71,8 @@ pub use fernet::{FERNET_MARKER, FernetError, FernetKey};
 pub use key::{Key, KeyId, ParseKeyIdError};
 pub use keyring::Keyring;
 pub use opener::{MetaStatus, Opened, Opener, Sequence};
-pub use sealer::Sealer;
+pub use recipient::{Identity, Recipient};
+pub use sealer::{Rotation, Sealer, SealingKey};
 pub use secret_file::write_secret_file;
 pub use token::{FORMAT_VERSION, MARKER, Mode, RecordKind, SessionId};
 pub use verify::{Finding, FindingKind, Location, Report, Verifier, VerifyOptions};
@@ -77,5 +83,7 @@ pub use follow::{
 };
 #[cfg(feature = "log")]
 pub use logger::{EncryptedLogger, InitError};
+#[cfg(feature = "follow")]
+pub use reload::KeyReloader;
 #[cfg(feature = "tracing")]
 pub use writer::{EncryptedWriter, EventWriter, SessionGuard};

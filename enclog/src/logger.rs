@@ -94,13 +94,13 @@ impl<W: Write + Send> EncryptedLogger<W> {
     /// Writes the session's close record (a clean shutdown, as opposed to a crash).
     pub fn close_session(&self) {
         let mut line = Vec::new();
-        match self.sealer.close_to(&mut line) {
-            Ok(()) if line.is_empty() => {}
-            Ok(()) => {
-                let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-                let result = writer.write_all(&line).and_then(|()| writer.flush());
-                self.failures.record(result);
-            }
+        let written = self.sealer.close_ordered(&mut line, |line| {
+            let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+            writer.write_all(line).and_then(|()| writer.flush())
+        });
+        match written {
+            Ok(None) => {}
+            Ok(Some(result)) => self.failures.record(result),
             Err(e) => self.failures.failed("close the encryption session", &e),
         }
     }
@@ -156,11 +156,12 @@ impl<W: Write + Send> Log for EncryptedLogger<W> {
         );
         let level = record.level().as_str().as_bytes();
         let clear = self.clear_level.then_some(level);
-        match self.sealer.seal_to(clear, &event, &mut line) {
-            Ok(()) => {
-                let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-                self.failures.record(writer.write_all(&line));
-            }
+        let written = self.sealer.seal_ordered(clear, &event, &mut line, |line| {
+            let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+            writer.write_all(line)
+        });
+        match written {
+            Ok(result) => self.failures.record(result),
             Err(e) => self.failures.failed("seal a log line", &e),
         }
         event.clear();
@@ -173,4 +174,3 @@ impl<W: Write + Send> Log for EncryptedLogger<W> {
         self.failures.record(writer.flush());
     }
 }
-

@@ -7,6 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::cipher::SessionCipher;
 use crate::error::OpenError;
+use crate::fernet;
 use crate::key::{Key, KeyId};
 use crate::keyring::Keyring;
 use crate::token::{self, Header, Mode, RecordKind, SessionId};
@@ -130,8 +131,52 @@ impl Opener {
     pub fn open<'a>(&'a mut self, line: &'a [u8]) -> Option<Result<Opened<'a>, OpenError>> {
         let line = line.strip_suffix(b"\n").unwrap_or(line);
         let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let located = token::locate(line)?;
-        Some(self.open_located(line, located))
+        if let Some(located) = token::locate(line) {
+            return Some(self.open_located(line, located));
+        }
+        let (marker, start, end) = fernet::locate(line)?;
+        Some(self.open_fernet(line, marker, start, end))
+    }
+
+    /// Opens a zato-enclog line. Fernet tokens do not name their key: every Fernet key of the
+    /// keyring is tried.
+    fn open_fernet<'a>(
+        &'a mut self,
+        line: &'a [u8],
+        marker: usize,
+        start: usize,
+        end: usize,
+    ) -> Result<Opened<'a>, OpenError> {
+        let mut last = None;
+        let mut opened_with = None;
+        for key in self.keyring.fernet_keys() {
+            self.buf.clear();
+            match key.open(&line[start..end], &mut self.buf) {
+                Ok(timestamp) => {
+                    opened_with = Some((key.id(), timestamp));
+                    break;
+                }
+                Err(e) => last = Some(e),
+            }
+        }
+        let Some((key_id, timestamp)) = opened_with else {
+            return Err(match last {
+                None => OpenError::NoFernetKey,
+                Some(e) => OpenError::from(e),
+            });
+        };
+        Ok(Opened {
+            plaintext: &self.buf,
+            before: &line[..marker],
+            after: &line[end..],
+            meta: None,
+            meta_status: MetaStatus::None,
+            key_id,
+            mode: Mode::Fernet,
+            sequence: None,
+            record: RecordKind::Event,
+            timestamp: Some(timestamp),
+        })
     }
 
     fn open_located<'a>(
@@ -147,11 +192,6 @@ impl Opener {
         }
         decode(chars, &mut self.buf)?;
         let (header, header_len) = Header::parse(&self.buf)?;
-        if header.mode != Mode::Symmetric {
-            return Err(OpenError::Unsupported {
-                reason: format!("{} mode (this build reads the symmetric mode)", header.mode),
-            });
-        }
 
         let Some(len) = self.open_body(&header, header_len, chars) else {
             // A failed open zeroes the buffer: decode again to look at the line.
@@ -207,21 +247,23 @@ impl Opener {
     /// Opens `buf[header_len..]` in place with the key(s) the header names; returns the
     /// plaintext length.
     fn open_body(&mut self, header: &Header, header_len: usize, chars: &[u8]) -> Option<usize> {
-        let session: &[u8; 16] = header.session[..16].try_into().expect("16 bytes");
         let cache_key = (header.key_id, header.session);
         if let Some(cipher) = self.sessions.get(&cache_key) {
             let (aad, body) = self.buf.split_at_mut(header_len);
             return cipher.open(header.seq, aad, body).map(|p| p.len());
         }
         let mut found = None;
-        for (i, key) in self.keyring.find(header.key_id).enumerate() {
+        for (i, cipher) in self
+            .candidates(header, header.key_id)
+            .into_iter()
+            .enumerate()
+        {
             if i > 0 {
                 // The failed attempt zeroed the buffer (ring does, so that unauthenticated
                 // plaintext is never used): decode again for the next key with this id.
                 decode(chars, &mut self.buf).ok()?;
             }
             let (aad, body) = self.buf.split_at_mut(header_len);
-            let cipher = SessionCipher::new(key.bytes(), session);
             if let Some(len) = cipher.open(header.seq, aad, body).map(|p| p.len()) {
                 found = Some((cipher, len));
                 break;
@@ -235,27 +277,45 @@ impl Opener {
         Some(len)
     }
 
+    /// The session ciphers of the keys (or identities) with id `id` for this header's session.
+    /// Called on a cache miss only: once per session.
+    fn candidates(&self, header: &Header, id: KeyId) -> Vec<SessionCipher> {
+        let nonce_prefix: &[u8; 16] = header.session[..16].try_into().expect("16 bytes");
+        match header.mode {
+            Mode::Symmetric => self
+                .keyring
+                .find(id)
+                .map(|key| SessionCipher::new(key.bytes(), nonce_prefix))
+                .collect(),
+            Mode::Recipient => self
+                .keyring
+                .find_identity(id)
+                .filter_map(|identity| identity.session_key(&header.session))
+                .map(|session_key| SessionCipher::new(&session_key, nonce_prefix))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// Tells why a line did not open: a key we lack, or an altered line. A line whose key-id
     /// bytes were altered would look like "wrong key"; trying the keys we hold under their own
     /// ids tells that case apart (few keys, error path only).
     fn diagnose(&self, header: &Header, header_len: usize) -> OpenError {
-        if self.keyring.find(header.key_id).next().is_some() {
+        if !self.candidates(header, header.key_id).is_empty() {
             return OpenError::Corrupted {
                 key_id: header.key_id,
             };
         }
-        let session: &[u8; 16] = header.session[..16].try_into().expect("16 bytes");
         let mut aad = self.buf[..header_len].to_vec();
-        for key in self.keyring.keys().iter().take(16) {
-            aad[1..5].copy_from_slice(&key.id().0);
-            let mut body = self.buf[header_len..].to_vec();
-            if SessionCipher::new(key.bytes(), session)
-                .open(header.seq, &aad, &mut body)
-                .is_some()
-            {
-                return OpenError::Corrupted {
-                    key_id: header.key_id,
-                };
+        for id in self.keyring.ids().into_iter().take(16) {
+            aad[1..5].copy_from_slice(&id.to_bytes());
+            for cipher in self.candidates(header, id) {
+                let mut body = self.buf[header_len..].to_vec();
+                if cipher.open(header.seq, &aad, &mut body).is_some() {
+                    return OpenError::Corrupted {
+                        key_id: header.key_id,
+                    };
+                }
             }
         }
         OpenError::UnknownKey {

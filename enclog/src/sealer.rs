@@ -2,8 +2,9 @@
 //!
 //! Nonce uniqueness, the property everything rests on (threat: two lines sealed under the same
 //! key and nonce leak the XOR of their plaintexts and allow forgeries):
-//! - a session draws a 128-bit id from the OS once; lines take sequence numbers from one atomic
-//!   counter, so threads sharing a `Sealer` never take the same number;
+//! - a session draws a 128-bit id (or, in the recipient mode, a fresh ephemeral key and thus a
+//!   fresh session key) from the OS once; lines take sequence numbers from one atomic counter,
+//!   so threads sharing a `Sealer` never take the same number;
 //! - restarts, other processes and other hosts sharing the key draw their own session ids
 //!   (a collision needs ~2⁶⁴ sessions);
 //! - after `fork()` the child's copy of the counter continues the parent's numbers, so a sealer
@@ -13,25 +14,148 @@
 //! The current session sits in an `ArcSwapOption`, not behind a lock: a `fork()` taken while
 //! another thread is sealing leaves the child with that thread's lock state but not the thread,
 //! and a child that had to wait for a lock to install its new session would hang forever.
+//!
+//! Closing is exact: the counter's top bit marks a closed session, set by the same atomic
+//! operation that takes the close record's number, so no event can be numbered after the close.
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use arc_swap::ArcSwapOption;
+use std::sync::{Arc, Mutex};
 
+use arc_swap::{ArcSwap, ArcSwapOption};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::cipher::SessionCipher;
 use crate::error::{KeyError, SealError};
+use crate::fernet::FernetKey;
 use crate::key::{Key, KeyId};
+use crate::recipient::Recipient;
 use crate::token::{Header, MARKER, Mode, RecordKind, SessionId, write_varint};
+
+const CLOSED: u64 = 1 << 63;
+
+/// What a writer seals with.
+///
+/// ```
+/// let identity = enclog::Identity::generate()?;
+/// let key = enclog::SealingKey::from(identity.recipient());
+/// assert_eq!(key.id(), identity.id());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+// Held once per writer: boxing the large variant would only add an indirection.
+#[allow(clippy::large_enum_variant)]
+pub enum SealingKey {
+    /// A symmetric key: the writer can also read what it wrote.
+    Symmetric(Key),
+    /// A public recipient: the writer cannot read what it wrote.
+    Recipient(Recipient),
+    /// A zato-enclog Fernet key: lines zato-enclog's own tools read, for migrations. Weaker than
+    /// the v1 format: no sequence numbers (no gap or reorder detection), a random IV per line
+    /// (one syscall each), ~100 bytes more per line.
+    Fernet(FernetKey),
+}
+
+impl SealingKey {
+    /// The id carried by lines sealed with this key.
+    pub fn id(&self) -> KeyId {
+        match self {
+            SealingKey::Symmetric(key) => key.id(),
+            SealingKey::Recipient(recipient) => recipient.id(),
+            SealingKey::Fernet(key) => key.id(),
+        }
+    }
+
+    /// Parses a key a writer can use: a symmetric key, a recipient, or a zato-enclog Fernet
+    /// key. An identity is refused
+    /// with an error that says to give the writer the identity's recipient instead.
+    ///
+    /// ```
+    /// let identity = enclog::Identity::generate()?;
+    /// let err = enclog::SealingKey::from_text(&identity.to_text()).unwrap_err();
+    /// assert!(err.to_string().contains("recipient"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_text(text: &str) -> Result<SealingKey, KeyError> {
+        match crate::KeyKind::detect(text) {
+            Some(crate::KeyKind::Recipient) => Ok(SealingKey::Recipient(text.parse()?)),
+            Some(crate::KeyKind::Identity) => Err(KeyError::IdentityForWriter),
+            Some(crate::KeyKind::Fernet) => Ok(SealingKey::Fernet(text.parse()?)),
+            _ => Ok(SealingKey::Symmetric(text.parse()?)),
+        }
+    }
+
+    /// Reads [`SealingKey::from_text`]'s kinds from a file. A symmetric key file must not be
+    /// readable by group or others; a recipient file may be (a recipient is public).
+    pub fn from_file(path: impl AsRef<std::path::Path>) -> Result<SealingKey, KeyError> {
+        let path = path.as_ref();
+        let in_file = |e| KeyError::InFile {
+            path: path.to_owned(),
+            source: Box::new(e),
+        };
+        match crate::secret_file::read_key_line(path) {
+            Ok(text) => SealingKey::from_text(&text).map_err(in_file),
+            // A recipient is public: its file may be world-readable. Anything else is refused
+            // with the permission error.
+            Err(loose @ KeyError::LoosePermissions { .. }) => Recipient::from_file(path)
+                .map(SealingKey::Recipient)
+                .map_err(|_| loose),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+impl From<Key> for SealingKey {
+    fn from(key: Key) -> SealingKey {
+        SealingKey::Symmetric(key)
+    }
+}
+
+impl From<FernetKey> for SealingKey {
+    fn from(key: FernetKey) -> SealingKey {
+        SealingKey::Fernet(key)
+    }
+}
+
+impl From<Recipient> for SealingKey {
+    fn from(recipient: Recipient) -> SealingKey {
+        SealingKey::Recipient(recipient)
+    }
+}
+
+/// When a recipient-mode writer starts a new session (forward security: a compromise of the
+/// running writer exposes the current session only). Symmetric sessions do not rotate.
+///
+/// ```
+/// let rotation = enclog::Rotation::default();
+/// assert_eq!(rotation.max_lines, 1_000_000);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rotation {
+    /// A session seals at most this many lines.
+    pub max_lines: u64,
+    /// A session lasts at most this long.
+    pub max_age: Duration,
+}
+
+impl Default for Rotation {
+    /// 15 minutes or a million lines, whichever comes first.
+    fn default() -> Rotation {
+        Rotation {
+            max_lines: 1_000_000,
+            max_age: Duration::from_secs(15 * 60),
+        }
+    }
+}
 
 /// Seals plaintexts into lines. Cheap to clone; clones share one session and its sequence.
 ///
 /// Each call draws the next sequence number of the current session; no call makes a system
-/// call (the session's id is drawn from the OS once, when the first line is sealed).
+/// call for randomness except the first of each session.
 ///
 /// ```
 /// use enclog::{Key, Keyring, Opener, Sealer};
@@ -54,38 +178,114 @@ pub struct Sealer {
 
 #[derive(Debug)]
 struct Shared {
-    key: Key,
+    key: ArcSwap<SealingKey>,
     session: ArcSwapOption<Session>,
+    rotation: Rotation,
 }
 
 #[derive(Debug)]
 struct Session {
-    id: [u8; 16],
+    header: Header,
     cipher: SessionCipher,
-    next_seq: AtomicU64,
+    /// The next sequence number; the top bit set once the session is closed.
+    next: AtomicU64,
     fork_generation: u64,
-    closed: AtomicBool,
+    /// Set when the session must end at the next line (key replaced); that line writes the
+    /// close record first.
+    retire: AtomicBool,
+    /// `Some` for sessions that rotate (the recipient mode).
+    rotation: Option<(Instant, Rotation)>,
+    /// Held from taking a sequence number to handing the line to the writer, by
+    /// [`Sealer::seal_ordered`], so that lines reach the file in sequence order. Per session,
+    /// so a forked child (which always starts a new session) never waits on a lock that a
+    /// thread of its parent held at the fork.
+    write_order: Mutex<()>,
 }
 
 impl Session {
-    fn start(key: &Key, fork_generation: u64) -> Result<Session, SealError> {
-        let mut id = [0u8; 16];
-        getrandom::fill(&mut id).map_err(SealError::Random)?;
-        Ok(Session::with_id(key, id, 0, fork_generation))
-    }
-
-    fn with_id(key: &Key, id: [u8; 16], next_seq: u64, fork_generation: u64) -> Session {
-        Session {
-            cipher: SessionCipher::new(key.bytes(), &id),
-            id,
-            next_seq: AtomicU64::new(next_seq),
-            fork_generation,
-            closed: AtomicBool::new(false),
+    fn start(
+        key: &SealingKey,
+        rotation: Rotation,
+        fork_generation: u64,
+    ) -> Result<Session, SealError> {
+        match key {
+            SealingKey::Symmetric(key) => {
+                let mut id = [0u8; 16];
+                getrandom::fill(&mut id).map_err(SealError::Random)?;
+                Ok(Session::symmetric(key, id, 0, fork_generation))
+            }
+            SealingKey::Recipient(recipient) => {
+                let (ephemeral, session_key) =
+                    recipient.start_session().map_err(SealError::Random)?;
+                let nonce_prefix: &[u8; 16] = ephemeral[..16].try_into().expect("16 bytes");
+                Ok(Session {
+                    header: Header {
+                        mode: Mode::Recipient,
+                        record: RecordKind::Event,
+                        has_meta: false,
+                        key_id: recipient.id(),
+                        session: ephemeral,
+                        seq: 0,
+                    },
+                    cipher: SessionCipher::forward_secure(&session_key, nonce_prefix),
+                    next: AtomicU64::new(0),
+                    fork_generation,
+                    retire: AtomicBool::new(false),
+                    rotation: Some((Instant::now(), rotation)),
+                    write_order: Mutex::new(()),
+                })
+            }
+            SealingKey::Fernet(_) => Err(SealError::NoSessions),
         }
     }
 
+    fn symmetric(key: &Key, id: [u8; 16], next_seq: u64, fork_generation: u64) -> Session {
+        let mut session = [0u8; 32];
+        session[..16].copy_from_slice(&id);
+        Session {
+            header: Header {
+                mode: Mode::Symmetric,
+                record: RecordKind::Event,
+                has_meta: false,
+                key_id: key.id(),
+                session,
+                seq: 0,
+            },
+            cipher: SessionCipher::new(key.bytes(), &id),
+            next: AtomicU64::new(next_seq),
+            fork_generation,
+            retire: AtomicBool::new(false),
+            rotation: None,
+            write_order: Mutex::new(()),
+        }
+    }
+
+    fn id(&self) -> SessionId {
+        self.header.session_id()
+    }
+
     fn usable(&self, fork_generation: u64) -> bool {
-        self.fork_generation == fork_generation && !self.closed.load(Ordering::Relaxed)
+        self.fork_generation == fork_generation && self.next.load(Ordering::Relaxed) & CLOSED == 0
+    }
+
+    /// Whether the session must be closed before the next line.
+    fn expired(&self) -> bool {
+        if self.retire.load(Ordering::Relaxed) {
+            return true;
+        }
+        match &self.rotation {
+            None => false,
+            Some((started, rotation)) => {
+                self.next.load(Ordering::Relaxed) >= rotation.max_lines
+                    || started.elapsed() >= rotation.max_age
+            }
+        }
+    }
+
+    /// Closes the session; returns the close record's number, or `None` if already closed.
+    fn close(&self) -> Option<u64> {
+        let previous = self.next.fetch_or(CLOSED, Ordering::Relaxed);
+        (previous & CLOSED == 0).then_some(previous)
     }
 }
 
@@ -98,16 +298,28 @@ thread_local! {
 impl Sealer {
     /// A sealer for the symmetric mode. The session starts with the first sealed line.
     pub fn new(key: Key) -> Sealer {
+        Sealer::with_key(SealingKey::Symmetric(key), Rotation::default())
+    }
+
+    /// A sealer for the public-key mode: the writer holds only `recipient` and cannot open
+    /// what it seals. Sessions rotate as [`Rotation::default`] says.
+    pub fn to_recipient(recipient: Recipient) -> Sealer {
+        Sealer::with_key(SealingKey::Recipient(recipient), Rotation::default())
+    }
+
+    /// A sealer for any [`SealingKey`] with a rotation policy (used by the recipient mode).
+    pub fn with_key(key: SealingKey, rotation: Rotation) -> Sealer {
         Sealer {
             shared: Arc::new(Shared {
-                key,
+                key: ArcSwap::from_pointee(key),
                 session: ArcSwapOption::empty(),
+                rotation,
             }),
         }
     }
 
-    /// A sealer for a key given in text form, whatever its kind among those a writer can use
-    /// (today a symmetric key; recipients and zato-enclog Fernet keys as their modes arrive).
+    /// A sealer for a key given in text form: a symmetric key or a recipient
+    /// ([`SealingKey::from_text`]).
     ///
     /// ```
     /// let key = enclog::Key::generate()?;
@@ -116,23 +328,47 @@ impl Sealer {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn from_key_text(text: &str) -> Result<Sealer, KeyError> {
-        Ok(Sealer::new(text.parse()?))
+        Ok(Sealer::with_key(
+            SealingKey::from_text(text)?,
+            Rotation::default(),
+        ))
     }
 
-    /// A sealer for the key in a key file (see [`Sealer::from_key_text`] for the kinds, and
-    /// [`Key::from_file`] for the permission check).
+    /// A sealer for the key in a key file ([`SealingKey::from_file`]).
     pub fn from_key_file(path: impl AsRef<std::path::Path>) -> Result<Sealer, KeyError> {
-        let path = path.as_ref();
-        let text = crate::secret_file::read_key_line(path)?;
-        Sealer::from_key_text(&text).map_err(|e| KeyError::InFile {
-            path: path.to_owned(),
-            source: Box::new(e),
-        })
+        Ok(Sealer::with_key(
+            SealingKey::from_file(path)?,
+            Rotation::default(),
+        ))
     }
 
     /// The id of the key this sealer writes under.
     pub fn key_id(&self) -> KeyId {
-        self.shared.key.id()
+        self.shared.key.load().id()
+    }
+
+    /// Replaces the key without a restart: the current session ends with a close record at the
+    /// next line, and that line and all after it are sealed under `key` (and carry its id).
+    /// No line is lost or sealed twice.
+    ///
+    /// ```
+    /// use enclog::{Key, Keyring, Opener, Sealer};
+    /// let (old, new) = (Key::generate()?, Key::generate()?);
+    /// let sealer = Sealer::new(old.clone());
+    /// let mut log = sealer.seal_line(b"before")?;
+    /// sealer.set_key(new.clone().into());
+    /// sealer.seal_to(None, b"after", &mut log)?;
+    /// let mut opener = Opener::new([old.clone(), new.clone()].into_iter().collect::<Keyring>());
+    /// let ids: Vec<_> = log.split_inclusive(|&b| b == b'\n')
+    ///     .map(|l| opener.open(l).unwrap().unwrap().key_id).collect();
+    /// assert_eq!(ids, [old.id(), old.id(), new.id()]); // event, close record, event
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn set_key(&self, key: SealingKey) {
+        self.shared.key.store(Arc::new(key));
+        if let Some(session) = self.shared.session.load().as_ref() {
+            session.retire.store(true, Ordering::Relaxed);
+        }
     }
 
     /// The current session's id, once a line has been sealed.
@@ -145,28 +381,98 @@ impl Sealer {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn session_id(&self) -> Option<SessionId> {
-        let guard = self.shared.session.load();
-        guard.as_ref().map(|s| SessionId(s.id))
+        self.shared.session.load().as_ref().map(|s| s.id())
     }
 
     /// Starts a session now instead of at the first line, so that a broken random number
     /// generator is reported before the application logs anything (fail closed).
     pub fn start(&self) -> Result<SessionId, SealError> {
-        self.with_session(|s| SessionId(s.id))
+        let generation = enclog_fork::generation();
+        Ok(self.current_session(generation)?.id())
     }
 
     /// Seals `plaintext` as one event line and appends it, newline included, to `out`.
     ///
     /// `clear` is optional clear metadata (e.g. `"INFO"`), written before the token for grep
     /// and log routers. Its bytes outside printable ASCII become `?`. An encrypted copy travels
-    /// inside the token, so a reader detects any edit of it (`Opened::meta`).
+    /// inside the token, so a reader detects any edit of it (`Opened::meta_status`).
+    ///
+    /// When the session must end first (rotation, a replaced key), its close record is
+    /// appended before the event: `out` then holds two lines, still for one write.
     pub fn seal_to(
         &self,
         clear: Option<&[u8]>,
         plaintext: &[u8],
         out: &mut Vec<u8>,
     ) -> Result<(), SealError> {
-        self.seal_record(RecordKind::Event, clear, plaintext, out)
+        self.seal_inner(clear, plaintext, out, false, |_| ())
+    }
+
+    /// Seals like [`Sealer::seal_to`], then hands the line (or lines) to `write` while holding
+    /// the session's order lock, so that lines from all threads sharing this sealer reach
+    /// `write` in sequence order. Use it when several threads write to one destination:
+    /// with plain `seal_to`, a thread can take a number and be overtaken before it writes,
+    /// and `enclog verify` would rightly report the reordering. [`EncryptedWriter`] and
+    /// [`EncryptedLogger`] write this way.
+    ///
+    /// [`EncryptedWriter`]: crate::EncryptedWriter
+    /// [`EncryptedLogger`]: crate::EncryptedLogger
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// let sealer = enclog::Sealer::new(enclog::Key::generate()?);
+    /// let file = std::sync::Mutex::new(Vec::new());
+    /// let mut line = Vec::new();
+    /// let written = sealer.seal_ordered(None, b"event", &mut line, |bytes| {
+    ///     file.lock().unwrap().write_all(bytes)
+    /// })?;
+    /// assert!(written.is_ok());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn seal_ordered<R>(
+        &self,
+        clear: Option<&[u8]>,
+        plaintext: &[u8],
+        out: &mut Vec<u8>,
+        write: impl FnOnce(&[u8]) -> R,
+    ) -> Result<R, SealError> {
+        self.seal_inner(clear, plaintext, out, true, write)
+    }
+
+    fn seal_inner<R>(
+        &self,
+        clear: Option<&[u8]>,
+        plaintext: &[u8],
+        out: &mut Vec<u8>,
+        ordered: bool,
+        write: impl FnOnce(&[u8]) -> R,
+    ) -> Result<R, SealError> {
+        if let SealingKey::Fernet(key) = &**self.shared.key.load() {
+            seal_fernet(key, clear, plaintext, out)?;
+            return Ok(write(out));
+        }
+        let generation = enclog_fork::generation();
+        loop {
+            let session = self.current_session(generation)?;
+            let _order = ordered.then(|| {
+                session
+                    .write_order
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+            });
+            if session.expired() {
+                if let Some(seq) = session.close() {
+                    self.write_line(&session, seq, RecordKind::Close, None, b"", out);
+                }
+                continue;
+            }
+            let seq = session.next.fetch_add(1, Ordering::Relaxed);
+            if seq & CLOSED != 0 {
+                continue; // closed by another thread in between: take the next session
+            }
+            self.write_line(&session, seq, RecordKind::Event, clear, plaintext, out);
+            return Ok(write(out));
+        }
     }
 
     /// Seals `plaintext` as a new line (convenient; [`Sealer::seal_to`] reuses a buffer).
@@ -191,56 +497,60 @@ impl Sealer {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn close_to(&self, out: &mut Vec<u8>) -> Result<(), SealError> {
+        self.close_ordered(out, |_| ()).map(|_| ())
+    }
+
+    /// Closes like [`Sealer::close_to`] and hands the close record to `write` under the
+    /// session's order lock (see [`Sealer::seal_ordered`]); `None` when there was no session.
+    pub fn close_ordered<R>(
+        &self,
+        out: &mut Vec<u8>,
+        write: impl FnOnce(&[u8]) -> R,
+    ) -> Result<Option<R>, SealError> {
         let generation = enclog_fork::generation();
         let guard = self.shared.session.load();
-        let Some(session) = guard.as_ref().filter(|s| s.usable(generation)) else {
-            return Ok(());
+        let Some(session) = guard.as_ref().filter(|s| s.fork_generation == generation) else {
+            return Ok(None);
         };
-        if session.closed.swap(true, Ordering::Relaxed) {
-            return Ok(());
-        }
-        let seq = session.next_seq.fetch_add(1, Ordering::Relaxed);
+        let _order = session
+            .write_order
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let Some(seq) = session.close() else {
+            return Ok(None);
+        };
         self.write_line(session, seq, RecordKind::Close, None, b"", out);
-        Ok(())
+        Ok(Some(write(out)))
     }
 
-    fn seal_record(
-        &self,
-        record: RecordKind,
-        clear: Option<&[u8]>,
-        plaintext: &[u8],
-        out: &mut Vec<u8>,
-    ) -> Result<(), SealError> {
-        self.with_session(|session| {
-            let seq = session.next_seq.fetch_add(1, Ordering::Relaxed);
-            self.write_line(session, seq, record, clear, plaintext, out);
-        })
-    }
-
-    /// Runs `f` with a session that is valid in this process, starting one if needed.
-    fn with_session<R>(&self, f: impl FnOnce(&Session) -> R) -> Result<R, SealError> {
-        let generation = enclog_fork::generation();
-        let current = self.shared.session.load();
+    /// A session that is valid in this process, starting one if needed.
+    fn current_session(&self, generation: u64) -> Result<Arc<Session>, SealError> {
+        let current = self.shared.session.load_full();
         if let Some(session) = current.as_ref().filter(|s| s.usable(generation)) {
-            return Ok(f(session));
+            return Ok(Arc::clone(session));
         }
         // Several threads may get here at once: each draws a session, one installs it, the
         // others use the installed one (a wasted draw is harmless; a shared nonce is not).
-        let fresh = Some(Arc::new(Session::start(&self.shared.key, generation)?));
+        let key = self.shared.key.load();
+        let fresh = Arc::new(Session::start(&key, self.shared.rotation, generation)?);
         let mut seen = current;
         loop {
             if let Some(session) = seen.as_ref().filter(|s| s.usable(generation)) {
-                return Ok(f(session));
+                return Ok(Arc::clone(session));
             }
-            let previous = self.shared.session.compare_and_swap(&*seen, fresh.clone());
-            if std::ptr::eq(
-                previous.as_ref().map_or(std::ptr::null(), Arc::as_ptr),
-                seen.as_ref().map_or(std::ptr::null(), Arc::as_ptr),
-            ) {
-                let installed = fresh.as_ref().expect("fresh session");
-                return Ok(f(installed));
+            let previous = self
+                .shared
+                .session
+                .compare_and_swap(&seen, Some(Arc::clone(&fresh)));
+            let installed = match (&*previous, &seen) {
+                (Some(p), Some(s)) => Arc::ptr_eq(p, s),
+                (None, None) => true,
+                _ => false,
+            };
+            if installed {
+                return Ok(fresh);
             }
-            seen = previous;
+            seen = arc_swap::Guard::into_inner(previous);
         }
     }
 
@@ -254,66 +564,83 @@ impl Sealer {
         out: &mut Vec<u8>,
     ) {
         SCRATCH.with(|cell| match cell.try_borrow_mut() {
-            Ok(mut scratch) => {
-                self.encode(session, seq, record, clear, plaintext, &mut scratch, out)
-            }
+            Ok(mut scratch) => encode(session, seq, record, clear, plaintext, &mut scratch, out),
             // Re-entered (sealing from inside a sealing call): use a fresh buffer.
-            Err(_) => self.encode(session, seq, record, clear, plaintext, &mut Vec::new(), out),
+            Err(_) => encode(session, seq, record, clear, plaintext, &mut Vec::new(), out),
         });
     }
+}
 
-    #[allow(clippy::too_many_arguments)]
-    fn encode(
-        &self,
-        session: &Session,
-        seq: u64,
-        record: RecordKind,
-        clear: Option<&[u8]>,
-        plaintext: &[u8],
-        scratch: &mut Vec<u8>,
-        out: &mut Vec<u8>,
-    ) {
-        scratch.clear();
-        let mut session_field = [0u8; 32];
-        session_field[..16].copy_from_slice(&session.id);
-        let header = Header {
-            mode: Mode::Symmetric,
-            record,
-            has_meta: clear.is_some(),
-            key_id: self.shared.key.id(),
-            session: session_field,
-            seq,
-        };
-        header.write(scratch);
-        let header_len = scratch.len();
-
-        let clear_start = out.len();
-        if let Some(clear) = clear {
-            out.extend(
-                clear
-                    .iter()
-                    .map(|&b| if (0x20..0x7f).contains(&b) { b } else { b'?' }),
-            );
-            let clear_len = out.len() - clear_start;
-            write_varint(clear_len as u64, scratch);
-            scratch.extend_from_slice(&out[clear_start..]);
-            out.push(b' ');
-        }
-        scratch.extend_from_slice(plaintext);
-
-        let (aad, body) = scratch.split_at_mut(header_len);
-        let tag = session.cipher.seal(seq, aad, body);
-        scratch.extend_from_slice(&tag);
-
-        out.extend_from_slice(MARKER);
-        let at = out.len();
-        let encoded = base64::encoded_len(scratch.len(), false).expect("line length fits usize");
-        out.resize(at + encoded, 0);
-        URL_SAFE_NO_PAD
-            .encode_slice(&scratch[..], &mut out[at..])
-            .expect("the buffer was sized by encoded_len");
-        out.push(b'\n');
+/// zato-enclog's line shape: `[clear SP]enclogdata:<fernet token>`, nothing after the token
+/// (zato-enclog's `open` drops text after a padded token).
+fn seal_fernet(
+    key: &FernetKey,
+    clear: Option<&[u8]>,
+    plaintext: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), SealError> {
+    let start = out.len();
+    if let Some(clear) = clear {
+        out.extend(
+            clear
+                .iter()
+                .map(|&b| if (0x20..0x7f).contains(&b) { b } else { b'?' }),
+        );
+        out.push(b' ');
     }
+    if let Err(e) = key.seal(plaintext, out) {
+        out.truncate(start);
+        return Err(e);
+    }
+    out.push(b'\n');
+    Ok(())
+}
+
+fn encode(
+    session: &Session,
+    seq: u64,
+    record: RecordKind,
+    clear: Option<&[u8]>,
+    plaintext: &[u8],
+    scratch: &mut Vec<u8>,
+    out: &mut Vec<u8>,
+) {
+    scratch.clear();
+    let header = Header {
+        record,
+        has_meta: clear.is_some(),
+        seq,
+        ..session.header
+    };
+    header.write(scratch);
+    let header_len = scratch.len();
+
+    let clear_start = out.len();
+    if let Some(clear) = clear {
+        out.extend(
+            clear
+                .iter()
+                .map(|&b| if (0x20..0x7f).contains(&b) { b } else { b'?' }),
+        );
+        let clear_len = out.len() - clear_start;
+        write_varint(clear_len as u64, scratch);
+        scratch.extend_from_slice(&out[clear_start..]);
+        out.push(b' ');
+    }
+    scratch.extend_from_slice(plaintext);
+
+    let (aad, body) = scratch.split_at_mut(header_len);
+    let tag = session.cipher.seal(seq, aad, body);
+    scratch.extend_from_slice(&tag);
+
+    out.extend_from_slice(MARKER);
+    let at = out.len();
+    let encoded = base64::encoded_len(scratch.len(), false).expect("line length fits usize");
+    out.resize(at + encoded, 0);
+    URL_SAFE_NO_PAD
+        .encode_slice(&scratch[..], &mut out[at..])
+        .expect("the buffer was sized by encoded_len");
+    out.push(b'\n');
 }
 
 #[cfg(test)]
@@ -330,7 +657,7 @@ mod tests {
         for v in vectors {
             let key: Key = v.key.parse().unwrap();
             let sealer = Sealer::new(key.clone());
-            let session = Session::with_id(&key, v.session, v.seq, enclog_fork::generation());
+            let session = Session::symmetric(&key, v.session, v.seq, enclog_fork::generation());
             let mut out = Vec::new();
             if v.record == "close" {
                 sealer.write_line(&session, v.seq, RecordKind::Close, None, b"", &mut out);

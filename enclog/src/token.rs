@@ -49,7 +49,9 @@ impl Mode {
         match self {
             Mode::Symmetric => 1,
             Mode::Recipient => 2,
-            Mode::Fernet => unreachable!("Fernet tokens have no enclog header"),
+            // Never written: Fernet lines have no enclog header. Were it written, mode 0 is
+            // reserved and readers would refuse the line rather than misread it.
+            Mode::Fernet => 0,
         }
     }
 
@@ -289,7 +291,10 @@ pub(crate) fn locate(line: &[u8]) -> Option<Located> {
     while let Some(pos) = find(&line[from..], MARKER) {
         let marker = from + pos;
         let start = marker + MARKER.len();
-        let len = line[start..].iter().take_while(|&&b| is_token_char(b)).count();
+        let len = line[start..]
+            .iter()
+            .take_while(|&&b| is_token_char(b))
+            .count();
         if len >= MIN_TOKEN_CHARS {
             return Some(Located {
                 marker,
@@ -324,13 +329,29 @@ mod tests {
 
     #[test]
     fn varint_round_trips_and_is_canonical() {
-        for v in [0, 1, 127, 128, 300, 16_383, 16_384, u32::MAX as u64, u64::MAX] {
+        for v in [
+            0,
+            1,
+            127,
+            128,
+            300,
+            16_383,
+            16_384,
+            u32::MAX as u64,
+            u64::MAX,
+        ] {
             let mut buf = Vec::new();
             write_varint(v, &mut buf);
             assert_eq!(read_varint(&buf).unwrap(), (v, buf.len()));
         }
-        assert!(read_varint(&[0x80, 0x00]).is_err(), "non-minimal zero accepted");
-        assert!(matches!(read_varint(&[0x80]), Err(OpenError::Truncated { .. })));
+        assert!(
+            read_varint(&[0x80, 0x00]).is_err(),
+            "non-minimal zero accepted"
+        );
+        assert!(matches!(
+            read_varint(&[0x80]),
+            Err(OpenError::Truncated { .. })
+        ));
         assert!(read_varint(&[0xff; 10]).is_err());
     }
 

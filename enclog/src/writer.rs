@@ -154,13 +154,13 @@ impl<M> EncryptedWriter<M> {
         M: MakeWriter<'a>,
     {
         let mut line = Vec::new();
-        match self.sealer.close_to(&mut line) {
-            Ok(()) if line.is_empty() => {}
-            Ok(()) => {
-                let mut writer = self.inner.make_writer();
-                let result = writer.write_all(&line).and_then(|()| writer.flush());
-                self.failures.record(result);
-            }
+        let written = self.sealer.close_ordered(&mut line, |line| {
+            let mut writer = self.inner.make_writer();
+            writer.write_all(line).and_then(|()| writer.flush())
+        });
+        match written {
+            Ok(None) => {}
+            Ok(Some(result)) => self.failures.record(result),
             Err(e) => self.failures.failed("close the encryption session", &e),
         }
     }
@@ -190,7 +190,9 @@ pub struct SessionGuard<M: for<'a> MakeWriter<'a>> {
 
 impl<M: for<'a> MakeWriter<'a>> std::fmt::Debug for SessionGuard<M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SessionGuard").field("writer", &self.writer).finish()
+        f.debug_struct("SessionGuard")
+            .field("writer", &self.writer)
+            .finish()
     }
 }
 
@@ -266,8 +268,12 @@ impl<W: Write> EventWriter<'_, W> {
         let mut clear = [0u8; 48];
         let clear_len = self.clear_meta(&mut clear);
         let clear = (clear_len > 0).then(|| &clear[..clear_len]);
-        match self.sealer.seal_to(clear, event, &mut line) {
-            Ok(()) => self.failures.record(self.inner.write_all(&line)),
+        let inner = &mut self.inner;
+        match self
+            .sealer
+            .seal_ordered(clear, event, &mut line, |l| inner.write_all(l))
+        {
+            Ok(result) => self.failures.record(result),
             Err(e) => self.failures.failed("seal a log line", &e),
         }
         line.clear();

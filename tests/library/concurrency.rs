@@ -46,7 +46,7 @@ fn eight_threads_through_the_tracing_layer_into_one_file() {
     }
 
     let file = std::io::BufReader::new(std::fs::File::open(&path).unwrap());
-    let mut reader = Decryptor::new(file, Keyring::from(key));
+    let mut reader = Decryptor::new(file, Keyring::from(key.clone()));
     let mut nonces = HashSet::new();
     let mut events = HashSet::new();
     let mut lines = 0;
@@ -56,16 +56,47 @@ fn eight_threads_through_the_tracing_layer_into_one_file() {
             panic!("line {} did not open: {:?}", entry.line_no, entry.outcome);
         };
         let seq = opened.sequence.unwrap();
-        assert!(nonces.insert((seq.session, seq.seq)), "nonce reused at line {}", entry.line_no);
+        assert!(
+            nonces.insert((seq.session, seq.seq)),
+            "nonce reused at line {}",
+            entry.line_no
+        );
         let text = String::from_utf8(opened.plaintext.to_vec()).unwrap();
-        let marker = text.split_whitespace().find(|w| w.starts_with("event")).unwrap_or("");
-        let id = text[text.find("event ").unwrap() + 6..].split('\n').next().unwrap().to_owned();
-        assert!(text.contains("\nsecond line"), "line {} torn: {text}", entry.line_no);
+        let marker = text
+            .split_whitespace()
+            .find(|w| w.starts_with("event"))
+            .unwrap_or("");
+        let id = text[text.find("event ").unwrap() + 6..]
+            .split('\n')
+            .next()
+            .unwrap()
+            .to_owned();
+        assert!(
+            text.contains("\nsecond line"),
+            "line {} torn: {text}",
+            entry.line_no
+        );
         assert!(!marker.is_empty());
         assert!(events.insert(id), "event logged twice");
     }
     assert_eq!(lines, THREADS * EVENTS);
     assert_eq!(events.len(), THREADS * EVENTS);
     let sessions: HashSet<_> = nonces.iter().map(|(s, _)| *s).collect();
-    assert_eq!(sessions.len(), 1, "threads sharing a writer share one session");
+    assert_eq!(
+        sessions.len(),
+        1,
+        "threads sharing a writer share one session"
+    );
+
+    // Lines reach the file in sequence order (the writer holds the session's order lock from
+    // numbering to writing), so verify finds nothing to report but the session left open.
+    let mut options = enclog::VerifyOptions::default();
+    options.allow_open_sessions = true;
+    let mut verifier = enclog::Verifier::with_options(options);
+    let file = std::io::BufReader::new(std::fs::File::open(&path).unwrap());
+    verifier
+        .observe_all("app.log", &mut Decryptor::new(file, Keyring::from(key)))
+        .unwrap();
+    let report = verifier.finish();
+    assert!(report.is_clean(), "{:?}", report.findings);
 }

@@ -5,5 +5,6 @@ mod follow;
 mod fork;
 mod leaks;
 mod properties;
+mod recipient;
 mod verify;
 mod zato;

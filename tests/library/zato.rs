@@ -280,17 +280,21 @@ fn a_wrong_key_fails_every_line_without_revealing_anything() {
     );
 }
 
-/// The venv's python, or a failure telling how to create it: this test must run in CI.
+/// The venv's python: `ENCLOG_ZATO_PYTHON` if set, else the one `scripts/zato-venv.sh` creates
+/// (once, under target/) from PyPI. A failure to create it fails the test: it must run in CI.
 fn zato_python() -> PathBuf {
-    match std::env::var_os("ENCLOG_ZATO_PYTHON") {
-        Some(path) if !path.is_empty() => PathBuf::from(path),
-        _ => panic!(
-            "ENCLOG_ZATO_PYTHON is not set. From the repository root run\n    \
-             export ENCLOG_ZATO_PYTHON=\"$(scripts/zato-venv.sh)\"\n\
-             (it installs the real zato-enclog 1.0.7 from PyPI into target/zato-venv), then rerun \
-             the tests."
-        ),
+    if let Some(path) = std::env::var_os("ENCLOG_ZATO_PYTHON").filter(|p| !p.is_empty()) {
+        return PathBuf::from(path);
     }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/zato-venv.sh");
+    let out = Command::new("sh").arg(&script).output().expect("run scripts/zato-venv.sh");
+    assert!(
+        out.status.success(),
+        "scripts/zato-venv.sh failed (it installs the real zato-enclog 1.0.7 from PyPI into \
+         target/zato-venv; needs python3 with venv and pip):\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    PathBuf::from(String::from_utf8(out.stdout).expect("a path").trim())
 }
 
 /// Runs zato-enclog's own command line, `enclog open PATH --key KEY` (its only ways to take a
