@@ -6,6 +6,8 @@
 //!
 //! (The library's unit tests seal the same vectors with a fixed session: spec → code.)
 
+#[path = "python_env.rs"]
+mod python_env;
 #[path = "../enclog/src/vectors.rs"]
 mod vectors;
 
@@ -13,11 +15,11 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
-use enclog::{Key, Keyring, MetaStatus, Opener, RecordKind};
+use enclog::{Key, Keyring, MetaStatus, Mode, Opener, RecordKind};
 
 fn all() -> Vec<vectors::Vector> {
     let v = vectors::parse(include_str!("vectors/v1.txt"));
-    assert!(v.len() >= 7, "the vectors file lost entries");
+    assert!(v.len() >= 10, "the vectors file lost entries");
     v
 }
 
@@ -36,14 +38,21 @@ fn leb128(mut v: u64, out: &mut Vec<u8>) {
 #[test]
 fn every_vector_opens_to_its_stated_contents() {
     for v in all() {
-        let key: Key = v.key.parse().unwrap();
-        let mut opener = Opener::new(Keyring::from(key.clone()));
+        let mut ring = Keyring::new();
+        let key_id = ring.add_text(&v.key).unwrap();
+        let mut opener = Opener::new(ring);
         let opened = opener.open(v.line.as_bytes()).expect("a token").unwrap();
         assert_eq!(opened.plaintext, &v.plaintext[..], "{}", v.name);
         let seq = opened.sequence.unwrap();
         assert_eq!(seq.session.to_bytes(), v.session, "{}", v.name);
         assert_eq!(seq.seq, v.seq, "{}", v.name);
-        assert_eq!(opened.key_id, key.id(), "{}", v.name);
+        assert_eq!(opened.key_id, key_id, "{}", v.name);
+        let mode = if v.ephemeral_secret.is_some() {
+            Mode::Recipient
+        } else {
+            Mode::Symmetric
+        };
+        assert_eq!(opened.mode, mode, "{}", v.name);
         let record = if v.record == "close" {
             RecordKind::Close
         } else {
@@ -61,10 +70,10 @@ fn every_vector_opens_to_its_stated_contents() {
     }
 }
 
-/// FORMAT.md, "Sealing", step by step, with nothing from enclog but the key's id.
+/// FORMAT.md §4, step by step, with nothing from enclog but the key's id.
 #[test]
-fn every_vector_is_xchacha20_poly1305_as_specified() {
-    for v in all() {
+fn every_symmetric_vector_is_xchacha20_poly1305_as_specified() {
+    for v in all().into_iter().filter(|v| v.ephemeral_secret.is_none()) {
         let key: Key = v.key.parse().unwrap();
         let raw_key =
             vectors::hex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
@@ -131,4 +140,37 @@ fn the_vector_key_has_the_documented_id() {
             "FORMAT.md quotes a line that is not a vector: {line}"
         );
     }
+}
+
+/// FORMAT.md §7 re-derived by an independent implementation (Python `cryptography` plus a
+/// plain-Python HChaCha20): `tests/vectors/recipient_reference.py`.
+#[test]
+fn recipient_vectors_match_the_python_reference() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let out = std::process::Command::new(python_env::zato_python())
+        .arg(root.join("tests/vectors/recipient_reference.py"))
+        .arg("--check")
+        .arg(root.join("tests/vectors/v1.txt"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let recipient = String::from_utf8(out.stdout).unwrap();
+    let recipient = recipient.trim().rsplit(' ').next().unwrap();
+    let identity: enclog::Identity = all()
+        .iter()
+        .find(|v| v.ephemeral_secret.is_some())
+        .unwrap()
+        .key
+        .parse()
+        .unwrap();
+    assert_eq!(identity.recipient().to_string(), recipient);
+    assert!(
+        include_str!("../FORMAT.md").contains(recipient),
+        "FORMAT.md states the recipient"
+    );
 }

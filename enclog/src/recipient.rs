@@ -189,11 +189,20 @@ impl Recipient {
     ) -> Result<([u8; 32], Zeroizing<[u8; 32]>), getrandom::Error> {
         let mut bytes = Zeroizing::new([0u8; 32]);
         getrandom::fill(&mut bytes[..])?;
+        Ok(self.session_from(bytes))
+    }
+
+    /// The session of the ephemeral secret `bytes` (random in [`Recipient::start_session`];
+    /// fixed in the test vectors).
+    pub(crate) fn session_from(
+        &self,
+        bytes: Zeroizing<[u8; 32]>,
+    ) -> ([u8; 32], Zeroizing<[u8; 32]>) {
         let ephemeral = StaticSecret::from(*bytes);
         let ephemeral_public = PublicKey::from(&ephemeral).to_bytes();
         let shared = ephemeral.diffie_hellman(&self.public);
         let key = derive_session_key(shared.as_bytes(), &ephemeral_public, self.public.as_bytes());
-        Ok((ephemeral_public, key))
+        (ephemeral_public, key)
     }
 }
 

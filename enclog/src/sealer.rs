@@ -217,25 +217,43 @@ impl Session {
             SealingKey::Recipient(recipient) => {
                 let (ephemeral, session_key) =
                     recipient.start_session().map_err(SealError::Random)?;
-                let nonce_prefix: &[u8; 16] = ephemeral[..16].try_into().expect("16 bytes");
-                Ok(Session {
-                    header: Header {
-                        mode: Mode::Recipient,
-                        record: RecordKind::Event,
-                        has_meta: false,
-                        key_id: recipient.id(),
-                        session: ephemeral,
-                        seq: 0,
-                    },
-                    cipher: SessionCipher::forward_secure(&session_key, nonce_prefix),
-                    next: AtomicU64::new(0),
+                Ok(Session::recipient(
+                    recipient,
+                    ephemeral,
+                    &session_key,
+                    0,
+                    Some((Instant::now(), rotation)),
                     fork_generation,
-                    retire: AtomicBool::new(false),
-                    rotation: Some((Instant::now(), rotation)),
-                    write_order: Mutex::new(()),
-                })
+                ))
             }
             SealingKey::Fernet(_) => Err(SealError::NoSessions),
+        }
+    }
+
+    fn recipient(
+        recipient: &Recipient,
+        ephemeral: [u8; 32],
+        session_key: &[u8; 32],
+        next_seq: u64,
+        rotation: Option<(Instant, Rotation)>,
+        fork_generation: u64,
+    ) -> Session {
+        let nonce_prefix: &[u8; 16] = ephemeral[..16].try_into().expect("16 bytes");
+        Session {
+            header: Header {
+                mode: Mode::Recipient,
+                record: RecordKind::Event,
+                has_meta: false,
+                key_id: recipient.id(),
+                session: ephemeral,
+                seq: 0,
+            },
+            cipher: SessionCipher::forward_secure(session_key, nonce_prefix),
+            next: AtomicU64::new(next_seq),
+            fork_generation,
+            retire: AtomicBool::new(false),
+            rotation,
+            write_order: Mutex::new(()),
         }
     }
 
@@ -655,9 +673,24 @@ mod tests {
         let vectors = crate::vectors::parse(include_str!("../../tests/vectors/v1.txt"));
         assert!(vectors.len() >= 5, "vectors file lost entries");
         for v in vectors {
-            let key: Key = v.key.parse().unwrap();
-            let sealer = Sealer::new(key.clone());
-            let session = Session::symmetric(&key, v.session, v.seq, enclog_fork::generation());
+            let generation = enclog_fork::generation();
+            let (sealer, session) = match &v.ephemeral_secret {
+                None => {
+                    let key: Key = v.key.parse().unwrap();
+                    let session = Session::symmetric(&key, v.session, v.seq, generation);
+                    (Sealer::new(key), session)
+                }
+                Some(secret) => {
+                    let identity: crate::Identity = v.key.parse().unwrap();
+                    let recipient = identity.recipient();
+                    let bytes: [u8; 32] = secret.clone().try_into().unwrap();
+                    let (ephemeral, key) = recipient.session_from(bytes.into());
+                    assert_eq!(ephemeral[..16], v.session, "vector {}: session", v.name);
+                    let session =
+                        Session::recipient(&recipient, ephemeral, &key, v.seq, None, generation);
+                    (Sealer::to_recipient(recipient), session)
+                }
+            };
             let mut out = Vec::new();
             if v.record == "close" {
                 sealer.write_line(&session, v.seq, RecordKind::Close, None, b"", &mut out);

@@ -12,6 +12,8 @@ pub(crate) struct Vector {
     pub(crate) meta: Option<String>,
     pub(crate) plaintext: Vec<u8>,
     pub(crate) line: String,
+    /// Recipient-mode vectors: the ephemeral X25519 secret (`key` is then the identity).
+    pub(crate) ephemeral_secret: Option<Vec<u8>>,
 }
 
 pub(crate) fn hex(s: &str) -> Vec<u8> {
@@ -45,6 +47,7 @@ pub(crate) fn parse(text: &str) -> Vec<Vector> {
             meta: get("meta").map(str::to_owned),
             plaintext: hex(get("plaintext-hex").unwrap_or("")),
             line: get("line").expect("line").to_owned(),
+            ephemeral_secret: get("ephemeral-secret").map(hex),
         });
     }
     out

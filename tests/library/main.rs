@@ -1,5 +1,8 @@
 //! Library integration tests: one binary, one module per topic.
 
+#[path = "../python_env.rs"]
+mod python_env;
+
 mod concurrency;
 mod follow;
 mod fork;

@@ -280,27 +280,10 @@ fn a_wrong_key_fails_every_line_without_revealing_anything() {
     );
 }
 
-/// The venv's python: `ENCLOG_ZATO_PYTHON` if set, else the one `scripts/zato-venv.sh` creates
-/// (once, under target/) from PyPI. A failure to create it fails the test: it must run in CI.
-fn zato_python() -> PathBuf {
-    if let Some(path) = std::env::var_os("ENCLOG_ZATO_PYTHON").filter(|p| !p.is_empty()) {
-        return PathBuf::from(path);
-    }
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/zato-venv.sh");
-    let out = Command::new("sh").arg(&script).output().expect("run scripts/zato-venv.sh");
-    assert!(
-        out.status.success(),
-        "scripts/zato-venv.sh failed (it installs the real zato-enclog 1.0.7 from PyPI into \
-         target/zato-venv; needs python3 with venv and pip):\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    PathBuf::from(String::from_utf8(out.stdout).expect("a path").trim())
-}
-
 /// Runs zato-enclog's own command line, `enclog open PATH --key KEY` (its only ways to take a
 /// key are argv and a terminal prompt), through the venv's python.
 fn zato_open(path: &Path, key: &FernetKey) -> std::process::Output {
-    let python = zato_python();
+    let python = python_env::zato_python();
     Command::new(&python)
         .args(["-c", "from zato.enclog import cli_main; cli_main()", "open"])
         .arg(path)
