@@ -134,7 +134,10 @@ pub(crate) fn decode<const N: usize>(
     if raw_len != N + CHECKSUM_LEN {
         return Err(KeyError::Malformed {
             expected: kind,
-            reason: format!("it decodes to {raw_len} bytes instead of {}", N + CHECKSUM_LEN),
+            reason: format!(
+                "it decodes to {raw_len} bytes instead of {}",
+                N + CHECKSUM_LEN
+            ),
         });
     }
     let (bytes, sum) = raw[..raw_len].split_at(N);
@@ -160,7 +163,10 @@ mod tests {
             let mut t = text.as_bytes().to_vec();
             t[i] = if t[i] == b'A' { b'B' } else { b'A' };
             let t = String::from_utf8(t).unwrap();
-            assert!(decode::<32>(KeyKind::Symmetric, &t).is_err(), "change at {i} accepted");
+            assert!(
+                decode::<32>(KeyKind::Symmetric, &t).is_err(),
+                "change at {i} accepted"
+            );
         }
     }
 
@@ -170,6 +176,15 @@ mod tests {
         let err = decode::<32>(KeyKind::Symmetric, &text[..text.len() - 3]).unwrap_err();
         assert!(err.to_string().contains("truncated"), "{err}");
         let err = decode::<32>(KeyKind::Recipient, &text).unwrap_err();
-        assert!(matches!(err, KeyError::WrongKind { found: KeyKind::Symmetric, .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                KeyError::WrongKind {
+                    found: KeyKind::Symmetric,
+                    ..
+                }
+            ),
+            "{err}"
+        );
     }
 }

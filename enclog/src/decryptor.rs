@@ -32,7 +32,9 @@ pub enum LineError {
     #[error(transparent)]
     Open(#[from] OpenError),
     /// The line is longer than the configured cap; it was skipped without being buffered.
-    #[error("line is {len} bytes, longer than the {limit}-byte limit; it was skipped (raise the limit if this log really has such lines)")]
+    #[error(
+        "line is {len} bytes, longer than the {limit}-byte limit; it was skipped (raise the limit if this log really has such lines)"
+    )]
     TooLong {
         /// The line's length in bytes.
         len: u64,

@@ -956,21 +956,27 @@ impl Verifier {
 fn claimed_sequence(raw: &[u8]) -> Option<(SessionId, u64)> {
     let located = token::locate(raw)?;
     let chars = &raw[located.start..located.end];
-    // Enough whole base64 groups for the longest symmetric header: kind, key id, session,
-    // a 10-byte sequence number.
-    let wanted = (1 + 4 + Mode::Symmetric.session_len() + 10).div_ceil(3) * 4;
-    let take = chars.len().min(wanted) / 4 * 4;
-    let mut header = [0u8; 33];
+    // Enough whole base64 groups for the longest header: kind, key id, a recipient-mode
+    // session, a 10-byte sequence number.
+    const LONGEST: usize = 1 + 4 + 32 + 10;
+    let take = chars.len().min(LONGEST.div_ceil(3) * 4) / 4 * 4;
+    let mut header = [0u8; LONGEST.div_ceil(3) * 3];
     let n = URL_SAFE_NO_PAD
         .decode_slice(&chars[..take], &mut header)
         .ok()?;
     let header = &header[..n];
-    let fixed = 1 + 4 + Mode::Symmetric.session_len();
     let &kind = header.first()?;
-    if kind >> 4 != FORMAT_VERSION || kind & 0x03 != 1 || header.len() <= fixed {
+    let mode = match kind & 0x03 {
+        1 => Mode::Symmetric,
+        2 => Mode::Recipient,
+        _ => return None,
+    };
+    let fixed = 1 + 4 + mode.session_len();
+    if kind >> 4 != FORMAT_VERSION || header.len() <= fixed {
         return None;
     }
-    let session = SessionId::from_bytes(header[5..fixed].try_into().ok()?);
+    // As the opener does: a session is named by the first 16 bytes of its field.
+    let session = SessionId::from_bytes(header[5..21].try_into().ok()?);
     let (seq, _) = token::read_varint(&header[fixed..]).ok()?;
     Some((session, seq))
 }
@@ -1054,5 +1060,17 @@ mod tests {
             Some((SessionId::from_bytes([9; 16]), 150))
         );
         assert_eq!(claimed_sequence(b"enclog:AAAAAAAAAAAA"), None);
+
+        // Recipient mode: a 32-byte session field, named by its first 16 bytes.
+        let mut header = vec![0x12, 1, 2, 3, 4];
+        header.extend_from_slice(&[5; 16]);
+        header.extend_from_slice(&[6; 16]);
+        header.push(7);
+        header.extend_from_slice(&[0; 20]);
+        let raw = format!("enclog:{}", URL_SAFE_NO_PAD.encode(&header));
+        assert_eq!(
+            claimed_sequence(raw.as_bytes()),
+            Some((SessionId::from_bytes([5; 16]), 7))
+        );
     }
 }

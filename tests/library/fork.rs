@@ -9,14 +9,20 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use enclog::{Decryptor, Key, Keyring, Outcome, Sealer};
 
 fn append(path: &std::path::Path) -> std::fs::File {
-    std::fs::OpenOptions::new().create(true).append(true).open(path).unwrap()
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap()
 }
 
 fn log_lines(sealer: &Sealer, file: &mut std::fs::File, who: &str, n: usize) {
     let mut line = Vec::new();
     for i in 0..n {
         line.clear();
-        sealer.seal_to(None, format!("{who} {i}").as_bytes(), &mut line).unwrap();
+        sealer
+            .seal_to(None, format!("{who} {i}").as_bytes(), &mut line)
+            .unwrap();
         file.write_all(&line).unwrap();
     }
 }
@@ -26,7 +32,10 @@ fn wait(pid: libc::pid_t) {
     #[allow(unsafe_code)]
     let rc = unsafe { libc::waitpid(pid, &mut status, 0) };
     assert_eq!(rc, pid);
-    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "child failed: {status}");
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "child failed: {status}"
+    );
 }
 
 #[allow(unsafe_code)]
@@ -53,7 +62,10 @@ fn check(path: &std::path::Path, key: &Key) -> HashMap<enclog::SessionId, Vec<St
         };
         let s = o.sequence.unwrap();
         if let Some(first) = seen.insert((s.session, s.seq), entry.line_no) {
-            panic!("nonce reused: lines {first} and {} share {s}", entry.line_no);
+            panic!(
+                "nonce reused: lines {first} and {} share {s}",
+                entry.line_no
+            );
         }
         sessions
             .entry(s.session)
@@ -98,8 +110,15 @@ fn parent_and_child_keep_logging_without_sharing_a_nonce() {
 
     let sessions = check(&path, &key);
     assert_eq!(sessions.len(), 2, "the child must start its own session");
-    let child = sessions.values().find(|v| v.iter().any(|l| l.starts_with("child"))).unwrap();
-    assert_eq!(child.len(), 500, "the child's session holds only the child's lines");
+    let child = sessions
+        .values()
+        .find(|v| v.iter().any(|l| l.starts_with("child")))
+        .unwrap();
+    assert_eq!(
+        child.len(),
+        500,
+        "the child's session holds only the child's lines"
+    );
     assert!(child.iter().all(|l| l.starts_with("child")));
 }
 
@@ -133,14 +152,28 @@ fn daemon_style_double_fork_gets_a_session_of_its_own() {
     log_lines(&sealer, &mut file, "parent-again", 50);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while !done.exists() {
-        assert!(std::time::Instant::now() < deadline, "grandchild never finished");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "grandchild never finished"
+        );
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
 
     let sessions = check(&path, &key);
-    assert_eq!(sessions.len(), 3, "parent, child and grandchild each have a session");
+    assert_eq!(
+        sessions.len(),
+        3,
+        "parent, child and grandchild each have a session"
+    );
     for lines in sessions.values() {
-        let who = lines[0].split(' ').next().unwrap().trim_end_matches("-again");
-        assert!(lines.iter().all(|l| l.starts_with(who)), "a session mixes processes");
+        let who = lines[0]
+            .split(' ')
+            .next()
+            .unwrap()
+            .trim_end_matches("-again");
+        assert!(
+            lines.iter().all(|l| l.starts_with(who)),
+            "a session mixes processes"
+        );
     }
 }

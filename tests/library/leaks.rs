@@ -38,11 +38,16 @@ fn secrets_in_message_fields_spans_and_error_chains_never_reach_the_file() {
     let key = Key::generate().unwrap();
     let file = tempfile::NamedTempFile::new().unwrap();
     for json in [false, true] {
-        let append = std::fs::OpenOptions::new().append(true).open(file.path()).unwrap();
+        let append = std::fs::OpenOptions::new()
+            .append(true)
+            .open(file.path())
+            .unwrap();
         let writer = EncryptedWriter::new(key.clone(), append)
             .with_clear_level(true)
             .with_clear_timestamp(true);
-        let builder = tracing_subscriber::fmt().with_writer(writer).with_ansi(false);
+        let builder = tracing_subscriber::fmt()
+            .with_writer(writer)
+            .with_ansi(false);
         let dispatch = if json {
             tracing::Dispatch::new(builder.json().finish())
         } else {
@@ -52,7 +57,12 @@ fn secrets_in_message_fields_spans_and_error_chains_never_reach_the_file() {
             let span = tracing::info_span!("checkout", card = SECRETS[2]);
             let _e = span.enter();
             let err = Outer(Inner);
-            tracing::error!(token = SECRETS[1], error = &err as &dyn Error, "user {}", SECRETS[0]);
+            tracing::error!(
+                token = SECRETS[1],
+                error = &err as &dyn Error,
+                "user {}",
+                SECRETS[0]
+            );
         });
     }
     let bytes = std::fs::read(file.path()).unwrap();
@@ -63,13 +73,20 @@ fn secrets_in_message_fields_spans_and_error_chains_never_reach_the_file() {
     // ...and they are all inside: the test would pass vacuously if nothing was logged.
     let mut opener = Opener::new(Keyring::from(key));
     let mut opened = String::new();
-    assert_eq!(bytes.split_inclusive(|&b| b == b'\n').count(), 2, "one line per formatter");
+    assert_eq!(
+        bytes.split_inclusive(|&b| b == b'\n').count(),
+        2,
+        "one line per formatter"
+    );
     for line in bytes.split_inclusive(|&b| b == b'\n') {
         let o = opener.open(line).unwrap().unwrap();
         opened.push_str(&String::from_utf8_lossy(o.plaintext));
     }
     for secret in SECRETS {
-        assert!(opened.contains(secret), "{secret} missing from the decrypted events: {opened}");
+        assert!(
+            opened.contains(secret),
+            "{secret} missing from the decrypted events: {opened}"
+        );
     }
 }
 
@@ -96,5 +113,8 @@ fn key_material_is_absent_from_debug_and_errors() {
     let mut typo = text.to_string();
     typo.replace_range(20..21, if &typo[20..21] == "A" { "B" } else { "A" });
     let err = typo.parse::<Key>().unwrap_err().to_string();
-    assert!(!err.contains(&typo[13..]) && !err.contains(&typo[13..30]), "{err}");
+    assert!(
+        !err.contains(&typo[13..]) && !err.contains(&typo[13..30]),
+        "{err}"
+    );
 }

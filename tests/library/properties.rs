@@ -101,15 +101,22 @@ fn altered_key_id_is_reported_as_corruption_not_as_wrong_key() {
     let mut bad = b"enclog:".to_vec();
     bad.extend(base64_encode(&raw));
     let mut opener = Opener::new(Keyring::from(key().clone()));
-    assert!(matches!(opener.open(&bad), Some(Err(OpenError::Corrupted { .. }))));
+    assert!(matches!(
+        opener.open(&bad),
+        Some(Err(OpenError::Corrupted { .. }))
+    ));
 }
 
 fn base64_decode(s: &[u8]) -> Vec<u8> {
     use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).unwrap()
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(s)
+        .unwrap()
 }
 
 fn base64_encode(b: &[u8]) -> Vec<u8> {
     use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b).into_bytes()
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(b)
+        .into_bytes()
 }

@@ -283,7 +283,7 @@ fn a_wrong_key_fails_every_line_without_revealing_anything() {
 /// Runs zato-enclog's own command line, `enclog open PATH --key KEY` (its only ways to take a
 /// key are argv and a terminal prompt), through the venv's python.
 fn zato_open(path: &Path, key: &FernetKey) -> std::process::Output {
-    let python = python_env::zato_python();
+    let python = crate::python_env::zato_python();
     Command::new(&python)
         .args(["-c", "from zato.enclog import cli_main; cli_main()", "open"])
         .arg(path)
