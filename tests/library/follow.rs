@@ -174,7 +174,7 @@ fn repeated_rotation_under_a_writer_thread_delivers_every_line_once_in_order() {
                 fs::rename(&writer_path, rotated).unwrap();
                 file = File::create(&writer_path).unwrap();
             }
-            write!(file, "line {i}\n").unwrap();
+            writeln!(file, "line {i}").unwrap();
         }
     });
     let mut events = Vec::new();
