@@ -5,6 +5,7 @@
 //!
 //! | you are… | use |
 //! |---|---|
+//! | a `tracing` user, one file | [`init_file`]: one call, returns a guard |
 //! | a `tracing` user | [`EncryptedWriter`]: wraps any `fmt::MakeWriter` (a file, stderr, `non_blocking`, a rolling appender) |
 //! | a `log` user | [`EncryptedLogger`]: a `log::Log` implementation |
 //! | embedding enclog in another program | [`Sealer`] to seal, [`Opener`] + [`Keyring`] to open one line |
@@ -61,6 +62,8 @@ mod logger;
 #[cfg(feature = "follow")]
 mod reload;
 #[cfg(feature = "tracing")]
+mod setup;
+#[cfg(feature = "tracing")]
 mod writer;
 
 pub use armor::KeyKind;
@@ -85,5 +88,7 @@ pub use follow::{
 pub use logger::{EncryptedLogger, InitError};
 #[cfg(feature = "follow")]
 pub use reload::KeyReloader;
+#[cfg(feature = "tracing")]
+pub use setup::{LogGuard, SetupError, init_file};
 #[cfg(feature = "tracing")]
 pub use writer::{EncryptedWriter, EventWriter, SessionGuard};

@@ -9,5 +9,6 @@ mod fork;
 mod leaks;
 mod properties;
 mod recipient;
+mod setup;
 mod verify;
 mod zato;
