@@ -2,7 +2,6 @@
 //! output of programs in any language. A thin layer over the `enclog` library.
 
 mod cmd;
-mod follow;
 mod input;
 mod keys;
 mod output;

@@ -108,6 +108,15 @@ fn append(path: &Path, bytes: &[u8]) {
 
 #[test]
 fn follows_pieces_and_every_kind_of_rotation() {
+    rotation_scenario(&[]);
+}
+
+#[test]
+fn follows_every_kind_of_rotation_when_polling() {
+    rotation_scenario(&["--poll"]);
+}
+
+fn rotation_scenario(extra: &[&str]) {
     let env = Env::new();
     let s = sealer(&env);
     let log = env.path("app.log");
@@ -117,13 +126,15 @@ fn follows_pieces_and_every_kind_of_rotation() {
     }
     append(&log, &start);
 
-    let tail = Tail::spawn(&[
+    let mut args: Vec<&std::ffi::OsStr> = vec![
         "-n".as_ref(),
         "3".as_ref(),
         log.as_ref(),
         "--key-file".as_ref(),
         env.key.as_ref(),
-    ]);
+    ];
+    args.extend(extra.iter().map(std::ffi::OsStr::new));
+    let tail = Tail::spawn(&args);
     for i in 12..15 {
         tail.expect(&format!("old {i}"));
     }

@@ -1,18 +1,17 @@
 //! `enclog tailf`: the last lines decrypted, then follow the file like `tail -F`.
 
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, Read, Write};
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use clap::Args;
-use enclog::{OpenError, Opener, RecordKind};
+use enclog::{
+    FollowError, FollowEvent, FollowOptions, Followed, Follower, OpenError, Opener, RecordKind,
+};
 
 use crate::cmd::Status;
-use crate::follow::{Followed, PollFollower, tail_start};
 use crate::keys::{self, LoadedKeys, ReaderKeys};
 use crate::output::{self, ColorChoice};
 
@@ -44,38 +43,32 @@ pub(crate) fn run(args: TailfArgs, color: ColorChoice) -> Result<Status> {
     let color = color.for_stdout();
     let name = args.file.display().to_string();
 
-    let stop = Arc::new(AtomicBool::new(false));
-    {
-        let stop = Arc::clone(&stop);
-        ctrlc::set_handler(move || stop.store(true, Ordering::Relaxed))
-            .context("cannot install the Ctrl-C handler")?;
-    }
-
-    let (offset, first_line) = match File::open(&args.file) {
-        Ok(file) if file.metadata().is_ok_and(|m| m.is_dir()) => {
+    let mut first_line = 1;
+    match std::fs::metadata(&args.file) {
+        Ok(meta) if meta.is_dir() => {
             anyhow::bail!("{name} is a directory; give the log file to follow")
         }
-        Ok(_) if args.from_start => (0, 1),
-        Ok(mut file) => {
-            tail_start(&mut file, args.lines).with_context(|| format!("{name}: cannot read"))?
+        Ok(_) if args.from_start => {}
+        // Messages name lines by number: count the lines before the last N.
+        Ok(_) => {
+            let complete =
+                count_lines(&args.file).with_context(|| format!("{name}: cannot read"))?;
+            first_line = complete.saturating_sub(args.lines) + 1;
         }
-        // tail -F waits for a file that does not exist yet; say so once.
+        // Like tail -F: wait for a file that does not exist yet; say so once.
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             output::note(format_args!("{name} does not exist yet; waiting for it"));
-            (0, 1)
         }
         Err(e) => return Err(e).with_context(|| format!("{name}: cannot open")),
-    };
-    // `--poll` is what this follower always does; the library's Follower will honour it.
-    let _ = args.poll;
-    let mut follower = PollFollower::new(
-        &args.file,
-        offset,
-        first_line,
-        enclog::DEFAULT_MAX_LINE,
-        Arc::clone(&stop),
-    )
-    .with_context(|| format!("{name}: cannot open"))?;
+    }
+
+    let mut options = FollowOptions::default();
+    options.from_start = args.from_start;
+    options.last_lines = usize::try_from(args.lines).unwrap_or(usize::MAX);
+    options.poll = args.poll;
+    let mut follower = Follower::new(&args.file, options)?;
+    let stopper = follower.stopper();
+    ctrlc::set_handler(move || stopper.stop()).context("cannot install the Ctrl-C handler")?;
 
     let mut printer = Printer {
         name,
@@ -85,22 +78,32 @@ pub(crate) fn run(args: TailfArgs, color: ColorChoice) -> Result<Status> {
         last_rescan: None,
         out: BufWriter::with_capacity(64 * 1024, io::stdout().lock()),
     };
+    let mut line_no = first_line;
     loop {
-        let event = follower
-            .next_line()
-            .with_context(|| format!("{}: cannot read", printer.name))?;
-        match event {
-            None => break,
-            Some(Followed::Line { line_no, .. }) => printer.line(follower.line(), line_no)?,
-            Some(Followed::TooLong { line_no, len }) => output::note(format_args!(
-                "{}:{line_no}: line is {len} bytes, longer than the {}-byte limit; it was skipped",
-                printer.name,
-                enclog::DEFAULT_MAX_LINE
-            )),
-            Some(Followed::Reopened(why)) => output::note(format_args!(
-                "{}: file {why}; following the new one from its start",
-                printer.name
-            )),
+        match follower.next_item(None) {
+            Ok(None) => break,
+            Ok(Some(Followed::Line(line))) => {
+                printer.line(&line.bytes, line_no)?;
+                line_no += 1;
+            }
+            Ok(Some(Followed::Event(event))) => {
+                if matches!(
+                    event,
+                    FollowEvent::Appeared | FollowEvent::Rotated | FollowEvent::Truncated
+                ) {
+                    line_no = 1;
+                }
+                output::note(format_args!("{}: {event}", printer.name));
+            }
+            Err(e @ FollowError::LineTooLong { .. }) => {
+                line_no += 1;
+                output::note(format_args!("{e}"));
+            }
+            Err(e) => {
+                // The follower tries again on the next call; do not spin on a lasting error.
+                output::note(format_args!("{e}"));
+                std::thread::sleep(Duration::from_secs(1));
+            }
         }
     }
     printer
@@ -108,6 +111,22 @@ pub(crate) fn run(args: TailfArgs, color: ColorChoice) -> Result<Status> {
         .flush()
         .context("cannot write to standard output")?;
     Ok(Status::Clean)
+}
+
+/// The number of newlines in the file at `path`.
+fn count_lines(path: &std::path::Path) -> io::Result<u64> {
+    let mut file = File::open(path)?;
+    let mut block = vec![0u8; 256 * 1024];
+    let mut count = 0u64;
+    loop {
+        let n = match file.read(&mut block) {
+            Ok(0) => return Ok(count),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        count += block[..n].iter().filter(|&&b| b == b'\n').count() as u64;
+    }
 }
 
 struct Printer<W: Write> {
