@@ -1,0 +1,27 @@
+//! Real pipelines: enclog lines through rsyslog, container log wrappers, and tracing-appender's
+//! rolling files followed by `enclog tailf`. Threat: a pipeline that mangles, splits or drops
+//! lines without anyone noticing.
+
+mod rolling;
+mod rsyslog;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// Runs the real `enclog` binary.
+pub(crate) fn enclog(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_enclog"))
+        .args(args)
+        .env_remove("ENCLOG_KEY")
+        .env_remove("ENCLOG_KEY_FILE")
+        .env_remove("ENCLOG_KEY_COMMAND")
+        .output()
+        .expect("run enclog")
+}
+
+/// Writes `key` to a 0600 key file in `dir`.
+pub(crate) fn key_file(dir: &Path, key: &enclog::Key) -> String {
+    let path = dir.join("app.key");
+    enclog::write_secret_file(&path, &key.to_text(), true).unwrap();
+    path.to_str().unwrap().to_owned()
+}
