@@ -117,3 +117,13 @@ pub(crate) fn reads_through_permissions(dir: &Path) -> bool {
     std::fs::set_permissions(&probe, std::fs::Permissions::from_mode(0o000)).unwrap();
     std::fs::read(&probe).is_ok()
 }
+
+/// Flips one bit of the sealed bytes of a token line: changes one base64 character near its
+/// end into the character whose value differs by one bit (`A` = 0 ↔ `B` = 1), so the line
+/// stays well-formed base64 and fails authentication.
+pub(crate) fn flip(line: &[u8]) -> Vec<u8> {
+    let mut line = line.to_vec();
+    let at = line.len() - 8;
+    line[at] = if line[at] == b'A' { b'B' } else { b'A' };
+    line
+}

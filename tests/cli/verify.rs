@@ -1,6 +1,6 @@
 //! `enclog verify`: a clean log, and each way a log can be damaged.
 
-use crate::fixture::{Env, lines, run};
+use crate::fixture::{Env, flip, lines, run};
 
 /// A log of five events and its close record, as lines.
 fn log(env: &Env) -> Vec<Vec<u8>> {
@@ -73,8 +73,7 @@ fn swapped_lines() {
 fn a_flipped_bit() {
     let env = Env::new();
     let mut lines = log(&env);
-    let at = lines[2].len() - 6;
-    lines[2][at] ^= 0x01;
+    lines[2] = flip(&lines[2]);
     let (code, out) = verify(&env, "flip.log", &lines);
     let path = env.path("flip.log").display().to_string();
     assert_finding(code, &out, &format!("{path}:3: corrupted line"));
