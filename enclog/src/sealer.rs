@@ -403,10 +403,25 @@ impl Sealer {
     }
 
     /// Starts a session now instead of at the first line, so that a broken random number
-    /// generator is reported before the application logs anything (fail closed).
-    pub fn start(&self) -> Result<SessionId, SealError> {
+    /// generator is reported before the application logs anything (fail closed). Returns the
+    /// session's id; `None` for a zato-enclog Fernet key, which has no sessions (its random
+    /// number generator is checked all the same).
+    ///
+    /// ```
+    /// let sealer = enclog::Sealer::new(enclog::Key::generate()?);
+    /// assert_eq!(sealer.start()?, sealer.session_id());
+    /// let fernet = enclog::Sealer::with_key(
+    ///     enclog::FernetKey::generate()?.into(), enclog::Rotation::default());
+    /// assert_eq!(fernet.start()?, None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn start(&self) -> Result<Option<SessionId>, SealError> {
+        if let SealingKey::Fernet(_) = &**self.shared.key.load() {
+            getrandom::fill(&mut [0u8; 16]).map_err(SealError::Random)?;
+            return Ok(None);
+        }
         let generation = enclog_fork::generation();
-        Ok(self.current_session(generation)?.id())
+        Ok(Some(self.current_session(generation)?.id()))
     }
 
     /// Seals `plaintext` as one event line and appends it, newline included, to `out`.

@@ -2,8 +2,12 @@
 //! rolling files followed by `enclog tailf`. Threat: a pipeline that mangles, splits or drops
 //! lines without anyone noticing.
 
+#[path = "../python_env.rs"]
+mod python_env;
+
 mod rolling;
 mod rsyslog;
+mod zato;
 
 use std::path::Path;
 use std::process::{Command, Output};
