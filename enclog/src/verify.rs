@@ -534,7 +534,24 @@ impl Verifier {
         };
         self.lines += 1;
         match &entry.outcome {
-            Outcome::Plain => self.plain_lines += 1,
+            Outcome::Plain => {
+                self.plain_lines += 1;
+                // A writer cut off inside `LEVEL enclog:` or the token's first characters
+                // leaves a last line in which no token can be found: still a cut line.
+                if !entry.terminated && !self.options.allow_open_sessions {
+                    self.push(
+                        FindingKind::Truncated,
+                        at,
+                        None,
+                        None,
+                        None,
+                        None,
+                        "the last line has no newline and holds no token: a writer was cut \
+                         off before its token (a crash), or the file was cut"
+                            .into(),
+                    );
+                }
+            }
             Outcome::Opened(opened) => {
                 self.opened(at, opened);
                 if !entry.terminated && !self.options.allow_open_sessions {

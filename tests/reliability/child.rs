@@ -81,7 +81,7 @@ pub(crate) fn check_flood_event(plaintext: &str, n: u64) -> bool {
 /// Logs `flood_event(0), flood_event(1), …` through `EncryptedWriter` (clear level on) into
 /// the log file until killed.
 fn flood() -> Result<(), String> {
-    let writer = EncryptedWriter::new(key()?, Mutex::new(log_file()?)).with_clear_level(true);
+    let writer = EncryptedWriter::new(key()?, Arc::new(log_file()?)).with_clear_level(true);
     let subscriber = tracing_subscriber::fmt()
         .with_writer(writer)
         .with_ansi(false)
@@ -101,7 +101,7 @@ fn concurrent() -> Result<(), String> {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(1000);
-    let writer = EncryptedWriter::new(key()?, Mutex::new(log_file()?)).with_clear_level(true);
+    let writer = EncryptedWriter::new(key()?, Arc::new(log_file()?)).with_clear_level(true);
     let dispatch = tracing::Dispatch::new(
         tracing_subscriber::fmt()
             .with_writer(writer.clone())
@@ -161,7 +161,7 @@ fn wait_child(pid: libc::pid_t) -> Result<(), String> {
 /// writes `<log>.done` when finished.
 fn fork_logging(double: bool) -> Result<(), String> {
     let log = var(LOG)?;
-    let writer = EncryptedWriter::new(key()?, Mutex::new(log_file()?)).with_clear_level(true);
+    let writer = EncryptedWriter::new(key()?, Arc::new(log_file()?)).with_clear_level(true);
     let subscriber = tracing_subscriber::fmt()
         .with_writer(writer.clone())
         .with_ansi(false)
@@ -239,7 +239,7 @@ fn fork_logging(double: bool) -> Result<(), String> {
 /// A panic hook that logs the panic through tracing (as many services install), then a panic
 /// whose message holds [`PANIC_SECRET`].
 fn panic_through_tracing() -> Result<(), String> {
-    let writer = EncryptedWriter::new(key()?, Mutex::new(log_file()?)).with_clear_level(true);
+    let writer = EncryptedWriter::new(key()?, Arc::new(log_file()?)).with_clear_level(true);
     let subscriber = tracing_subscriber::fmt()
         .with_writer(writer)
         .with_ansi(false)

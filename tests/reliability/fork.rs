@@ -1,1 +1,76 @@
-//! (being written)
+//! Threat: `fork()` copying a writer's session and sequence counter, so that parent and child
+//! seal different lines under the same nonce (which leaks their XOR and allows forgeries).
+//!
+//! `tests/library/fork.rs` covers the `Sealer` directly, with a sealing thread racing the
+//! fork. These are the process-level versions: an application logging through
+//! `tracing_subscriber::fmt` + `EncryptedWriter` (from its main thread and a background thread)
+//! forks, and every process keeps logging to the same O_APPEND file; then the real
+//! `enclog verify` checks the result.
+
+use std::collections::HashMap;
+
+use crate::child::vars;
+use crate::support::{Env, child, events_by_session, run};
+
+fn forked_log(role: &str, sessions: usize) {
+    let env = Env::new();
+    let path = env.path("fork.log");
+    let vars = vars(&path, &env.key_file);
+    let vars: Vec<_> = vars.iter().map(|(k, v)| (*k, v.as_os_str())).collect();
+    let out = child(role, &vars).output().expect("run the forking writer");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // No (session, seq) twice (asserted while reading), and each session is one process's.
+    let log = std::fs::read(&path).unwrap();
+    let by_session = events_by_session(&log, env.keyring());
+    assert_eq!(by_session.len(), sessions, "one session per process");
+    let mut per_role: HashMap<String, usize> = HashMap::new();
+    for events in by_session.values() {
+        let pid_of = |text: &str| {
+            let who = text.split("who=\"").nth(1).expect("who field");
+            who[who.find(':').unwrap() + 1..who.find('"').unwrap()].to_owned()
+        };
+        let pid = pid_of(&events[0].1);
+        for (seq, text) in events {
+            assert_eq!(pid_of(text), pid, "seq {seq}: a session spans processes");
+            let role = text
+                .split("who=\"")
+                .nth(1)
+                .unwrap()
+                .split(':')
+                .next()
+                .unwrap();
+            if role != "thread" {
+                *per_role.entry(role.to_owned()).or_default() += 1;
+            }
+        }
+    }
+    assert_eq!(per_role["parent"], 400);
+    assert_eq!(per_role["child"], 300);
+    if sessions == 3 {
+        assert_eq!(per_role["grandchild"], 300);
+    }
+
+    let r = run(env.cli(&["verify"]).arg(&path));
+    assert_eq!(r.code, 0, "{}", r.stdout_text());
+    assert!(
+        r.stdout_text()
+            .contains(&format!("sessions ({sessions} closed)")),
+        "{}",
+        r.stdout_text()
+    );
+}
+
+#[test]
+fn a_process_forking_while_logging_through_the_tracing_writer() {
+    forked_log("fork", 2);
+}
+
+#[test]
+fn a_daemon_style_double_fork_while_logging_through_the_tracing_writer() {
+    forked_log("double-fork", 3);
+}
