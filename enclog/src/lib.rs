@@ -84,6 +84,11 @@ pub use verify::{Finding, FindingKind, Location, Report, Verifier, VerifyOptions
 pub use follow::{
     FollowError, FollowEvent, FollowOptions, Followed, FollowedLine, Follower, Stopper, last_lines,
 };
+/// The README's Rust examples, compiled as doc tests so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
+
 #[cfg(feature = "log")]
 pub use logger::{EncryptedLogger, InitError};
 #[cfg(feature = "follow")]
