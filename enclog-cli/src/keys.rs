@@ -110,7 +110,8 @@ pub(crate) fn load_keyring(args: &ReaderKeys) -> Result<LoadedKeys> {
         });
     }
     if sources.is_empty() {
-        sources = from_environment_or_prompt()?;
+        sources =
+            from_environment_or_prompt("--key-file FILE, --keyring DIR or --key-command CMD")?;
     }
 
     let mut keyring = Keyring::new();
@@ -171,7 +172,7 @@ pub(crate) fn load_sealer(args: &WriterKeys) -> Result<Sealer> {
         });
     }
     if sources.is_empty() {
-        sources = from_environment_or_prompt()?;
+        sources = from_environment_or_prompt("--key-file FILE or --key-command CMD")?;
     }
     if sources.len() > 1 {
         bail!(
@@ -206,7 +207,7 @@ pub(crate) fn load_sealer(args: &WriterKeys) -> Result<Sealer> {
 
 /// The sources given by environment variables, else a prompt on a terminal, else an error
 /// listing the options.
-fn from_environment_or_prompt() -> Result<Vec<Source>> {
+fn from_environment_or_prompt(options: &str) -> Result<Vec<Source>> {
     let mut sources = Vec::new();
     if let Some(path) = std::env::var_os(ENV_KEY_FILE).filter(|v| !v.is_empty()) {
         sources.push(Source::File {
@@ -246,8 +247,8 @@ fn from_environment_or_prompt() -> Result<Vec<Source>> {
         }]);
     }
     bail!(
-        "no key given: use --key-file FILE, --keyring DIR or --key-command CMD, or set \
-         {ENV_KEY_FILE}, {ENV_KEY} or {ENV_KEY_COMMAND} (a new key: `enclog genkey -o FILE`)"
+        "no key given: use {options}, or set {ENV_KEY_FILE}, {ENV_KEY} or {ENV_KEY_COMMAND} \
+         (a new key: `enclog genkey -o FILE`)"
     )
 }
 
