@@ -108,10 +108,7 @@ pub(crate) fn run(color: ColorChoice) -> Result<Status> {
         "  Make a key (keep it secret; keep a copy: logs cannot be read without it):"
     )?;
     writeln!(w, "    {}", style.cmd("enclog genkey -o app.key"))?;
-    writeln!(
-        w,
-        "  Log through it (Cargo.toml: enclog, tracing, tracing-subscriber):"
-    )?;
+    writeln!(w, "  Log through it (Cargo.toml: enclog, tracing):")?;
     for line in SNIPPET.lines() {
         writeln!(w, "    {}", style.code(line))?;
     }
@@ -147,10 +144,9 @@ pub(crate) fn run(color: ColorChoice) -> Result<Status> {
 }
 
 const SNIPPET: &str = r#"let key = enclog::Key::from_file("app.key")?;
-let file = std::fs::OpenOptions::new().create(true).append(true).open("app.log")?;
-let writer = enclog::EncryptedWriter::new(key, file).with_clear_level(true);
-let _close_on_exit = writer.session_guard();
-tracing_subscriber::fmt().with_writer(writer).with_ansi(false).init();"#;
+let _guard = enclog::init_file("app.log", key)?; // keep it: it closes the session on exit
+tracing::info!(user = "alice@example.com", "signed in");
+// stderr, rolling files, other formatters: enclog::EncryptedWriter + tracing_subscriber::fmt"#;
 
 /// What a small web service logs in a minute.
 fn log_some_events() {

@@ -34,10 +34,7 @@ pub(crate) fn run(args: EncryptArgs) -> Result<Status> {
     let (sink, name): (Box<dyn Write>, String) = match &args.output {
         Some(path) => (
             Box::new(
-                OpenOptions::new()
-                    .append(true)
-                    .create(true)
-                    .open(path)
+                open_log(path)
                     .with_context(|| format!("cannot open {} for appending", path.display()))?,
             ),
             path.display().to_string(),
@@ -73,4 +70,17 @@ pub(crate) fn run(args: EncryptArgs) -> Result<Status> {
     out.write_all(&sealed).map_err(write_err)?;
     out.flush().map_err(write_err)?;
     Ok(Status::Clean)
+}
+
+/// Opens a log for appending, creating it readable by its owner and group only: the lines are
+/// ciphertext, but their count and timing still tell something.
+fn open_log(path: &std::path::Path) -> io::Result<std::fs::File> {
+    let mut options = OpenOptions::new();
+    options.append(true).create(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o640);
+    }
+    options.open(path)
 }
