@@ -91,6 +91,21 @@ pub struct Decryptor<R> {
     max_line: usize,
 }
 
+/// Opens one line (without its `\n` and `\r`): the rule shared by [`Decryptor`] and
+/// [`ParallelDecryptor`](crate::ParallelDecryptor), so that both give the same outcome for every line.
+pub(crate) fn classify<'a>(opener: &'a mut Opener, raw: &'a [u8], terminated: bool) -> Outcome<'a> {
+    match opener.open(raw) {
+        None => Outcome::Plain,
+        Some(Ok(opened)) => Outcome::Opened(opened),
+        Some(Err(e)) if !terminated && !matches!(e, OpenError::UnknownKey { .. }) => {
+            Outcome::Failed(LineError::Open(OpenError::Truncated {
+                reason: "the last line has no newline: the writer was cut off mid-line",
+            }))
+        }
+        Some(Err(e)) => Outcome::Failed(LineError::Open(e)),
+    }
+}
+
 impl<R: BufRead> Decryptor<R> {
     /// A decryptor reading `reader` with the keys of `keyring`.
     pub fn new(reader: R, keyring: crate::Keyring) -> Decryptor<R> {
@@ -139,16 +154,7 @@ impl<R: BufRead> Decryptor<R> {
         }
         let raw: &[u8] = &self.line;
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-        let outcome = match self.opener.open(raw) {
-            None => Outcome::Plain,
-            Some(Ok(opened)) => Outcome::Opened(opened),
-            Some(Err(e)) if !terminated && !matches!(e, OpenError::UnknownKey { .. }) => {
-                Outcome::Failed(LineError::Open(OpenError::Truncated {
-                    reason: "the last line has no newline: the writer was cut off mid-line",
-                }))
-            }
-            Some(Err(e)) => Outcome::Failed(LineError::Open(e)),
-        };
+        let outcome = classify(&mut self.opener, raw, terminated);
         Ok(Some(Entry {
             line_no: self.line_no,
             raw,
@@ -174,7 +180,7 @@ impl<R: BufRead> Decryptor<R> {
                 }
                 return Ok(Some((false, too_long.then_some(total))));
             }
-            let (chunk, found) = match available.iter().position(|&b| b == b'\n') {
+            let (chunk, found) = match memchr::memchr(b'\n', available) {
                 Some(i) => (&available[..i], true),
                 None => (available, false),
             };
