@@ -367,7 +367,7 @@ fn logger_dev_full() -> Result<(), String> {
 pub(crate) fn result_line(stdout: &[u8]) -> Option<String> {
     String::from_utf8_lossy(stdout)
         .lines()
-        .find_map(|l| l.strip_prefix("RESULT ").map(str::to_owned))
+        .find_map(|l| l.split("RESULT ").nth(1).map(str::to_owned))
 }
 
 /// `[(LOG, path), (KEY, key file)]` for [`crate::support::child`].

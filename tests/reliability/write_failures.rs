@@ -1,1 +1,122 @@
-//! (being written)
+//! Threat: a failing destination (a full disk, a reader that went away, a device error)
+//! crashing the application, flooding stderr with one message per event, losing lines
+//! silently, or making the writer fall back to plaintext.
+//!
+//! Each case runs in a child process (the library reports on the process's stderr, which is
+//! read here): 100 events, each holding a secret.
+
+use crate::child::{result_line, vars};
+use crate::support::{Env, Line, child, contains, read_log};
+
+/// Runs `role`; returns (lost lines reported by `lost_lines()`, stderr).
+fn failing(role: &str, env: &Env, log: &std::path::Path) -> (u64, String) {
+    let vars = vars(log, &env.key_file);
+    let vars: Vec<_> = vars.iter().map(|(k, v)| (*k, v.as_os_str())).collect();
+    let out = child(role, &vars).output().expect("run the writer");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        out.status.success(),
+        "the writer failed or panicked: {stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let result = result_line(&out.stdout).expect("the child printed its result");
+    let lost = result.strip_prefix("lost=").unwrap().parse().unwrap();
+    (lost, stderr)
+}
+
+/// The library's own messages on stderr (the test harness prints other lines).
+fn reports(stderr: &str) -> Vec<&str> {
+    stderr
+        .lines()
+        .filter(|l| l.starts_with("enclog: "))
+        .collect()
+}
+
+fn assert_no_secret(stderr: &str) {
+    assert!(
+        !stderr.contains("event-secret") && !stderr.contains("4111"),
+        "plaintext on stderr: {stderr}"
+    );
+}
+
+#[test]
+fn a_full_disk_is_reported_once_and_every_line_counted() {
+    let env = Env::new();
+    for role in ["dev-full", "logger-dev-full"] {
+        let (lost, stderr) = failing(role, &env, &env.path("unused.log"));
+        assert_eq!(lost, 100, "{role}");
+        let reports = reports(&stderr);
+        assert_eq!(
+            reports.len(),
+            1,
+            "{role}: one report, not one per line: {stderr}"
+        );
+        assert!(
+            reports[0]
+                .starts_with("enclog: cannot write an encrypted log line: No space left on device")
+                && reports[0].contains("the line was dropped (lost so far: 1)"),
+            "{role}: {}",
+            reports[0]
+        );
+        assert_no_secret(&stderr);
+    }
+}
+
+#[test]
+fn a_closed_pipe_is_reported_once_and_does_not_kill_the_process() {
+    let env = Env::new();
+    let (lost, stderr) = failing("closed-pipe", &env, &env.path("unused.log"));
+    assert_eq!(lost, 100);
+    let reports = reports(&stderr);
+    assert_eq!(reports.len(), 1, "{stderr}");
+    assert!(reports[0].contains("Broken pipe"), "{}", reports[0]);
+    assert_no_secret(&stderr);
+}
+
+#[test]
+fn a_writer_that_fails_then_recovers_resumes_and_counts_the_gap() {
+    let env = Env::new();
+    let log_path = env.path("flaky.log");
+    let (lost, stderr) = failing("flaky", &env, &log_path);
+    assert_eq!(lost, 50, "events 30..80 were lost");
+    assert_eq!(
+        reports(&stderr),
+        [
+            "enclog: cannot write an encrypted log line: No space left on device (os error 28); \
+             the line was dropped (lost so far: 1); further failures are counted silently until \
+             a write succeeds",
+            "enclog: writing encrypted log lines again (50 lost in total)",
+        ]
+    );
+    assert_no_secret(&stderr);
+
+    // What reached the destination: events 0..30 and 80..100, sealed, nothing in clear, and
+    // the gap is visible to a reader as missing sequence numbers.
+    let log = std::fs::read(&log_path).unwrap();
+    assert!(!contains(&log, b"event-secret") && !contains(&log, b"4111"));
+    let mut numbers = Vec::new();
+    for (line, terminated) in read_log(&log, env.keyring()) {
+        assert!(terminated);
+        let Line::Opened { seq, plaintext, .. } = line else {
+            panic!("{line:?}")
+        };
+        let text = String::from_utf8(plaintext).unwrap();
+        let i: u64 = text
+            .split("event-secret-")
+            .nth(1)
+            .unwrap()
+            .split(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        numbers.push((seq, i));
+    }
+    let expected: Vec<u64> = (0..30).chain(80..100).collect();
+    assert_eq!(
+        numbers.iter().map(|&(_, i)| i).collect::<Vec<_>>(),
+        expected
+    );
+    // A lost line still took its sequence number: `enclog verify` shows the gap.
+    assert_eq!(numbers[30], (80, 80));
+}
