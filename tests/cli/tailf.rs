@@ -249,3 +249,29 @@ fn a_missing_key_is_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-dir"));
 }
+
+#[test]
+fn a_file_that_does_not_exist_yet_is_waited_for() {
+    let env = Env::new();
+    let log = env.path("later.log");
+    let tail = Tail::spawn(&[log.as_ref(), "--key-file".as_ref(), env.key.as_ref()]);
+    tail.expect_stderr("does not exist yet");
+    append(&log, &sealer(&env).seal_line(b"it appeared").unwrap());
+    tail.expect("it appeared");
+    assert!(tail.interrupt().is_empty());
+}
+
+#[test]
+fn a_directory_is_exit_2() {
+    let env = Env::new();
+    let out = Command::new(BIN)
+        .arg("tailf")
+        .arg(env.dir.path())
+        .arg("--key-file")
+        .arg(&env.key)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("is a directory"), "{stderr}");
+}
