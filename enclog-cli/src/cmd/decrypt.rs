@@ -70,6 +70,8 @@ pub(crate) fn run(args: DecryptArgs, color: ColorChoice) -> Result<Status> {
         let input = match input::open(path) {
             Ok(input) => input,
             Err(e) => {
+                // Keep the order: what earlier files gave comes before this message.
+                out.flush().context("cannot write to standard output")?;
                 output::note(format_args!("{e:#}"));
                 tally.bad_inputs += 1;
                 continue;
@@ -161,6 +163,7 @@ impl Ctx<'_> {
                 }
                 (Outcome::Opened(opened), format) => {
                     if opened.meta_status == MetaStatus::Differs {
+                        out.flush().map_err(StreamError::Write)?;
                         self.message(format_args!(
                             "{}:{}: warning: the clear metadata before the token was edited; \
                              the authentic value is {:?} (the line itself decrypted)",
