@@ -202,3 +202,48 @@ fn a_reader_key_file_given_to_a_directory_option_is_explained() {
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("--keyring"), "{}", r.stderr);
 }
+
+#[test]
+fn the_wrong_kind_of_key_says_which_kind_is_needed() {
+    let env = Env::new();
+    let identity = enclog::Identity::generate().unwrap();
+    let identity_file = env.path("reader.identity");
+    enclog::write_secret_file(&identity_file, &identity.to_file_text(), false).unwrap();
+    let recipient_file = env.path("writer.recipient");
+    enclog::write_secret_file(&recipient_file, &identity.recipient().to_string(), false).unwrap();
+
+    // A writer given the secret identity.
+    let r = run(
+        enclog(["encrypt", "--key-file"]).arg(&identity_file),
+        b"x\n",
+    );
+    assert_eq!(r.code, 2);
+    assert!(r.stdout.is_empty());
+    assert!(r.stderr.starts_with("enclog: --key-file: "), "{}", r.stderr);
+    assert!(r.stderr.contains("identity"), "{}", r.stderr);
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+
+    // A reader given the public recipient.
+    let r = run(enclog(["decrypt", "--key-file"]).arg(&recipient_file), b"");
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.starts_with("enclog: --key-file: "), "{}", r.stderr);
+    assert!(r.stderr.contains("recipient"), "{}", r.stderr);
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+
+    // And the right way round, the public-key mode works end to end.
+    let sealed = run(
+        enclog(["encrypt", "--key-file"]).arg(&recipient_file),
+        b"public\n",
+    );
+    assert_eq!(sealed.code, 0, "{}", sealed.stderr);
+    let opened = run(
+        enclog(["decrypt", "--key-file"]).arg(&identity_file),
+        &sealed.stdout,
+    );
+    assert_eq!(
+        (opened.code, opened.stdout.as_slice()),
+        (0, &b"public\n"[..]),
+        "{}",
+        opened.stderr
+    );
+}
