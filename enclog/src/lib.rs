@@ -9,7 +9,7 @@
 //! | a `tracing` user | [`EncryptedWriter`]: wraps any `fmt::MakeWriter` (a file, stderr, `non_blocking`, a rolling appender) |
 //! | a `log` user | [`EncryptedLogger`]: a `log::Log` implementation |
 //! | embedding enclog in another program | [`Sealer`] to seal, [`Opener`] + [`Keyring`] to open one line |
-//! | reading logs | [`Decryptor`] over any `BufRead`; `Follower` to follow a growing file (`follow` feature) |
+//! | reading logs | [`Decryptor`] over any `BufRead`; [`ParallelDecryptor`] for large files (several cores, same output); `Follower` to follow a growing file (`follow` feature) |
 //! | checking a log for deleted, copied, moved or cut lines | [`Verifier`], which gives a [`Report`] |
 //! | managing keys | [`Key`] (generate, parse, load from env or file), [`KeyId`], [`Keyring`] |
 //! | writers that must not read their own logs | [`Recipient`] for the writer, [`Identity`] for readers |
@@ -46,6 +46,7 @@ mod fernet;
 mod key;
 mod keyring;
 mod opener;
+mod parallel;
 mod recipient;
 mod sealer;
 mod secret_file;
@@ -74,6 +75,7 @@ pub use fernet::{FERNET_MARKER, FernetError, FernetKey};
 pub use key::{Key, KeyId, ParseKeyIdError};
 pub use keyring::Keyring;
 pub use opener::{MetaStatus, Opened, Opener, Sequence};
+pub use parallel::{DEFAULT_CHUNK, ParallelDecryptor, ParallelOptions};
 pub use recipient::{Identity, Recipient};
 pub use sealer::{Rotation, Sealer, SealingKey};
 pub use secret_file::write_secret_file;

@@ -323,7 +323,7 @@ fn non_token_bytes(word: u64) -> u64 {
     let within = |x: u64, lo: u8, hi: u8| {
         ((x + (0x80 - u64::from(lo)) * L) & !(x + (0x7f - u64::from(hi)) * L)) & H
     };
-    let letters = within(x | 0x20 * L, b'a', b'z');
+    let letters = within(x | (0x20 * L), b'a', b'z');
     let ok = letters | within(x, b'0', b'9') | within(x, b'-', b'-') | within(x, b'_', b'_');
     !ok & H | (word & H)
 }

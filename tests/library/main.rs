@@ -7,6 +7,7 @@ mod concurrency;
 mod follow;
 mod fork;
 mod leaks;
+mod parallel;
 mod properties;
 mod recipient;
 mod setup;

@@ -1,0 +1,275 @@
+//! `ParallelDecryptor` gives, line for line, what `Decryptor` gives: same outcomes, raw text,
+//! line numbers and `terminated`, whatever the chunk size, the number of jobs and the line cap.
+
+use std::io::{self, Read};
+use std::sync::OnceLock;
+
+use enclog::{Decryptor, FernetKey, Key, Keyring, ParallelDecryptor, ParallelOptions, Sealer};
+use proptest::prelude::*;
+
+fn key() -> &'static Key {
+    static KEY: OnceLock<Key> = OnceLock::new();
+    KEY.get_or_init(|| Key::generate().unwrap())
+}
+
+fn keyring() -> Keyring {
+    let mut keyring = Keyring::from(key().clone());
+    keyring.add_fernet(fernet());
+    keyring
+}
+
+fn fernet() -> FernetKey {
+    static KEY: OnceLock<FernetKey> = OnceLock::new();
+    KEY.get_or_init(|| FernetKey::generate().unwrap()).clone()
+}
+
+/// Every entry as `Debug` text (it shows every field): the sequential reference.
+fn sequential(input: &[u8], max_line: usize) -> Vec<String> {
+    let mut reader = Decryptor::new(input, keyring()).max_line(max_line);
+    let mut out = Vec::new();
+    while let Some(entry) = reader.next_entry().unwrap() {
+        out.push(format!("{entry:?}"));
+    }
+    out
+}
+
+fn parallel(input: &[u8], options: ParallelOptions) -> Vec<String> {
+    let mut reader = ParallelDecryptor::new(io::Cursor::new(input.to_vec()), keyring(), options);
+    let mut out = Vec::new();
+    while let Some(entry) = reader.next_entry().unwrap() {
+        out.push(format!("{entry:?}"));
+    }
+    assert!(reader.next_entry().unwrap().is_none(), "input ended twice");
+    out
+}
+
+/// A log with every kind of line: events of two sessions, clear metadata (authentic and
+/// edited), a close record, plain text, CRLF, a corrupted token, an unknown key, a zato-enclog
+/// line, empty lines, long lines, prose mentioning the marker, a wrapped token.
+fn mixed_log() -> Vec<u8> {
+    let (a, b) = (Sealer::new(key().clone()), Sealer::new(key().clone()));
+    let other = Sealer::new(Key::generate().unwrap());
+    let mut log = Vec::new();
+    for i in 0..40 {
+        let sealer = if i % 7 == 3 { &b } else { &a };
+        let clear = (i % 5 == 0).then_some(&b"WARN"[..]);
+        sealer
+            .seal_to(
+                clear,
+                format!("event {i} {}", "x".repeat(i * 13)).as_bytes(),
+                &mut log,
+            )
+            .unwrap();
+        match i % 10 {
+            1 => log.extend_from_slice(b"a plain line\n"),
+            2 => log.extend_from_slice(b"\n"),
+            4 => {
+                let mut line = Vec::new();
+                a.seal_to(None, b"corrupted", &mut line).unwrap();
+                let mid = line.len() / 2;
+                line[mid] = if line[mid] == b'A' { b'B' } else { b'A' };
+                log.extend_from_slice(&line);
+            }
+            5 => other.seal_to(None, b"unknown key", &mut log).unwrap(),
+            6 => {
+                let mut line = Vec::new();
+                a.seal_to(Some(b"ERROR"), b"relabelled", &mut line).unwrap();
+                log.extend_from_slice(&line.replacen(b"ERROR", b"DEBUG"));
+            }
+            7 => {
+                log.extend_from_slice(b"Nov 26 web1 app: ");
+                a.seal_to(None, b"crlf", &mut log).unwrap();
+                log.pop();
+                log.extend_from_slice(b"\r\n");
+            }
+            8 => {
+                let mut line = Vec::new();
+                Sealer::with_key(fernet().into(), Default::default())
+                    .seal_to(None, b"from zato", &mut line)
+                    .unwrap();
+                log.extend_from_slice(&line);
+            }
+            9 => {
+                log.extend_from_slice(b"see enclog: docs, then {\"log\":\"");
+                a.seal_to(None, b"wrapped", &mut log).unwrap();
+                log.pop();
+                log.extend_from_slice(b"\\n\"}\n");
+            }
+            _ => {}
+        }
+    }
+    let mut close = Vec::new();
+    a.close_to(&mut close).unwrap();
+    log.extend_from_slice(&close);
+    log
+}
+
+trait Replace {
+    fn replacen(&self, from: &[u8], to: &[u8]) -> Vec<u8>;
+}
+
+impl Replace for Vec<u8> {
+    fn replacen(&self, from: &[u8], to: &[u8]) -> Vec<u8> {
+        let at = self.windows(from.len()).position(|w| w == from).unwrap();
+        [&self[..at], to, &self[at + from.len()..]].concat()
+    }
+}
+
+#[test]
+fn same_entries_as_decryptor_for_every_chunk_size_and_job_count() {
+    let log = mixed_log();
+    let reference = sequential(&log, enclog::DEFAULT_MAX_LINE);
+    assert!(reference.len() > 60);
+    let all = reference.join("\n");
+    for kind in [
+        "Plain",
+        "Corrupted",
+        "UnknownKey",
+        "Differs",
+        "Matches",
+        "Fernet",
+        "Close",
+    ] {
+        assert!(all.contains(kind), "the test log has no {kind} line");
+    }
+    for jobs in [1, 2, 3] {
+        for chunk in [1, 2, 7, 100, 333, 4096, 1 << 20] {
+            let options = ParallelOptions::default().jobs(jobs).chunk_size(chunk);
+            assert_eq!(
+                parallel(&log, options),
+                reference,
+                "jobs {jobs}, chunk {chunk}"
+            );
+        }
+    }
+}
+
+#[test]
+fn last_line_without_newline_and_cut_tokens_match() {
+    let mut log = mixed_log();
+    for cut in [1, 5, 40, 120] {
+        log.truncate(log.len() - cut);
+        let reference = sequential(&log, enclog::DEFAULT_MAX_LINE);
+        for chunk in [3, 64, 1 << 16] {
+            let options = ParallelOptions::default().jobs(2).chunk_size(chunk);
+            assert_eq!(
+                parallel(&log, options),
+                reference,
+                "cut {cut}, chunk {chunk}"
+            );
+        }
+    }
+}
+
+#[test]
+fn over_long_lines_are_skipped_like_decryptor_does() {
+    let log = mixed_log();
+    for max_line in [0, 10, 100, 300, 1000] {
+        let reference = sequential(&log, max_line);
+        for chunk in [1, 50, 150, 4096] {
+            let options = ParallelOptions::default()
+                .jobs(2)
+                .chunk_size(chunk)
+                .max_line(max_line);
+            assert_eq!(
+                parallel(&log, options),
+                reference,
+                "max_line {max_line}, chunk {chunk}"
+            );
+        }
+    }
+    // An over-long last line without a newline.
+    let mut log = log;
+    log.extend_from_slice(&[b'z'; 5000]);
+    let reference = sequential(&log, 1000);
+    let options = ParallelOptions::default()
+        .jobs(2)
+        .chunk_size(64)
+        .max_line(1000);
+    assert_eq!(parallel(&log, options), reference);
+}
+
+#[test]
+fn empty_input_has_no_lines() {
+    assert!(parallel(b"", ParallelOptions::default()).is_empty());
+    assert_eq!(parallel(b"\n", ParallelOptions::default()).len(), 1);
+}
+
+/// Fails after `ok` bytes.
+struct FailAfter {
+    data: io::Cursor<Vec<u8>>,
+    ok: u64,
+}
+
+impl Read for FailAfter {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.data.position() >= self.ok {
+            return Err(io::Error::other("disk on fire"));
+        }
+        let room = (self.ok - self.data.position()) as usize;
+        let n = buf.len().min(room);
+        self.data.read(&mut buf[..n])
+    }
+}
+
+#[test]
+fn a_read_error_comes_after_the_lines_read_before_it() {
+    let log = mixed_log();
+    let ok = log.len() as u64 / 2;
+    let before = log[..ok as usize].iter().filter(|&&b| b == b'\n').count();
+    let reader = FailAfter {
+        data: io::Cursor::new(log.clone()),
+        ok,
+    };
+    let options = ParallelOptions::default().jobs(2).chunk_size(100);
+    let mut decryptor = ParallelDecryptor::new(reader, keyring(), options);
+    let mut lines = 0;
+    let err = loop {
+        match decryptor.next_entry() {
+            Ok(Some(_)) => lines += 1,
+            Ok(None) => panic!("the read error was lost"),
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(err.to_string(), "disk on fire");
+    assert!(lines <= before, "{lines} lines read past the error");
+    assert!(decryptor.next_entry().unwrap().is_none());
+}
+
+#[test]
+fn progress_reaches_the_input_size_and_dropping_early_is_fine() {
+    let log = mixed_log();
+    let options = ParallelOptions::default().jobs(2).chunk_size(512);
+    let mut reader = ParallelDecryptor::new(io::Cursor::new(log.clone()), keyring(), options);
+    let mut last = 0;
+    while reader.next_entry().unwrap().is_some() {
+        assert!(reader.bytes_consumed() >= last);
+        last = reader.bytes_consumed();
+    }
+    assert_eq!(last, log.len() as u64);
+
+    // Large input, dropped after a few lines: the threads end on their own.
+    let big = log.repeat(50);
+    let mut reader = ParallelDecryptor::new(io::Cursor::new(big), keyring(), options);
+    for _ in 0..10 {
+        reader.next_entry().unwrap().unwrap();
+    }
+    drop(reader);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Random cuts of a real log (lines joined, split, truncated) at random chunk sizes.
+    #[test]
+    fn any_slice_of_a_log_matches(start in 0usize..4000, len in 0usize..6000,
+                                  chunk in 1usize..700, jobs in 1usize..4,
+                                  max_line in prop_oneof![Just(enclog::DEFAULT_MAX_LINE), 0usize..400]) {
+        static LOG: OnceLock<Vec<u8>> = OnceLock::new();
+        let log = LOG.get_or_init(mixed_log);
+        let start = start.min(log.len());
+        let slice = &log[start..(start + len).min(log.len())];
+        let options = ParallelOptions::default().jobs(jobs).chunk_size(chunk).max_line(max_line);
+        prop_assert_eq!(parallel(slice, options), sequential(slice, max_line));
+    }
+}
