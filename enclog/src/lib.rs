@@ -7,6 +7,7 @@
 //! |---|---|
 //! | a `tracing` user, one file | [`init_file`]: one call, returns a guard |
 //! | a `tracing` user | [`EncryptedWriter`]: wraps any `fmt::MakeWriter` (a file, stderr, `non_blocking`, a rolling appender) |
+//! | a `tracing` user who wants encryption off the logging thread | [`SealingWrite`] inside `tracing_appender::non_blocking` |
 //! | a `log` user | [`EncryptedLogger`]: a `log::Log` implementation |
 //! | embedding enclog in another program | [`Sealer`] to seal, [`Opener`] + [`Keyring`] to open one line |
 //! | reading logs | [`Decryptor`] over any `BufRead`; [`ParallelDecryptor`] for large files (several cores, same output); `Follower` to follow a growing file (`follow` feature) |
@@ -49,6 +50,7 @@ mod opener;
 mod parallel;
 mod recipient;
 mod sealer;
+mod sealing_write;
 mod secret_file;
 mod timestamp;
 mod token;
@@ -78,6 +80,7 @@ pub use opener::{MetaStatus, Opened, Opener, Sequence};
 pub use parallel::{DEFAULT_CHUNK, ParallelDecryptor, ParallelOptions};
 pub use recipient::{Identity, Recipient};
 pub use sealer::{Rotation, Sealer, SealingKey};
+pub use sealing_write::SealingWrite;
 pub use secret_file::write_secret_file;
 pub use token::{FORMAT_VERSION, MARKER, Mode, RecordKind, SessionId};
 pub use verify::{Finding, FindingKind, Location, Report, Verifier, VerifyOptions};
