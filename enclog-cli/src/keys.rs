@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use enclog::{Keyring, Sealer};
+use enclog::{Keyring, Recipient, Sealer};
 use zeroize::Zeroizing;
 
 /// The environment variable naming a key file.
@@ -51,6 +51,24 @@ pub(crate) struct WriterKeys {
         conflicts_with = "key_file"
     )]
     key_command: Option<String>,
+    /// Seal to this recipient (ENCLOG-RECIPIENT-1-…, from `enclog recipient`): public-key
+    /// mode, this host cannot read what it writes. Public, so it may be given on the command
+    /// line.
+    #[arg(
+        long = "recipient",
+        value_name = "RECIPIENT",
+        help_heading = "Keys",
+        conflicts_with_all = ["key_file", "key_command"]
+    )]
+    recipient: Option<String>,
+    /// Seal to the recipient in FILE (public; any permissions).
+    #[arg(
+        long = "recipient-file",
+        value_name = "FILE",
+        help_heading = "Keys",
+        conflicts_with_all = ["key_file", "key_command", "recipient"]
+    )]
+    recipient_file: Option<PathBuf>,
 }
 
 /// One place a key was asked to come from.
@@ -158,6 +176,15 @@ pub(crate) fn load_keyring(args: &ReaderKeys) -> Result<LoadedKeys> {
 
 /// Loads the one key a writer seals with.
 pub(crate) fn load_sealer(args: &WriterKeys) -> Result<Sealer> {
+    if let Some(text) = &args.recipient {
+        let recipient: Recipient = text.parse().context("--recipient")?;
+        return Ok(Sealer::to_recipient(recipient));
+    }
+    if let Some(path) = &args.recipient_file {
+        return Ok(Sealer::to_recipient(
+            Recipient::from_file(path).context("--recipient-file")?,
+        ));
+    }
     let mut sources = Vec::new();
     if let Some(path) = &args.key_file {
         sources.push(Source::File {

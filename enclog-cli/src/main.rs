@@ -49,12 +49,22 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Generate a new key.
+    /// Generate a new key (or, with --recipient, an identity for the public-key mode).
     #[command(after_help = "\
 Examples:
   enclog genkey -o app.key          # a new key file, mode 0600; its id on stderr
-  enclog genkey | pass insert -m logs/app")]
+  enclog genkey | pass insert -m logs/app
+  enclog genkey --recipient -o identity.key > recipient.txt
+                                    # public-key mode: the identity reads, the recipient writes")]
     Genkey(cmd::genkey::GenkeyArgs),
+
+    /// Print the recipient (public key) of an identity file, for the writers.
+    #[command(after_help = "\
+Example:
+  enclog recipient identity.key     # ENCLOG-RECIPIENT-1-…: give it to writers (public)
+
+Exit status: 0 success; 2 usage, I/O or key error.")]
+    Recipient(cmd::genkey::RecipientArgs),
 
     /// Decrypt logs: each token replaced by its plaintext, other text kept.
     #[command(after_help = DECRYPT_HELP)]
@@ -154,6 +164,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Genkey(args) => cmd::genkey::run(args),
+        Command::Recipient(args) => cmd::genkey::recipient(args),
         Command::Decrypt(args) => cmd::decrypt::run(args, cli.color),
         Command::Tailf(args) => cmd::tailf::run(args, cli.color),
         Command::Verify(args) => cmd::verify::run(args),

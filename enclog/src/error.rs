@@ -8,6 +8,9 @@ use crate::key::KeyId;
 
 /// A key, identity or recipient could not be created, parsed or loaded.
 ///
+/// Variants that wrap a cause return it from `source()` and do not repeat it in their own
+/// message: print the whole chain (`{:#}` with anyhow, or walk `source()`).
+///
 /// ```
 /// let err = "ENCLOG-KEY-1-abc".parse::<enclog::Key>().unwrap_err();
 /// assert!(err.to_string().contains("truncated"));
@@ -44,7 +47,7 @@ pub enum KeyError {
         expected: KeyKind,
     },
     /// A key file could not be read.
-    #[error("cannot read key file {}: {source}", .path.display())]
+    #[error("cannot read key file {}", .path.display())]
     Io {
         /// The file.
         path: PathBuf,
@@ -75,7 +78,7 @@ pub enum KeyError {
         reason: String,
     },
     /// A key in a file was malformed.
-    #[error("{}: {source}", .path.display())]
+    #[error("{}", .path.display())]
     InFile {
         /// The file.
         path: PathBuf,
@@ -90,7 +93,7 @@ pub enum KeyError {
         var: String,
     },
     /// The environment variable holds a malformed key.
-    #[error("environment variable {var}: {source}")]
+    #[error("environment variable {var}")]
     InEnv {
         /// The variable's name.
         var: String,

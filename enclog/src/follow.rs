@@ -170,7 +170,7 @@ pub enum Followed {
 #[non_exhaustive]
 pub enum FollowError {
     /// The file could not be opened, read or looked at.
-    #[error("cannot {action} {}: {source}", .path.display())]
+    #[error("cannot {action} {}", .path.display())]
     Io {
         /// The followed path.
         path: PathBuf,

@@ -105,7 +105,21 @@ impl Keyring {
     /// not be readable by group or others (see [`Key::from_file`]).
     pub fn add_file(&mut self, path: impl AsRef<Path>) -> Result<KeyId, KeyError> {
         let path = path.as_ref();
-        let text = crate::secret_file::read_key_line(path)?;
+        let text = match crate::secret_file::read_key_line(path) {
+            Ok(text) => text,
+            // A recipient file is public, so it may well be world-readable: say what it is
+            // rather than asking for a chmod that would not help.
+            Err(loose @ KeyError::LoosePermissions { .. }) => {
+                return Err(match crate::Recipient::from_file(path) {
+                    Ok(_) => KeyError::InFile {
+                        path: path.to_owned(),
+                        source: Box::new(KeyError::RecipientForReader),
+                    },
+                    Err(_) => loose,
+                });
+            }
+            Err(e) => return Err(e),
+        };
         self.add_text(&text).map_err(|e| KeyError::InFile {
             path: path.to_owned(),
             source: Box::new(e),

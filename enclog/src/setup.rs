@@ -99,7 +99,7 @@ impl std::fmt::Debug for LogGuard {
 #[non_exhaustive]
 pub enum SetupError {
     /// The log file could not be opened.
-    #[error("cannot open log file {}: {source}", .path.display())]
+    #[error("cannot open log file {}", .path.display())]
     Open {
         /// The file.
         path: PathBuf,

@@ -4,6 +4,7 @@ mod decrypt;
 mod demo;
 mod fixture;
 mod keys;
+mod recipient;
 mod roundtrip;
 mod tailf;
 mod verify;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use enclog::Key;
+use enclog::{Identity, Key};
 
 use crate::cmd::Status;
 use crate::output;
@@ -19,10 +19,18 @@ pub(crate) struct GenkeyArgs {
     /// Replace FILE if it exists (the old key is lost, and with it the logs it sealed).
     #[arg(long, requires = "output")]
     force: bool,
+    /// Generate an identity for the public-key mode instead: the secret that reads logs (keep
+    /// it on reading hosts only). Its recipient, for the writers, is printed on stdout (or on
+    /// stderr when the identity itself goes to stdout) and kept in a comment of the file.
+    #[arg(long)]
+    recipient: bool,
 }
 
 /// Runs `enclog genkey`.
 pub(crate) fn run(args: GenkeyArgs) -> Result<Status> {
+    if args.recipient {
+        return identity(&args);
+    }
     let key = Key::generate().context("cannot generate a key")?;
     let text = key.to_text();
     match &args.output {
@@ -43,5 +51,51 @@ pub(crate) fn run(args: GenkeyArgs) -> Result<Status> {
             output::note(format_args!("key id {}", key.id()));
         }
     }
+    Ok(Status::Clean)
+}
+
+/// `enclog genkey --recipient`: an identity file, and its recipient.
+fn identity(args: &GenkeyArgs) -> Result<Status> {
+    let identity = Identity::generate().context("cannot generate an identity")?;
+    let recipient = identity.recipient();
+    match &args.output {
+        Some(path) => {
+            enclog::write_secret_file(path, &identity.to_file_text(), args.force)?;
+            output::note(format_args!(
+                "identity {} written to {} (mode 0600): keep it on the hosts that read logs, and a copy in a safe place; give the writers the recipient printed on stdout",
+                identity.id(),
+                path.display()
+            ));
+            let mut out = io::stdout().lock();
+            writeln!(out, "{recipient}")
+                .and_then(|()| out.flush())
+                .context("cannot write the recipient to standard output")?;
+        }
+        None => {
+            let mut out = io::stdout().lock();
+            out.write_all(identity.to_file_text().as_bytes())
+                .and_then(|()| out.flush())
+                .context("cannot write the identity to standard output")?;
+            output::note(format_args!("recipient {recipient} (id {})", identity.id()));
+        }
+    }
+    Ok(Status::Clean)
+}
+
+/// Arguments of `enclog recipient`.
+#[derive(Args, Debug)]
+pub(crate) struct RecipientArgs {
+    /// The identity file (as written by `enclog genkey --recipient -o FILE`).
+    #[arg(value_name = "IDENTITY_FILE")]
+    identity: PathBuf,
+}
+
+/// Runs `enclog recipient`: prints the recipient of an identity file.
+pub(crate) fn recipient(args: RecipientArgs) -> Result<Status> {
+    let identity = Identity::from_file(&args.identity)?;
+    let mut out = io::stdout().lock();
+    writeln!(out, "{}", identity.recipient())
+        .and_then(|()| out.flush())
+        .context("cannot write the recipient to standard output")?;
     Ok(Status::Clean)
 }
