@@ -111,7 +111,7 @@ fn a_finished_writer_cannot_decrypt_its_own_file_with_anything_it_held() {
     assert!(out.stderr.contains("recipient"), "{}", out.stderr);
     assert!(!out.stdout_text().contains("secret payload"));
     let out = run(
-        &mut enclog(["decrypt", &log]).env("ENCLOG_KEY", &id.recipient),
+        enclog(["decrypt", &log]).env("ENCLOG_KEY", &id.recipient),
         b"",
     );
     assert_eq!(out.code, 2, "{}", out.stderr);
