@@ -5,6 +5,7 @@ mod cmd;
 mod input;
 mod keys;
 mod output;
+mod unwrap;
 
 use std::process::ExitCode;
 use std::sync::LazyLock;
@@ -108,6 +109,7 @@ Examples:
   enclog decrypt --keyring /etc/enclog/keys app.log.1.gz app.log | less -R
   journalctl -u app -o cat | ENCLOG_KEY_FILE=app.key enclog decrypt
   enclog decrypt --key-command 'pass show logs/app' --output json app.log | jq .
+  enclog decrypt --unwrap --key-file app.key /var/lib/docker/containers/*/*-json.log
 
 Lines without a token pass through unchanged; gzip files are read transparently.
 A line that does not decrypt is reported on stderr as FILE:LINE: reason, and the

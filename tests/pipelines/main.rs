@@ -7,6 +7,7 @@ mod python_env;
 
 mod rolling;
 mod rsyslog;
+mod wrappers;
 mod zato;
 
 use std::path::Path;

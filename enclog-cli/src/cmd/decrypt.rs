@@ -11,6 +11,7 @@ use crate::cmd::Status;
 use crate::input;
 use crate::keys::{self, ReaderKeys};
 use crate::output::{self, ColorChoice, Format, JsonLine, Progress};
+use crate::unwrap::{LineMap, Unwrap};
 
 /// Arguments of `enclog decrypt`.
 #[derive(Args, Debug)]
@@ -29,6 +30,10 @@ pub(crate) struct DecryptArgs {
     /// Longest line read, in bytes; longer lines are reported and skipped.
     #[arg(long, value_name = "BYTES", default_value_t = enclog::DEFAULT_MAX_LINE)]
     max_line: usize,
+    /// Remove container log wrappers first: Docker's json-file (`{"log":…}`) and Kubernetes'
+    /// CRI format (`TIME STREAM P|F …`), joining lines the runtime split. Other lines are kept.
+    #[arg(long)]
+    unwrap: bool,
 }
 
 /// How one input ended.
@@ -79,8 +84,14 @@ pub(crate) fn run(args: DecryptArgs, color: ColorChoice) -> Result<Status> {
         };
         let mut progress = input.size.and_then(|size| Progress::new(&input.name, size));
         let consumed = input.consumed.clone();
-        let mut reader = Decryptor::with_opener(input.reader, opener.take().expect("opener"))
-            .max_line(args.max_line);
+        let (source, line_map): (Box<dyn io::BufRead>, _) = if args.unwrap {
+            let (reader, map) = Unwrap::new(input.reader, args.max_line);
+            (Box::new(reader), Some(map))
+        } else {
+            (input.reader, None)
+        };
+        let mut reader =
+            Decryptor::with_opener(source, opener.take().expect("opener")).max_line(args.max_line);
         let mut ctx = Ctx {
             name: &input.name,
             color,
@@ -89,6 +100,7 @@ pub(crate) fn run(args: DecryptArgs, color: ColorChoice) -> Result<Status> {
             tally: &mut tally,
             progress: &mut progress,
             consumed: &consumed,
+            line_map,
         };
         let result = ctx.stream(&mut reader, &mut out);
         if let Some(p) = &mut progress {
@@ -132,6 +144,8 @@ struct Ctx<'a> {
     tally: &'a mut Tally,
     progress: &'a mut Option<Progress>,
     consumed: &'a std::cell::Cell<u64>,
+    /// With `--unwrap`: the file's line numbers of the unwrapped lines.
+    line_map: Option<LineMap>,
 }
 
 /// Lines between two looks at the clock for the progress indicator.
@@ -145,6 +159,10 @@ impl Ctx<'_> {
     ) -> Result<End, StreamError> {
         let name = self.name;
         while let Some(entry) = reader.next_entry().map_err(StreamError::Read)? {
+            let line_no = match &self.line_map {
+                Some(map) => map.source_line(entry.line_no),
+                None => entry.line_no,
+            };
             if entry.line_no % PROGRESS_LINES == 0
                 && let Some(p) = self.progress
             {
@@ -159,7 +177,7 @@ impl Ctx<'_> {
                     }
                 }),
                 (Outcome::Plain, Format::Json) => {
-                    output::write_json(out, self.name, entry.line_no, JsonLine::Plain(entry.raw))
+                    output::write_json(out, self.name, line_no, JsonLine::Plain(entry.raw))
                 }
                 (Outcome::Opened(opened), format) => {
                     if opened.meta_status == MetaStatus::Differs {
@@ -168,7 +186,7 @@ impl Ctx<'_> {
                             "{}:{}: warning: the clear metadata before the token was edited; \
                              the authentic value is {:?} (the line itself decrypted)",
                             name,
-                            entry.line_no,
+                            line_no,
                             String::from_utf8_lossy(opened.meta.unwrap_or_default())
                         ));
                     }
@@ -176,29 +194,21 @@ impl Ctx<'_> {
                         // A close record carries no event: nothing to print.
                         Format::Text if opened.record == RecordKind::Close => Ok(()),
                         Format::Text => output::write_opened(out, opened, self.color),
-                        Format::Json => output::write_json(
-                            out,
-                            self.name,
-                            entry.line_no,
-                            JsonLine::Opened(opened),
-                        ),
+                        Format::Json => {
+                            output::write_json(out, self.name, line_no, JsonLine::Opened(opened))
+                        }
                     }
                 }
                 (Outcome::Failed(err), format) => {
                     self.tally.failed_lines += 1;
                     if format == Format::Json {
                         let message = err.to_string();
-                        output::write_json(
-                            out,
-                            self.name,
-                            entry.line_no,
-                            JsonLine::Failed(&message),
-                        )
-                        .map_err(StreamError::Write)?;
+                        output::write_json(out, self.name, line_no, JsonLine::Failed(&message))
+                            .map_err(StreamError::Write)?;
                     }
                     // Keep stdout and stderr in order for a reader watching both.
                     out.flush().map_err(StreamError::Write)?;
-                    self.message(format_args!("{name}:{}: {err}", entry.line_no));
+                    self.message(format_args!("{name}:{}: {err}", line_no));
                     if self.strict {
                         return Ok(End::Stop);
                     }
