@@ -137,6 +137,8 @@ fn a_file_that_opens_but_fails_to_read_is_an_error() {
 
 /// Runs `cmd` with `stdin` and returns its result and its peak resident set size in KiB
 /// (`wait4`'s rusage, the child's own).
+// Reaped with `wait4` (for its rusage), which `Child::wait` cannot give.
+#[allow(clippy::zombie_processes)]
 fn run_measured(
     cmd: &mut Command,
     stdin: impl FnOnce(&mut dyn Write) + Send + 'static,
