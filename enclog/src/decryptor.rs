@@ -49,7 +49,8 @@ pub enum LineError {
 pub struct Entry<'a> {
     /// The 1-based line number.
     pub line_no: u64,
-    /// The line as read, without its line ending (empty for a line that was too long).
+    /// The line as read, without its `\n` (a `\r` before it is kept, so CRLF text passes
+    /// through unchanged); empty for a line that was too long.
     pub raw: &'a [u8],
     /// Whether the line ended with a newline (`false` only for a cut last line).
     pub terminated: bool,
@@ -152,8 +153,8 @@ impl<R: BufRead> Decryptor<R> {
                 }),
             }));
         }
+        // A `\r` before the newline is kept: plain CRLF lines pass through unchanged.
         let raw: &[u8] = &self.line;
-        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
         let outcome = classify(&mut self.opener, raw, terminated);
         Ok(Some(Entry {
             line_no: self.line_no,

@@ -136,10 +136,11 @@ impl Opener {
         self.keyring.add(key);
     }
 
-    /// Opens the first token in `line` (a trailing `\n` or `\r\n` is ignored).
+    /// Opens the first token in `line` (a trailing `\n` is ignored). A `\r` before it, as in
+    /// a CRLF file, ends the token like any other non-base64 byte and stays in
+    /// [`Opened::after`], so text written back keeps its line endings.
     pub fn open<'a>(&'a mut self, line: &'a [u8]) -> Option<Result<Opened<'a>, OpenError>> {
         let line = line.strip_suffix(b"\n").unwrap_or(line);
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
         if let Some(located) = token::locate(line) {
             return Some(self.open_located(line, located));
         }

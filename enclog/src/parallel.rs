@@ -350,7 +350,8 @@ impl Chunk {
                 start = next;
                 continue;
             }
-            let raw = line.strip_suffix(b"\r").unwrap_or(line);
+            // As in `Decryptor`: a `\r` before the newline is kept.
+            let raw = line;
             let outcome = match classify(opener, raw, terminated) {
                 Outcome::Plain => LineOutcome::Plain,
                 Outcome::Failed(e) => LineOutcome::Failed(e),

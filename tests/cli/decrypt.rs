@@ -353,3 +353,22 @@ fn usage_errors_exit_2() {
     let r = run(&mut enclog(["no-such-command"]), b"");
     assert_eq!(r.code, 2);
 }
+
+/// CRLF text (a log that passed through Windows tooling) comes out with its line endings:
+/// plain lines byte for byte, and a token line with its `\r` after the event.
+#[test]
+fn crlf_lines_keep_their_line_endings() {
+    let env = Env::new();
+    let sealed = env.encrypt(b"an event\n");
+    let token_line = sealed.split(|&b| b == b'\n').next().unwrap().to_vec();
+    let mut input = b"plain windows line\r\n".to_vec();
+    input.extend_from_slice(&token_line);
+    input.extend_from_slice(b"\r\nlast plain\r\n");
+    let path = env.write("crlf.log", &input);
+    let out = run(&mut env.cmd(&["decrypt"]).arg(&path), b"");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        b"plain windows line\r\nan event\r\nlast plain\r\n"
+    );
+}
