@@ -10,7 +10,7 @@ use memchr::memmem;
 use crate::cipher::SessionCipher;
 use crate::error::OpenError;
 use crate::fernet;
-use crate::key::{Key, KeyId};
+use crate::key::KeyId;
 use crate::keyring::Keyring;
 use crate::token::{self, Header, Mode, RecordKind, SessionId};
 
@@ -131,9 +131,18 @@ impl Opener {
         &self.keyring
     }
 
-    /// Adds a key (e.g. one that appeared in a keyring folder while following a file).
-    pub fn add_key(&mut self, key: Key) {
-        self.keyring.add(key);
+    /// The keyring, to add keys of any kind while reading (e.g. one that appeared in a keyring
+    /// folder while following a file). Cached sessions stay valid: keys are only ever added.
+    ///
+    /// ```
+    /// let mut opener = enclog::Opener::new(enclog::Keyring::new());
+    /// let identity = enclog::Identity::generate()?;
+    /// opener.keyring_mut().add_identity(identity.clone());
+    /// assert_eq!(opener.keyring().ids(), [identity.id()]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn keyring_mut(&mut self) -> &mut Keyring {
+        &mut self.keyring
     }
 
     /// Opens the first token in `line` (a trailing `\n` is ignored). A `\r` before it, as in

@@ -166,8 +166,9 @@ impl<W: Write> Printer<W> {
                 output::note(format_args!(
                     "loaded {added} new key(s) from the keyring folder"
                 ));
-                self.keys.keyring = ring.clone();
-                self.opener = Opener::new(ring);
+                // Keep the opener and its session cache: give it the whole, larger keyring.
+                *self.opener.keyring_mut() = ring.clone();
+                self.keys.keyring = ring;
             }
             Ok(None) => {}
             Err(e) => output::note(format_args!("{e:#}")),
