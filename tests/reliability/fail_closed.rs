@@ -41,11 +41,22 @@ fn bad_key_files(env: &Env) -> Vec<(&'static str, std::path::PathBuf, &'static s
     files
 }
 
+/// An error and its sources, as `anyhow`'s `{:#}` shows them.
+fn chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(e) = source {
+        text = format!("{text}: {e}");
+        source = e.source();
+    }
+    text
+}
+
 #[test]
 fn library_writers_refuse_an_unusable_key() {
     let env = Env::new();
     for (name, path, why) in bad_key_files(&env) {
-        let err = Sealer::from_key_file(&path).unwrap_err().to_string();
+        let err = chain(&Sealer::from_key_file(&path).unwrap_err());
         assert!(err.contains(why), "{name}: {err}");
         assert!(
             err.contains(name),

@@ -222,7 +222,14 @@ fn key_bytes_never_appear_in_debug_output() {
 #[test]
 fn no_option_takes_key_text_on_the_command_line() {
     let allowed = ["--key-file", "--keyring", "--key-command"];
-    for sub in ["genkey", "decrypt", "tailf", "verify", "encrypt"] {
+    for sub in [
+        "genkey",
+        "recipient",
+        "decrypt",
+        "tailf",
+        "verify",
+        "encrypt",
+    ] {
         let r = run(&mut enclog([sub, "--help"]));
         assert_eq!(r.code, 0);
         let help = r.stdout_text();

@@ -85,8 +85,16 @@ fn fernet_like() -> impl Strategy<Value = Vec<u8>> {
         })
 }
 
+/// 512 cases in CI; `PROPTEST_CASES` for a soak run.
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(512)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    #![proptest_config(ProptestConfig::with_cases(cases()))]
 
     /// Any text: parsing as each kind, as a writer's key and into a keyring never panics, and
     /// errors never echo the text.
