@@ -1,0 +1,127 @@
+//! The hot path, measured rather than claimed: once warm, sealing an event through
+//! `EncryptedWriter` allocates nothing and makes exactly one write to the writer below.
+//!
+//! Threats: a logger whose memory grows with traffic, and torn lines (two writes per event can
+//! interleave with another writer's between them).
+//!
+//! A counting global allocator needs a test binary of its own.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tracing_subscriber::fmt::MakeWriter;
+
+struct Counting;
+
+thread_local! {
+    /// Allocations made by this thread (tests run on parallel threads; each counts its own).
+    static ALLOCATIONS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+fn count() {
+    // `try_with`: allocations during thread teardown must not panic.
+    let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+}
+
+fn allocations() -> u64 {
+    ALLOCATIONS.with(|c| c.get())
+}
+
+// SAFETY: forwards to the system allocator unchanged; only counts calls.
+#[allow(unsafe_code)]
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count();
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count();
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// A writer that counts its `write` calls and keeps nothing (no allocation of its own).
+#[derive(Clone, Default)]
+struct CountingSink {
+    writes: Arc<AtomicU64>,
+    bytes: Arc<AtomicU64>,
+}
+
+impl Write for CountingSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.writes.fetch_add(1, Ordering::Relaxed);
+        self.bytes.fetch_add(buf.len() as u64, Ordering::Relaxed);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_warm_encrypted_writer_allocates_nothing_and_writes_once_per_event() {
+    let sink = CountingSink::default();
+    let make = {
+        let sink = sink.clone();
+        move || sink.clone()
+    };
+    let key = enclog::Key::generate().unwrap();
+    let writer = enclog::EncryptedWriter::new(key, make)
+        .with_clear_level(true)
+        .with_clear_timestamp(true);
+    let event = b"2026-11-26T20:27:30.123456Z  INFO checkout{order=1042}: app: payment accepted \
+                  user=alice@example.com amount=42.00\n";
+    let log_one = || {
+        let mut w = writer.make_writer();
+        w.write_all(event).unwrap();
+    };
+    for _ in 0..100 {
+        log_one(); // warm: session drawn, buffers grown
+    }
+
+    let writes_before = sink.writes.load(Ordering::Relaxed);
+    let allocations_before = allocations();
+    const EVENTS: u64 = 10_000;
+    for _ in 0..EVENTS {
+        log_one();
+    }
+    let allocations = allocations() - allocations_before;
+    let writes = sink.writes.load(Ordering::Relaxed) - writes_before;
+    assert_eq!(
+        allocations, 0,
+        "{allocations} allocations for {EVENTS} warm events"
+    );
+    assert_eq!(writes, EVENTS, "one write per event");
+    assert!(sink.bytes.load(Ordering::Relaxed) > EVENTS * event.len() as u64);
+}
+
+#[test]
+fn a_warm_sealer_allocates_nothing() {
+    let sealer = enclog::Sealer::new(enclog::Key::generate().unwrap());
+    let mut line = Vec::with_capacity(1024);
+    for _ in 0..10 {
+        line.clear();
+        sealer
+            .seal_to(Some(b"INFO"), &[b'x'; 300], &mut line)
+            .unwrap();
+    }
+    let before = allocations();
+    for _ in 0..10_000 {
+        line.clear();
+        sealer
+            .seal_to(Some(b"INFO"), &[b'x'; 300], &mut line)
+            .unwrap();
+    }
+    assert_eq!(allocations() - before, 0);
+}
