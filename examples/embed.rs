@@ -17,7 +17,11 @@ fn main() -> Result<(), Box<dyn Error>> {
     let mut log = Vec::new();
     Sealer::new(old.clone()).seal_to(None, b"written before the rotation", &mut log)?;
     let sealer = Sealer::new(new.clone());
-    sealer.seal_to(Some(b"ERROR"), b"payload={\"ssn\":\"078-05-1120\"}", &mut log)?;
+    sealer.seal_to(
+        Some(b"ERROR"),
+        b"payload={\"ssn\":\"078-05-1120\"}",
+        &mut log,
+    )?;
     sealer.close_to(&mut log)?;
     log.extend_from_slice(b"a line from another program, not encrypted\n");
 

@@ -10,7 +10,10 @@ fn main() -> Result<(), Box<dyn Error>> {
     let key = enclog::Key::generate()?;
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("app.log");
-    let file = std::fs::OpenOptions::new().create(true).append(true).open(&path)?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)?;
 
     let logger = enclog::EncryptedLogger::new(key.clone(), file)
         .with_level(log::LevelFilter::Info)

@@ -18,13 +18,17 @@ fn main() -> Result<(), Box<dyn Error>> {
         .filename_prefix("app")
         .filename_suffix("log")
         .build(dir.path())?;
-    let (non_blocking, worker_guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(false)
-        .finish(appender);
+    let (non_blocking, worker_guard) =
+        tracing_appender::non_blocking::NonBlockingBuilder::default()
+            .lossy(false)
+            .finish(appender);
     let writer = enclog::EncryptedWriter::new(key.clone(), non_blocking);
     let session_guard = writer.session_guard();
 
-    let subscriber = tracing_subscriber::fmt().with_writer(writer).with_ansi(false).finish();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(writer)
+        .with_ansi(false)
+        .finish();
     tracing::subscriber::with_default(subscriber, || {
         for i in 0..5 {
             tracing::info!(request = i, client = "10.0.0.7", "handled");

@@ -13,7 +13,10 @@ fn main() -> Result<(), Box<dyn Error>> {
     let key = enclog::Key::generate()?;
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("app.log");
-    let file = std::fs::OpenOptions::new().create(true).append(true).open(&path)?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)?;
 
     let writer = enclog::EncryptedWriter::new(key.clone(), file).with_clear_level(true);
     let guard = writer.session_guard();

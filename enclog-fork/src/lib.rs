@@ -80,7 +80,11 @@ mod tests {
         let waited = unsafe { libc::waitpid(pid, &mut status, 0) };
         assert_eq!(waited, pid);
         assert!(libc::WIFEXITED(status));
-        assert_eq!(libc::WEXITSTATUS(status), 0, "child did not see a new generation");
+        assert_eq!(
+            libc::WEXITSTATUS(status),
+            0,
+            "child did not see a new generation"
+        );
         assert_eq!(generation(), before, "parent generation changed");
     }
 }
