@@ -1,0 +1,310 @@
+//! The targets of `BENCHMARKS.md`, each measured as a **paired, interleaved** ratio: the
+//! candidate and its baseline run in alternating short rounds (order flipped every round), and
+//! the median of the per-round ratios is reported with its spread. On a machine shared with
+//! compilers this is far steadier than comparing two criterion runs taken minutes apart.
+//!
+//! ```sh
+//! cargo bench -p enclog --bench ratios              # everything (≈ 2 minutes)
+//! cargo bench -p enclog --bench ratios -- tracing   # only the pairs whose name contains it
+//! ```
+//! Prints a Markdown table: pair, candidate and baseline in ns per operation (medians), the
+//! median ratio, the lowest and highest round ratios, and the target.
+
+use std::fs::File;
+use std::hint::black_box;
+use std::io::{BufReader, BufWriter};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use enclog::{
+    Decryptor, EncryptedLogger, EncryptedWriter, Key, Keyring, Opener, ParallelDecryptor,
+    ParallelOptions, Sealer, SealingWrite,
+};
+use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, Nonce, UnboundKey};
+use tracing_appender::non_blocking::NonBlockingBuilder;
+
+#[path = "workloads.rs"]
+mod workloads;
+use workloads::{
+    Counting, DECRYPT_LINES, PlainLogger, calling_thread_time, decrypt_file, dev_null, event,
+    log_one, print, sink, subscriber,
+};
+
+/// Runs `n` operations and returns the time they took.
+type Run<'a> = Box<dyn FnMut(u64) -> Duration + 'a>;
+
+struct Pair<'a> {
+    name: String,
+    target: &'static str,
+    candidate: Run<'a>,
+    baseline: Run<'a>,
+    /// Operations per round; 0 = calibrate to `ROUND`.
+    ops: u64,
+    rounds: usize,
+}
+
+const ROUND: Duration = Duration::from_millis(60);
+const ROUNDS: usize = 21;
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn measure(pair: &mut Pair<'_>) {
+    let mut ops = pair.ops;
+    if ops == 0 {
+        // Warm up both, then size a round to take about ROUND.
+        (pair.baseline)(1_000);
+        (pair.candidate)(1_000);
+        ops = 1_000;
+        loop {
+            let t = (pair.candidate)(ops);
+            if t >= ROUND / 4 {
+                ops = (ops as f64 * ROUND.as_secs_f64() / t.as_secs_f64()) as u64;
+                break;
+            }
+            ops *= 4;
+        }
+    }
+    let (mut cand, mut base, mut ratio) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..pair.rounds {
+        let (c, b) = if round % 2 == 0 {
+            let b = (pair.baseline)(ops);
+            ((pair.candidate)(ops), b)
+        } else {
+            let c = (pair.candidate)(ops);
+            (c, (pair.baseline)(ops))
+        };
+        let per = |d: Duration| d.as_nanos() as f64 / ops as f64;
+        cand.push(per(c));
+        base.push(per(b));
+        ratio.push(per(c) / per(b));
+    }
+    let (lo, hi) = ratio
+        .iter()
+        .fold((f64::MAX, 0f64), |(lo, hi), &r| (lo.min(r), hi.max(r)));
+    println!(
+        "| {} | {:.1} | {:.1} | **{:.3}** | {:.3}–{:.3} | {} |",
+        pair.name,
+        median(&mut cand),
+        median(&mut base),
+        median(&mut ratio),
+        lo,
+        hi,
+        pair.target
+    );
+}
+
+fn timed(mut f: impl FnMut(u64)) -> impl FnMut(u64) -> Duration {
+    move |n| {
+        let start = Instant::now();
+        f(n);
+        start.elapsed()
+    }
+}
+
+fn main() {
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let wanted = |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()));
+    let key = Key::generate().unwrap();
+
+    println!(
+        "| pair (candidate vs baseline) | candidate ns/op | baseline ns/op | ratio (median) | round ratios | target |"
+    );
+    println!("|---|---|---|---|---|---|");
+
+    // tracing, synchronous: fmt → Mutex<BufWriter<File>>, plain vs EncryptedWriter.
+    if wanted("tracing_sync") {
+        let plain = subscriber(Mutex::new(BufWriter::new(dev_null())));
+        let encrypted = subscriber(EncryptedWriter::new(
+            key.clone(),
+            Mutex::new(BufWriter::new(dev_null())),
+        ));
+        let run = |d: &tracing::Dispatch| {
+            let d = d.clone();
+            timed(move |n| tracing::dispatcher::with_default(&d, || (0..n).for_each(event)))
+        };
+        measure(&mut Pair {
+            name: "tracing_sync: EncryptedWriter vs plain fmt".into(),
+            target: "≤ 1.6",
+            candidate: Box::new(run(&encrypted)),
+            baseline: Box::new(run(&plain)),
+            ops: 0,
+            rounds: ROUNDS,
+        });
+    }
+
+    // tracing, non-blocking: calling-thread cost.
+    if wanted("tracing_non_blocking") {
+        let plain_sink = Counting::new();
+        let (w, _g1) = NonBlockingBuilder::default()
+            .lossy(false)
+            .finish(plain_sink.clone());
+        let plain = subscriber(w);
+        let sealing_sink = Counting::new();
+        let (w, _g2) = NonBlockingBuilder::default()
+            .lossy(false)
+            .finish(SealingWrite::new(
+                Sealer::new(key.clone()),
+                sealing_sink.clone(),
+            ));
+        let sealing = subscriber(w);
+        let outside_sink = Counting::new();
+        let (w, _g3) = NonBlockingBuilder::default()
+            .lossy(false)
+            .finish(outside_sink.clone());
+        let outside = subscriber(EncryptedWriter::new(key.clone(), w));
+        let run = |d: &tracing::Dispatch, sink: &Counting| {
+            let (d, sink) = (d.clone(), sink.clone());
+            move |n| tracing::dispatcher::with_default(&d, || calling_thread_time(n, &sink))
+        };
+        measure(&mut Pair {
+            name:
+                "tracing_non_blocking: non_blocking(SealingWrite) vs non_blocking, calling thread"
+                    .into(),
+            target: "≤ 1.15",
+            candidate: Box::new(run(&sealing, &sealing_sink)),
+            baseline: Box::new(run(&plain, &plain_sink)),
+            ops: 0,
+            rounds: ROUNDS,
+        });
+        measure(&mut Pair {
+            name: "tracing_non_blocking: EncryptedWriter(non_blocking) vs non_blocking, calling thread".into(),
+            target: "(seals on the calling thread)",
+            candidate: Box::new(run(&outside, &outside_sink)),
+            baseline: Box::new(run(&plain, &plain_sink)),
+            ops: 0,
+            rounds: ROUNDS,
+        });
+    }
+
+    // log: EncryptedLogger vs a plain logger formatting the same fields.
+    if wanted("log") {
+        let plain = PlainLogger {
+            writer: Mutex::new(BufWriter::new(dev_null())),
+        };
+        let encrypted = EncryptedLogger::new(key.clone(), BufWriter::new(dev_null()));
+        measure(&mut Pair {
+            name: "log: EncryptedLogger vs plain logger".into(),
+            target: "≤ 2.5",
+            candidate: Box::new(timed(|n| (0..n).for_each(|i| log_one(&encrypted, i)))),
+            baseline: Box::new(timed(|n| (0..n).for_each(|i| log_one(&plain, i)))),
+            ops: 0,
+            rounds: ROUNDS,
+        });
+    }
+
+    // Sealing and opening one line vs the raw AEAD of the same bytes (the floor).
+    if wanted("seal") || wanted("open") {
+        let floor = LessSafeKey::new(UnboundKey::new(&CHACHA20_POLY1305, &[7u8; 32]).unwrap());
+        let nonce = || Nonce::assume_unique_for_key([0u8; 12]);
+        for size in [64usize, 256, 1024, 4096] {
+            let plaintext = vec![b'x'; size];
+            let sealer = Sealer::new(key.clone());
+            let mut line = Vec::with_capacity(2 * size + 100);
+            let mut buf = Vec::with_capacity(size + 16);
+            let name = format!("seal {size} B: Sealer::seal_to vs raw AEAD");
+            if wanted(&name) {
+                measure(&mut Pair {
+                    name,
+                    target: "floor",
+                    candidate: Box::new(timed(|n| {
+                        for _ in 0..n {
+                            line.clear();
+                            sealer
+                                .seal_to(None, black_box(&plaintext), &mut line)
+                                .unwrap();
+                        }
+                    })),
+                    baseline: Box::new(timed(|n| {
+                        for _ in 0..n {
+                            buf.clear();
+                            buf.extend_from_slice(black_box(&plaintext));
+                            let tag = floor
+                                .seal_in_place_separate_tag(nonce(), Aad::empty(), &mut buf)
+                                .unwrap();
+                            let _ = black_box(tag);
+                        }
+                    })),
+                    ops: 0,
+                    rounds: 11,
+                });
+            }
+            let line = sealer.seal_line(&plaintext).unwrap();
+            let mut opener = Opener::new(Keyring::from(key.clone()));
+            let mut sealed = plaintext.clone();
+            let tag = floor
+                .seal_in_place_separate_tag(nonce(), Aad::empty(), &mut sealed)
+                .unwrap();
+            sealed.extend_from_slice(tag.as_ref());
+            let name = format!("open {size} B: Opener::open vs raw AEAD");
+            if wanted(&name) {
+                measure(&mut Pair {
+                    name,
+                    target: "floor",
+                    candidate: Box::new(timed(|n| {
+                        for _ in 0..n {
+                            let opened = opener.open(black_box(&line)).unwrap().unwrap();
+                            black_box(opened.plaintext.len());
+                        }
+                    })),
+                    baseline: Box::new(timed(|n| {
+                        for _ in 0..n {
+                            buf.clear();
+                            buf.extend_from_slice(black_box(&sealed));
+                            let p = floor
+                                .open_in_place(nonce(), Aad::empty(), &mut buf)
+                                .unwrap();
+                            black_box(p.len());
+                        }
+                    })),
+                    ops: 0,
+                    rounds: 11,
+                });
+            }
+        }
+    }
+
+    // Decrypting the 1M-line file: 2 jobs vs one core (the sequential Decryptor).
+    if wanted("decrypt") {
+        let (path, key) = decrypt_file();
+        let keyring = Keyring::from(key);
+        let sequential = |_| {
+            let start = Instant::now();
+            let file = BufReader::with_capacity(256 * 1024, File::open(&path).unwrap());
+            let mut reader = Decryptor::new(file, keyring.clone());
+            let mut out = sink();
+            while let Some(entry) = reader.next_entry().unwrap() {
+                print(&mut out, &entry).unwrap();
+            }
+            start.elapsed() / DECRYPT_LINES as u32
+        };
+        let parallel = |jobs| {
+            let (path, keyring) = (path.clone(), keyring.clone());
+            move |_| {
+                let start = Instant::now();
+                let options = ParallelOptions::default().jobs(jobs);
+                let file = File::open(&path).unwrap();
+                let mut reader = ParallelDecryptor::new(file, keyring.clone(), options);
+                let mut out = sink();
+                while let Some(entry) = reader.next_entry().unwrap() {
+                    print(&mut out, &entry).unwrap();
+                }
+                start.elapsed() / DECRYPT_LINES as u32
+            }
+        };
+        // ops = 1: one "operation" is the whole file; the figures are ns per line.
+        measure(&mut Pair {
+            name: "decrypt 1M lines: ParallelDecryptor 2 jobs vs Decryptor (one core)".into(),
+            target: "≥ 1.7× speed (ratio ≤ 0.588)",
+            candidate: Box::new(parallel(2)),
+            baseline: Box::new(sequential),
+            ops: 1,
+            rounds: 7,
+        });
+    }
+}

@@ -1,0 +1,99 @@
+//! tracing: plain `fmt` against encrypted, to the same writer.
+//!
+//! ```sh
+//! cargo bench -p enclog --bench tracing
+//! ```
+//! - `tracing_sync/*`: the `fmt` layer → `Mutex<BufWriter<File>>` (the file is `/dev/null`, so
+//!   the disk does not fill; every 8 KiB still costs a `write` system call): `plain` against
+//!   `EncryptedWriter` around the same writer. Target: encrypted ≤ 1.6 × plain.
+//! - `tracing_non_blocking/*`: the cost on the **calling thread** with
+//!   `tracing_appender::non_blocking` (`.lossy(false)`): `plain` (`non_blocking(file)`),
+//!   `sealing_write` (`non_blocking(SealingWrite(file))`: sealing on the worker) and
+//!   `encrypted_outside` (`EncryptedWriter(non_blocking(file))`: sealing on the calling
+//!   thread). Only the logging calls are timed ([`workloads::calling_thread_time`]).
+//!   Target: `sealing_write` ≤ 1.15 × `plain`.
+//!
+//! Criterion runs one benchmark after the other; on a shared machine the ratios in
+//! `BENCHMARKS.md` come from `benches/ratios.rs`, which interleaves each pair.
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use enclog::{EncryptedWriter, Key, Sealer, SealingWrite};
+use std::io::BufWriter;
+use std::sync::Mutex;
+use tracing_appender::non_blocking::NonBlockingBuilder;
+
+#[path = "workloads.rs"]
+mod workloads;
+use workloads::{Counting, calling_thread_time, dev_null, event, subscriber};
+
+fn sync(c: &mut Criterion) {
+    let mut group = c.benchmark_group("tracing_sync");
+    let key = Key::generate().unwrap();
+    let plain = subscriber(Mutex::new(BufWriter::new(dev_null())));
+    let encrypted = subscriber(EncryptedWriter::new(
+        key.clone(),
+        Mutex::new(BufWriter::new(dev_null())),
+    ));
+    let encrypted_level = subscriber(
+        EncryptedWriter::new(key, Mutex::new(BufWriter::new(dev_null()))).with_clear_level(true),
+    );
+    for (name, dispatch) in [
+        ("plain", &plain),
+        ("encrypted", &encrypted),
+        ("encrypted_clear_level", &encrypted_level),
+    ] {
+        tracing::dispatcher::with_default(dispatch, || {
+            let mut i = 0;
+            group.bench_function(name, |b| {
+                b.iter(|| {
+                    i += 1;
+                    event(i)
+                })
+            });
+        });
+    }
+    group.finish();
+}
+
+fn non_blocking(c: &mut Criterion) {
+    let mut group = c.benchmark_group("tracing_non_blocking");
+    let key = Key::generate().unwrap();
+
+    let plain_sink = Counting::new();
+    let (plain_writer, _g1) = NonBlockingBuilder::default()
+        .lossy(false)
+        .finish(plain_sink.clone());
+    let plain = subscriber(plain_writer);
+
+    let sealing_sink = Counting::new();
+    let (sealing_writer, _g2) =
+        NonBlockingBuilder::default()
+            .lossy(false)
+            .finish(SealingWrite::new(
+                Sealer::new(key.clone()),
+                sealing_sink.clone(),
+            ));
+    let sealing = subscriber(sealing_writer);
+
+    let outside_sink = Counting::new();
+    let (outside_writer, _g3) = NonBlockingBuilder::default()
+        .lossy(false)
+        .finish(outside_sink.clone());
+    let outside = subscriber(EncryptedWriter::new(key, outside_writer));
+
+    for (name, dispatch, sink) in [
+        ("plain", &plain, &plain_sink),
+        ("sealing_write", &sealing, &sealing_sink),
+        ("encrypted_outside", &outside, &outside_sink),
+    ] {
+        tracing::dispatcher::with_default(dispatch, || {
+            group.bench_function(name, |b| {
+                b.iter_custom(|iters| calling_thread_time(iters, sink));
+            });
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, sync, non_blocking);
+criterion_main!(benches);

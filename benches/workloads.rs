@@ -1,0 +1,241 @@
+//! The workloads shared by the benches (`#[path]`-included): the same event, the same writers,
+//! the same loggers, so that criterion's figures and `ratios`' paired figures measure one thing.
+
+#![allow(dead_code, missing_docs)]
+
+use std::cell::RefCell;
+use std::fs::File;
+use std::hint::black_box;
+use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use enclog::{Entry, Key, Outcome, Sealer};
+use log::{Level, Log, Metadata, Record};
+use tracing::Dispatch;
+
+/// `/dev/null` opened for writing: real `write` system calls, no disk filling up.
+pub(crate) fn dev_null() -> File {
+    File::options().write(true).open("/dev/null").unwrap()
+}
+
+/// The tracing event of every tracing bench (≈ 150 bytes formatted by `fmt`'s default format:
+/// `2026-11-26T21:00:00.123456Z  INFO ratios: served request from 10.0.0.7 path="/api/v1/items/42" status=200 bytes=N`).
+pub(crate) fn event(i: u64) {
+    tracing::info!(
+        path = "/api/v1/items/42",
+        status = 200,
+        bytes = black_box(i),
+        "served request from 10.0.0.7"
+    );
+}
+
+pub(crate) fn subscriber<W>(writer: W) -> Dispatch
+where
+    W: for<'a> tracing_subscriber::fmt::MakeWriter<'a> + Send + Sync + 'static,
+{
+    Dispatch::new(
+        tracing_subscriber::fmt()
+            .with_writer(writer)
+            .with_ansi(false)
+            .finish(),
+    )
+}
+
+/// Counts the lines written, so that a bench can wait (untimed) for a worker to drain its queue.
+#[derive(Clone)]
+pub(crate) struct Counting {
+    pub(crate) lines: Arc<AtomicU64>,
+    file: Arc<Mutex<BufWriter<File>>>,
+}
+
+impl Counting {
+    pub(crate) fn new() -> Counting {
+        Counting {
+            lines: Arc::new(AtomicU64::new(0)),
+            file: Arc::new(Mutex::new(BufWriter::new(dev_null()))),
+        }
+    }
+}
+
+impl Write for Counting {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.file.lock().unwrap().write_all(buf)?;
+        let lines = buf.iter().filter(|&&b| b == b'\n').count() as u64;
+        self.lines.fetch_add(lines, Ordering::Release);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.lock().unwrap().flush()
+    }
+}
+
+/// Events per timed batch: well under `non_blocking`'s 128,000-line queue.
+pub(crate) const BATCH: u64 = 2_000;
+
+/// Logs `iters` events through the current dispatcher (a `non_blocking` writer ending in
+/// `sink`); returns the time spent in the logging calls only. Between batches it waits,
+/// untimed, until the worker has written everything: the queue never fills, nothing blocks,
+/// nothing is dropped.
+pub(crate) fn calling_thread_time(iters: u64, sink: &Counting) -> Duration {
+    let mut timed = Duration::ZERO;
+    let mut sent = sink.lines.load(Ordering::Acquire);
+    let mut left = iters;
+    while left > 0 {
+        let n = left.min(BATCH);
+        let start = Instant::now();
+        for i in 0..n {
+            event(i);
+        }
+        timed += start.elapsed();
+        left -= n;
+        sent += n;
+        while sink.lines.load(Ordering::Acquire) < sent {
+            std::thread::yield_now();
+        }
+    }
+    timed
+}
+
+/// What a minimal plain `log` logger does: format the record exactly as `EncryptedLogger`
+/// formats it (`RFC 3339 timestamp LEVEL target: message`) into a reused buffer and write it
+/// with one `write_all`.
+pub(crate) struct PlainLogger {
+    pub(crate) writer: Mutex<BufWriter<File>>,
+}
+
+thread_local! {
+    static BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+impl Log for PlainLogger {
+    fn enabled(&self, _: &Metadata<'_>) -> bool {
+        true
+    }
+
+    fn log(&self, record: &Record<'_>) {
+        BUF.with(|buf| {
+            let mut buf = buf.borrow_mut();
+            buf.clear();
+            write_rfc3339(SystemTime::now(), &mut *buf);
+            let _ = writeln!(
+                buf,
+                " {} {}: {}",
+                record.level(),
+                record.target(),
+                record.args()
+            );
+            let _ = self.writer.lock().unwrap().write_all(&buf);
+        });
+    }
+
+    fn flush(&self) {
+        let _ = self.writer.lock().unwrap().flush();
+    }
+}
+
+/// The same RFC 3339 formatting as enclog's (private) `timestamp` module.
+fn write_rfc3339(time: SystemTime, out: &mut impl Write) {
+    let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = since.as_secs();
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let _ = write!(
+        out,
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:06}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60,
+        since.subsec_micros()
+    );
+}
+
+/// The `log` record of every `log` bench.
+pub(crate) fn log_one(logger: &dyn Log, i: u64) {
+    logger.log(
+        &Record::builder()
+            .level(Level::Info)
+            .target("app::http")
+            .args(format_args!(
+                "served /api/v1/items/42 to 10.0.0.7: status=200 bytes={}",
+                black_box(i)
+            ))
+            .build(),
+    );
+}
+
+/// Lines of the decrypt benchmark file.
+pub(crate) const DECRYPT_LINES: u64 = 1_000_000;
+
+/// The decrypt benchmark file (written once, then reused): 1,000,000 lines of 92-byte events,
+/// 184 bytes per line, under `target/bench-data/` or `$ENCLOG_BENCH_DIR`. Returns its path and
+/// key; the key's text form is in `decrypt-1m.key` beside it (for the CLI scripts).
+pub(crate) fn decrypt_file() -> (PathBuf, Key) {
+    let dir = std::env::var_os("ENCLOG_BENCH_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/bench-data"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (log, key_file) = (dir.join("decrypt-1m.log"), dir.join("decrypt-1m.key"));
+    if let (Ok(_), Ok(key)) = (std::fs::metadata(&log), std::fs::read_to_string(&key_file)) {
+        return (log, key.trim().parse().unwrap());
+    }
+    let key = Key::generate().unwrap();
+    let sealer = Sealer::new(key.clone());
+    let partial = log.with_extension("partial");
+    let mut out = BufWriter::new(File::create(&partial).unwrap());
+    let mut line = Vec::new();
+    for i in 0..DECRYPT_LINES {
+        line.clear();
+        sealer.seal_to(None, &decrypt_event(i), &mut line).unwrap();
+        out.write_all(&line).unwrap();
+    }
+    out.flush().unwrap();
+    std::fs::rename(&partial, &log).unwrap();
+    enclog::write_secret_file(&key_file, &format!("{}\n", *key.to_text()), true).unwrap();
+    (log, key)
+}
+
+/// The `i`th event of the decrypt file: a 92-byte tracing-style line.
+pub(crate) fn decrypt_event(i: u64) -> Vec<u8> {
+    let event = format!(
+        "2026-11-26T20:27:{:02}.{:06}Z  INFO request{{id={i}}}: app::http: served /api/items/{} status=200",
+        i % 60,
+        i % 1_000_000,
+        i * 7 % 99_991
+    );
+    let mut event = format!("{event:<92}").into_bytes();
+    event.truncate(92);
+    event
+}
+
+/// What `enclog decrypt` prints for an entry (text output, no colour).
+pub(crate) fn print(out: &mut impl Write, entry: &Entry<'_>) -> io::Result<()> {
+    match &entry.outcome {
+        Outcome::Plain => {
+            out.write_all(entry.raw)?;
+            out.write_all(b"\n")
+        }
+        Outcome::Opened(o) => {
+            out.write_all(o.before)?;
+            out.write_all(o.plaintext)?;
+            out.write_all(o.after)?;
+            out.write_all(b"\n")
+        }
+        Outcome::Failed(e) => panic!("line {}: {e}", entry.line_no),
+    }
+}
+
+/// Stdout as `enclog decrypt` buffers it, on `/dev/null`.
+pub(crate) fn sink() -> BufWriter<File> {
+    BufWriter::with_capacity(256 * 1024, dev_null())
+}
