@@ -163,8 +163,9 @@ pub enum OpenError {
         "zato-enclog line (enclogdata:) but no Fernet key was given: add the 44-character key that zato-enclog's genkey printed (--key-file)"
     )]
     NoFernetKey,
-    /// The token was written by a newer enclog or a mode this build cannot read.
-    #[error("unsupported token: {reason}; upgrade enclog")]
+    /// The token names a format version or mode this build does not read: written by a newer
+    /// enclog, or its first byte was damaged.
+    #[error("unsupported token: {reason}: written by a newer enclog (upgrade), or the line is damaged")]
     Unsupported {
         /// What is unsupported.
         reason: String,
