@@ -365,7 +365,7 @@ fn crlf_lines_keep_their_line_endings() {
     input.extend_from_slice(&token_line);
     input.extend_from_slice(b"\r\nlast plain\r\n");
     let path = env.write("crlf.log", &input);
-    let out = run(&mut env.cmd(&["decrypt"]).arg(&path), b"");
+    let out = run(env.cmd(&["decrypt"]).arg(&path), b"");
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(
         out.stdout,
