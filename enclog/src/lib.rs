@@ -13,6 +13,7 @@
 //! | reading logs | [`Decryptor`] over any `BufRead`; [`ParallelDecryptor`] for large files (several cores, same output); `Follower` to follow a growing file (`follow` feature) |
 //! | checking a log for deleted, copied, moved or cut lines | [`Verifier`], which gives a [`Report`] |
 //! | managing keys | [`Key`] (generate, parse, load from env or file), [`KeyId`], [`Keyring`] |
+//! | rotating a running writer's key without a restart | [`Sealer::set_key`]; `KeyReloader` watches the key file (`follow` feature) |
 //! | writers that must not read their own logs | [`Recipient`] for the writer, [`Identity`] for readers |
 //! | reading zato-enclog logs | [`FernetKey`] in a [`Keyring`] |
 //!
