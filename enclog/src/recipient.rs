@@ -160,21 +160,21 @@ impl Recipient {
         self.id
     }
 
-    /// Reads a recipient from a file: the first non-comment line, or a `# recipient: …`
-    /// comment of an identity file is NOT used (writers must never be given identity files).
+    /// Reads a recipient from a file: its first line that is neither blank nor a `#` comment.
+    /// A recipient is public, so the file may have any permissions. An identity file is refused
+    /// even though it names its recipient in a comment: writers must never be given one.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("recipient.txt");
+    /// let identity = enclog::Identity::generate()?;
+    /// std::fs::write(&path, format!("# for the web servers\n{}\n", identity.recipient()))?;
+    /// assert_eq!(enclog::Recipient::from_file(&path)?.id(), identity.id());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn from_file(path: impl AsRef<Path>) -> Result<Recipient, KeyError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| KeyError::Io {
-            path: path.to_owned(),
-            source,
-        })?;
-        let line = text
-            .lines()
-            .map(str::trim)
-            .find(|l| !l.is_empty() && !l.starts_with('#'))
-            .ok_or_else(|| KeyError::EmptyFile {
-                path: path.to_owned(),
-            })?;
+        let line = secret_file::read_public_line(path)?;
         line.parse().map_err(|e| KeyError::InFile {
             path: path.to_owned(),
             source: Box::new(e),

@@ -13,6 +13,15 @@ const MAX_KEY_FILE: u64 = 64 * 1024;
 /// Reads the first line of `path` that is neither blank nor a `#` comment, refusing files that
 /// group or others can read.
 pub(crate) fn read_key_line(path: &Path) -> Result<Zeroizing<String>, KeyError> {
+    read_line(path, true)
+}
+
+/// Like [`read_key_line`] for a file holding something public (a recipient): any permissions.
+pub(crate) fn read_public_line(path: &Path) -> Result<Zeroizing<String>, KeyError> {
+    read_line(path, false)
+}
+
+fn read_line(path: &Path, private: bool) -> Result<Zeroizing<String>, KeyError> {
     let io = |source| KeyError::Io {
         path: path.to_owned(),
         source,
@@ -25,7 +34,9 @@ pub(crate) fn read_key_line(path: &Path) -> Result<Zeroizing<String>, KeyError> 
             reason: "it is a directory (use --keyring DIR for a folder of keys)".into(),
         });
     }
-    check_private(path, &meta)?;
+    if private {
+        check_private(path, &meta)?;
+    }
     if meta.len() > MAX_KEY_FILE {
         return Err(KeyError::NotAKeyFile {
             path: path.to_owned(),
