@@ -24,7 +24,7 @@ use tracing_appender::non_blocking::NonBlockingBuilder;
 
 #[path = "workloads.rs"]
 mod workloads;
-use workloads::{Counting, calling_thread_time, dev_null, event, subscriber};
+use workloads::{Counting, calling_thread_time, dev_null, event, subscriber, wall_clock};
 
 fn sync(c: &mut Criterion) {
     let mut group = c.benchmark_group("tracing_sync");
@@ -88,7 +88,7 @@ fn non_blocking(c: &mut Criterion) {
     ] {
         tracing::dispatcher::with_default(dispatch, || {
             group.bench_function(name, |b| {
-                b.iter_custom(|iters| calling_thread_time(iters, sink));
+                b.iter_custom(|iters| calling_thread_time(iters, sink, wall_clock));
             });
         });
     }
