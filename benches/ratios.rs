@@ -30,6 +30,27 @@ use workloads::{
     event, log_one, print, sink, subscriber,
 };
 
+/// An in-memory file shared by the writer and the measurement.
+#[derive(Clone, Default)]
+struct SharedBuf(std::sync::Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for SharedBuf {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for SharedBuf {
+    type Writer = SharedBuf;
+    fn make_writer(&'a self) -> SharedBuf {
+        self.clone()
+    }
+}
+
 /// Runs `n` operations and returns the time they took.
 type Run<'a> = Box<dyn FnMut(u64) -> Duration + 'a>;
 
@@ -130,6 +151,53 @@ fn main() {
         "| pair (candidate vs baseline) | candidate ns/op | baseline ns/op | ratio (median) | round ratios | target |"
     );
     println!("|---|---|---|---|---|---|");
+
+    // Bytes per line for the same tracing event, plain and encrypted (target: ≤ plain × 4/3 + 64).
+    if wanted("bytes") {
+        let plain = SharedBuf::default();
+        let encrypted = SharedBuf::default();
+        let encrypted_level = SharedBuf::default();
+        let sealer = Sealer::new(key.clone());
+        for (buf, dispatch) in [
+            (&plain, subscriber(plain.clone())),
+            (
+                &encrypted,
+                subscriber(EncryptedWriter::with_sealer(
+                    sealer.clone(),
+                    encrypted.clone(),
+                )),
+            ),
+            (
+                &encrypted_level,
+                subscriber(
+                    EncryptedWriter::with_sealer(sealer.clone(), encrypted_level.clone())
+                        .with_clear_level(true),
+                ),
+            ),
+        ] {
+            // 200 events, so that the sequence number takes its typical 2 bytes.
+            tracing::dispatcher::with_default(&dispatch, || (0..200).for_each(event));
+            assert_eq!(
+                buf.0
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .filter(|&&b| b == b'\n')
+                    .count(),
+                200
+            );
+        }
+        let per_line = |b: &SharedBuf| b.0.lock().unwrap().len() as f64 / 200.0;
+        let p = per_line(&plain);
+        println!(
+            "| bytes per line, same event: encrypted / encrypted + clear level vs plain | {:.1} / {:.1} | {:.1} | **{:.3}** | budget {:.1} = plain × 4/3 + 64 | ≤ budget |",
+            per_line(&encrypted),
+            per_line(&encrypted_level),
+            p,
+            per_line(&encrypted) / p,
+            p * 4.0 / 3.0 + 64.0
+        );
+    }
 
     // tracing, synchronous: fmt → Mutex<BufWriter<File>>, plain vs EncryptedWriter.
     if wanted("tracing_sync") {
