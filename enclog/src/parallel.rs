@@ -258,7 +258,7 @@ struct Line {
 
 enum LineOutcome {
     Plain,
-    Opened(Box<OpenedAt>),
+    Opened(OpenedAt),
     Failed(LineError),
     TooLong(u64),
 }
@@ -360,7 +360,7 @@ impl Chunk {
                         arena.extend_from_slice(s);
                         arena.len() - s.len()..arena.len()
                     };
-                    LineOutcome::Opened(Box::new(OpenedAt {
+                    LineOutcome::Opened(OpenedAt {
                         plaintext: keep(o.plaintext),
                         meta: o.meta.map(&mut keep),
                         before: at(o.before)..at(o.before) + o.before.len(),
@@ -371,7 +371,7 @@ impl Chunk {
                         sequence: o.sequence,
                         record: o.record,
                         timestamp: o.timestamp,
-                    }))
+                    })
                 }
             };
             lines.push(Line {
