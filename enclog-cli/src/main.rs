@@ -19,8 +19,8 @@ const MAIN_HELP: &str = "\
 Start with `enclog demo`.
 
 Exit status:
-  0  success
-  1  some lines did not decrypt (decrypt, tailf) or verify found problems
+  0  success (tailf: stopped by Ctrl-C, having reported bad lines as they came)
+  1  some lines did not decrypt (decrypt), or verify found problems
   2  usage, input/output or key error (missing file, bad key, ...)";
 
 /// `--version`: the program's version and the line format it writes.
@@ -99,8 +99,15 @@ Examples:
     },
 
     /// Print the man page (roff).
-    #[command(after_help = "Example:\n  enclog man > enclog.1 && man ./enclog.1")]
-    Man,
+    #[command(after_help = "\
+Examples:
+  enclog man > enclog.1 && man ./enclog.1
+  enclog man --dir ~/.local/share/man/man1     # enclog.1 and enclog-COMMAND.1 for each command")]
+    Man {
+        /// Write enclog.1 and one page per command (enclog-decrypt.1, …) into DIR instead.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<std::path::PathBuf>,
+    },
 }
 
 const DECRYPT_HELP: &str = "\
@@ -173,7 +180,7 @@ fn main() -> ExitCode {
         Command::Encrypt(args) => cmd::encrypt::run(args),
         Command::Demo => cmd::demo::run(cli.color),
         Command::Completions { shell } => cmd::completions::completions(shell, command()),
-        Command::Man => cmd::completions::man(command()),
+        Command::Man { dir } => cmd::completions::man(command(), dir.as_deref()),
     };
     match result {
         Ok(status) => status.into(),

@@ -103,6 +103,14 @@ pub(crate) fn classify<'a>(opener: &'a mut Opener, raw: &'a [u8], terminated: bo
                 reason: "the last line has no newline: the writer was cut off mid-line",
             }))
         }
+        // A writer cut off mid-line leaves a line without its newline (above). A complete line
+        // whose token is too short was damaged, or cut by something that re-terminated it (a
+        // message size limit in a pipeline): not the crash that "truncated" tells a reader.
+        Some(Err(OpenError::Truncated { .. })) => {
+            Outcome::Failed(LineError::Open(OpenError::Malformed {
+                reason: "the token is incomplete although its line is complete: damaged, or cut by a size limit along the way (a syslog message size?)",
+            }))
+        }
         Some(Err(e)) => Outcome::Failed(LineError::Open(e)),
     }
 }

@@ -15,7 +15,7 @@ use crate::key::KeyId;
 /// let err = "ENCLOG-KEY-1-abc".parse::<enclog::Key>().unwrap_err();
 /// assert!(err.to_string().contains("truncated"));
 /// ```
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum KeyError {
     /// The text was empty.
@@ -165,11 +165,35 @@ pub enum OpenError {
     NoFernetKey,
     /// The token names a format version or mode this build does not read: written by a newer
     /// enclog, or its first byte was damaged.
-    #[error("unsupported token: {reason}: written by a newer enclog (upgrade), or the line is damaged")]
+    #[error(
+        "unsupported token: {reason}: written by a newer enclog (upgrade), or the line is damaged"
+    )]
     Unsupported {
         /// What is unsupported.
         reason: String,
     },
+}
+
+/// `Debug` shows the message and its causes, not the variant's fields: these errors reach
+/// people through `fn main() -> Result<(), Box<dyn Error>>`, which prints `Debug` (a file
+/// mode as `420` instead of `0644`, and no fix, helped nobody).
+pub(crate) fn debug_chain(
+    error: &(dyn std::error::Error + 'static),
+    f: &mut std::fmt::Formatter<'_>,
+) -> std::fmt::Result {
+    write!(f, "{error}")?;
+    let mut source = error.source();
+    while let Some(cause) = source {
+        write!(f, ": {cause}")?;
+        source = cause.source();
+    }
+    Ok(())
+}
+
+impl std::fmt::Debug for KeyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        debug_chain(self, f)
+    }
 }
 
 fn display_ids(ids: &[KeyId]) -> String {
@@ -193,4 +217,27 @@ pub enum SealError {
     /// Internal: a Fernet key has no sessions (never returned by the public API).
     #[error("a zato-enclog Fernet key has no sessions")]
     NoSessions,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `fn main() -> Result<(), Box<dyn Error>>` prints for a key file others can read.
+    #[test]
+    fn debug_is_the_message_with_its_causes_and_fix() {
+        let err = KeyError::InFile {
+            path: "app.key".into(),
+            source: Box::new(KeyError::LoosePermissions {
+                path: "app.key".into(),
+                mode: 0o644,
+            }),
+        };
+        let shown = format!("{err:?}");
+        assert!(
+            shown.contains("mode 0644") && shown.contains("chmod 600 app.key"),
+            "{shown}"
+        );
+        assert!(!shown.contains("LoosePermissions"), "{shown}");
+    }
 }

@@ -127,7 +127,8 @@ impl Keyring {
     }
 
     /// Adds every key file of a folder (names starting with `.` are skipped), in name order,
-    /// and returns the ids added. A file that is not a valid key file is an error naming it.
+    /// and returns the ids added. Recipient files are skipped (public, they open nothing); any
+    /// other file that is not a valid key file is an error naming it.
     ///
     /// ```
     /// let dir = tempfile::tempdir()?;
@@ -156,7 +157,18 @@ impl Keyring {
             }
         }
         paths.sort();
-        paths.iter().map(|p| self.add_file(p)).collect()
+        let mut added = Vec::new();
+        for path in &paths {
+            match self.add_file(path) {
+                Ok(id) => added.push(id),
+                // Recipients often sit beside the identities they belong to: they open
+                // nothing, so a reader skips them.
+                Err(KeyError::InFile { source, .. })
+                    if matches!(*source, KeyError::RecipientForReader) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(added)
     }
 
     /// The ids of everything held: symmetric keys, then identities, then Fernet keys.

@@ -120,8 +120,8 @@ impl<W: Write + Send + 'static> EncryptedLogger<W> {
     }
 }
 
-/// [`EncryptedLogger::init`] failed.
-#[derive(Debug, thiserror::Error)]
+/// [`EncryptedLogger::init`] failed. `Debug` shows the message and its causes.
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum InitError {
     /// Another logger is installed already.
@@ -172,5 +172,11 @@ impl<W: Write + Send> Log for EncryptedLogger<W> {
     fn flush(&self) {
         let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         self.failures.record(writer.flush());
+    }
+}
+
+impl std::fmt::Debug for InitError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        crate::error::debug_chain(self, f)
     }
 }

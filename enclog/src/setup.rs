@@ -94,8 +94,8 @@ impl std::fmt::Debug for LogGuard {
     }
 }
 
-/// [`init_file`] failed; nothing was installed.
-#[derive(Debug, thiserror::Error)]
+/// [`init_file`] failed; nothing was installed. `Debug` shows the message and its causes.
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum SetupError {
     /// The log file could not be opened.
@@ -113,4 +113,10 @@ pub enum SetupError {
     /// A global subscriber is already set.
     #[error("a global tracing subscriber is already installed ({0}); call init_file once, first")]
     AlreadyInitialized(String),
+}
+
+impl std::fmt::Debug for SetupError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        crate::error::debug_chain(self, f)
+    }
 }

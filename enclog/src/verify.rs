@@ -315,12 +315,16 @@ impl Report {
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let plural = |n: u64| if n == 1 { "" } else { "s" };
         write!(
             f,
-            "{} lines: {} events in {} sessions ({} closed), {} plain, {} failed: ",
+            "{} line{}: {} event{} in {} session{} ({} closed), {} plain, {} failed: ",
             self.lines,
+            plural(self.lines),
             self.events,
+            plural(self.events),
             self.sessions,
+            plural(self.sessions),
             self.closed_sessions,
             self.plain_lines,
             self.failed_lines
@@ -824,10 +828,8 @@ impl Verifier {
                 "the line was altered after it was written (tampering, or disk/transfer \
                  corruption); do not trust it, and compare with a backup",
             ),
-            LineError::Open(OpenError::UnknownKey { .. }) => (
-                FindingKind::UnknownKey,
-                "this line cannot be checked without its key; give that key to verify it",
-            ),
+            // The error already names the key and the fix.
+            LineError::Open(OpenError::UnknownKey { .. }) => (FindingKind::UnknownKey, ""),
             LineError::Open(OpenError::Truncated { .. }) => {
                 if !entry.terminated && self.options.allow_open_sessions {
                     // A live log's last line may still be being written.
@@ -866,7 +868,11 @@ impl Verifier {
             claim.map(|(_, seq)| seq),
             None,
             None,
-            format!("{error}: {advice}"),
+            if advice.is_empty() {
+                error.to_string()
+            } else {
+                format!("{error}: {advice}")
+            },
         );
     }
 

@@ -248,7 +248,7 @@ fn unknown_keys_and_malformed_tokens_are_reported_per_line() {
         kinds(&report),
         [(FindingKind::UnknownKey, 3), (FindingKind::Malformed, 5)]
     );
-    assert!(report.findings[0].message.contains("give that key"));
+    assert!(report.findings[0].message.contains("add that key"));
     assert_eq!(report.failed_lines, 2);
     assert_eq!(report.sessions, 1);
 }

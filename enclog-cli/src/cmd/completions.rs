@@ -14,8 +14,15 @@ pub(crate) fn completions(shell: Shell, mut command: clap::Command) -> Result<St
     print(&script)
 }
 
-/// Prints the man page (roff).
-pub(crate) fn man(command: clap::Command) -> Result<Status> {
+/// Prints the man page (roff), or with `dir` writes `enclog.1` and one page per command
+/// (`enclog-decrypt.1`, …) into it.
+pub(crate) fn man(command: clap::Command, dir: Option<&std::path::Path>) -> Result<Status> {
+    if let Some(dir) = dir {
+        clap_mangen::generate_to(command, dir)
+            .with_context(|| format!("cannot write man pages to {}", dir.display()))?;
+        crate::output::note(format_args!("man pages written to {}", dir.display()));
+        return Ok(Status::Clean);
+    }
     let mut page = Vec::new();
     clap_mangen::Man::new(command)
         .render(&mut page)

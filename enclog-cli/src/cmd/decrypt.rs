@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use enclog::{Decryptor, MetaStatus, Opener, Outcome, RecordKind};
+use enclog::{Decryptor, LineError, MetaStatus, OpenError, Opener, Outcome, RecordKind};
 
 use crate::cmd::Status;
 use crate::input;
@@ -55,6 +55,9 @@ enum StreamError {
 struct Tally {
     failed_lines: u64,
     bad_inputs: u64,
+    /// Lines under keys we lack, by key id: the first is reported, the rest counted (a log
+    /// under a missing key would otherwise print one identical message per line).
+    missing_keys: std::collections::BTreeMap<enclog::KeyId, u64>,
 }
 
 /// Runs `enclog decrypt`.
@@ -127,6 +130,13 @@ pub(crate) fn run(args: DecryptArgs, color: ColorChoice) -> Result<Status> {
         }
     }
     out.flush().context("cannot write to standard output")?;
+    for (key_id, lines) in &tally.missing_keys {
+        if *lines > 1 {
+            output::note(format_args!(
+                "{lines} lines in all were sealed with key {key_id}, which was not given; only the first was listed"
+            ));
+        }
+    }
     Ok(if tally.bad_inputs > 0 {
         Status::Error
     } else if tally.failed_lines > 0 {
@@ -206,11 +216,15 @@ impl Ctx<'_> {
                         output::write_json(out, self.name, line_no, JsonLine::Failed(&message))
                             .map_err(StreamError::Write)?;
                     }
-                    // Keep stdout and stderr in order for a reader watching both.
-                    out.flush().map_err(StreamError::Write)?;
-                    self.message(format_args!("{name}:{}: {err}", line_no));
                     if self.strict {
+                        out.flush().map_err(StreamError::Write)?;
+                        self.message(format_args!("{name}:{line_no}: {err}"));
                         return Ok(End::Stop);
+                    }
+                    if self.first_of_its_kind(err) {
+                        // Keep stdout and stderr in order for a reader watching both.
+                        out.flush().map_err(StreamError::Write)?;
+                        self.message(format_args!("{name}:{line_no}: {err}"));
                     }
                     Ok(())
                 }
@@ -218,6 +232,17 @@ impl Ctx<'_> {
             write.map_err(StreamError::Write)?;
         }
         Ok(End::Done)
+    }
+
+    /// Whether to report this failure: every one, except lines under a key we lack, which are
+    /// reported once per key id and counted (summarised at the end).
+    fn first_of_its_kind(&mut self, err: &LineError) -> bool {
+        let LineError::Open(OpenError::UnknownKey { key_id, .. }) = err else {
+            return true;
+        };
+        let seen = self.tally.missing_keys.entry(*key_id).or_default();
+        *seen += 1;
+        *seen == 1
     }
 
     fn message(&mut self, message: std::fmt::Arguments<'_>) {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use enclog::{Decryptor, Finding, Opener, Report, Verifier, VerifyOptions};
+use enclog::{Decryptor, Finding, FindingKind, Opener, Report, Verifier, VerifyOptions};
 use serde_json::{Map, Value};
 
 use crate::cmd::Status;
@@ -87,8 +87,25 @@ pub(crate) fn run(args: VerifyArgs) -> Result<Status> {
 }
 
 fn write_text(out: &mut impl Write, report: &Report) -> io::Result<()> {
+    // Lines under a key that was not given all say the same thing: list the first for each
+    // key, count the rest (a whole log under a missing key would otherwise list every line).
+    let mut missing_keys: Vec<(&str, u64)> = Vec::new();
     for finding in &report.findings {
+        if finding.kind == FindingKind::UnknownKey {
+            if let Some((_, n)) = missing_keys.iter_mut().find(|(m, _)| *m == finding.message) {
+                *n += 1;
+                continue;
+            }
+            missing_keys.push((&finding.message, 1));
+        }
         writeln!(out, "{finding}")?;
+    }
+    for (_, n) in missing_keys.iter().filter(|(_, n)| *n > 1) {
+        writeln!(
+            out,
+            "… and {} more lines under the same missing key (not listed)",
+            n - 1
+        )?;
     }
     if report.findings_dropped() > 0 {
         writeln!(
