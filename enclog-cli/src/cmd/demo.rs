@@ -46,7 +46,7 @@ pub(crate) fn run(color: ColorChoice) -> Result<Status> {
     writeln!(
         w,
         "A throwaway key ({}) was generated, and a small web service logged a few events\n\
-         through `tracing` into {}.\n",
+         through `tracing` into {} (a temporary file, removed when the demo ends).\n",
         key.id(),
         path.display()
     )?;
@@ -57,9 +57,11 @@ pub(crate) fn run(color: ColorChoice) -> Result<Status> {
         "{}",
         style.dim(
             "Each line is one whole event (message, fields, spans, multi-line error chains),\n\
-             sealed with ChaCha20-Poly1305. Only the level stays in clear, for grep and log\n\
-             routers, and an encrypted copy of it detects any edit. The last line closes the\n\
-             session: `enclog verify` tells a clean shutdown from a crash or a cut file.\n\
+             sealed with XChaCha20-Poly1305. Only the level stays in clear, for grep and log\n\
+             routers, and an encrypted copy of it detects any edit. The tokens start alike:\n\
+             their first bytes are the (public) key id and the writer's session id; the\n\
+             sequence number, then the ciphertext, follow. The last line closes the session:\n\
+             `enclog verify` tells a clean shutdown from a crash or a cut file.\n\
              (Lines shortened for the screen.)"
         )
     )?;
@@ -108,7 +110,10 @@ pub(crate) fn run(color: ColorChoice) -> Result<Status> {
         "  Make a key (keep it secret; keep a copy: logs cannot be read without it):"
     )?;
     writeln!(w, "    {}", style.cmd("enclog genkey -o app.key"))?;
-    writeln!(w, "  Log through it (Cargo.toml: enclog, tracing):")?;
+    writeln!(
+        w,
+        "  Log through it (Cargo.toml: enclog as a path or git dependency, tracing):"
+    )?;
     for line in SNIPPET.lines() {
         writeln!(w, "    {}", style.code(line))?;
     }
