@@ -5,7 +5,10 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use enclog::{Decryptor, LineError, MetaStatus, OpenError, Opener, Outcome, RecordKind};
+use enclog::{
+    Decryptor, Entry, LineError, MetaStatus, OpenError, Opener, Outcome, ParallelDecryptor,
+    ParallelOptions, RecordKind,
+};
 
 use crate::cmd::Status;
 use crate::input;
@@ -34,7 +37,15 @@ pub(crate) struct DecryptArgs {
     /// CRI format (`TIME STREAM P|F …`), joining lines the runtime split. Other lines are kept.
     #[arg(long)]
     unwrap: bool,
+    /// Threads that decrypt a large regular file (default: one per core); lines come out in
+    /// order. Standard input, gzip files, `--unwrap` and files under 4 MiB use one thread.
+    #[arg(long, value_name = "N")]
+    jobs: Option<std::num::NonZeroUsize>,
 }
+
+/// Files smaller than this are decrypted by one thread: starting workers would cost more than
+/// it saves.
+const PARALLEL_MIN_BYTES: u64 = 4 << 20;
 
 /// How one input ended.
 enum End {
@@ -93,8 +104,17 @@ pub(crate) fn run(args: DecryptArgs, color: ColorChoice) -> Result<Status> {
         } else {
             (input.reader, None)
         };
-        let mut reader =
-            Decryptor::with_opener(source, opener.take().expect("opener")).max_line(args.max_line);
+        let jobs = args.jobs.map_or_else(
+            || std::thread::available_parallelism().map_or(1, |n| n.get()),
+            |n| n.get(),
+        );
+        // A large regular file is reopened for the worker threads; anything else streams.
+        let parallel = (jobs > 1
+            && !args.unwrap
+            && !input.gzip
+            && input.size.is_some_and(|size| size >= PARALLEL_MIN_BYTES))
+        .then(|| std::fs::File::open(path).ok())
+        .flatten();
         let mut ctx = Ctx {
             name: &input.name,
             color,
@@ -105,11 +125,29 @@ pub(crate) fn run(args: DecryptArgs, color: ColorChoice) -> Result<Status> {
             consumed: &consumed,
             line_map,
         };
-        let result = ctx.stream(&mut reader, &mut out);
+        let result = match parallel {
+            Some(file) => {
+                let keyring = opener.as_ref().expect("opener").keyring().clone();
+                let options = ParallelOptions::default()
+                    .jobs(jobs)
+                    .max_line(args.max_line);
+                let mut reader = Parallel {
+                    inner: ParallelDecryptor::new(file, keyring, options),
+                    consumed: &consumed,
+                };
+                ctx.stream(&mut reader, &mut out)
+            }
+            None => {
+                let mut reader = Decryptor::with_opener(source, opener.take().expect("opener"))
+                    .max_line(args.max_line);
+                let result = ctx.stream(&mut reader, &mut out);
+                opener = Some(reader.into_opener());
+                result
+            }
+        };
         if let Some(p) = &mut progress {
             p.clear();
         }
-        opener = Some(reader.into_opener());
         match result {
             Ok(End::Done) => {}
             Ok(End::Stop) => break,
@@ -146,6 +184,30 @@ pub(crate) fn run(args: DecryptArgs, color: ColorChoice) -> Result<Status> {
     })
 }
 
+/// Where entries come from: one thread (`Decryptor`) or several (`ParallelDecryptor`).
+trait Entries {
+    fn next_entry(&mut self) -> io::Result<Option<Entry<'_>>>;
+}
+
+impl<R: io::BufRead> Entries for Decryptor<R> {
+    fn next_entry(&mut self) -> io::Result<Option<Entry<'_>>> {
+        Decryptor::next_entry(self)
+    }
+}
+
+/// A `ParallelDecryptor` that reports how far it has read where the progress indicator looks.
+struct Parallel<'a> {
+    inner: ParallelDecryptor,
+    consumed: &'a std::cell::Cell<u64>,
+}
+
+impl Entries for Parallel<'_> {
+    fn next_entry(&mut self) -> io::Result<Option<Entry<'_>>> {
+        self.consumed.set(self.inner.bytes_consumed());
+        self.inner.next_entry()
+    }
+}
+
 struct Ctx<'a> {
     name: &'a str,
     color: bool,
@@ -162,9 +224,9 @@ struct Ctx<'a> {
 const PROGRESS_LINES: u64 = 8192;
 
 impl Ctx<'_> {
-    fn stream<R: io::BufRead>(
+    fn stream(
         &mut self,
-        reader: &mut Decryptor<R>,
+        reader: &mut impl Entries,
         out: &mut impl Write,
     ) -> Result<End, StreamError> {
         let name = self.name;
