@@ -26,8 +26,8 @@ use tracing_appender::non_blocking::NonBlockingBuilder;
 #[path = "workloads.rs"]
 mod workloads;
 use workloads::{
-    Counting, DECRYPT_LINES, FloorWriter, PlainLogger, calling_thread_time, decrypt_file, dev_null,
-    event, log_one, print, sink, subscriber,
+    Counting, DECRYPT_LINES, FloorLogger, FloorWriter, PlainLogger, calling_thread_time,
+    decrypt_file, dev_null, event, log_one, print, sink, subscriber,
 };
 
 /// An in-memory file shared by the writer and the measurement.
@@ -304,10 +304,19 @@ fn main() {
             writer: Mutex::new(BufWriter::new(dev_null())),
         };
         let encrypted = EncryptedLogger::new(key.clone(), BufWriter::new(dev_null()));
+        let floor = FloorLogger::new();
         measure(&mut Pair {
             name: "log: EncryptedLogger vs plain logger".into(),
             target: "≤ 2.5",
             candidate: Box::new(timed(|n| (0..n).for_each(|i| log_one(&encrypted, i)))),
+            baseline: Box::new(timed(|n| (0..n).for_each(|i| log_one(&plain, i)))),
+            ops: 0,
+            rounds: ROUNDS,
+        });
+        measure(&mut Pair {
+            name: "log: floor (raw AEAD + base64 per record) vs plain logger".into(),
+            target: "the floor of the ratio above",
+            candidate: Box::new(timed(|n| (0..n).for_each(|i| log_one(&floor, i)))),
             baseline: Box::new(timed(|n| (0..n).for_each(|i| log_one(&plain, i)))),
             ops: 0,
             rounds: ROUNDS,
