@@ -13,7 +13,7 @@
 use std::fs::File;
 use std::hint::black_box;
 use std::io::{BufReader, BufWriter};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use enclog::{
@@ -288,6 +288,51 @@ fn main() {
             ops: 0,
             rounds: ROUNDS,
         });
+        // Diagnostic: plain `non_blocking` while a third thread seals lines half of the time
+        // (as `SealingWrite`'s worker does), against plain `non_blocking` alone: what work on
+        // the other core costs the calling thread, whatever that work is.
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let busy = {
+            let (stop, sealer) = (stop.clone(), Sealer::new(key.clone()));
+            std::thread::spawn(move || {
+                let mut line = Vec::new();
+                loop {
+                    if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        std::thread::sleep(Duration::from_micros(200));
+                        if Arc::strong_count(&stop) == 1 {
+                            return;
+                        }
+                        continue;
+                    }
+                    line.clear();
+                    sealer.seal_to(None, &[b'x'; 150], &mut line).unwrap();
+                    let until = Instant::now() + Duration::from_nanos(300);
+                    while Instant::now() < until {
+                        std::hint::spin_loop();
+                    }
+                }
+            })
+        };
+        let with_busy_core = {
+            let plain_run = run(&plain, &plain_sink);
+            let stop = stop.clone();
+            move |n| {
+                stop.store(false, std::sync::atomic::Ordering::Relaxed);
+                let t = plain_run(n);
+                stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                t
+            }
+        };
+        measure(&mut Pair {
+            name: "diagnostic: non_blocking with the other core sealing vs non_blocking, calling thread".into(),
+            target: "(the cost of the other core's work)",
+            candidate: Box::new(with_busy_core),
+            baseline: Box::new(run(&plain, &plain_sink)),
+            ops: 0,
+            rounds: ROUNDS,
+        });
+        drop(stop);
+        let _ = busy.join();
         measure(&mut Pair {
             name: "tracing_non_blocking: EncryptedWriter(non_blocking) vs non_blocking, calling thread".into(),
             target: "(seals on the calling thread)",
