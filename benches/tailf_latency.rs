@@ -87,26 +87,39 @@ fn library(dir: &Path, key: &Key, args: &Args) -> Vec<f64> {
     let mut options = FollowOptions::default();
     options.poll = args.poll;
     let mut follower = Follower::new(&path, options).unwrap();
-    let mut opener = Opener::new(Keyring::from(key.clone()));
+    let lines = sealed_lines(key, args.lines);
+    // The follower waits on its own thread, as a reader does, so that each line finds it
+    // asleep and the measurement includes the wake-up.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let opener_key = key.clone();
+    let n = lines.len();
+    let reader = std::thread::spawn(move || {
+        let mut opener = Opener::new(Keyring::from(opener_key));
+        for i in 0..n {
+            let got = follower
+                .next_line(Some(Duration::from_secs(5)))
+                .unwrap()
+                .expect("a line within 5 s");
+            let opened = opener.open(&got.bytes).unwrap().unwrap();
+            assert!(opened.plaintext.ends_with(format!("probe {i}").as_bytes()));
+            tx.send(Instant::now()).unwrap();
+        }
+    });
     let mut file = std::fs::OpenOptions::new()
         .append(true)
         .open(&path)
         .unwrap();
     let mut pauses = Pauses(0x9e37_79b9_7f4a_7c15);
     let mut latencies = Vec::new();
-    for (i, line) in sealed_lines(key, args.lines).iter().enumerate() {
+    for line in &lines {
         std::thread::sleep(pauses.next());
         let start = Instant::now();
         file.write_all(line).unwrap();
         file.flush().unwrap();
-        let got = follower
-            .next_line(Some(Duration::from_secs(5)))
-            .unwrap()
-            .expect("a line within 5 s");
-        let opened = opener.open(&got.bytes).unwrap().unwrap();
-        assert!(opened.plaintext.ends_with(format!("probe {i}").as_bytes()));
-        latencies.push(start.elapsed().as_secs_f64() * 1e3);
+        let done = rx.recv().unwrap();
+        latencies.push((done - start).as_secs_f64() * 1e3);
     }
+    reader.join().unwrap();
     latencies
 }
 
