@@ -399,13 +399,33 @@ fn decrypt_chunks(
         let Ok((index, chunk)) = job else {
             return; // the reader has ended
         };
+        let guard = PanicGuard { index, results };
         let chunk = chunk.map(|mut chunk| {
             chunk.decrypt(&mut opener, max_line);
             chunk
         });
+        std::mem::forget(guard);
         if results.send((index, chunk)).is_err() {
             return; // the consumer has gone
         }
+    }
+}
+
+/// Sends an error in place of the chunk a worker was opening if it panics, so that the caller
+/// gets an error at that point instead of waiting forever for the missing chunk.
+struct PanicGuard<'a> {
+    index: u64,
+    results: &'a Sender<Job>,
+}
+
+impl Drop for PanicGuard<'_> {
+    fn drop(&mut self) {
+        let _ = self.results.send((
+            self.index,
+            Err(io::Error::other(
+                "a decryption thread panicked; lines from this point on were not read",
+            )),
+        ));
     }
 }
 
@@ -519,5 +539,26 @@ fn skip_line<R: Read>(
             return Ok((len + i as u64, true, read));
         }
         len += n as u64;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_worker_that_panics_leaves_an_error_in_its_chunks_place() {
+        let (tx, rx) = mpsc::channel();
+        let worker = thread::spawn(move || {
+            let _guard = PanicGuard {
+                index: 7,
+                results: &tx,
+            };
+            panic!("simulated bug while opening a chunk");
+        });
+        assert!(worker.join().is_err());
+        let (index, chunk) = rx.recv().unwrap();
+        assert_eq!(index, 7);
+        assert!(chunk.unwrap_err().to_string().contains("panicked"));
     }
 }
