@@ -559,6 +559,9 @@ mod tests {
         assert!(worker.join().is_err());
         let (index, chunk) = rx.recv().unwrap();
         assert_eq!(index, 7);
-        assert!(chunk.unwrap_err().to_string().contains("panicked"));
+        let Err(e) = chunk else {
+            panic!("the guard sent a chunk, not an error")
+        };
+        assert!(e.to_string().contains("panicked"));
     }
 }
