@@ -51,6 +51,22 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for SharedBuf {
     }
 }
 
+/// A writer that takes as long per line as sealing does (≈ 300 ns), then writes it.
+struct SlowWriter(Counting);
+
+impl std::io::Write for SlowWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let until = Instant::now() + Duration::from_nanos(300);
+        while Instant::now() < until {
+            std::hint::spin_loop();
+        }
+        self.0.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
 /// Runs `n` operations and returns the time they took.
 type Run<'a> = Box<dyn FnMut(u64) -> Duration + 'a>;
 
@@ -333,6 +349,22 @@ fn main() {
         });
         drop(stop);
         let _ = busy.join();
+        // Diagnostic: plain `non_blocking` whose worker spends as long per line as sealing takes
+        // (a writer that spins ≈ 300 ns, no encryption): is it the worker's pace that costs the
+        // calling thread, whatever the worker does?
+        let slow_sink = Counting::new();
+        let (w, _g6) = NonBlockingBuilder::default()
+            .lossy(false)
+            .finish(SlowWriter(slow_sink.clone()));
+        let slow = subscriber(w);
+        measure(&mut Pair {
+            name: "diagnostic: non_blocking with a worker as slow as sealing (no encryption) vs non_blocking, calling thread".into(),
+            target: "(the cost of a slower worker)",
+            candidate: Box::new(run(&slow, &slow_sink)),
+            baseline: Box::new(run(&plain, &plain_sink)),
+            ops: 0,
+            rounds: ROUNDS,
+        });
         measure(&mut Pair {
             name: "tracing_non_blocking: EncryptedWriter(non_blocking) vs non_blocking, calling thread".into(),
             target: "(seals on the calling thread)",
