@@ -372,3 +372,43 @@ fn crlf_lines_keep_their_line_endings() {
         b"plain windows line\r\nan event\r\nlast plain\r\n"
     );
 }
+
+/// `--jobs`: a large file decrypted on several threads gives exactly what one thread gives —
+/// output order, messages with their line numbers, and exit status — bad lines included.
+#[test]
+fn parallel_decrypt_matches_one_thread_byte_for_byte() {
+    let env = Env::new();
+    let key = enclog::Key::from_file(&env.key).unwrap();
+    let sealer = enclog::Sealer::new(key);
+    let mut log = Vec::new();
+    let mut i = 0;
+    while log.len() < 6 * 1024 * 1024 {
+        match i % 1000 {
+            17 => log.extend_from_slice(b"a plain line between tokens\n"),
+            500 => {
+                let mut line = Vec::new();
+                sealer.seal_to(None, b"to be damaged", &mut line).unwrap();
+                log.extend_from_slice(&flip(&line));
+            }
+            _ => sealer
+                .seal_to(
+                    Some(b"INFO"),
+                    format!("event {i} {}", "x".repeat(i % 300)).as_bytes(),
+                    &mut log,
+                )
+                .unwrap(),
+        }
+        i += 1;
+    }
+    log.extend_from_slice(b"enclog:cut-off-tail"); // a cut last line
+    let path = env.write("big.log", &log);
+    let one = run(env.cmd(&["decrypt", "--jobs", "1"]).arg(&path), b"");
+    let many = run(env.cmd(&["decrypt", "--jobs", "3"]).arg(&path), b"");
+    assert_eq!(one.code, 1, "{}", one.stderr);
+    assert_eq!((many.code, &many.stderr), (one.code, &one.stderr));
+    assert!(
+        many.stdout == one.stdout,
+        "parallel output differs from one thread's"
+    );
+    assert!(one.stderr.contains("big.log:501:"), "{}", one.stderr);
+}
