@@ -94,5 +94,77 @@ fn open(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, seal, open);
+/// The public-key mode: a line sealed to a recipient opens with the identity at about the
+/// symmetric cost, because the reader derives each session's key once (X25519 + HKDF) and
+/// caches it. `rotating_1000` opens sessions of 1,000 lines each, so the derivation is paid
+/// once per 1,000 lines, as with the writer's rotation.
+fn open_recipient(c: &mut Criterion) {
+    let mut group = c.benchmark_group("open_recipient_vs_symmetric");
+    let event = vec![b'x'; 150];
+    let key = Key::generate().unwrap();
+    let identity = enclog::Identity::generate().unwrap();
+    let symmetric = Sealer::new(key.clone()).seal_line(&event).unwrap();
+    let recipient = Sealer::to_recipient(identity.recipient())
+        .seal_line(&event)
+        .unwrap();
+    let mut by_key = Opener::new(Keyring::from(key));
+    let mut by_identity = Opener::new(Keyring::from(identity.clone()));
+    group.bench_function("symmetric", |b| {
+        b.iter(|| {
+            black_box(
+                by_key
+                    .open(black_box(&symmetric))
+                    .unwrap()
+                    .unwrap()
+                    .plaintext
+                    .len(),
+            )
+        })
+    });
+    group.bench_function("recipient", |b| {
+        b.iter(|| {
+            black_box(
+                by_identity
+                    .open(black_box(&recipient))
+                    .unwrap()
+                    .unwrap()
+                    .plaintext
+                    .len(),
+            )
+        })
+    });
+    let rotating = Sealer::with_key(
+        identity.recipient().into(),
+        enclog::Rotation {
+            max_lines: 1000,
+            max_age: std::time::Duration::from_secs(3600),
+        },
+    );
+    let lines: Vec<Vec<u8>> = (0..20_000)
+        .map(|_| rotating.seal_line(&event).unwrap())
+        .collect();
+    let mut next = 0;
+    let mut fresh = Opener::new(Keyring::from(identity));
+    group.bench_function("recipient_rotating_1000", |b| {
+        b.iter(|| {
+            if next == lines.len() {
+                next = 0;
+                fresh = Opener::new(fresh.keyring().clone()); // sessions must be derived again
+            }
+            let line = &lines[next];
+            next += 1;
+            black_box(
+                fresh
+                    .open(black_box(line))
+                    .unwrap()
+                    .unwrap()
+                    .plaintext
+                    .len(),
+            )
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, seal, open, open_recipient);
 criterion_main!(benches);
