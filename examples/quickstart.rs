@@ -18,7 +18,10 @@ fn main() -> Result<(), Box<dyn Error>> {
         .append(true)
         .open(&path)?;
 
-    let writer = enclog::EncryptedWriter::new(key.clone(), file).with_clear_level(true);
+    let writer = enclog::EncryptedWriter::new(key.clone(), file)
+        .with_clear_level(true)
+        // Level and time stay readable for log routers and grep; edits to them are detected.
+        .with_clear_timestamp(true);
     let guard = writer.session_guard();
     let subscriber = tracing_subscriber::fmt()
         .with_writer(writer)
