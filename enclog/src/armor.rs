@@ -35,6 +35,14 @@ pub enum KeyKind {
 
 impl KeyKind {
     /// The fixed prefix of this kind's text form (empty for Fernet, which has none).
+    ///
+    /// ```
+    /// use enclog::KeyKind;
+    /// let key = enclog::Key::generate()?;
+    /// assert!(key.to_text().starts_with(KeyKind::Symmetric.prefix()));
+    /// assert_eq!(KeyKind::Fernet.prefix(), "");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn prefix(self) -> &'static str {
         match self {
             KeyKind::Symmetric => "ENCLOG-KEY-1-",
@@ -45,6 +53,10 @@ impl KeyKind {
     }
 
     /// A short human name, used in error messages.
+    ///
+    /// ```
+    /// assert_eq!(enclog::KeyKind::Symmetric.name(), "symmetric key");
+    /// ```
     pub fn name(self) -> &'static str {
         match self {
             KeyKind::Symmetric => "symmetric key",
@@ -55,6 +67,17 @@ impl KeyKind {
     }
 
     /// Tells the kind of a key string from its shape, without validating its checksum.
+    ///
+    /// ```
+    /// use enclog::KeyKind;
+    /// let identity = enclog::Identity::generate()?;
+    /// assert_eq!(KeyKind::detect(&identity.to_text()), Some(KeyKind::Identity));
+    /// let recipient = identity.recipient().to_string();
+    /// assert_eq!(KeyKind::detect(&recipient), Some(KeyKind::Recipient));
+    /// assert_eq!(KeyKind::detect("ENCLOG-KEY-1-not-checked"), Some(KeyKind::Symmetric));
+    /// assert_eq!(KeyKind::detect("hello"), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn detect(text: &str) -> Option<KeyKind> {
         let text = text.trim();
         for kind in [KeyKind::Symmetric, KeyKind::Identity, KeyKind::Recipient] {

@@ -6,9 +6,32 @@ use crate::error::OpenError;
 use crate::opener::{Opened, Opener};
 
 /// Lines longer than this (bytes) are reported, not buffered, unless configured otherwise.
+///
+/// ```
+/// use enclog::{Decryptor, Keyring, LineError, Outcome};
+/// assert_eq!(enclog::DEFAULT_MAX_LINE, 16 * 1024 * 1024);
+/// let long = vec![b'x'; enclog::DEFAULT_MAX_LINE + 1];
+/// let mut reader = Decryptor::new(&long[..], Keyring::new());
+/// let entry = reader.next_entry()?.unwrap();
+/// assert!(matches!(entry.outcome, Outcome::Failed(LineError::TooLong { .. })));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const DEFAULT_MAX_LINE: usize = 16 * 1024 * 1024;
 
 /// What one line of input turned out to be.
+///
+/// ```
+/// use enclog::{Decryptor, Key, Keyring, Outcome, Sealer};
+/// let (key, other) = (Key::generate()?, Key::generate()?);
+/// let mut log = b"plain\n".to_vec();
+/// Sealer::new(key.clone()).seal_to(None, b"mine", &mut log)?;
+/// Sealer::new(other).seal_to(None, b"not mine", &mut log)?;
+/// let mut reader = Decryptor::new(&log[..], Keyring::from(key));
+/// assert!(matches!(reader.next_entry()?.unwrap().outcome, Outcome::Plain));
+/// assert!(matches!(reader.next_entry()?.unwrap().outcome, Outcome::Opened(_)));
+/// assert!(matches!(reader.next_entry()?.unwrap().outcome, Outcome::Failed(_)));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 pub enum Outcome<'a> {
     /// The line holds no token; pass it through.
@@ -44,6 +67,14 @@ pub enum LineError {
 }
 
 /// One line of input and what it turned out to be.
+///
+/// ```
+/// let mut reader = enclog::Decryptor::new(&b"one\ntwo"[..], enclog::Keyring::new());
+/// reader.next_entry()?;
+/// let entry = reader.next_entry()?.unwrap();
+/// assert_eq!((entry.line_no, entry.raw, entry.terminated), (2, &b"two"[..], false));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct Entry<'a> {
@@ -117,11 +148,31 @@ pub(crate) fn classify<'a>(opener: &'a mut Opener, raw: &'a [u8], terminated: bo
 
 impl<R: BufRead> Decryptor<R> {
     /// A decryptor reading `reader` with the keys of `keyring`.
+    ///
+    /// ```
+    /// use enclog::{Decryptor, Key, Keyring, Outcome, Sealer};
+    /// let key = Key::generate()?;
+    /// let log = Sealer::new(key.clone()).seal_line(b"hello")?;
+    /// let mut reader = Decryptor::new(&log[..], Keyring::from(key));
+    /// let entry = reader.next_entry()?.unwrap();
+    /// assert!(matches!(entry.outcome, Outcome::Opened(o) if o.plaintext == b"hello"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(reader: R, keyring: crate::Keyring) -> Decryptor<R> {
         Decryptor::with_opener(reader, Opener::new(keyring))
     }
 
     /// A decryptor reusing an existing [`Opener`] (and its session cache).
+    ///
+    /// ```
+    /// use enclog::{Decryptor, Key, Keyring, Opener, Outcome, Sealer};
+    /// let key = Key::generate()?;
+    /// let log = Sealer::new(key.clone()).seal_line(b"hello")?;
+    /// let opener = Opener::new(Keyring::from(key));
+    /// let mut reader = Decryptor::with_opener(&log[..], opener);
+    /// assert!(matches!(reader.next_entry()?.unwrap().outcome, Outcome::Opened(_)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn with_opener(reader: R, opener: Opener) -> Decryptor<R> {
         Decryptor {
             reader,
@@ -133,17 +184,44 @@ impl<R: BufRead> Decryptor<R> {
     }
 
     /// Sets the longest line (in bytes) that is buffered and opened.
+    ///
+    /// ```
+    /// use enclog::{Decryptor, Keyring, LineError, Outcome};
+    /// let mut reader = Decryptor::new(&b"0123456789\nok\n"[..], Keyring::new()).max_line(5);
+    /// let entry = reader.next_entry()?.unwrap();
+    /// assert!(matches!(entry.outcome, Outcome::Failed(LineError::TooLong { len: 10, limit: 5 })));
+    /// assert_eq!(reader.next_entry()?.unwrap().raw, b"ok");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn max_line(mut self, bytes: usize) -> Self {
         self.max_line = bytes;
         self
     }
 
     /// Gives back the opener (to reuse its cache on the next file).
+    ///
+    /// ```
+    /// use enclog::{Decryptor, Key, Keyring};
+    /// let key = Key::generate()?;
+    /// let reader = Decryptor::new(&b""[..], Keyring::from(key.clone()));
+    /// let opener = reader.into_opener();
+    /// assert_eq!(opener.keyring().ids(), [key.id()]);
+    /// let _next_file = Decryptor::with_opener(&b""[..], opener);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn into_opener(self) -> Opener {
         self.opener
     }
 
     /// The next line, or `None` at the end of input. I/O errors are returned as such.
+    ///
+    /// ```
+    /// let mut reader = enclog::Decryptor::new(&b"a\nb\n"[..], enclog::Keyring::new());
+    /// assert_eq!(reader.next_entry()?.unwrap().raw, b"a");
+    /// assert_eq!(reader.next_entry()?.unwrap().raw, b"b");
+    /// assert!(reader.next_entry()?.is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn next_entry(&mut self) -> io::Result<Option<Entry<'_>>> {
         self.line.clear();
         let Some((terminated, skipped)) = self.read_line()? else {
