@@ -207,6 +207,19 @@ fn display_ids(ids: &[KeyId]) -> String {
 }
 
 /// A line could not be sealed.
+///
+/// Sealing fails only when the operating system's random number generator does; a function
+/// that seals can return it as is:
+///
+/// ```
+/// fn seal(sealer: &enclog::Sealer, event: &str) -> Result<Vec<u8>, enclog::SealError> {
+///     sealer.seal_line(event.as_bytes())
+/// }
+/// let line = seal(&enclog::Sealer::new(enclog::Key::generate()?), "started")?;
+/// assert!(line.starts_with(enclog::MARKER));
+/// assert!(enclog::SealError::NoSessions.to_string().contains("no sessions"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SealError {

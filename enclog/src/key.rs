@@ -34,6 +34,12 @@ pub struct Key {
 
 impl Key {
     /// Generates a new key from the operating system's random number generator.
+    ///
+    /// ```
+    /// let (a, b) = (enclog::Key::generate()?, enclog::Key::generate()?);
+    /// assert_ne!(a.id(), b.id());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn generate() -> Result<Key, KeyError> {
         let mut bytes = Zeroizing::new([0u8; 32]);
         getrandom::fill(&mut bytes[..]).map_err(KeyError::Random)?;
@@ -52,11 +58,28 @@ impl Key {
     }
 
     /// The key's public fingerprint, carried in every line it seals.
+    ///
+    /// ```
+    /// use enclog::{Key, Keyring, Opener, Sealer};
+    /// let key = Key::generate()?;
+    /// let line = Sealer::new(key.clone()).seal_line(b"event")?;
+    /// let mut opener = Opener::new(Keyring::from(key.clone()));
+    /// assert_eq!(opener.open(&line).unwrap()?.key_id, key.id());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn id(&self) -> KeyId {
         self.id
     }
 
     /// The key's text form. This is the secret itself: write it only where a key belongs.
+    ///
+    /// ```
+    /// let key = enclog::Key::generate()?;
+    /// let text = key.to_text();
+    /// assert!(text.starts_with("ENCLOG-KEY-1-") && text.len() == 13 + 48);
+    /// assert_eq!(text.parse::<enclog::Key>()?.id(), key.id());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn to_text(&self) -> Zeroizing<String> {
         armor::encode(KeyKind::Symmetric, &self.bytes[..])
     }
@@ -154,6 +177,12 @@ impl KeyId {
     }
 
     /// The id's 4 bytes, as carried in a line.
+    ///
+    /// ```
+    /// let id: enclog::KeyId = "deadbeef".parse()?;
+    /// assert_eq!(id.to_bytes(), [0xde, 0xad, 0xbe, 0xef]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn to_bytes(self) -> [u8; 4] {
         self.0
     }
@@ -184,6 +213,12 @@ impl fmt::Debug for KeyId {
 }
 
 /// The text was not 8 hex digits.
+///
+/// ```
+/// let err = "xyz".parse::<enclog::KeyId>().unwrap_err();
+/// assert_eq!(err, enclog::ParseKeyIdError);
+/// assert!(err.to_string().contains("8 hex digits"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("a key id is 8 hex digits, like 3fa2b9c1")]
 pub struct ParseKeyIdError;

@@ -32,11 +32,25 @@ pub struct Keyring {
 
 impl Keyring {
     /// An empty keyring.
+    ///
+    /// ```
+    /// let ring = enclog::Keyring::new();
+    /// assert!(ring.is_empty() && ring.ids().is_empty());
+    /// ```
     pub fn new() -> Keyring {
         Keyring::default()
     }
 
     /// Adds a symmetric key; adding a key already present does nothing.
+    ///
+    /// ```
+    /// let key = enclog::Key::generate()?;
+    /// let mut ring = enclog::Keyring::new();
+    /// ring.add(key.clone());
+    /// ring.add(key.clone());
+    /// assert_eq!(ring.ids(), [key.id()]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn add(&mut self, key: Key) {
         if !self.keys.iter().any(|k| k.bytes() == key.bytes()) {
             self.keys.push(key);
@@ -44,6 +58,16 @@ impl Keyring {
     }
 
     /// Adds an identity (opens lines sealed to its recipient).
+    ///
+    /// ```
+    /// use enclog::{Identity, Keyring, Opener, Sealer};
+    /// let identity = Identity::generate()?;
+    /// let line = Sealer::to_recipient(identity.recipient()).seal_line(b"secret")?;
+    /// let mut ring = Keyring::new();
+    /// ring.add_identity(identity);
+    /// assert_eq!(Opener::new(ring).open(&line).unwrap()?.plaintext, b"secret");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn add_identity(&mut self, identity: Identity) {
         if !self
             .identities
@@ -55,6 +79,14 @@ impl Keyring {
     }
 
     /// Adds a zato-enclog Fernet key (opens `enclogdata:` lines).
+    ///
+    /// ```
+    /// let fernet = enclog::FernetKey::generate()?;
+    /// let mut ring = enclog::Keyring::new();
+    /// ring.add_fernet(fernet.clone());
+    /// assert_eq!(ring.ids(), [fernet.id()]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn add_fernet(&mut self, key: FernetKey) {
         if !self.fernet.iter().any(|k| k.bytes() == key.bytes()) {
             self.fernet.push(key);
@@ -103,6 +135,16 @@ impl Keyring {
 
     /// Adds the key of a key file, of any kind [`Keyring::add_text`] accepts. The file must
     /// not be readable by group or others (see [`Key::from_file`]).
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("app.key");
+    /// let key = enclog::Key::generate()?;
+    /// enclog::write_secret_file(&path, &key.to_text(), false)?;
+    /// let mut ring = enclog::Keyring::new();
+    /// assert_eq!(ring.add_file(&path)?, key.id());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn add_file(&mut self, path: impl AsRef<Path>) -> Result<KeyId, KeyError> {
         let path = path.as_ref();
         let text = match crate::secret_file::read_key_line(path) {
@@ -172,6 +214,15 @@ impl Keyring {
     }
 
     /// The ids of everything held: symmetric keys, then identities, then Fernet keys.
+    ///
+    /// ```
+    /// let (key, identity) = (enclog::Key::generate()?, enclog::Identity::generate()?);
+    /// let mut ring = enclog::Keyring::new();
+    /// ring.add_identity(identity.clone());
+    /// ring.add(key.clone());
+    /// assert_eq!(ring.ids(), [key.id(), identity.id()]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn ids(&self) -> Vec<KeyId> {
         self.keys
             .iter()
@@ -182,11 +233,26 @@ impl Keyring {
     }
 
     /// The number of keys, identities and Fernet keys held.
+    ///
+    /// ```
+    /// let mut ring = enclog::Keyring::from(enclog::Key::generate()?);
+    /// ring.add_identity(enclog::Identity::generate()?);
+    /// assert_eq!(ring.len(), 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn len(&self) -> usize {
         self.keys.len() + self.identities.len() + self.fernet.len()
     }
 
     /// Whether the keyring holds nothing.
+    ///
+    /// ```
+    /// let mut ring = enclog::Keyring::new();
+    /// assert!(ring.is_empty());
+    /// ring.add(enclog::Key::generate()?);
+    /// assert!(!ring.is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
