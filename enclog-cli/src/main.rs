@@ -165,7 +165,23 @@ fn command() -> clap::Command {
     Cli::command().version(VERSION.as_str())
 }
 
+/// Threat: a crash of `enclog`, which holds keys and plaintext while it runs, writing both into
+/// a core file. Core dumps are turned off for this process only (`RLIMIT_CORE` = 0).
+fn disable_core_dumps() {
+    #[cfg(unix)]
+    {
+        let none = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: `setrlimit` only reads the `rlimit` behind the pointer, a live local value.
+        #[allow(unsafe_code)]
+        let _ = unsafe { libc::setrlimit(libc::RLIMIT_CORE, &none) };
+    }
+}
+
 fn main() -> ExitCode {
+    disable_core_dumps();
     let matches = command().get_matches();
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,

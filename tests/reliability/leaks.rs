@@ -256,3 +256,46 @@ fn no_option_takes_key_text_on_the_command_line() {
         assert!(!r.stderr.contains(&piece), "{}", r.stderr);
     }
 }
+
+/// Threat: a crash of `enclog` (which holds keys and plaintext) leaving a core file with both.
+/// A running `enclog` has its core file size limited to 0, whatever the shell allowed.
+#[test]
+fn the_cli_runs_with_core_dumps_off() {
+    let env = Env::new();
+    let log = env.dir.path().join("app.log");
+    std::fs::write(&log, b"").unwrap();
+    let mut tailf = enclog(["tailf", "--key-file"])
+        .arg(&env.key_file)
+        .arg(&log)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let limits_path = format!("/proc/{}/limits", tailf.id());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let core = loop {
+        // The limit is set first thing in main; read until the process got there.
+        let limits = std::fs::read_to_string(&limits_path).unwrap_or_default();
+        let core = limits
+            .lines()
+            .find(|l| l.starts_with("Max core file size"))
+            .map(|l| {
+                l.split_whitespace()
+                    .skip(4)
+                    .take(2)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            });
+        if core.as_deref() == Some("0 0") || std::time::Instant::now() > deadline {
+            break core;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let _ = tailf.kill();
+    let _ = tailf.wait();
+    assert_eq!(
+        core.as_deref(),
+        Some("0 0"),
+        "core file size (soft hard) of a running enclog"
+    );
+}
