@@ -217,6 +217,17 @@ pub struct Stopper {
 
 impl Stopper {
     /// Stops the follower.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let dir = tempfile::tempdir()?;
+    /// let options = enclog::FollowOptions::default();
+    /// let mut follower = enclog::Follower::new(dir.path().join("app.log"), options)?;
+    /// follower.stopper().stop();
+    /// // Returns at once instead of waiting for the timeout.
+    /// assert!(follower.next_line(Some(Duration::from_secs(5)))?.is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn stop(&self) {
         self.stopped.store(true, Ordering::SeqCst);
         // Full means a wake-up is already pending, which is as good.
@@ -224,6 +235,17 @@ impl Stopper {
     }
 
     /// Whether [`Stopper::stop`] was called.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let options = enclog::FollowOptions::default();
+    /// let follower = enclog::Follower::new(dir.path().join("app.log"), options)?;
+    /// let stopper = follower.stopper();
+    /// assert!(!stopper.is_stopped());
+    /// stopper.stop();
+    /// assert!(stopper.is_stopped() && follower.stopper().is_stopped());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn is_stopped(&self) -> bool {
         self.stopped.load(Ordering::SeqCst)
     }
@@ -308,6 +330,19 @@ impl fmt::Debug for Follower {
 impl Follower {
     /// Starts following `path`. The file need not exist yet; its parent directory should (else
     /// the follower polls). Fails if the file exists but cannot be opened or read.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("app.log");
+    /// std::fs::write(&path, "first\n")?;
+    /// let mut options = enclog::FollowOptions::default();
+    /// options.from_start = true;
+    /// let mut follower = enclog::Follower::new(&path, options)?;
+    /// let line = follower.next_line(Some(Duration::from_secs(5)))?.expect("a line");
+    /// assert_eq!(line.bytes, b"first");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(path: impl AsRef<Path>, options: FollowOptions) -> Result<Follower, FollowError> {
         let path = path.as_ref().to_path_buf();
         let (wake_tx, wake) = sync_channel(1);
@@ -362,16 +397,43 @@ impl Follower {
     }
 
     /// The followed path.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("app.log");
+    /// let follower = enclog::Follower::new(&path, enclog::FollowOptions::default())?;
+    /// assert_eq!(follower.path(), path);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn path(&self) -> &Path {
         &self.path
     }
 
     /// Whether changes are watched (`false`: polled).
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let mut options = enclog::FollowOptions::default();
+    /// options.poll = true; // e.g. on a network file system
+    /// let follower = enclog::Follower::new(dir.path().join("app.log"), options)?;
+    /// assert!(!follower.is_watching());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn is_watching(&self) -> bool {
         self.watcher.is_some()
     }
 
     /// A handle that stops this follower from another thread.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let options = enclog::FollowOptions::default();
+    /// let mut follower = enclog::Follower::new(dir.path().join("app.log"), options)?;
+    /// let stopper = follower.stopper();
+    /// std::thread::spawn(move || stopper.stop()).join().unwrap();
+    /// assert!(follower.next_item(None)?.is_none()); // stopped: no wait
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn stopper(&self) -> Stopper {
         Stopper {
             stopped: Arc::clone(&self.stopped),
@@ -384,6 +446,27 @@ impl Follower {
     ///
     /// An error leaves the follower usable: after [`FollowError::LineTooLong`] the next call
     /// goes on after the skipped line, after an I/O error it tries again.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use enclog::{FollowOptions, Followed, Follower};
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("app.log");
+    /// let mut options = FollowOptions::default();
+    /// options.poll = true;
+    /// options.poll_interval = Duration::from_millis(10);
+    /// let mut follower = Follower::new(&path, options)?;
+    /// std::fs::write(&path, "hello\n")?;
+    /// let mut lines = Vec::new();
+    /// while let Some(item) = follower.next_item(Some(Duration::from_secs(5)))? {
+    ///     if let Followed::Line(line) = item {
+    ///         lines.push(line.bytes);
+    ///         break;
+    ///     } // else an event, such as `FollowEvent::Appeared`
+    /// }
+    /// assert_eq!(lines, [b"hello"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn next_item(
         &mut self,
         timeout: Option<Duration>,
@@ -421,6 +504,17 @@ impl Follower {
 
     /// The next line, skipping events. Waits up to `timeout` (`None`: without limit);
     /// `Ok(None)` when the time is up or the follower was stopped.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("app.log");
+    /// std::fs::write(&path, "old\n")?;
+    /// let mut follower = enclog::Follower::new(&path, enclog::FollowOptions::default())?;
+    /// // Starts at the end: nothing new within the timeout.
+    /// assert!(follower.next_line(Some(Duration::from_millis(50)))?.is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn next_line(
         &mut self,
         timeout: Option<Duration>,
