@@ -217,7 +217,8 @@ fn display_ids(ids: &[KeyId]) -> String {
 /// }
 /// let line = seal(&enclog::Sealer::new(enclog::Key::generate()?), "started")?;
 /// assert!(line.starts_with(enclog::MARKER));
-/// assert!(enclog::SealError::NoSessions.to_string().contains("no sessions"));
+/// let err = enclog::SealError::Random(getrandom::Error::UNSUPPORTED);
+/// assert!(err.to_string().contains("random number generator failed"));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, thiserror::Error)]

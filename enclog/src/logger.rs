@@ -53,11 +53,33 @@ pub struct EncryptedLogger<W: Write + Send = Box<dyn Write + Send>> {
 
 impl<W: Write + Send> EncryptedLogger<W> {
     /// A logger sealing under `key` into `writer`, at level `Trace` until set otherwise.
+    ///
+    /// ```
+    /// use log::Log;
+    /// let key = enclog::Key::generate()?;
+    /// let file = tempfile::NamedTempFile::new()?;
+    /// let logger = enclog::EncryptedLogger::new(key.clone(), file.reopen()?);
+    /// logger.log(&log::Record::builder().args(format_args!("hello")).build());
+    /// let line = std::fs::read(file.path())?;
+    /// let mut opener = enclog::Opener::new(key.into());
+    /// assert!(opener.open(&line).unwrap()?.plaintext.ends_with(b"hello"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(key: Key, writer: W) -> EncryptedLogger<W> {
         EncryptedLogger::with_sealer(Sealer::new(key), writer)
     }
 
     /// A logger sealing with an existing [`Sealer`].
+    ///
+    /// ```
+    /// use log::Log;
+    /// let sealer = enclog::Sealer::new(enclog::Key::generate()?);
+    /// let logger = enclog::EncryptedLogger::with_sealer(sealer.clone(), std::io::sink());
+    /// assert!(sealer.session_id().is_none());
+    /// logger.log(&log::Record::builder().args(format_args!("hello")).build());
+    /// assert!(sealer.session_id().is_some()); // the logger sealed with this sealer
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn with_sealer(sealer: Sealer, writer: W) -> EncryptedLogger<W> {
         EncryptedLogger {
             writer: Mutex::new(writer),
@@ -69,29 +91,86 @@ impl<W: Write + Send> EncryptedLogger<W> {
     }
 
     /// Records above `level` are dropped.
+    ///
+    /// ```
+    /// use log::{Level, Log, Metadata};
+    /// let logger = enclog::EncryptedLogger::new(enclog::Key::generate()?, std::io::sink())
+    ///     .with_level(log::LevelFilter::Warn);
+    /// assert!(!logger.enabled(&Metadata::builder().level(Level::Info).build()));
+    /// assert!(logger.enabled(&Metadata::builder().level(Level::Error).build()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn with_level(mut self, level: LevelFilter) -> Self {
         self.level = level;
         self
     }
 
     /// Writes the level in clear before the token (edits are detected by readers).
+    ///
+    /// ```
+    /// use log::Log;
+    /// let file = tempfile::NamedTempFile::new()?;
+    /// let logger = enclog::EncryptedLogger::new(enclog::Key::generate()?, file.reopen()?)
+    ///     .with_clear_level(true);
+    /// let mut warn = log::Record::builder();
+    /// logger.log(&warn.args(format_args!("disk full")).level(log::Level::Warn).build());
+    /// assert!(std::fs::read_to_string(file.path())?.starts_with("WARN enclog:"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn with_clear_level(mut self, on: bool) -> Self {
         self.clear_level = on;
         self
     }
 
     /// Sets what happens when the writer fails.
+    ///
+    /// ```
+    /// use log::Log;
+    /// let full_disk = std::io::Cursor::new([0u8; 0]); // every write fails
+    /// let logger = enclog::EncryptedLogger::new(enclog::Key::generate()?, full_disk)
+    ///     .with_error_policy(enclog::WriteErrorPolicy::Silent); // nothing on stderr
+    /// logger.log(&log::Record::builder().args(format_args!("lost")).build());
+    /// assert_eq!(logger.lost_lines(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn with_error_policy(mut self, policy: WriteErrorPolicy) -> Self {
         self.failures = FailureState::new(policy);
         self
     }
 
     /// Lines dropped because the writer failed.
+    ///
+    /// ```
+    /// use log::Log;
+    /// let full_disk = std::io::Cursor::new([0u8; 0]); // every write fails
+    /// let logger = enclog::EncryptedLogger::new(enclog::Key::generate()?, full_disk)
+    ///     .with_error_policy(enclog::WriteErrorPolicy::Silent);
+    /// assert_eq!(logger.lost_lines(), 0);
+    /// for _ in 0..3 {
+    ///     logger.log(&log::Record::builder().args(format_args!("lost")).build());
+    /// }
+    /// assert_eq!(logger.lost_lines(), 3);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn lost_lines(&self) -> u64 {
         self.failures.lost()
     }
 
     /// Writes the session's close record (a clean shutdown, as opposed to a crash).
+    ///
+    /// ```
+    /// use log::Log;
+    /// let key = enclog::Key::generate()?;
+    /// let file = tempfile::NamedTempFile::new()?;
+    /// let logger = enclog::EncryptedLogger::new(key.clone(), file.reopen()?);
+    /// logger.log(&log::Record::builder().args(format_args!("bye")).build());
+    /// logger.close_session();
+    /// let log = std::fs::read(file.path())?;
+    /// let last = log.split_inclusive(|&b| b == b'\n').last().unwrap();
+    /// let mut opener = enclog::Opener::new(key.into());
+    /// assert_eq!(opener.open(last).unwrap()?.record, enclog::RecordKind::Close);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn close_session(&self) {
         let mut line = Vec::new();
         let written = self.sealer.close_ordered(&mut line, |line| {
@@ -111,6 +190,19 @@ impl<W: Write + Send + 'static> EncryptedLogger<W> {
     /// Starts the session first, so a broken random number generator fails here rather than
     /// at the first record (fail closed). Returns the installed logger, to call
     /// [`EncryptedLogger::close_session`] at exit.
+    ///
+    /// Not run here: it installs a process-wide logger.
+    ///
+    /// ```no_run
+    /// let key = enclog::Key::from_env("MY_APP_LOG_KEY")?;
+    /// let file = std::fs::OpenOptions::new().create(true).append(true).open("app.log.enc")?;
+    /// let logger = enclog::EncryptedLogger::new(key, file)
+    ///     .with_level(log::LevelFilter::Info)
+    ///     .init()?;
+    /// log::info!("started");
+    /// logger.close_session(); // at exit
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn init(self) -> Result<&'static Self, InitError> {
         self.sealer.start().map_err(InitError::Seal)?;
         let logger: &'static Self = Box::leak(Box::new(self));
@@ -121,6 +213,14 @@ impl<W: Write + Send + 'static> EncryptedLogger<W> {
 }
 
 /// [`EncryptedLogger::init`] failed. `Debug` shows the message and its causes.
+///
+/// ```
+/// use enclog::{InitError, SealError};
+/// // What `init` returns when the random number generator fails (fail closed).
+/// let err = InitError::Seal(SealError::Random(getrandom::Error::UNSUPPORTED));
+/// assert!(err.to_string().contains("random number generator failed"));
+/// assert!(matches!(err, InitError::Seal(_)));
+/// ```
 #[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum InitError {
