@@ -33,6 +33,20 @@ pub enum MetaStatus {
 }
 
 /// An opened line.
+///
+/// ```
+/// use enclog::{Key, Keyring, MetaStatus, Mode, Opener, RecordKind, Sealer};
+/// let key = Key::generate()?;
+/// let mut line = b"web1: ".to_vec();
+/// Sealer::new(key.clone()).seal_to(Some(b"INFO"), b"started", &mut line)?;
+/// let mut opener = Opener::new(Keyring::from(key.clone()));
+/// let opened = opener.open(&line).unwrap()?;
+/// assert_eq!((opened.plaintext, opened.before), (&b"started"[..], &b"web1: "[..]));
+/// assert_eq!((opened.meta_status, opened.mode), (MetaStatus::Matches, Mode::Symmetric));
+/// assert_eq!((opened.key_id, opened.record), (key.id(), RecordKind::Event));
+/// assert_eq!(opened.sequence.unwrap().seq, 0);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct Opened<'a> {
@@ -115,6 +129,15 @@ type SessionKey = (KeyId, [u8; 32]);
 
 impl Opener {
     /// An opener over `keyring`.
+    ///
+    /// ```
+    /// use enclog::{Key, Keyring, Opener, Sealer};
+    /// let key = Key::generate()?;
+    /// let line = Sealer::new(key.clone()).seal_line(b"hello")?;
+    /// let mut opener = Opener::new(Keyring::from(key));
+    /// assert_eq!(opener.open(&line).unwrap()?.plaintext, b"hello");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(keyring: Keyring) -> Opener {
         Opener {
             keyring,
@@ -125,6 +148,13 @@ impl Opener {
     }
 
     /// The keyring.
+    ///
+    /// ```
+    /// let key = enclog::Key::generate()?;
+    /// let opener = enclog::Opener::new(enclog::Keyring::from(key.clone()));
+    /// assert_eq!(opener.keyring().ids(), [key.id()]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn keyring(&self) -> &Keyring {
         &self.keyring
     }
@@ -146,6 +176,18 @@ impl Opener {
     /// Opens the first token in `line` (a trailing `\n` is ignored). A `\r` before it, as in
     /// a CRLF file, ends the token like any other non-base64 byte and stays in
     /// [`Opened::after`], so text written back keeps its line endings.
+    ///
+    /// ```
+    /// use enclog::{Key, Keyring, OpenError, Opener, Sealer};
+    /// let (key, other) = (Key::generate()?, Key::generate()?);
+    /// let mut opener = Opener::new(Keyring::from(key.clone()));
+    /// assert!(opener.open(b"no token here\n").is_none());
+    /// let mine = Sealer::new(key).seal_line(b"event")?;
+    /// assert_eq!(opener.open(&mine).unwrap()?.plaintext, b"event");
+    /// let theirs = Sealer::new(other).seal_line(b"event")?;
+    /// assert!(matches!(opener.open(&theirs), Some(Err(OpenError::UnknownKey { .. }))));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn open<'a>(&'a mut self, line: &'a [u8]) -> Option<Result<Opened<'a>, OpenError>> {
         let line = line.strip_suffix(b"\n").unwrap_or(line);
         if let Some(located) = token::locate(line) {
