@@ -42,6 +42,13 @@ pub struct Identity {
 
 impl Identity {
     /// Generates a new identity from the operating system's random number generator.
+    ///
+    /// ```
+    /// let (a, b) = (enclog::Identity::generate()?, enclog::Identity::generate()?);
+    /// assert_ne!(a.id(), b.id());
+    /// assert!(a.to_text().starts_with("ENCLOG-IDENTITY-1-"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn generate() -> Result<Identity, KeyError> {
         let mut bytes = Zeroizing::new([0u8; 32]);
         getrandom::fill(&mut bytes[..]).map_err(KeyError::Random)?;
@@ -55,16 +62,41 @@ impl Identity {
     }
 
     /// The public recipient that writers seal to.
+    ///
+    /// ```
+    /// let identity = enclog::Identity::generate()?;
+    /// let recipient = identity.recipient();
+    /// assert!(recipient.to_string().starts_with("ENCLOG-RECIPIENT-1-"));
+    /// assert_eq!(recipient.id(), identity.id());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn recipient(&self) -> Recipient {
         self.recipient.clone()
     }
 
     /// The id carried by lines sealed to this identity's recipient.
+    ///
+    /// ```
+    /// use enclog::{Identity, Keyring, Opener, Sealer};
+    /// let identity = Identity::generate()?;
+    /// let line = Sealer::to_recipient(identity.recipient()).seal_line(b"event")?;
+    /// let mut opener = Opener::new(Keyring::from(identity.clone()));
+    /// assert_eq!(opener.open(&line).unwrap()?.key_id, identity.id());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn id(&self) -> KeyId {
         self.recipient.id
     }
 
     /// The identity's text form. This is the secret itself.
+    ///
+    /// ```
+    /// let identity = enclog::Identity::generate()?;
+    /// let again: enclog::Identity = identity.to_text().parse()?;
+    /// assert_eq!(again.id(), identity.id());
+    /// assert!(!format!("{identity:?}").contains(&identity.to_text()[18..]));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn to_text(&self) -> Zeroizing<String> {
         armor::encode(KeyKind::Identity, self.secret.as_bytes())
     }
@@ -90,6 +122,15 @@ impl Identity {
     }
 
     /// Reads an identity file (comments are skipped; group/other-readable files refused).
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("reader.identity");
+    /// let identity = enclog::Identity::generate()?;
+    /// enclog::write_secret_file(&path, &identity.to_file_text(), false)?;
+    /// assert_eq!(enclog::Identity::from_file(&path)?.id(), identity.id());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn from_file(path: impl AsRef<Path>) -> Result<Identity, KeyError> {
         let path = path.as_ref();
         let text = secret_file::read_key_line(path)?;
@@ -156,6 +197,16 @@ impl Recipient {
     }
 
     /// The id carried by every line sealed to this recipient.
+    ///
+    /// ```
+    /// use enclog::{Identity, Keyring, Opener, Sealer};
+    /// let identity = Identity::generate()?;
+    /// let recipient = identity.recipient();
+    /// let line = Sealer::to_recipient(recipient.clone()).seal_line(b"event")?;
+    /// let mut opener = Opener::new(Keyring::from(identity));
+    /// assert_eq!(opener.open(&line).unwrap()?.key_id, recipient.id());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn id(&self) -> KeyId {
         self.id
     }

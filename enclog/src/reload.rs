@@ -46,6 +46,23 @@ pub struct KeyReloader {
 
 impl KeyReloader {
     /// Starts watching `path` for `sealer`.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("app.key");
+    /// enclog::write_secret_file(&path, &enclog::Key::generate()?.to_text(), false)?;
+    /// let sealer = enclog::Sealer::from_key_file(&path)?;
+    /// let _reloader = enclog::KeyReloader::watch(&sealer, &path)?;
+    /// let next = enclog::Key::generate()?;
+    /// enclog::write_secret_file(&path, &next.to_text(), true)?; // e.g. a key rotation job
+    /// let deadline = Instant::now() + Duration::from_secs(5);
+    /// while sealer.key_id() != next.id() && Instant::now() < deadline {
+    ///     std::thread::sleep(Duration::from_millis(5));
+    /// }
+    /// assert_eq!(sealer.key_id(), next.id());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn watch(sealer: &Sealer, path: impl AsRef<Path>) -> Result<KeyReloader, KeyError> {
         let path = path.as_ref().to_owned();
         let dir = match path.parent() {
@@ -82,6 +99,16 @@ impl KeyReloader {
     }
 
     /// The watched file.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("app.key");
+    /// enclog::write_secret_file(&path, &enclog::Key::generate()?.to_text(), false)?;
+    /// let sealer = enclog::Sealer::from_key_file(&path)?;
+    /// let reloader = enclog::KeyReloader::watch(&sealer, &path)?;
+    /// assert_eq!(reloader.path(), path);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn path(&self) -> &Path {
         &self.path
     }
