@@ -61,6 +61,14 @@ pub enum SealingKey {
 
 impl SealingKey {
     /// The id carried by lines sealed with this key.
+    ///
+    /// ```
+    /// let key = enclog::Key::generate()?;
+    /// let sealing = enclog::SealingKey::from(key.clone());
+    /// assert_eq!(sealing.id(), key.id());
+    /// assert_eq!(enclog::Sealer::with_key(sealing, Default::default()).key_id(), key.id());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn id(&self) -> KeyId {
         match self {
             SealingKey::Symmetric(key) => key.id(),
@@ -90,6 +98,17 @@ impl SealingKey {
 
     /// Reads [`SealingKey::from_text`]'s kinds from a file. A symmetric key file must not be
     /// readable by group or others; a recipient file may be (a recipient is public).
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("writer.recipient");
+    /// let identity = enclog::Identity::generate()?;
+    /// std::fs::write(&path, identity.recipient().to_string())?; // public: any permissions
+    /// let key = enclog::SealingKey::from_file(&path)?;
+    /// assert!(matches!(key, enclog::SealingKey::Recipient(_)));
+    /// assert_eq!(key.id(), identity.id());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn from_file(path: impl AsRef<std::path::Path>) -> Result<SealingKey, KeyError> {
         let path = path.as_ref();
         let in_file = |e| KeyError::InFile {
@@ -314,17 +333,49 @@ thread_local! {
 
 impl Sealer {
     /// A sealer for the symmetric mode. The session starts with the first sealed line.
+    ///
+    /// ```
+    /// let key = enclog::Key::generate()?;
+    /// let sealer = enclog::Sealer::new(key.clone());
+    /// assert_eq!(sealer.key_id(), key.id());
+    /// assert!(sealer.seal_line(b"event")?.starts_with(enclog::MARKER));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(key: Key) -> Sealer {
         Sealer::with_key(SealingKey::Symmetric(key), Rotation::default())
     }
 
     /// A sealer for the public-key mode: the writer holds only `recipient` and cannot open
     /// what it seals. Sessions rotate as [`Rotation::default`] says.
+    ///
+    /// ```
+    /// use enclog::{Identity, Key, Keyring, Mode, Opener, Sealer};
+    /// let identity = Identity::generate()?;
+    /// let line = Sealer::to_recipient(identity.recipient()).seal_line(b"event")?;
+    /// // A symmetric key cannot open it; only the identity can.
+    /// assert!(Opener::new(Keyring::from(Key::generate()?)).open(&line).unwrap().is_err());
+    /// let mut opener = Opener::new(Keyring::from(identity));
+    /// assert_eq!(opener.open(&line).unwrap()?.mode, Mode::Recipient);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn to_recipient(recipient: Recipient) -> Sealer {
         Sealer::with_key(SealingKey::Recipient(recipient), Rotation::default())
     }
 
     /// A sealer for any [`SealingKey`] with a rotation policy (used by the recipient mode).
+    ///
+    /// ```
+    /// use enclog::{Identity, Rotation, Sealer};
+    /// let identity = Identity::generate()?;
+    /// let rotation = Rotation { max_lines: 2, ..Rotation::default() };
+    /// let sealer = Sealer::with_key(identity.recipient().into(), rotation);
+    /// sealer.seal_line(b"1")?;
+    /// let first = sealer.session_id();
+    /// sealer.seal_line(b"2")?;
+    /// sealer.seal_line(b"3")?; // a third line starts a new session
+    /// assert_ne!(sealer.session_id(), first);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn with_key(key: SealingKey, rotation: Rotation) -> Sealer {
         Sealer {
             shared: Arc::new(Shared {
@@ -352,6 +403,16 @@ impl Sealer {
     }
 
     /// A sealer for the key in a key file ([`SealingKey::from_file`]).
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("app.key");
+    /// let key = enclog::Key::generate()?;
+    /// enclog::write_secret_file(&path, &key.to_text(), false)?;
+    /// let sealer = enclog::Sealer::from_key_file(&path)?;
+    /// assert_eq!(sealer.key_id(), key.id());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn from_key_file(path: impl AsRef<std::path::Path>) -> Result<Sealer, KeyError> {
         Ok(Sealer::with_key(
             SealingKey::from_file(path)?,
@@ -360,6 +421,15 @@ impl Sealer {
     }
 
     /// The id of the key this sealer writes under.
+    ///
+    /// ```
+    /// let (old, new) = (enclog::Key::generate()?, enclog::Key::generate()?);
+    /// let sealer = enclog::Sealer::new(old.clone());
+    /// assert_eq!(sealer.key_id(), old.id());
+    /// sealer.set_key(new.clone().into());
+    /// assert_eq!(sealer.key_id(), new.id());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn key_id(&self) -> KeyId {
         self.shared.key.load().id()
     }
@@ -431,6 +501,19 @@ impl Sealer {
     ///
     /// When the session must end first (rotation, a replaced key), its close record is
     /// appended before the event: `out` then holds two lines, still for one write.
+    ///
+    /// ```
+    /// use enclog::{Key, Keyring, MetaStatus, Opener, Sealer};
+    /// let key = Key::generate()?;
+    /// let mut out = Vec::new();
+    /// Sealer::new(key.clone()).seal_to(Some(b"ERROR"), b"payment failed", &mut out)?;
+    /// assert!(out.starts_with(b"ERROR enclog:") && out.ends_with(b"\n"));
+    /// let mut opener = Opener::new(Keyring::from(key));
+    /// let opened = opener.open(&out).unwrap()?;
+    /// assert_eq!(opened.plaintext, b"payment failed");
+    /// assert_eq!(opened.meta_status, MetaStatus::Matches);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn seal_to(
         &self,
         clear: Option<&[u8]>,
@@ -516,6 +599,15 @@ impl Sealer {
     }
 
     /// Seals `plaintext` as a new line (convenient; [`Sealer::seal_to`] reuses a buffer).
+    ///
+    /// ```
+    /// let key = enclog::Key::generate()?;
+    /// let line = enclog::Sealer::new(key.clone()).seal_line(b"hello")?;
+    /// assert!(line.starts_with(enclog::MARKER) && line.ends_with(b"\n"));
+    /// let mut opener = enclog::Opener::new(key.into());
+    /// assert_eq!(opener.open(&line).unwrap()?.plaintext, b"hello");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn seal_line(&self, plaintext: &[u8]) -> Result<Vec<u8>, SealError> {
         let mut out = Vec::new();
         self.seal_to(None, plaintext, &mut out)?;
@@ -542,6 +634,20 @@ impl Sealer {
 
     /// Closes like [`Sealer::close_to`] and hands the close record to `write` under the
     /// session's order lock (see [`Sealer::seal_ordered`]); `None` when there was no session.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// let sealer = enclog::Sealer::new(enclog::Key::generate()?);
+    /// let file = std::sync::Mutex::new(Vec::new());
+    /// let mut line = Vec::new();
+    /// let write = |bytes: &[u8]| file.lock().unwrap().write_all(bytes);
+    /// assert!(sealer.close_ordered(&mut line, write)?.is_none()); // no session yet
+    /// sealer.seal_ordered(None, b"event", &mut line, write)?.expect("written");
+    /// line.clear();
+    /// assert!(sealer.close_ordered(&mut line, write)?.is_some());
+    /// assert_eq!(file.lock().unwrap().iter().filter(|&&b| b == b'\n').count(), 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn close_ordered<R>(
         &self,
         out: &mut Vec<u8>,
