@@ -81,6 +81,18 @@ impl<W: Write> std::fmt::Debug for SealingWrite<W> {
 impl<W: Write> SealingWrite<W> {
     /// Seals what is written with `sealer` (cheap to clone: clones share the session) and
     /// writes the lines to `inner`.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// let key = enclog::Key::generate()?;
+    /// let mut log = Vec::new();
+    /// let mut sealing = enclog::SealingWrite::new(enclog::Sealer::new(key.clone()), &mut log);
+    /// sealing.write_all(b"one whole event\n")?;
+    /// drop(sealing); // writes the close record
+    /// let mut opener = enclog::Opener::new(key.into());
+    /// assert_eq!(opener.open(&log).unwrap()?.plaintext, b"one whole event");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(sealer: Sealer, inner: W) -> SealingWrite<W> {
         SealingWrite {
             inner,
@@ -93,28 +105,89 @@ impl<W: Write> SealingWrite<W> {
 
     /// Whether dropping the writer writes the session's close record (default: yes). Turn it
     /// off when the sealer's session goes on elsewhere after this writer is gone.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// let sealer = enclog::Sealer::new(enclog::Key::generate()?);
+    /// let mut log = Vec::new();
+    /// let mut sealing = enclog::SealingWrite::new(sealer.clone(), &mut log).close_on_drop(false);
+    /// sealing.write_all(b"event")?;
+    /// drop(sealing);
+    /// assert_eq!(log.iter().filter(|&&b| b == b'\n').count(), 1); // no close record
+    /// assert!(sealer.seal_line(b"the session goes on")?.starts_with(enclog::MARKER));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn close_on_drop(mut self, on: bool) -> Self {
         self.close_on_drop = on;
         self
     }
 
     /// Sets what happens when the inner writer fails.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// let full_disk = std::io::Cursor::new([0u8; 0]); // every write fails
+    /// let sealer = enclog::Sealer::new(enclog::Key::generate()?);
+    /// let mut sealing = enclog::SealingWrite::new(sealer, full_disk)
+    ///     .with_error_policy(enclog::WriteErrorPolicy::Silent); // nothing on stderr
+    /// assert!(sealing.write_all(b"event").is_err());
+    /// assert_eq!(sealing.lost_lines(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn with_error_policy(mut self, policy: WriteErrorPolicy) -> Self {
         self.failures = Arc::new(FailureState::new(policy));
         self
     }
 
     /// Lines dropped because the inner writer failed (or the random number generator did).
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// let sealer = enclog::Sealer::new(enclog::Key::generate()?);
+    /// let mut sealing = enclog::SealingWrite::new(sealer, std::io::Cursor::new([0u8; 0]))
+    ///     .with_error_policy(enclog::WriteErrorPolicy::Silent);
+    /// assert_eq!(sealing.lost_lines(), 0);
+    /// let _ = sealing.write_all(b"one");
+    /// let _ = sealing.write_all(b"two");
+    /// assert_eq!(sealing.lost_lines(), 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn lost_lines(&self) -> u64 {
         self.failures.lost()
     }
 
     /// The sealer (its key id and session).
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// let key = enclog::Key::generate()?;
+    /// let sealer = enclog::Sealer::new(key.clone());
+    /// let mut sealing = enclog::SealingWrite::new(sealer, std::io::sink());
+    /// assert_eq!(sealing.sealer().key_id(), key.id());
+    /// sealing.write_all(b"event")?;
+    /// assert!(sealing.sealer().session_id().is_some());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn sealer(&self) -> &Sealer {
         &self.sealer
     }
 
     /// Writes the session's close record and flushes (what dropping the writer does).
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// let key = enclog::Key::generate()?;
+    /// let mut log = Vec::new();
+    /// let mut sealing = enclog::SealingWrite::new(enclog::Sealer::new(key.clone()), &mut log);
+    /// sealing.write_all(b"event")?;
+    /// sealing.close_session()?;
+    /// drop(sealing); // the session is closed already: nothing more is written
+    /// let last = log.split_inclusive(|&b| b == b'\n').last().unwrap();
+    /// let mut opener = enclog::Opener::new(key.into());
+    /// assert_eq!(opener.open(last).unwrap()?.record, enclog::RecordKind::Close);
+    /// assert_eq!(log.iter().filter(|&&b| b == b'\n').count(), 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn close_session(&mut self) -> io::Result<()> {
         self.line.clear();
         let inner = &mut self.inner;

@@ -63,6 +63,17 @@ fn open_log(path: &Path) -> std::io::Result<File> {
 
 /// Returned by [`init_file`]: writes the session's close record when dropped, so readers
 /// (`enclog verify`) can tell a clean exit from a crash.
+///
+/// Not run here: [`init_file`] installs the process's global subscriber.
+///
+/// ```no_run
+/// fn main() -> Result<(), Box<dyn std::error::Error>> {
+///     let guard: enclog::LogGuard = enclog::init_file("app.log", enclog::Key::generate()?)?;
+///     tracing::info!("working");
+///     assert_eq!(guard.lost_lines(), 0);
+///     Ok(()) // `guard` drops here: the close record is written
+/// }
+/// ```
 #[must_use = "the close record is written when the guard is dropped; keep it in main"]
 pub struct LogGuard {
     writer: EncryptedWriter<File>,
@@ -70,11 +81,33 @@ pub struct LogGuard {
 
 impl LogGuard {
     /// Lines dropped because writing to the file failed.
+    ///
+    /// Not run here: a guard comes from [`init_file`], which installs a global subscriber.
+    ///
+    /// ```no_run
+    /// let guard = enclog::init_file("app.log", enclog::Key::generate()?)?;
+    /// tracing::info!("shutting down");
+    /// if guard.lost_lines() > 0 {
+    ///     eprintln!("{} log lines could not be written", guard.lost_lines());
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn lost_lines(&self) -> u64 {
         self.writer.lost_lines()
     }
 
     /// The sealer, e.g. to watch the key file with [`KeyReloader`](crate::KeyReloader).
+    ///
+    /// Not run here: a guard comes from [`init_file`], which installs a global subscriber.
+    ///
+    /// ```no_run
+    /// let key = enclog::Key::from_file("app.key")?;
+    /// let guard = enclog::init_file("app.log", key.clone())?;
+    /// assert_eq!(guard.sealer().key_id(), key.id());
+    /// // Switch to a new key whenever app.key is replaced.
+    /// let _reloader = enclog::KeyReloader::watch(guard.sealer(), "app.key")?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn sealer(&self) -> &Sealer {
         self.writer.sealer()
     }
@@ -95,6 +128,15 @@ impl std::fmt::Debug for LogGuard {
 }
 
 /// [`init_file`] failed; nothing was installed. `Debug` shows the message and its causes.
+///
+/// ```
+/// let dir = tempfile::tempdir()?;
+/// // A directory is not a log file: nothing is installed.
+/// let err = enclog::init_file(dir.path(), enclog::Key::generate()?).unwrap_err();
+/// assert!(matches!(err, enclog::SetupError::Open { .. }));
+/// assert!(err.to_string().starts_with("cannot open log file"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum SetupError {
