@@ -82,11 +82,37 @@ impl<M> Clone for EncryptedWriter<M> {
 
 impl<M> EncryptedWriter<M> {
     /// Seals every event written through `inner` under `key`.
+    ///
+    /// ```
+    /// use tracing_subscriber::fmt;
+    /// let key = enclog::Key::generate()?;
+    /// let file = tempfile::NamedTempFile::new()?;
+    /// let writer = enclog::EncryptedWriter::new(key.clone(), file.reopen()?);
+    /// let subscriber = fmt().with_writer(writer).with_ansi(false).finish();
+    /// tracing::subscriber::with_default(subscriber, || tracing::info!("hello"));
+    /// let line = std::fs::read(file.path())?;
+    /// let mut opener = enclog::Opener::new(key.into());
+    /// assert!(opener.open(&line).unwrap()?.plaintext.ends_with(b"hello"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(key: Key, inner: M) -> EncryptedWriter<M> {
         EncryptedWriter::with_sealer(Sealer::new(key), inner)
     }
 
     /// Seals with an existing [`Sealer`] (to share its session with other writers).
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use tracing_subscriber::fmt::MakeWriter;
+    /// let sealer = enclog::Sealer::new(enclog::Key::generate()?);
+    /// let a = enclog::EncryptedWriter::with_sealer(sealer.clone(), std::io::sink);
+    /// let b = enclog::EncryptedWriter::with_sealer(sealer.clone(), std::io::sink);
+    /// a.make_writer().write_all(b"to a\n")?;
+    /// b.make_writer().write_all(b"to b\n")?;
+    /// assert!(sealer.session_id().is_some());
+    /// assert_eq!(a.sealer().session_id(), b.sealer().session_id()); // one session, one sequence
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn with_sealer(sealer: Sealer, inner: M) -> EncryptedWriter<M> {
         EncryptedWriter {
             inner: Arc::new(inner),
@@ -99,6 +125,17 @@ impl<M> EncryptedWriter<M> {
 
     /// Writes the event's level in clear before the token (`WARN enclog:…`), for grep and log
     /// routers. Editing it is detected by readers (an encrypted copy travels in the token).
+    ///
+    /// ```
+    /// use tracing_subscriber::fmt;
+    /// let file = tempfile::NamedTempFile::new()?;
+    /// let writer = enclog::EncryptedWriter::new(enclog::Key::generate()?, file.reopen()?)
+    ///     .with_clear_level(true);
+    /// let subscriber = fmt().with_writer(writer).with_ansi(false).finish();
+    /// tracing::subscriber::with_default(subscriber, || tracing::error!("payment failed"));
+    /// assert!(std::fs::read_to_string(file.path())?.starts_with("ERROR enclog:"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn with_clear_level(mut self, on: bool) -> Self {
         self.clear_level = on;
         self
@@ -106,23 +143,67 @@ impl<M> EncryptedWriter<M> {
 
     /// Writes an RFC 3339 UTC timestamp in clear before the token (and before the level, if
     /// that is on too). Editing it is detected like the level.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use tracing_subscriber::fmt::MakeWriter;
+    /// let file = tempfile::NamedTempFile::new()?;
+    /// let writer = enclog::EncryptedWriter::new(enclog::Key::generate()?, file.reopen()?)
+    ///     .with_clear_timestamp(true);
+    /// writer.make_writer().write_all(b"event\n")?;
+    /// let text = std::fs::read_to_string(file.path())?; // 2026-11-26T20:27:30.123456Z enclog:…
+    /// assert_eq!((&text[4..5], &text[10..11], &text[26..35]), ("-", "T", "Z enclog:"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn with_clear_timestamp(mut self, on: bool) -> Self {
         self.clear_timestamp = on;
         self
     }
 
     /// Sets what happens when the inner writer fails.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use tracing_subscriber::fmt::MakeWriter;
+    /// let full_disk = || std::io::Cursor::new([0u8; 0]); // every write fails
+    /// let writer = enclog::EncryptedWriter::new(enclog::Key::generate()?, full_disk)
+    ///     .with_error_policy(enclog::WriteErrorPolicy::Silent); // nothing on stderr
+    /// writer.make_writer().write_all(b"event\n")?; // the line is sealed, then dropped
+    /// assert_eq!(writer.lost_lines(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn with_error_policy(mut self, policy: WriteErrorPolicy) -> Self {
         self.failures = Arc::new(FailureState::new(policy));
         self
     }
 
     /// Lines dropped because the inner writer failed (or the random number generator did).
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use tracing_subscriber::fmt::MakeWriter;
+    /// let full_disk = || std::io::Cursor::new([0u8; 0]);
+    /// let writer = enclog::EncryptedWriter::new(enclog::Key::generate()?, full_disk)
+    ///     .with_error_policy(enclog::WriteErrorPolicy::Silent);
+    /// assert_eq!(writer.lost_lines(), 0);
+    /// for _ in 0..3 {
+    ///     writer.make_writer().write_all(b"event\n")?;
+    /// }
+    /// assert_eq!(writer.lost_lines(), 3);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn lost_lines(&self) -> u64 {
         self.failures.lost()
     }
 
     /// The sealer (its key id and session).
+    ///
+    /// ```
+    /// let key = enclog::Key::generate()?;
+    /// let writer = enclog::EncryptedWriter::new(key.clone(), std::io::sink);
+    /// assert_eq!(writer.sealer().key_id(), key.id());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn sealer(&self) -> &Sealer {
         &self.sealer
     }
@@ -166,6 +247,23 @@ impl<M> EncryptedWriter<M> {
     }
 
     /// A guard that writes the close record when dropped (keep it in `main`).
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use tracing_subscriber::fmt::MakeWriter;
+    /// let key = enclog::Key::generate()?;
+    /// let file = tempfile::NamedTempFile::new()?;
+    /// let writer = enclog::EncryptedWriter::new(key.clone(), file.reopen()?);
+    /// {
+    ///     let _guard = writer.session_guard();
+    ///     writer.make_writer().write_all(b"event\n")?;
+    /// } // the guard writes the close record here
+    /// let log = std::fs::read(file.path())?;
+    /// let last = log.split_inclusive(|&b| b == b'\n').last().unwrap();
+    /// let mut opener = enclog::Opener::new(key.into());
+    /// assert_eq!(opener.open(last).unwrap()?.record, enclog::RecordKind::Close);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn session_guard(&self) -> SessionGuard<M>
     where
         M: for<'a> MakeWriter<'a>,
@@ -236,6 +334,23 @@ impl<M> EncryptedWriter<M> {
 
 /// The writer for one event, returned by [`EncryptedWriter`]'s `make_writer`. It buffers what
 /// is written and seals it as one line when dropped (or flushed).
+///
+/// ```
+/// use std::io::Write;
+/// use tracing_subscriber::fmt::MakeWriter;
+/// let key = enclog::Key::generate()?;
+/// let file = tempfile::NamedTempFile::new()?;
+/// let writer = enclog::EncryptedWriter::new(key.clone(), file.reopen()?);
+/// let mut event: enclog::EventWriter<'_, _> = writer.make_writer();
+/// event.write_all(b"part one, ")?;
+/// event.write_all(b"part two\n")?;
+/// drop(event); // sealed as one line
+/// let log = std::fs::read(file.path())?;
+/// assert_eq!(log.iter().filter(|&&b| b == b'\n').count(), 1);
+/// let mut opener = enclog::Opener::new(key.into());
+/// assert_eq!(opener.open(&log).unwrap()?.plaintext, b"part one, part two");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct EventWriter<'a, W: Write> {
     inner: W,
     event: Vec<u8>,
