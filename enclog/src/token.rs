@@ -17,9 +17,25 @@ use crate::error::OpenError;
 use crate::key::KeyId;
 
 /// The marker that sets a token apart from the text around it.
+///
+/// ```
+/// let line = enclog::Sealer::new(enclog::Key::generate()?).seal_line(b"event")?;
+/// assert!(line.starts_with(enclog::MARKER));
+/// assert_eq!(enclog::MARKER, b"enclog:");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const MARKER: &[u8] = b"enclog:";
 
 /// The format version this library writes (the high nibble of the kind byte).
+///
+/// ```
+/// use base64::Engine;
+/// let line = enclog::Sealer::new(enclog::Key::generate()?).seal_line(b"event")?;
+/// let token = &line[enclog::MARKER.len()..line.len() - 1]; // without the marker and `\n`
+/// let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token)?;
+/// assert_eq!(bytes[0] >> 4, enclog::FORMAT_VERSION); // the kind byte's high nibble
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const FORMAT_VERSION: u8 = 1;
 
 pub(crate) const TAG_LEN: usize = 16;
@@ -111,11 +127,24 @@ pub struct SessionId(pub(crate) [u8; 16]);
 
 impl SessionId {
     /// Builds a session id from its bytes.
+    ///
+    /// ```
+    /// let id = enclog::SessionId::from_bytes([7; 16]);
+    /// assert_eq!(id.to_bytes(), [7; 16]);
+    /// assert_eq!(id.to_string(), "07".repeat(16));
+    /// ```
     pub fn from_bytes(bytes: [u8; 16]) -> SessionId {
         SessionId(bytes)
     }
 
     /// The id's bytes.
+    ///
+    /// ```
+    /// let sealer = enclog::Sealer::new(enclog::Key::generate()?);
+    /// let id = sealer.start()?.expect("a symmetric key has sessions");
+    /// assert_eq!(enclog::SessionId::from_bytes(id.to_bytes()), id);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn to_bytes(self) -> [u8; 16] {
         self.0
     }

@@ -69,6 +69,19 @@ pub enum FindingKind {
 
 impl FindingKind {
     /// Every kind, in the order of the declaration.
+    ///
+    /// ```
+    /// use enclog::{Decryptor, FindingKind, Key, Keyring, Sealer, Verifier};
+    /// let key = Key::generate()?;
+    /// let log = Sealer::new(key.clone()).seal_line(b"never closed")?;
+    /// let mut verifier = Verifier::new();
+    /// verifier.observe_all("app.log", &mut Decryptor::new(&log[..], Keyring::from(key)))?;
+    /// let report = verifier.finish();
+    /// // A summary by kind covers every finding.
+    /// let total: u64 = FindingKind::ALL.iter().map(|&kind| report.count(kind)).sum();
+    /// assert_eq!((total, report.count(FindingKind::Unclosed)), (report.findings_total, 1));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub const ALL: [FindingKind; 12] = [
         FindingKind::Missing,
         FindingKind::Duplicate,
@@ -293,6 +306,21 @@ pub struct Report {
 
 impl Report {
     /// Whether nothing was found.
+    ///
+    /// ```
+    /// use enclog::{Decryptor, Key, Keyring, Sealer, Verifier};
+    /// let key = Key::generate()?;
+    /// let sealer = Sealer::new(key.clone());
+    /// let mut log = sealer.seal_line(b"event")?;
+    /// sealer.close_to(&mut log)?;
+    /// let mut verifier = Verifier::new();
+    /// verifier.observe_all("app.log", &mut Decryptor::new(&log[..], Keyring::from(key)))?;
+    /// assert!(verifier.report().is_clean());
+    /// let junk = b"enclog:AAAAAAAAAAAA\n"; // a token that cannot be opened
+    /// verifier.observe_all("app.log", &mut Decryptor::new(&junk[..], Keyring::new()))?;
+    /// assert!(!verifier.finish().is_clean());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn is_clean(&self) -> bool {
         self.findings_total == 0
     }
@@ -308,6 +336,19 @@ impl Report {
     }
 
     /// Findings that were counted but not kept (past [`VerifyOptions::max_findings`]).
+    ///
+    /// ```
+    /// use enclog::{Decryptor, Key, Keyring, Sealer, Verifier, VerifyOptions};
+    /// let key = Key::generate()?;
+    /// let log = Sealer::new(key.clone()).seal_line(b"never closed")?;
+    /// let mut options = VerifyOptions::default();
+    /// options.max_findings = 0;
+    /// let mut verifier = Verifier::with_options(options);
+    /// verifier.observe_all("app.log", &mut Decryptor::new(&log[..], Keyring::from(key)))?;
+    /// let report = verifier.finish();
+    /// assert_eq!((report.findings.len(), report.findings_dropped()), (0, 1));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn findings_dropped(&self) -> u64 {
         self.findings_total - self.findings.len() as u64
     }
@@ -461,11 +502,29 @@ impl Default for Verifier {
 
 impl Verifier {
     /// A verifier with the default [`VerifyOptions`] (every session must be closed).
+    ///
+    /// ```
+    /// let report = enclog::Verifier::new().finish();
+    /// assert!(report.is_clean() && report.lines == 0);
+    /// ```
     pub fn new() -> Verifier {
         Verifier::with_options(VerifyOptions::default())
     }
 
     /// A verifier with `options` (e.g. [`VerifyOptions::allow_open_sessions`] for a live log).
+    ///
+    /// ```
+    /// use enclog::{Decryptor, Key, Keyring, Sealer, Verifier, VerifyOptions};
+    /// let key = Key::generate()?;
+    /// let log = Sealer::new(key.clone()).seal_line(b"the writer is still running")?;
+    /// let mut live = VerifyOptions::default();
+    /// live.allow_open_sessions = true;
+    /// let mut verifier = Verifier::with_options(live);
+    /// verifier.observe_all("app.log", &mut Decryptor::new(&log[..], Keyring::from(key)))?;
+    /// let report = verifier.finish();
+    /// assert!(report.is_clean() && report.open_sessions == 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn with_options(options: VerifyOptions) -> Verifier {
         Verifier {
             options,
@@ -582,6 +641,22 @@ impl Verifier {
 
     /// The report so far (a snapshot: reading may go on). Sessions not closed yet count as
     /// unclosed, as they would if the input ended here.
+    ///
+    /// ```
+    /// use enclog::{Decryptor, FindingKind, Key, Keyring, Sealer, Verifier};
+    /// let key = Key::generate()?;
+    /// let sealer = Sealer::new(key.clone());
+    /// let first = sealer.seal_line(b"event")?;
+    /// let mut verifier = Verifier::new();
+    /// let ring = Keyring::from(key);
+    /// verifier.observe_all("app.log", &mut Decryptor::new(&first[..], ring.clone()))?;
+    /// assert_eq!(verifier.report().count(FindingKind::Unclosed), 1); // as if the log ended here
+    /// let mut rest = Vec::new();
+    /// sealer.close_to(&mut rest)?;
+    /// verifier.observe_all("app.log", &mut Decryptor::new(&rest[..], ring))?;
+    /// assert!(verifier.report().is_clean());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn report(&self) -> Report {
         let mut findings = self.findings.clone();
         let mut total = self.findings_total;
@@ -640,6 +715,20 @@ impl Verifier {
 
     /// Ends the verification: open gaps become [`FindingKind::Missing`] findings and sessions
     /// without a close record become [`FindingKind::Unclosed`] ones (unless allowed).
+    ///
+    /// ```
+    /// use enclog::{Decryptor, FindingKind, Key, Keyring, Sealer, Verifier};
+    /// let key = Key::generate()?;
+    /// let sealer = Sealer::new(key.clone());
+    /// let lines: Vec<_> = (0..3).map(|_| sealer.seal_line(b"event")).collect::<Result<_, _>>()?;
+    /// let log = [&lines[0][..], &lines[2][..]].concat(); // line 1 deleted
+    /// let mut verifier = Verifier::new();
+    /// verifier.observe_all("app.log", &mut Decryptor::new(&log[..], Keyring::from(key)))?;
+    /// let report = verifier.finish();
+    /// assert_eq!(report.count(FindingKind::Missing), 1);
+    /// assert_eq!(report.findings[0].missing, Some(1..=1));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn finish(self) -> Report {
         self.report()
     }
