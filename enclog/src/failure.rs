@@ -2,7 +2,6 @@
 //! works again (threat: a full disk silently dropping audit lines, or a failing writer flooding
 //! stderr with one message per event).
 
-use std::io;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// What an encrypted writer does when the writer under it fails. Either way a lost line is
@@ -67,7 +66,8 @@ impl FailureState {
     }
 
     /// Records the outcome of writing one line.
-    pub(crate) fn record(&self, result: io::Result<()>) {
+    #[cfg(any(feature = "tracing", feature = "log"))]
+    pub(crate) fn record(&self, result: std::io::Result<()>) {
         match result {
             Ok(()) => self.succeeded(),
             Err(e) => self.failed("write an encrypted log line", &e),

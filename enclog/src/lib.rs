@@ -53,6 +53,7 @@ mod recipient;
 mod sealer;
 mod sealing_write;
 mod secret_file;
+#[cfg(any(feature = "tracing", feature = "log"))]
 mod timestamp;
 mod token;
 #[cfg(test)]

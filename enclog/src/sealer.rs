@@ -36,6 +36,7 @@ use crate::token::{Header, MARKER, Mode, RecordKind, SessionId, write_varint};
 
 const CLOSED: u64 = 1 << 63;
 
+// Held once per writer: boxing the large variant would only add an indirection.
 /// What a writer seals with.
 ///
 /// ```
@@ -46,7 +47,6 @@ const CLOSED: u64 = 1 << 63;
 /// ```
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-// Held once per writer: boxing the large variant would only add an indirection.
 #[allow(clippy::large_enum_variant)]
 pub enum SealingKey {
     /// A symmetric key: the writer can also read what it wrote.
