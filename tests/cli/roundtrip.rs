@@ -89,25 +89,7 @@ fn output_file_is_appended_to() {
 #[test]
 fn encrypt_writes_each_line_as_it_arrives() {
     let env = Env::new();
-    let mut child = std::process::Command::new(BIN)
-        .arg("encrypt")
-        .arg("--key-file")
-        .arg(&env.key)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            if tx.send(line.unwrap()).is_err() {
-                break;
-            }
-        }
-    });
+    let (mut child, mut stdin, rx) = spawn_encrypt(&env);
     stdin.write_all(b"one\n").unwrap();
     stdin.flush().unwrap();
     // stdin is still open: the line must come out anyway.
@@ -126,25 +108,7 @@ fn encrypt_writes_each_line_as_it_arrives() {
 #[test]
 fn ctrl_c_does_not_cut_a_pipeline_short() {
     let env = Env::new();
-    let mut child = std::process::Command::new(BIN)
-        .arg("encrypt")
-        .arg("--key-file")
-        .arg(&env.key)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            if tx.send(line.unwrap()).is_err() {
-                break;
-            }
-        }
-    });
+    let (mut child, mut stdin, rx) = spawn_encrypt(&env);
     stdin.write_all(b"before ctrl-c\n").unwrap();
     let first = rx
         .recv_timeout(Duration::from_secs(10))
@@ -175,4 +139,34 @@ fn ctrl_c_does_not_cut_a_pipeline_short() {
         "closed cleanly: {}",
         verified.stdout_text()
     );
+}
+
+/// `enclog encrypt` running with piped stdin; its stdout lines arrive on the receiver.
+fn spawn_encrypt(
+    env: &Env,
+) -> (
+    std::process::Child,
+    std::process::ChildStdin,
+    mpsc::Receiver<String>,
+) {
+    let mut child = std::process::Command::new(BIN)
+        .arg("encrypt")
+        .arg("--key-file")
+        .arg(&env.key)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    (child, stdin, rx)
 }
