@@ -63,6 +63,14 @@ pub enum KeyError {
         /// Its permission bits.
         mode: u32,
     },
+    /// A recipient file can be written by group or others.
+    #[error("recipient file {} can be written by group or others (mode {mode:04o}), so they could choose who reads the logs: run `chmod go-w {}`", .path.display(), .path.display())]
+    WritableByOthers {
+        /// The file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
     /// A key file holds no key line.
     #[error("key file {} holds no key (only blank or `#` comment lines)", .path.display())]
     EmptyFile {

@@ -53,6 +53,20 @@ impl FailureState {
         }
     }
 
+    /// Records a failed flush: reported like a failed write (once until writing works again),
+    /// but no line is counted as lost: the lines were handed over, only flushing them failed.
+    #[cfg(feature = "log")]
+    pub(crate) fn flush_failed(&self, err: &std::io::Error) {
+        if !self.failing.swap(true, Ordering::Relaxed)
+            && self.policy == WriteErrorPolicy::ReportOnce
+        {
+            eprintln!(
+                "enclog: cannot flush the encrypted log's writer: {err}; further failures are \
+                 counted silently until a write succeeds"
+            );
+        }
+    }
+
     pub(crate) fn succeeded(&self) {
         if self.failing.load(Ordering::Relaxed)
             && self.failing.swap(false, Ordering::Relaxed)

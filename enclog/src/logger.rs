@@ -271,7 +271,10 @@ impl<W: Write + Send> Log for EncryptedLogger<W> {
 
     fn flush(&self) {
         let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        self.failures.record(writer.flush());
+        match writer.flush() {
+            Ok(()) => self.failures.succeeded(),
+            Err(e) => self.failures.flush_failed(&e),
+        }
     }
 }
 

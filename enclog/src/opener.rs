@@ -376,7 +376,14 @@ impl Opener {
     /// bytes were altered would look like "wrong key"; trying the keys we hold under their own
     /// ids tells that case apart (few keys, error path only).
     fn diagnose(&self, header: &Header, header_len: usize) -> OpenError {
-        if !self.candidates(header, header.key_id).is_empty() {
+        // A key (or identity) with the line's id is held, so the line itself is bad. In the
+        // recipient mode that includes a forged low-order ephemeral key, for which no session
+        // key (hence no candidate) can be derived.
+        let held = match header.mode {
+            Mode::Recipient => self.keyring.find_identity(header.key_id).next().is_some(),
+            _ => !self.candidates(header, header.key_id).is_empty(),
+        };
+        if held {
             return OpenError::Corrupted {
                 key_id: header.key_id,
             };

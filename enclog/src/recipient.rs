@@ -262,7 +262,22 @@ impl FromStr for Recipient {
 
     fn from_str(s: &str) -> Result<Recipient, KeyError> {
         let bytes = armor::decode::<32>(KeyKind::Recipient, s)?;
-        Ok(Recipient::from_public(PublicKey::from(*bytes)))
+        let public = PublicKey::from(*bytes);
+        // Threat: a low-order point (e.g. all zeros, with a valid checksum) makes every
+        // session's shared secret a value anyone can compute: lines sealed to it would be
+        // readable by all. Any clamped scalar times such a point gives zero.
+        if !StaticSecret::from([9u8; 32])
+            .diffie_hellman(&public)
+            .was_contributory()
+        {
+            return Err(KeyError::Malformed {
+                expected: KeyKind::Recipient,
+                reason: "it is a low-order curve point, which would let anyone read the lines \
+                         sealed to it; use a recipient printed by `enclog recipient`"
+                    .into(),
+            });
+        }
+        Ok(Recipient::from_public(public))
     }
 }
 
@@ -314,6 +329,13 @@ mod tests {
         assert_eq!(*identity.session_key(&ephemeral).unwrap(), *key);
         let other = Identity::generate().unwrap();
         assert_ne!(*other.session_key(&ephemeral).unwrap(), *key);
+    }
+
+    #[test]
+    fn low_order_recipients_are_refused() {
+        let zero = armor::encode(KeyKind::Recipient, &[0u8; 32]);
+        let err = zero.parse::<Recipient>().unwrap_err().to_string();
+        assert!(err.contains("low-order"), "{err}");
     }
 
     #[test]

@@ -20,7 +20,8 @@ use crate::sealer::{Sealer, SealingKey};
 /// and writing nothing, or writing in clear, are never the fallback.
 ///
 /// The directory is watched, not the file, so replacing the file by `rename` (what `mv`,
-/// editors and secret managers do) is seen.
+/// editors and secret managers do) is seen. A new key must be of the same kind as the current
+/// one (a recipient is replaced by a recipient): a change of kind is refused and reported.
 ///
 /// ```
 /// let dir = tempfile::tempdir()?;
@@ -115,7 +116,18 @@ impl KeyReloader {
 }
 
 fn reload(sealer: &Sealer, path: &Path, last_bad: &Mutex<Option<String>>) {
-    match SealingKey::from_file(path) {
+    // Threat: whoever can replace the file switching a writer to another kind of key (a
+    // recipient writer to a symmetric key it could read back, or to zato-enclog's weaker
+    // Fernet mode). Rotation keeps the kind; changing it takes a deliberate restart.
+    let loaded = SealingKey::from_file(path).and_then(|key| {
+        let (expected, found) = (sealer.key_kind(), key.kind());
+        if expected == found {
+            Ok(key)
+        } else {
+            Err(KeyError::WrongKind { expected, found })
+        }
+    });
+    match loaded {
         Ok(key) => {
             if key.id() != sealer.key_id() {
                 sealer.set_key(key);
@@ -143,5 +155,38 @@ impl std::fmt::Debug for KeyReloader {
         f.debug_struct("KeyReloader")
             .field("path", &self.path)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Identity, Key};
+
+    #[test]
+    fn a_replaced_key_of_the_same_kind_is_taken_another_kind_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("writer.key");
+        let first = Identity::generate().unwrap().recipient();
+        let sealer = Sealer::to_recipient(first.clone());
+        let last_bad = Mutex::new(None);
+
+        // Another recipient: taken.
+        let second = Identity::generate().unwrap().recipient();
+        std::fs::write(&path, format!("{second}\n")).unwrap();
+        reload(&sealer, &path, &last_bad);
+        assert_eq!(sealer.key_id(), second.id());
+
+        // A symmetric key (the writer could then read its own logs): refused, reported.
+        let key = Key::generate().unwrap();
+        crate::write_secret_file(&path, &key.to_text(), true).unwrap();
+        reload(&sealer, &path, &last_bad);
+        assert_eq!(
+            sealer.key_id(),
+            second.id(),
+            "the kind of key must not change on reload"
+        );
+        let reported = last_bad.lock().unwrap().clone().unwrap_or_default();
+        assert!(reported.contains("expected a recipient"), "{reported}");
     }
 }

@@ -19,7 +19,7 @@
 //! operation that takes the close record's number, so no event can be numbered after the close.
 
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use std::sync::{Arc, Mutex};
@@ -77,6 +77,21 @@ impl SealingKey {
         }
     }
 
+    /// What kind of key this is.
+    ///
+    /// ```
+    /// let key: enclog::SealingKey = enclog::Key::generate()?.into();
+    /// assert_eq!(key.kind(), enclog::KeyKind::Symmetric);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn kind(&self) -> crate::KeyKind {
+        match self {
+            SealingKey::Symmetric(_) => crate::KeyKind::Symmetric,
+            SealingKey::Recipient(_) => crate::KeyKind::Recipient,
+            SealingKey::Fernet(_) => crate::KeyKind::Fernet,
+        }
+    }
+
     /// Parses a key a writer can use: a symmetric key, a recipient, or a zato-enclog Fernet
     /// key. An identity is refused
     /// with an error that says to give the writer the identity's recipient instead.
@@ -119,9 +134,11 @@ impl SealingKey {
             Ok(text) => SealingKey::from_text(&text).map_err(in_file),
             // A recipient is public: its file may be world-readable. Anything else is refused
             // with the permission error.
-            Err(loose @ KeyError::LoosePermissions { .. }) => Recipient::from_file(path)
-                .map(SealingKey::Recipient)
-                .map_err(|_| loose),
+            Err(loose @ KeyError::LoosePermissions { .. }) => match Recipient::from_file(path) {
+                Ok(recipient) => Ok(SealingKey::Recipient(recipient)),
+                Err(writable @ KeyError::WritableByOthers { .. }) => Err(writable),
+                Err(_) => Err(loose),
+            },
             Err(e) => Err(e),
         }
     }
@@ -197,6 +214,10 @@ pub struct Sealer {
 #[derive(Debug)]
 struct Shared {
     key: ArcSwap<SealingKey>,
+    /// Bumped by `set_key` after it stores the key. A session remembers the generation it was
+    /// started under (read before the key), so a session started from a key that was replaced
+    /// meanwhile is closed at its next line instead of sealing under the old key for good.
+    key_generation: AtomicU64,
     session: ArcSwapOption<Session>,
     rotation: Rotation,
 }
@@ -208,9 +229,8 @@ struct Session {
     /// The next sequence number; the top bit set once the session is closed.
     next: AtomicU64,
     fork_generation: u64,
-    /// Set when the session must end at the next line (key replaced); that line writes the
-    /// close record first.
-    retire: AtomicBool,
+    /// The key generation it was started under (see `Shared::key_generation`).
+    key_generation: u64,
     /// `Some` for sessions that rotate (the recipient mode).
     rotation: Option<(Instant, Rotation)>,
     /// Held from taking a sequence number to handing the line to the writer, by
@@ -225,12 +245,19 @@ impl Session {
         key: &SealingKey,
         rotation: Rotation,
         fork_generation: u64,
+        key_generation: u64,
     ) -> Result<Session, SealError> {
         match key {
             SealingKey::Symmetric(key) => {
                 let mut id = [0u8; 16];
                 getrandom::fill(&mut id).map_err(SealError::Random)?;
-                Ok(Session::symmetric(key, id, 0, fork_generation))
+                Ok(Session::symmetric(
+                    key,
+                    id,
+                    0,
+                    fork_generation,
+                    key_generation,
+                ))
             }
             SealingKey::Recipient(recipient) => {
                 let (ephemeral, session_key) =
@@ -242,6 +269,7 @@ impl Session {
                     0,
                     Some((Instant::now(), rotation)),
                     fork_generation,
+                    key_generation,
                 ))
             }
             SealingKey::Fernet(_) => Err(SealError::NoSessions),
@@ -255,6 +283,7 @@ impl Session {
         next_seq: u64,
         rotation: Option<(Instant, Rotation)>,
         fork_generation: u64,
+        key_generation: u64,
     ) -> Session {
         let nonce_prefix: &[u8; 16] = ephemeral[..16].try_into().expect("16 bytes");
         Session {
@@ -269,13 +298,19 @@ impl Session {
             cipher: SessionCipher::forward_secure(session_key, nonce_prefix),
             next: AtomicU64::new(next_seq),
             fork_generation,
-            retire: AtomicBool::new(false),
+            key_generation,
             rotation,
             write_order: Mutex::new(()),
         }
     }
 
-    fn symmetric(key: &Key, id: [u8; 16], next_seq: u64, fork_generation: u64) -> Session {
+    fn symmetric(
+        key: &Key,
+        id: [u8; 16],
+        next_seq: u64,
+        fork_generation: u64,
+        key_generation: u64,
+    ) -> Session {
         let mut session = [0u8; 32];
         session[..16].copy_from_slice(&id);
         Session {
@@ -290,7 +325,7 @@ impl Session {
             cipher: SessionCipher::new(key.bytes(), &id),
             next: AtomicU64::new(next_seq),
             fork_generation,
-            retire: AtomicBool::new(false),
+            key_generation,
             rotation: None,
             write_order: Mutex::new(()),
         }
@@ -304,16 +339,19 @@ impl Session {
         self.fork_generation == fork_generation && self.next.load(Ordering::Relaxed) & CLOSED == 0
     }
 
-    /// Whether the session must be closed before the next line.
-    fn expired(&self) -> bool {
-        if self.retire.load(Ordering::Relaxed) {
+    /// Whether the session must be closed before the next line: its key was replaced, or
+    /// (recipient mode) it is due for rotation. A session always seals at least one line
+    /// before it rotates, so a zero or tiny `Rotation` cannot make sealing loop.
+    fn expired(&self, key_generation: u64) -> bool {
+        if self.key_generation != key_generation {
             return true;
         }
         match &self.rotation {
             None => false,
             Some((started, rotation)) => {
-                self.next.load(Ordering::Relaxed) >= rotation.max_lines
-                    || started.elapsed() >= rotation.max_age
+                let sealed = self.next.load(Ordering::Relaxed) & !CLOSED;
+                sealed > 0
+                    && (sealed >= rotation.max_lines || started.elapsed() >= rotation.max_age)
             }
         }
     }
@@ -322,6 +360,34 @@ impl Session {
     fn close(&self) -> Option<u64> {
         let previous = self.next.fetch_or(CLOSED, Ordering::Relaxed);
         (previous & CLOSED == 0).then_some(previous)
+    }
+}
+
+thread_local! {
+    /// Whether this thread holds a session's order lock: a writer that logs through the same
+    /// logger while writing a line would otherwise wait for itself forever.
+    static ORDERED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// A session's order lock, taken once per thread (a re-entered call goes unordered).
+struct OrderGuard<'a> {
+    _guard: std::sync::MutexGuard<'a, ()>,
+}
+
+impl<'a> OrderGuard<'a> {
+    fn lock(order: &'a Mutex<()>) -> Option<OrderGuard<'a>> {
+        if ORDERED.with(|held| held.replace(true)) {
+            return None;
+        }
+        Some(OrderGuard {
+            _guard: order.lock().unwrap_or_else(|e| e.into_inner()),
+        })
+    }
+}
+
+impl Drop for OrderGuard<'_> {
+    fn drop(&mut self) {
+        ORDERED.with(|held| held.set(false));
     }
 }
 
@@ -380,6 +446,7 @@ impl Sealer {
         Sealer {
             shared: Arc::new(Shared {
                 key: ArcSwap::from_pointee(key),
+                key_generation: AtomicU64::new(0),
                 session: ArcSwapOption::empty(),
                 rotation,
             }),
@@ -420,6 +487,27 @@ impl Sealer {
         ))
     }
 
+    /// The mode this sealer writes in: symmetric, recipient, or zato-enclog's Fernet.
+    ///
+    /// ```
+    /// let identity = enclog::Identity::generate()?;
+    /// assert_eq!(enclog::Sealer::to_recipient(identity.recipient()).mode(), enclog::Mode::Recipient);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn mode(&self) -> Mode {
+        match &**self.shared.key.load() {
+            SealingKey::Symmetric(_) => Mode::Symmetric,
+            SealingKey::Recipient(_) => Mode::Recipient,
+            SealingKey::Fernet(_) => Mode::Fernet,
+        }
+    }
+
+    /// The kind of the key this sealer writes under.
+    #[cfg(feature = "follow")]
+    pub(crate) fn key_kind(&self) -> crate::KeyKind {
+        self.shared.key.load().kind()
+    }
+
     /// The id of the key this sealer writes under.
     ///
     /// ```
@@ -453,9 +541,7 @@ impl Sealer {
     /// ```
     pub fn set_key(&self, key: SealingKey) {
         self.shared.key.store(Arc::new(key));
-        if let Some(session) = self.shared.session.load().as_ref() {
-            session.retire.store(true, Ordering::Relaxed);
-        }
+        self.shared.key_generation.fetch_add(1, Ordering::Release);
     }
 
     /// The current session's id, once a line has been sealed.
@@ -564,6 +650,7 @@ impl Sealer {
     ) -> Result<R, SealError> {
         let generation = enclog_fork::generation();
         loop {
+            let key_generation = self.shared.key_generation.load(Ordering::Acquire);
             // The hot path borrows the current session (no reference count touched, no key
             // loaded); everything else goes through `current_session`.
             let guard = self.shared.session.load();
@@ -577,13 +664,10 @@ impl Sealer {
                 self.current_session(generation)?;
                 continue;
             };
-            let _order = ordered.then(|| {
-                session
-                    .write_order
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-            });
-            if session.expired() {
+            let _order = ordered
+                .then(|| OrderGuard::lock(&session.write_order))
+                .flatten();
+            if session.expired(key_generation) {
                 if let Some(seq) = session.close() {
                     self.write_line(session, seq, RecordKind::Close, None, b"", out);
                 }
@@ -658,10 +742,7 @@ impl Sealer {
         let Some(session) = guard.as_ref().filter(|s| s.fork_generation == generation) else {
             return Ok(None);
         };
-        let _order = session
-            .write_order
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let _order = OrderGuard::lock(&session.write_order);
         let Some(seq) = session.close() else {
             return Ok(None);
         };
@@ -677,8 +758,16 @@ impl Sealer {
         }
         // Several threads may get here at once: each draws a session, one installs it, the
         // others use the installed one (a wasted draw is harmless; a shared nonce is not).
+        // The generation is read before the key: a key replaced in between leaves this session
+        // with an old generation, and it is closed at its next line.
+        let key_generation = self.shared.key_generation.load(Ordering::Acquire);
         let key = self.shared.key.load();
-        let fresh = Arc::new(Session::start(&key, self.shared.rotation, generation)?);
+        let fresh = Arc::new(Session::start(
+            &key,
+            self.shared.rotation,
+            generation,
+            key_generation,
+        )?);
         let mut seen = current;
         loop {
             if let Some(session) = seen.as_ref().filter(|s| s.usable(generation)) {
@@ -804,7 +893,7 @@ mod tests {
             let (sealer, session) = match &v.ephemeral_secret {
                 None => {
                     let key: Key = v.key.parse().unwrap();
-                    let session = Session::symmetric(&key, v.session, v.seq, generation);
+                    let session = Session::symmetric(&key, v.session, v.seq, generation, 0);
                     (Sealer::new(key), session)
                 }
                 Some(secret) => {
@@ -814,7 +903,7 @@ mod tests {
                     let (ephemeral, key) = recipient.session_from(bytes.into());
                     assert_eq!(ephemeral[..16], v.session, "vector {}: session", v.name);
                     let session =
-                        Session::recipient(&recipient, ephemeral, &key, v.seq, None, generation);
+                        Session::recipient(&recipient, ephemeral, &key, v.seq, None, generation, 0);
                     (Sealer::to_recipient(recipient), session)
                 }
             };

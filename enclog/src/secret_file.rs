@@ -36,6 +36,8 @@ fn read_line(path: &Path, private: bool) -> Result<Zeroizing<String>, KeyError> 
     }
     if private {
         check_private(path, &meta)?;
+    } else {
+        check_not_writable(path, &meta)?;
     }
     if meta.len() > MAX_KEY_FILE {
         return Err(KeyError::NotAKeyFile {
@@ -72,6 +74,26 @@ fn check_private(path: &Path, meta: &std::fs::Metadata) -> Result<(), KeyError> 
             mode,
         });
     }
+    Ok(())
+}
+
+/// A public file (a recipient) may be read by anyone, but not written: whoever can replace it
+/// chooses who reads the logs (threat: a writer sealing to an attacker's recipient).
+#[cfg(unix)]
+fn check_not_writable(path: &Path, meta: &std::fs::Metadata) -> Result<(), KeyError> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = meta.permissions().mode() & 0o7777;
+    if mode & 0o022 != 0 {
+        return Err(KeyError::WritableByOthers {
+            path: path.to_owned(),
+            mode,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_not_writable(_path: &Path, _meta: &std::fs::Metadata) -> Result<(), KeyError> {
     Ok(())
 }
 

@@ -312,3 +312,128 @@ fn a_keyring_mixing_keys_identities_and_fernet_opens_each_line() {
         ]
     );
 }
+
+/// Threat: a key rotation (e.g. away from a compromised key) silently not taking effect.
+/// `set_key` racing the start of a session (the first line, here) must never leave the writer
+/// sealing under the old key: every line sealed after `set_key` returns carries the new id.
+/// (Before the key generation was checked per line, ~3 % of these races kept the old key.)
+#[test]
+fn set_key_racing_a_session_start_always_wins() {
+    let old = Identity::generate().unwrap();
+    let new = Identity::generate().unwrap();
+    for round in 0..300 {
+        let sealer = Sealer::to_recipient(old.recipient());
+        let first = {
+            let sealer = sealer.clone();
+            std::thread::spawn(move || sealer.seal_line(b"first").unwrap())
+        };
+        // Let the other thread get into its session start (an X25519 agreement) sometimes.
+        for _ in 0..(round % 7) * 200 {
+            std::hint::spin_loop();
+        }
+        sealer.set_key(new.recipient().into());
+        let mut log = first.join().unwrap();
+        sealer.seal_to(None, b"after set_key", &mut log).unwrap();
+        sealer.close_to(&mut log).unwrap();
+
+        let mut ring = Keyring::from(old.clone());
+        ring.add_identity(new.clone());
+        let lines = read_all_bytes(&log, ring.clone());
+        let after = lines.iter().find(|l| l.3 == "after set_key").unwrap();
+        assert_eq!(
+            after.0,
+            new.id(),
+            "round {round}: a line after set_key used the old key"
+        );
+        // Every session ended with its close record: nothing unclosed, nothing missing.
+        let mut verifier = Verifier::new();
+        verifier
+            .observe_all("log", &mut Decryptor::new(&log[..], ring))
+            .unwrap();
+        let report = verifier.finish();
+        assert!(report.is_clean(), "round {round}: {:?}", report.findings);
+    }
+}
+
+/// Threat: a misconfigured rotation hanging the application's logging thread.
+#[test]
+fn a_zero_rotation_still_seals_one_line_per_session() {
+    let identity = Identity::generate().unwrap();
+    let sealer = Sealer::with_key(
+        identity.recipient().into(),
+        Rotation {
+            max_lines: 0,
+            max_age: Duration::ZERO,
+        },
+    );
+    let mut log = Vec::new();
+    for i in 0..5 {
+        sealer
+            .seal_to(None, format!("event {i}").as_bytes(), &mut log)
+            .unwrap();
+    }
+    sealer.close_to(&mut log).unwrap();
+    let lines = read_all_bytes(&log, Keyring::from(identity));
+    let events = lines.iter().filter(|l| l.2 == RecordKind::Event).count();
+    let closes = lines.iter().filter(|l| l.2 == RecordKind::Close).count();
+    assert_eq!(
+        (events, closes),
+        (5, 5),
+        "one event per session, each session closed"
+    );
+}
+
+/// Threat: a forged line with a low-order ephemeral key being blamed on a missing key
+/// (sending the reader looking for keys) instead of being reported as not authentic.
+#[test]
+fn a_forged_low_order_ephemeral_key_is_corruption_not_a_missing_key() {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let identity = Identity::generate().unwrap();
+    let line = Sealer::to_recipient(identity.recipient())
+        .seal_line(b"x")
+        .unwrap();
+    let mut raw = URL_SAFE_NO_PAD.decode(&line[7..line.len() - 1]).unwrap();
+    raw[5..37].fill(0); // the ephemeral public key: the all-zero low-order point
+    let forged = format!("enclog:{}", URL_SAFE_NO_PAD.encode(&raw));
+    let mut opener = Opener::new(Keyring::from(identity));
+    let result = opener.open(forged.as_bytes()).unwrap();
+    assert!(
+        matches!(result, Err(enclog::OpenError::Corrupted { .. })),
+        "{result:?}"
+    );
+}
+
+/// Threat: whoever can write a recipient file choosing who reads a writer's logs.
+#[test]
+fn a_recipient_file_others_can_write_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let identity = Identity::generate().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("recipient.txt");
+    std::fs::write(&path, format!("{}\n", identity.recipient())).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    assert!(
+        SealingKey::from_file(&path).is_ok(),
+        "readable by all is fine: it is public"
+    );
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let err = SealingKey::from_file(&path).unwrap_err().to_string();
+    assert!(err.contains("chmod go-w"), "{err}");
+    assert!(enclog::Recipient::from_file(&path).is_err());
+}
+
+fn read_all_bytes(log: &[u8], ring: Keyring) -> Vec<(enclog::KeyId, Mode, RecordKind, String)> {
+    let mut opener = Opener::new(ring);
+    log.split_inclusive(|&b| b == b'\n')
+        .map(|l| {
+            let o = opener.open(l).unwrap().unwrap();
+            (
+                o.key_id,
+                o.mode,
+                o.record,
+                String::from_utf8_lossy(o.plaintext).into_owned(),
+            )
+        })
+        .collect()
+}
