@@ -13,7 +13,7 @@ use std::collections::VecDeque;
 use std::ffi::OsString;
 use std::fmt;
 use std::fs::{self, File, Metadata};
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io::{self, BufRead, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
@@ -816,9 +816,31 @@ fn start_of_last_lines(file: &mut File, len: u64, n: usize) -> io::Result<u64> {
     after_nth_newline_back(file, end_of_complete, n + 1)
 }
 
+/// Reads and drops bytes up to and including the next newline (or the end), in bounded pieces.
+fn skip_line(reader: &mut impl BufRead) -> io::Result<()> {
+    loop {
+        let available = reader.fill_buf()?;
+        if available.is_empty() {
+            return Ok(());
+        }
+        match available.iter().position(|&b| b == b'\n') {
+            Some(i) => {
+                reader.consume(i + 1);
+                return Ok(());
+            }
+            None => {
+                let n = available.len();
+                reader.consume(n);
+            }
+        }
+    }
+}
+
 /// The last `n` lines of the file at `path`, without their newlines, like `tail -n`: an
 /// unfinished last line counts as a line. The file is read backwards in blocks from its end, so
-/// only the lines returned are held in memory, whatever the file's size.
+/// only the lines returned are held in memory, whatever the file's size; a line longer than
+/// [`DEFAULT_MAX_LINE`](crate::DEFAULT_MAX_LINE) is skipped (a follower reports such lines as
+/// errors) rather than read into memory.
 ///
 /// ```
 /// let dir = tempfile::tempdir()?;
@@ -839,19 +861,38 @@ pub fn last_lines(path: impl AsRef<Path>, n: usize) -> Result<Vec<Vec<u8>>, Foll
     if n == 0 || len == 0 {
         return Ok(Vec::new());
     }
-    let read = |file: &mut File| -> io::Result<Vec<u8>> {
+    let read = |file: &mut File| -> io::Result<Vec<Vec<u8>>> {
         let mut last = [0u8];
         file.seek(SeekFrom::Start(len - 1))?;
         file.read_exact(&mut last)?;
         let terminated = last[0] == b'\n';
         let start = after_nth_newline_back(file, len, if terminated { n + 1 } else { n })?;
         file.seek(SeekFrom::Start(start))?;
-        let mut text = Vec::new();
         // Only up to the length seen: a writer appending meanwhile does not grow the result.
-        file.take(len - start).read_to_end(&mut text)?;
-        Ok(text)
+        // Line by line, so that one huge line is skipped rather than read into memory.
+        let mut reader = io::BufReader::new(file.take(len - start));
+        let mut lines = Vec::new();
+        loop {
+            let mut line = Vec::new();
+            let n = (&mut reader)
+                .take(DEFAULT_MAX_LINE as u64 + 1)
+                .read_until(b'\n', &mut line)?;
+            if n == 0 {
+                return Ok(lines);
+            }
+            let terminated = line.ends_with(b"\n");
+            if terminated {
+                line.pop();
+            }
+            if line.len() > DEFAULT_MAX_LINE {
+                // Over the cap: skip the rest of this line without keeping it.
+                if !terminated {
+                    skip_line(&mut reader)?;
+                }
+                continue;
+            }
+            lines.push(line);
+        }
     };
-    let text = read(&mut file).map_err(|e| io_error("read", e))?;
-    let text = text.strip_suffix(b"\n").unwrap_or(&text);
-    Ok(text.split(|&b| b == b'\n').map(<[u8]>::to_vec).collect())
+    read(&mut file).map_err(|e| io_error("read", e))
 }

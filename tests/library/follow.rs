@@ -404,3 +404,25 @@ fn last_lines_of_a_file_many_blocks_long() {
         [long, "last".to_string()]
     );
 }
+
+/// Threat: `last_lines` on a file whose tail is one enormous line (a runaway writer) reading
+/// it whole into memory. Lines over the reader's cap are skipped; the others come back.
+#[test]
+fn last_lines_skips_a_line_over_the_cap_instead_of_reading_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("huge.log");
+    let mut text = b"first\n".to_vec();
+    text.extend(std::iter::repeat_n(b'x', enclog::DEFAULT_MAX_LINE));
+    text.push(b'\n'); // exactly at the cap: kept
+    text.extend(std::iter::repeat_n(b'y', enclog::DEFAULT_MAX_LINE + 10));
+    text.extend_from_slice(b"\nlast\n"); // the line before "last" is over the cap: skipped
+    std::fs::write(&path, &text).unwrap();
+    let lines = enclog::last_lines(&path, 4).unwrap();
+    let lens: Vec<usize> = lines.iter().map(Vec::len).collect();
+    assert_eq!(
+        lens,
+        [5, enclog::DEFAULT_MAX_LINE, 4],
+        "first, the line at the cap, last"
+    );
+    assert_eq!(lines[2], b"last");
+}
