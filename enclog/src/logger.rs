@@ -69,7 +69,10 @@ impl<W: Write + Send> EncryptedLogger<W> {
         EncryptedLogger::with_sealer(Sealer::new(key), writer)
     }
 
-    /// A logger sealing with an existing [`Sealer`].
+    /// A logger sealing with an existing [`Sealer`]. Records are numbered and written under the
+    /// logger's writer lock, so they reach that writer in sequence order; if the sealer is
+    /// shared with another destination, each destination is in order but `enclog verify` over
+    /// their merged lines may see the two interleave out of order.
     ///
     /// ```
     /// use log::Log;
@@ -173,13 +176,12 @@ impl<W: Write + Send> EncryptedLogger<W> {
     /// ```
     pub fn close_session(&self) {
         let mut line = Vec::new();
-        let written = self.sealer.close_ordered(&mut line, |line| {
-            let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-            writer.write_all(line).and_then(|()| writer.flush())
-        });
-        match written {
-            Ok(None) => {}
-            Ok(Some(result)) => self.failures.record(result),
+        let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        match self.sealer.close_to(&mut line) {
+            Ok(()) if line.is_empty() => {}
+            Ok(()) => self
+                .failures
+                .record(writer.write_all(&line).and_then(|()| writer.flush())),
             Err(e) => self.failures.failed("close the encryption session", &e),
         }
     }
@@ -256,14 +258,14 @@ impl<W: Write + Send> Log for EncryptedLogger<W> {
         );
         let level = record.level().as_str().as_bytes();
         let clear = self.clear_level.then_some(level);
-        let written = self.sealer.seal_ordered(clear, &event, &mut line, |line| {
-            let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-            writer.write_all(line)
-        });
-        match written {
-            Ok(result) => self.failures.record(result),
+        // The record is numbered and written under the writer's lock, so records reach the
+        // writer in sequence order without the session's order lock (one lock per record).
+        let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        match self.sealer.seal_to(clear, &event, &mut line) {
+            Ok(()) => self.failures.record(writer.write_all(&line)),
             Err(e) => self.failures.failed("seal a log line", &e),
         }
+        drop(writer);
         event.clear();
         line.clear();
         let _ = BUFFERS.with(|b| b.try_borrow_mut().map(|mut b| *b = (event, line)));
