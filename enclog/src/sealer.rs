@@ -343,7 +343,9 @@ impl Session {
     /// (recipient mode) it is due for rotation. A session always seals at least one line
     /// before it rotates, so a zero or tiny `Rotation` cannot make sealing loop.
     fn expired(&self, key_generation: u64) -> bool {
-        if self.key_generation != key_generation {
+        // Older only: a thread that read the generation just before `set_key` bumped it may
+        // meet the session started after the bump, which must not be closed for being newer.
+        if self.key_generation < key_generation {
             return true;
         }
         match &self.rotation {
