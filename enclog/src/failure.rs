@@ -79,12 +79,14 @@ impl FailureState {
         }
     }
 
-    /// Records the outcome of writing one line.
-    #[cfg(any(feature = "tracing", feature = "log"))]
-    pub(crate) fn record(&self, result: std::io::Result<()>) {
-        match result {
+    /// Records the outcome of writing one line and hands it back: writers that can return it
+    /// (`SealingWrite`) do; those that cannot (a drop, `log::Log::log`) have reported and
+    /// counted it here.
+    pub(crate) fn record(&self, result: std::io::Result<()>) -> std::io::Result<()> {
+        match &result {
             Ok(()) => self.succeeded(),
-            Err(e) => self.failed("write an encrypted log line", &e),
+            Err(e) => self.failed("write an encrypted log line", e),
         }
+        result
     }
 }

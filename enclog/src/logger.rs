@@ -179,9 +179,12 @@ impl<W: Write + Send> EncryptedLogger<W> {
         let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         match self.sealer.close_to(&mut line) {
             Ok(()) if line.is_empty() => {}
-            Ok(()) => self
-                .failures
-                .record(writer.write_all(&line).and_then(|()| writer.flush())),
+            Ok(()) => {
+                // Reported and counted by `record`; the caller has nothing to act on.
+                let _ = self
+                    .failures
+                    .record(writer.write_all(&line).and_then(|()| writer.flush()));
+            }
             Err(e) => self.failures.failed("close the encryption session", &e),
         }
     }
@@ -262,7 +265,10 @@ impl<W: Write + Send> Log for EncryptedLogger<W> {
         // writer in sequence order without the session's order lock (one lock per record).
         let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         match self.sealer.seal_to(clear, &event, &mut line) {
-            Ok(()) => self.failures.record(writer.write_all(&line)),
+            Ok(()) => {
+                // Reported and counted by `record`: `Log::log` cannot return it.
+                let _ = self.failures.record(writer.write_all(&line));
+            }
             Err(e) => self.failures.failed("seal a log line", &e),
         }
         drop(writer);

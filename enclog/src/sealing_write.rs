@@ -196,23 +196,10 @@ impl<W: Write> SealingWrite<W> {
         });
         match written {
             Ok(None) => Ok(()),
-            Ok(Some(result)) => self.recorded(result),
+            Ok(Some(result)) => self.failures.record(result),
             Err(e) => {
                 self.failures.failed("close the encryption session", &e);
                 Err(io::Error::other(e))
-            }
-        }
-    }
-
-    fn recorded(&self, result: io::Result<()>) -> io::Result<()> {
-        match result {
-            Ok(()) => {
-                self.failures.succeeded();
-                Ok(())
-            }
-            Err(e) => {
-                self.failures.failed("write an encrypted log line", &e);
-                Err(e)
             }
         }
     }
@@ -231,7 +218,7 @@ impl<W: Write> Write for SealingWrite<W> {
             .sealer
             .seal_ordered(None, event, &mut self.line, |line| inner.write_all(line))
         {
-            Ok(result) => self.recorded(result).map(|()| buf.len()),
+            Ok(result) => self.failures.record(result).map(|()| buf.len()),
             Err(e) => {
                 self.failures.failed("seal a log line", &e);
                 Err(io::Error::other(e))

@@ -241,7 +241,10 @@ impl<M> EncryptedWriter<M> {
         });
         match written {
             Ok(None) => {}
-            Ok(Some(result)) => self.failures.record(result),
+            Ok(Some(result)) => {
+                // Reported and counted by `record`: a drop cannot return it.
+                let _ = self.failures.record(result);
+            }
             Err(e) => self.failures.failed("close the encryption session", &e),
         }
     }
@@ -388,7 +391,10 @@ impl<W: Write> EventWriter<'_, W> {
             .sealer
             .seal_ordered(clear, event, &mut line, |l| inner.write_all(l))
         {
-            Ok(result) => self.failures.record(result),
+            Ok(result) => {
+                // Reported and counted by `record`: a drop cannot return it.
+                let _ = self.failures.record(result);
+            }
             Err(e) => self.failures.failed("seal a log line", &e),
         }
         line.clear();
