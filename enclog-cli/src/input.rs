@@ -29,6 +29,24 @@ pub(crate) struct Input {
     pub(crate) gzip: bool,
 }
 
+/// The inputs named on the command line: standard input when none is.
+pub(crate) fn files_or_stdin(files: Vec<std::path::PathBuf>) -> Vec<std::path::PathBuf> {
+    if files.is_empty() {
+        vec![std::path::PathBuf::from("-")]
+    } else {
+        files
+    }
+}
+
+/// What went wrong when reading an input failed part-way (`gzip`: it was compressed).
+pub(crate) fn read_failure(gzip: bool) -> &'static str {
+    if gzip {
+        "cannot decompress (not a valid gzip file, or cut short)"
+    } else {
+        "cannot read"
+    }
+}
+
 /// Whether `path` names standard input.
 pub(crate) fn is_stdin(path: &Path) -> bool {
     path.as_os_str() == "-"

@@ -79,11 +79,7 @@ pub(crate) fn run(args: DecryptArgs, color: ColorChoice) -> Result<Status> {
     let mut out = BufWriter::with_capacity(output::STDOUT_BUFFER, stdout.lock());
     let mut opener = Some(Opener::new(keys.keyring));
     let mut tally = Tally::default();
-    let files = if args.files.is_empty() {
-        vec![PathBuf::from("-")]
-    } else {
-        args.files
-    };
+    let files = input::files_or_stdin(args.files);
 
     for path in &files {
         let input = match input::open(path) {
@@ -155,11 +151,7 @@ pub(crate) fn run(args: DecryptArgs, color: ColorChoice) -> Result<Status> {
                 return Err(e).context("cannot write to standard output");
             }
             Err(StreamError::Read(e)) => {
-                let what = if input.gzip {
-                    "cannot decompress (not a valid gzip file, or cut short)"
-                } else {
-                    "cannot read"
-                };
+                let what = input::read_failure(input.gzip);
                 // What was decrypted before the error is printed before the message.
                 out.flush().context("cannot write to standard output")?;
                 output::note(format_args!("{}: {what}: {e}", input.name));

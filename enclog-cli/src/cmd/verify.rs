@@ -38,11 +38,7 @@ pub(crate) fn run(args: VerifyArgs) -> Result<Status> {
     let mut verifier = Verifier::with_options(options);
     let mut opener = Some(Opener::new(keys.keyring));
     let mut bad_inputs = 0u64;
-    let files = if args.files.is_empty() {
-        vec![PathBuf::from("-")]
-    } else {
-        args.files
-    };
+    let files = input::files_or_stdin(args.files);
     for path in &files {
         let input = match input::open(path) {
             Ok(input) => input,
@@ -54,11 +50,7 @@ pub(crate) fn run(args: VerifyArgs) -> Result<Status> {
         };
         let mut reader = Decryptor::with_opener(input.reader, opener.take().expect("opener"));
         if let Err(e) = verifier.observe_all(&input.name, &mut reader) {
-            let what = if input.gzip {
-                "cannot decompress (not a valid gzip file, or cut short)"
-            } else {
-                "cannot read"
-            };
+            let what = input::read_failure(input.gzip);
             output::note(format_args!(
                 "{}: {what}: {e} (the lines before were checked)",
                 input.name
