@@ -6,7 +6,7 @@ use std::process::Stdio;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 
-use crate::fixture::{BIN, Env, enclog, flip, lines, reads_through_permissions, run};
+use crate::fixture::{Env, enclog, flip, lines, reads_through_permissions, run};
 
 #[test]
 fn mixed_plain_syslog_and_encrypted_lines() {
@@ -313,7 +313,7 @@ fn a_reader_closing_the_pipe_ends_decrypt_quietly() {
     }
     log.extend_from_slice(&env.encrypt(b"encrypted\n"));
     let file = env.write("big.log", &log);
-    let mut child = std::process::Command::new(BIN)
+    let mut child = crate::enclog_bin::command()
         .arg("decrypt")
         .arg("--key-file")
         .arg(&env.key)

@@ -5,25 +5,14 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 
-/// The path of the binary under test.
-pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_enclog");
-
 /// The binary, with no key or colour setting inherited from the environment.
 pub(crate) fn enclog<I, S>(args: I) -> Command
 where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
-    let mut cmd = Command::new(BIN);
+    let mut cmd = Command::from_std(crate::enclog_bin::command());
     cmd.args(args);
-    for var in [
-        "ENCLOG_KEY",
-        "ENCLOG_KEY_FILE",
-        "ENCLOG_KEY_COMMAND",
-        "NO_COLOR",
-    ] {
-        cmd.env_remove(var);
-    }
     cmd
 }
 

@@ -2,6 +2,8 @@
 
 mod decrypt;
 mod demo;
+#[path = "../enclog_bin.rs"]
+mod enclog_bin;
 mod fixture;
 mod keys;
 mod recipient;

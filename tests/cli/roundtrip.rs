@@ -5,7 +5,7 @@ use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use crate::fixture::{BIN, Env, lines, run};
+use crate::fixture::{Env, lines, run};
 
 fn round_trip(plain: &[u8]) {
     let env = Env::new();
@@ -149,7 +149,7 @@ fn spawn_encrypt(
     std::process::ChildStdin,
     mpsc::Receiver<String>,
 ) {
-    let mut child = std::process::Command::new(BIN)
+    let mut child = crate::enclog_bin::command()
         .arg("encrypt")
         .arg("--key-file")
         .arg(&env.key)

@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::time::Duration;
 
-use crate::fixture::{BIN, Env, flip};
+use crate::fixture::{Env, flip};
 
 /// Generous: a slow CI machine must not fail these tests; a correct follower answers in ms.
 const WAIT: Duration = Duration::from_secs(10);
@@ -22,12 +22,9 @@ struct Tail {
 
 impl Tail {
     fn spawn(args: &[&std::ffi::OsStr]) -> Tail {
-        let mut child = Command::new(BIN)
+        let mut child = crate::enclog_bin::command()
             .arg("tailf")
             .args(args)
-            .env_remove("ENCLOG_KEY")
-            .env_remove("ENCLOG_KEY_FILE")
-            .env_remove("ENCLOG_KEY_COMMAND")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -240,7 +237,7 @@ fn from_start_prints_the_whole_file() {
 #[test]
 fn a_missing_key_is_exit_2() {
     let env = Env::new();
-    let out = Command::new(BIN)
+    let out = crate::enclog_bin::command()
         .args(["tailf", "--keyring"])
         .arg(env.path("no-such-dir"))
         .arg(env.path("app.log"))
@@ -264,7 +261,7 @@ fn a_file_that_does_not_exist_yet_is_waited_for() {
 #[test]
 fn a_directory_is_exit_2() {
     let env = Env::new();
-    let out = Command::new(BIN)
+    let out = crate::enclog_bin::command()
         .arg("tailf")
         .arg(env.dir.path())
         .arg("--key-file")

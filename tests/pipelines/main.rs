@@ -2,6 +2,8 @@
 //! rolling files followed by `enclog tailf`. Threat: a pipeline that mangles, splits or drops
 //! lines without anyone noticing.
 
+#[path = "../enclog_bin.rs"]
+mod enclog_bin;
 #[path = "../python_env.rs"]
 mod python_env;
 
@@ -11,15 +13,12 @@ mod wrappers;
 mod zato;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 /// Runs the real `enclog` binary.
 pub(crate) fn enclog(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_enclog"))
+    crate::enclog_bin::command()
         .args(args)
-        .env_remove("ENCLOG_KEY")
-        .env_remove("ENCLOG_KEY_FILE")
-        .env_remove("ENCLOG_KEY_COMMAND")
         .output()
         .expect("run enclog")
 }

@@ -37,7 +37,7 @@ fn tailf_follows_the_latest_symlink_across_a_roll() {
     let latest = logs.join("app.latest.log");
     assert!(latest.exists(), "tracing-appender made no latest symlink");
 
-    let mut tailf = Command::new(env!("CARGO_BIN_EXE_enclog"))
+    let mut tailf = crate::enclog_bin::command()
         .args(["tailf", "--from-start", "--key-file", &key_file])
         .arg(&latest)
         .stdout(Stdio::piped())

@@ -48,7 +48,7 @@ fn zato_enclog_open_reads_what_enclog_encrypt_wrote() {
     let (key_file, key) = fernet_key_file(dir.path());
     let input = "plain ascii\nnaïve café ünïcode ✓\n\n100% done, %s kept\n";
     let log = dir.path().join("migrated.log");
-    let mut encrypt = Command::new(env!("CARGO_BIN_EXE_enclog"))
+    let mut encrypt = crate::enclog_bin::command()
         .args([
             "encrypt",
             "--key-file",

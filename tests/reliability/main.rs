@@ -10,6 +10,8 @@ mod bad_input;
 mod child;
 mod concurrency;
 mod crash;
+#[path = "../enclog_bin.rs"]
+mod enclog_bin;
 mod fail_closed;
 mod fork;
 mod leaks;

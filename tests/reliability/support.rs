@@ -8,9 +8,6 @@ use std::process::{Command, Output, Stdio};
 
 use enclog::{Decryptor, Key, Keyring, LineError, OpenError, Outcome, SessionId};
 
-/// The binary under test.
-pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_enclog");
-
 /// A temporary folder with a symmetric key file `app.key` (mode 0600).
 pub(crate) struct Env {
     pub(crate) dir: tempfile::TempDir,
@@ -46,16 +43,8 @@ impl Env {
 
 /// The `enclog` binary with no key or colour setting inherited from the environment.
 pub(crate) fn enclog<S: AsRef<OsStr>>(args: impl IntoIterator<Item = S>) -> Command {
-    let mut cmd = Command::new(BIN);
+    let mut cmd = crate::enclog_bin::command();
     cmd.args(args);
-    for var in [
-        "ENCLOG_KEY",
-        "ENCLOG_KEY_FILE",
-        "ENCLOG_KEY_COMMAND",
-        "NO_COLOR",
-    ] {
-        cmd.env_remove(var);
-    }
     cmd.stdin(Stdio::null());
     cmd
 }
