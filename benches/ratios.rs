@@ -240,6 +240,7 @@ fn main() {
             timed(move |n| tracing::dispatcher::with_default(&d, || (0..n).for_each(event)))
         };
         let floor = subscriber(FloorWriter::new());
+        let format_floor = subscriber(FloorWriter::with_format());
         measure(&mut Pair {
             name: "tracing_sync: EncryptedWriter vs plain fmt".into(),
             target: "≤ 1.6",
@@ -257,10 +258,19 @@ fn main() {
             rounds: ROUNDS,
         });
         measure(&mut Pair {
-            name: "tracing_sync: EncryptedWriter vs floor".into(),
-            target: "enclog's own share",
+            name: "tracing_sync: format floor (the floor + v1 header as AAD + marker) vs plain fmt"
+                .into(),
+            target: "the floor with the line format's own bytes",
+            candidate: Box::new(run(&format_floor)),
+            baseline: Box::new(run(&plain)),
+            ops: 0,
+            rounds: ROUNDS,
+        });
+        measure(&mut Pair {
+            name: "tracing_sync: EncryptedWriter vs format floor".into(),
+            target: "enclog's own share (sessions, numbering, order lock)",
             candidate: Box::new(run(&encrypted)),
-            baseline: Box::new(run(&floor)),
+            baseline: Box::new(run(&format_floor)),
             ops: 0,
             rounds: ROUNDS,
         });

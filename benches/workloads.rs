@@ -255,11 +255,20 @@ pub(crate) fn sink() -> BufWriter<File> {
 /// seals a copy with the raw AEAD (ring's ChaCha20-Poly1305, key already expanded, a counter
 /// nonce), base64-encodes it into a line and writes that line with one `write_all`. No header,
 /// no session, no sequence lock, no clear metadata.
+///
+/// [`FloorWriter::with_format`] adds what the v1 line format itself costs (`FORMAT.md`): a
+/// 22-byte header (a symmetric line's, sequence number < 128) authenticated as AAD and encoded
+/// with the event, and the `enclog:` marker. Still no session, lock or anything else.
 pub(crate) struct FloorWriter {
     pub(crate) inner: Mutex<BufWriter<File>>,
     key: ring::aead::LessSafeKey,
     seq: AtomicU64,
+    /// The header's length (0: none), written before the event in the same buffer.
+    header: usize,
 }
+
+/// A symmetric v1 header: kind, key id, 16-byte session, one-byte sequence number.
+const FORMAT_HEADER: usize = 1 + 4 + 16 + 1;
 
 impl FloorWriter {
     pub(crate) fn new() -> FloorWriter {
@@ -268,6 +277,15 @@ impl FloorWriter {
             inner: Mutex::new(BufWriter::new(dev_null())),
             key: ring::aead::LessSafeKey::new(key),
             seq: AtomicU64::new(0),
+            header: 0,
+        }
+    }
+
+    /// The floor plus the line format's own bytes: header (as AAD) and marker.
+    pub(crate) fn with_format() -> FloorWriter {
+        FloorWriter {
+            header: FORMAT_HEADER,
+            ..FloorWriter::new()
         }
     }
 }
@@ -280,10 +298,9 @@ pub(crate) struct FloorEvent<'a> {
 impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for FloorWriter {
     type Writer = FloorEvent<'a>;
     fn make_writer(&'a self) -> FloorEvent<'a> {
-        FloorEvent {
-            floor: self,
-            event: FLOOR_BUF.with(|b| std::mem::take(&mut b.borrow_mut().0)),
-        }
+        let mut event = FLOOR_BUF.with(|b| std::mem::take(&mut b.borrow_mut().0));
+        event.resize(self.header, 0x11);
+        FloorEvent { floor: self, event }
     }
 }
 
@@ -309,20 +326,29 @@ impl Drop for FloorEvent<'_> {
             let seq = self.floor.seq.fetch_add(1, Ordering::Relaxed);
             let mut nonce = [0u8; 12];
             nonce[4..].copy_from_slice(&seq.to_be_bytes());
+            let header = self.floor.header;
+            if header > 0 {
+                self.event[header - 1] = seq as u8 & 0x7f;
+            }
+            let (aad, body) = self.event.split_at_mut(header);
             let tag = self
                 .floor
                 .key
                 .seal_in_place_separate_tag(
                     ring::aead::Nonce::assume_unique_for_key(nonce),
-                    ring::aead::Aad::empty(),
-                    &mut self.event,
+                    ring::aead::Aad::from(&*aad),
+                    body,
                 )
                 .unwrap();
             self.event.extend_from_slice(tag.as_ref());
             let engine = base64_simd::URL_SAFE_NO_PAD;
             line.clear();
-            line.resize(engine.encoded_length(self.event.len()), 0);
-            let _ = engine.encode(&self.event, base64_simd::Out::from_slice(line));
+            if header > 0 {
+                line.extend_from_slice(b"enclog:");
+            }
+            let at = line.len();
+            line.resize(at + engine.encoded_length(self.event.len()), 0);
+            let _ = engine.encode(&self.event, base64_simd::Out::from_slice(&mut line[at..]));
             line.push(b'\n');
             let _ = self.floor.inner.lock().unwrap().write_all(line);
             self.event.clear();

@@ -13,8 +13,13 @@ use crate::sealer::Sealer;
 use crate::timestamp::write_rfc3339;
 
 thread_local! {
+    /// The record being formatted (after room for the header: it is sealed in place) and the
+    /// sealed line: reused, so a warm thread logs without allocating.
     static BUFFERS: RefCell<(Vec<u8>, Vec<u8>)> = const { RefCell::new((Vec::new(), Vec::new())) };
 }
+
+/// Where a record starts in its buffer: room for the header and the clear level (`ERROR`).
+const RECORD_START: usize = crate::sealer::room_before("ERROR".len());
 
 /// A `log::Log` that seals every record as one line: `TIMESTAMP LEVEL target: message`, all of
 /// it inside the ciphertext (optionally the level in clear too).
@@ -249,7 +254,7 @@ impl<W: Write + Send> Log for EncryptedLogger<W> {
         let (mut event, mut line) = BUFFERS
             .with(|b| b.try_borrow_mut().map(|mut b| std::mem::take(&mut *b)))
             .unwrap_or_default();
-        event.clear();
+        crate::sealer::reset_with_room(&mut event, RECORD_START);
         line.clear();
         write_rfc3339(SystemTime::now(), &mut event);
         let _ = write!(
@@ -264,7 +269,10 @@ impl<W: Write + Send> Log for EncryptedLogger<W> {
         // The record is numbered and written under the writer's lock, so records reach the
         // writer in sequence order without the session's order lock (one lock per record).
         let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        match self.sealer.seal_to(clear, &event, &mut line) {
+        match self
+            .sealer
+            .seal_in_place(clear, &mut event, RECORD_START, &mut line)
+        {
             Ok(()) => {
                 // Reported and counted by `record`: `Log::log` cannot return it.
                 let _ = self.failures.record(writer.write_all(&line));
@@ -272,7 +280,7 @@ impl<W: Write + Send> Log for EncryptedLogger<W> {
             Err(e) => self.failures.failed("seal a log line", &e),
         }
         drop(writer);
-        event.clear();
+        event.truncate(RECORD_START);
         line.clear();
         let _ = BUFFERS.with(|b| b.try_borrow_mut().map(|mut b| *b = (event, line)));
     }

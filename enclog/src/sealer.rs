@@ -32,7 +32,9 @@ use crate::error::{KeyError, SealError};
 use crate::fernet::FernetKey;
 use crate::key::{Key, KeyId};
 use crate::recipient::Recipient;
-use crate::token::{Header, MARKER, Mode, RecordKind, SessionId, write_varint};
+use crate::token::{
+    Header, MARKER, MAX_HEADER_LEN, MAX_VARINT_LEN, Mode, RecordKind, SessionId, varint_into,
+};
 
 const CLOSED: u64 = 1 << 63;
 
@@ -220,7 +222,12 @@ struct Shared {
     key_generation: AtomicU64,
     session: ArcSwapOption<Session>,
     rotation: Rotation,
+    /// Tells this sealer's entry in a thread's [`SESSION_CACHE`] from another sealer's.
+    id: u64,
 }
+
+/// Hands out [`Shared::id`]s: unique for the process's life (a pointer could be reused).
+static NEXT_SEALER_ID: AtomicU64 = AtomicU64::new(0);
 
 #[derive(Debug)]
 struct Session {
@@ -335,6 +342,11 @@ impl Session {
         self.header.session_id()
     }
 
+    /// Whether a thread may keep it in its [`SESSION_CACHE`] (see there).
+    fn cacheable(&self) -> bool {
+        self.rotation.is_none()
+    }
+
     fn usable(&self, fork_generation: u64) -> bool {
         self.fork_generation == fork_generation && self.next.load(Ordering::Relaxed) & CLOSED == 0
     }
@@ -391,6 +403,73 @@ impl Drop for OrderGuard<'_> {
     fn drop(&mut self) {
         ORDERED.with(|held| held.set(false));
     }
+}
+
+/// What one sealing call asks for, handed down the attempts of [`Sealer::seal_inner`].
+struct Line<'a> {
+    key_generation: u64,
+    ordered: bool,
+    clear: Option<&'a [u8]>,
+    plaintext: Plaintext<'a>,
+}
+
+/// Where a line's plaintext is.
+enum Plaintext<'a> {
+    /// Borrowed: copied into the thread's scratch buffer, after room for the header.
+    Borrowed(&'a [u8]),
+    /// In `buf` from `start` on, with room for the header before it: sealed where it is.
+    InPlace { buf: &'a mut Vec<u8>, start: usize },
+}
+
+impl Plaintext<'_> {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Plaintext::Borrowed(plaintext) => plaintext,
+            Plaintext::InPlace { buf, start } => &buf[*start..],
+        }
+    }
+}
+
+/// The room [`encode`] needs before a plaintext: the longest header, and the clear
+/// metadata's authenticated copy with its length.
+pub(crate) const fn room_before(clear_len: usize) -> usize {
+    MAX_HEADER_LEN + MAX_VARINT_LEN + clear_len
+}
+
+/// Readies a buffer for the next plaintext to seal in place: `room` bytes, then nothing. What
+/// the room holds may stay (zeros, earlier headers and ciphertext: never plaintext, which
+/// starts after it and is encrypted where it is).
+pub(crate) fn reset_with_room(buf: &mut Vec<u8>, room: usize) {
+    if buf.len() < room {
+        buf.resize(room, 0);
+    }
+    buf.truncate(room);
+}
+
+/// The outcome of one attempt at sealing a line.
+enum Attempt<R> {
+    /// Sealed and handed to the writer.
+    Sealed(R),
+    /// The session ended: try again with the next one.
+    Again,
+    /// The thread's cache cannot serve this call: go through the shared session.
+    Uncached,
+}
+
+/// A session cached by a thread, and the sealer it belongs to.
+struct CachedSession {
+    sealer: u64,
+    session: Arc<Session>,
+}
+
+thread_local! {
+    /// Each thread's copy of the current session of the sealer it last sealed with. Reading
+    /// `Shared::session` costs atomic read-modify-writes on every line (arc-swap's debt slots);
+    /// this costs a comparison. Safe because a session is replaced only once it is closed (its
+    /// counter's top bit) or belongs to another fork generation, both of which `usable` checks
+    /// before every line. Only sessions that never rotate are cached: a recipient-mode session
+    /// must not outlive its rotation in an idle thread's cache (forward security).
+    static SESSION_CACHE: RefCell<Option<CachedSession>> = const { RefCell::new(None) };
 }
 
 thread_local! {
@@ -451,6 +530,7 @@ impl Sealer {
                 key_generation: AtomicU64::new(0),
                 session: ArcSwapOption::empty(),
                 rotation,
+                id: NEXT_SEALER_ID.fetch_add(1, Ordering::Relaxed),
             }),
         }
     }
@@ -608,7 +688,7 @@ impl Sealer {
         plaintext: &[u8],
         out: &mut Vec<u8>,
     ) -> Result<(), SealError> {
-        self.seal_inner(clear, plaintext, out, false, |_| ())
+        self.seal_inner(clear, Plaintext::Borrowed(plaintext), out, false, |_| ())
     }
 
     /// Seals like [`Sealer::seal_to`], then hands the line (or lines) to `write` while holding
@@ -639,49 +719,159 @@ impl Sealer {
         out: &mut Vec<u8>,
         write: impl FnOnce(&[u8]) -> R,
     ) -> Result<R, SealError> {
-        self.seal_inner(clear, plaintext, out, true, write)
+        self.seal_inner(clear, Plaintext::Borrowed(plaintext), out, true, write)
+    }
+
+    /// Seals like [`Sealer::seal_ordered`] the plaintext that `buf` holds from `start` on,
+    /// encrypting it where it is: `buf` must keep [`room_before`]`(clear.len())` bytes before
+    /// `start` for the header (what they hold is overwritten). On return `buf` holds
+    /// ciphertext, not the plaintext. For writers that own their event buffer: it saves
+    /// copying each event.
+    pub(crate) fn seal_ordered_in_place<R>(
+        &self,
+        clear: Option<&[u8]>,
+        buf: &mut Vec<u8>,
+        start: usize,
+        out: &mut Vec<u8>,
+        write: impl FnOnce(&[u8]) -> R,
+    ) -> Result<R, SealError> {
+        self.seal_inner(clear, Plaintext::InPlace { buf, start }, out, true, write)
+    }
+
+    /// [`Sealer::seal_ordered_in_place`] without the order lock, for a caller that numbers
+    /// and writes its lines under a lock of its own.
+    #[cfg(feature = "log")]
+    pub(crate) fn seal_in_place(
+        &self,
+        clear: Option<&[u8]>,
+        buf: &mut Vec<u8>,
+        start: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<(), SealError> {
+        self.seal_inner(clear, Plaintext::InPlace { buf, start }, out, false, |_| ())
     }
 
     fn seal_inner<R>(
         &self,
         clear: Option<&[u8]>,
-        plaintext: &[u8],
+        plaintext: Plaintext<'_>,
         out: &mut Vec<u8>,
         ordered: bool,
         write: impl FnOnce(&[u8]) -> R,
     ) -> Result<R, SealError> {
         let generation = enclog_fork::generation();
+        let mut write = Some(write);
+        let mut line = Line {
+            key_generation: 0,
+            ordered,
+            clear,
+            plaintext,
+        };
         loop {
-            let key_generation = self.shared.key_generation.load(Ordering::Acquire);
-            // The hot path borrows the current session (no reference count touched, no key
-            // loaded); everything else goes through `current_session`.
+            line.key_generation = self.shared.key_generation.load(Ordering::Acquire);
+            // The hot path: this thread's cached session (no atomic read-modify-write).
+            match self.seal_cached(generation, &mut line, out, &mut write) {
+                Attempt::Sealed(result) => return Ok(result),
+                Attempt::Again => continue,
+                Attempt::Uncached => {}
+            }
             let guard = self.shared.session.load();
             let Some(session) = guard.as_ref().filter(|s| s.usable(generation)) else {
                 drop(guard);
                 // A Fernet key has no sessions.
                 if let SealingKey::Fernet(key) = &**self.shared.key.load() {
-                    seal_fernet(key, clear, plaintext, out)?;
+                    seal_fernet(key, clear, line.plaintext.bytes(), out)?;
+                    let write = write.take().expect("the loop ends once a line is sealed");
                     return Ok(write(out));
                 }
                 self.current_session(generation)?;
                 continue;
             };
-            let _order = ordered
-                .then(|| OrderGuard::lock(&session.write_order))
-                .flatten();
-            if session.expired(key_generation) {
-                if let Some(seq) = session.close() {
-                    self.write_line(session, seq, RecordKind::Close, None, b"", out);
-                }
-                continue;
+            if let Attempt::Sealed(result) = self.seal_with(session, &mut line, out, &mut write) {
+                return Ok(result);
             }
-            let seq = session.next.fetch_add(1, Ordering::Relaxed);
-            if seq & CLOSED != 0 {
-                continue; // closed by another thread in between: take the next session
-            }
-            self.write_line(session, seq, RecordKind::Event, clear, plaintext, out);
-            return Ok(write(out));
         }
+    }
+
+    /// Seals with the session in this thread's [`SESSION_CACHE`], after putting the current
+    /// session there if the cache holds another sealer's or a finished one. `Uncached` when
+    /// the session may not be cached (recipient mode), none is running yet, or this is a
+    /// re-entered call (the outer call holds the cache).
+    fn seal_cached<R>(
+        &self,
+        generation: u64,
+        line: &mut Line<'_>,
+        out: &mut Vec<u8>,
+        write: &mut Option<impl FnOnce(&[u8]) -> R>,
+    ) -> Attempt<R> {
+        SESSION_CACHE.with(|cache| {
+            let Ok(mut cache) = cache.try_borrow_mut() else {
+                return Attempt::Uncached;
+            };
+            let hit = cache
+                .as_ref()
+                .filter(|c| c.sealer == self.shared.id && c.session.usable(generation));
+            let session = match hit {
+                Some(cached) => &cached.session,
+                None => {
+                    let current = self.shared.session.load_full();
+                    let Some(current) = current.filter(|s| s.usable(generation) && s.cacheable())
+                    else {
+                        return Attempt::Uncached;
+                    };
+                    &cache
+                        .insert(CachedSession {
+                            sealer: self.shared.id,
+                            session: current,
+                        })
+                        .session
+                }
+            };
+            self.seal_with(session, line, out, write)
+        })
+    }
+
+    /// One attempt with `session`: `Again` when it had to be closed first (its close record
+    /// is then in `out`) or another thread closed it meanwhile.
+    fn seal_with<R>(
+        &self,
+        session: &Session,
+        line: &mut Line<'_>,
+        out: &mut Vec<u8>,
+        write: &mut Option<impl FnOnce(&[u8]) -> R>,
+    ) -> Attempt<R> {
+        let _order = line
+            .ordered
+            .then(|| OrderGuard::lock(&session.write_order))
+            .flatten();
+        if session.expired(line.key_generation) {
+            if let Some(seq) = session.close() {
+                self.write_line(session, seq, RecordKind::Close, None, b"", out);
+            }
+            return Attempt::Again;
+        }
+        let seq = session.next.fetch_add(1, Ordering::Relaxed);
+        if seq & CLOSED != 0 {
+            return Attempt::Again; // closed by another thread in between: take the next session
+        }
+        match &mut line.plaintext {
+            Plaintext::Borrowed(plaintext) => {
+                self.write_line(session, seq, RecordKind::Event, line.clear, plaintext, out);
+            }
+            Plaintext::InPlace { buf, start } => {
+                encode(
+                    session,
+                    seq,
+                    RecordKind::Event,
+                    line.clear,
+                    buf,
+                    *start,
+                    out,
+                );
+            }
+        }
+        let write = write.take().expect("the loop ends once a line is sealed");
+        Attempt::Sealed(write(out))
     }
 
     /// Seals `plaintext` as a new line (convenient; [`Sealer::seal_to`] reuses a buffer).
@@ -800,10 +990,17 @@ impl Sealer {
         plaintext: &[u8],
         out: &mut Vec<u8>,
     ) {
+        let mut copy = |scratch: &mut Vec<u8>| {
+            let start = room_before(clear.map_or(0, <[u8]>::len));
+            scratch.clear();
+            scratch.resize(start, 0);
+            scratch.extend_from_slice(plaintext);
+            encode(session, seq, record, clear, scratch, start, out);
+        };
         SCRATCH.with(|cell| match cell.try_borrow_mut() {
-            Ok(mut scratch) => encode(session, seq, record, clear, plaintext, &mut scratch, out),
+            Ok(mut scratch) => copy(&mut scratch),
             // Re-entered (sealing from inside a sealing call): use a fresh buffer.
-            Err(_) => encode(session, seq, record, clear, plaintext, &mut Vec::new(), out),
+            Err(_) => copy(&mut Vec::new()),
         });
     }
 }
@@ -833,49 +1030,58 @@ fn seal_fernet(
     Ok(())
 }
 
+/// Seals the plaintext that `buf` holds from `start` on into one line appended to `out`:
+/// the header and the clear metadata's authenticated copy are written just before `start`
+/// (in the room the caller left), the rest is encrypted in place and the tag appended, and
+/// header ‖ ciphertext ‖ tag is base64-encoded after the clear metadata and the marker.
 fn encode(
     session: &Session,
     seq: u64,
     record: RecordKind,
     clear: Option<&[u8]>,
-    plaintext: &[u8],
-    scratch: &mut Vec<u8>,
+    buf: &mut Vec<u8>,
+    start: usize,
     out: &mut Vec<u8>,
 ) {
-    scratch.clear();
     let header = Header {
         record,
         has_meta: clear.is_some(),
         seq,
         ..session.header
     };
-    header.write(scratch);
-    let header_len = scratch.len();
+    let mut header_bytes = [0u8; MAX_HEADER_LEN];
+    let header_len = header.write_into(&mut header_bytes);
 
     let clear_start = out.len();
+    let mut meta_len = [0u8; MAX_VARINT_LEN];
+    let mut meta_len_len = 0;
     if let Some(clear) = clear {
         out.extend(
             clear
                 .iter()
                 .map(|&b| if (0x20..0x7f).contains(&b) { b } else { b'?' }),
         );
-        let clear_len = out.len() - clear_start;
-        write_varint(clear_len as u64, scratch);
-        scratch.extend_from_slice(&out[clear_start..]);
+        meta_len_len = varint_into(clear.len() as u64, &mut meta_len);
+    }
+    let meta = clear_start..out.len();
+    let begin = start
+        .checked_sub(header_len + meta_len_len + meta.len())
+        .expect("callers leave room_before(clear) bytes before the plaintext");
+    let body = begin + header_len;
+    buf[begin..body].copy_from_slice(&header_bytes[..header_len]);
+    buf[body..body + meta_len_len].copy_from_slice(&meta_len[..meta_len_len]);
+    buf[start - meta.len()..start].copy_from_slice(&out[meta]);
+    if clear.is_some() {
         out.push(b' ');
     }
-    scratch.extend_from_slice(plaintext);
 
-    let (aad, body) = scratch.split_at_mut(header_len);
+    let (aad, body) = buf[begin..].split_at_mut(header_len);
     let tag = session.cipher.seal(seq, aad, body);
-    scratch.extend_from_slice(&tag);
+    buf.extend_from_slice(&tag);
 
     out.extend_from_slice(MARKER);
-    let at = out.len();
     // SIMD base64 (AVX2/SSSE3/NEON, chosen at run time): 3× the `base64` crate's speed.
-    let encoded = URL_SAFE_NO_PAD.encoded_length(scratch.len());
-    out.resize(at + encoded, 0);
-    let _ = URL_SAFE_NO_PAD.encode(&scratch[..], base64_simd::Out::from_slice(&mut out[at..]));
+    URL_SAFE_NO_PAD.encode_append(&buf[begin..], out);
     out.push(b'\n');
 }
 
@@ -930,5 +1136,103 @@ mod tests {
                 v.name
             );
         }
+    }
+
+    /// One thread sealing for two sealers in turn: each line under its own sealer's key and
+    /// session, each sealer's numbers consecutive (the thread's session cache holds one
+    /// sealer's session at a time and must never hand it to the other).
+    #[test]
+    fn a_thread_alternating_between_sealers_keeps_each_on_its_own_session() {
+        use crate::{Keyring, Opener};
+        let (key_a, key_b) = (Key::generate().unwrap(), Key::generate().unwrap());
+        let (a, b) = (Sealer::new(key_a.clone()), Sealer::new(key_b.clone()));
+        let mut opener = Opener::new(
+            [key_a.clone(), key_b.clone()]
+                .into_iter()
+                .collect::<Keyring>(),
+        );
+        for round in 0..3u64 {
+            for (sealer, key) in [(&a, &key_a), (&b, &key_b)] {
+                let line = sealer.seal_line(format!("{round}").as_bytes()).unwrap();
+                let opened = opener.open(&line).unwrap().unwrap();
+                assert_eq!(opened.key_id, key.id());
+                assert_eq!(opened.plaintext, format!("{round}").as_bytes());
+                let sequence = opened.sequence.unwrap();
+                assert_eq!(Some(sequence.session), sealer.session_id());
+                assert_eq!(sequence.seq, round);
+            }
+        }
+        assert_ne!(a.session_id(), b.session_id());
+    }
+
+    /// A new sealer never inherits the cached session of a dropped one, even when it is
+    /// allocated where the old one was (the cache tells sealers apart by id, not address).
+    #[test]
+    fn a_new_sealer_starts_its_own_session_after_another_was_dropped() {
+        let old = Sealer::new(Key::generate().unwrap());
+        old.seal_line(b"x").unwrap();
+        let old_session = old.session_id();
+        drop(old);
+        let key = Key::generate().unwrap();
+        let new = Sealer::new(key.clone());
+        let line = new.seal_line(b"y").unwrap();
+        assert_ne!(new.session_id(), old_session);
+        let mut opener = crate::Opener::new(key.into());
+        assert_eq!(opener.open(&line).unwrap().unwrap().plaintext, b"y");
+    }
+
+    /// Threat: a recipient-mode session key kept alive after its rotation by an idle thread's
+    /// cache would expose that session's lines to a later memory disclosure (forward
+    /// security). Such sessions are never cached.
+    #[test]
+    fn recipient_sessions_are_not_kept_in_a_threads_cache() {
+        let identity = crate::Identity::generate().unwrap();
+        let sealer = Sealer::to_recipient(identity.recipient());
+        std::thread::spawn(move || {
+            sealer.seal_line(b"event").unwrap();
+            let cached = SESSION_CACHE.with(|c| c.borrow().as_ref().map(|c| c.sealer));
+            assert_ne!(cached, Some(sealer.shared.id));
+            let symmetric = Sealer::new(Key::generate().unwrap());
+            symmetric.seal_line(b"event").unwrap();
+            let cached = SESSION_CACHE.with(|c| c.borrow().as_ref().map(|c| c.sealer));
+            assert_eq!(
+                cached,
+                Some(symmetric.shared.id),
+                "symmetric sessions are cached"
+            );
+        })
+        .join()
+        .unwrap();
+    }
+
+    /// Sealing in place: the line opens (the longest clear metadata a writer uses, its copy
+    /// verified), and the buffer is left holding ciphertext, not the event.
+    #[test]
+    fn sealing_in_place_opens_and_leaves_no_plaintext_in_the_buffer() {
+        let key = Key::generate().unwrap();
+        let sealer = Sealer::new(key.clone());
+        let event = b"user alice@example.com paid 42.00 with card 4111111111111111";
+        let clear = b"2026-11-26T20:27:30.123456Z ERROR";
+        let start = room_before(48);
+        let mut buf = vec![0u8; start];
+        buf.extend_from_slice(event);
+        let mut line = Vec::new();
+        let mut written = Vec::new();
+        sealer
+            .seal_ordered_in_place(Some(clear), &mut buf, start, &mut line, |l| {
+                written.extend_from_slice(l)
+            })
+            .unwrap();
+        assert_eq!(written, line);
+        assert!(
+            !buf.windows(event.len()).any(|w| w == event),
+            "plaintext left"
+        );
+        assert!(!buf.windows(5).any(|w| w == b"alice"), "plaintext left");
+        let mut opener = crate::Opener::new(key.into());
+        let opened = opener.open(&line).unwrap().unwrap();
+        assert_eq!(opened.plaintext, event);
+        assert_eq!(opened.meta, Some(&clear[..]));
+        assert_eq!(opened.meta_status, crate::MetaStatus::Matches);
     }
 }

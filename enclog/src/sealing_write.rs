@@ -5,7 +5,10 @@ use std::io::{self, Write};
 use std::sync::Arc;
 
 use crate::failure::{FailureState, WriteErrorPolicy};
-use crate::sealer::Sealer;
+use crate::sealer::{Sealer, reset_with_room, room_before};
+
+/// Where an event starts in [`SealingWrite`]'s buffer: room for the header (no clear metadata).
+const EVENT_START: usize = room_before(0);
 
 /// Seals every `write` call as one line and writes it to the inner writer; on drop, writes the
 /// session's close record. Made to sit *inside* `tracing_appender::non_blocking`, so that the
@@ -63,6 +66,8 @@ use crate::sealer::Sealer;
 pub struct SealingWrite<W: Write> {
     inner: W,
     sealer: Sealer,
+    /// Room for the header, then the event being sealed (in place).
+    event: Vec<u8>,
     line: Vec<u8>,
     close_on_drop: bool,
     failures: Arc<FailureState>,
@@ -97,6 +102,7 @@ impl<W: Write> SealingWrite<W> {
         SealingWrite {
             inner,
             sealer,
+            event: Vec::new(),
             line: Vec::new(),
             close_on_drop: true,
             failures: Arc::new(FailureState::new(WriteErrorPolicy::ReportOnce)),
@@ -212,12 +218,17 @@ impl<W: Write> Write for SealingWrite<W> {
             return Ok(0);
         }
         let event = buf.strip_suffix(b"\n").unwrap_or(buf);
+        reset_with_room(&mut self.event, EVENT_START);
+        self.event.extend_from_slice(event);
         self.line.clear();
         let inner = &mut self.inner;
-        match self
-            .sealer
-            .seal_ordered(None, event, &mut self.line, |line| inner.write_all(line))
-        {
+        match self.sealer.seal_ordered_in_place(
+            None,
+            &mut self.event,
+            EVENT_START,
+            &mut self.line,
+            |line| inner.write_all(line),
+        ) {
             Ok(result) => self.failures.record(result).map(|()| buf.len()),
             Err(e) => {
                 self.failures.failed("seal a log line", &e);

@@ -249,26 +249,44 @@ impl Header {
         Ok((header, header_len))
     }
 
-    /// Appends the encoded header to `out`.
-    pub(crate) fn write(&self, out: &mut Vec<u8>) {
-        out.push(Header::kind_byte(self.mode, self.record, self.has_meta));
-        out.extend_from_slice(&self.key_id.0);
-        out.extend_from_slice(self.session_bytes());
-        write_varint(self.seq, out);
+    /// Writes the encoded header at the start of `out`; returns its length.
+    pub(crate) fn write_into(&self, out: &mut [u8; MAX_HEADER_LEN]) -> usize {
+        let session = self.session_bytes();
+        let fixed = 5 + session.len();
+        out[0] = Header::kind_byte(self.mode, self.record, self.has_meta);
+        out[1..5].copy_from_slice(&self.key_id.0);
+        out[5..fixed].copy_from_slice(session);
+        fixed + varint_into(self.seq, &mut out[fixed..])
     }
 }
 
-/// Appends `v` as a minimal unsigned LEB128.
-pub(crate) fn write_varint(mut v: u64, out: &mut Vec<u8>) {
+/// The longest header: kind, key id, a recipient session's 32 bytes, a 10-byte sequence number.
+pub(crate) const MAX_HEADER_LEN: usize = 1 + 4 + 32 + MAX_VARINT_LEN;
+
+/// The longest LEB128 of a `u64`.
+pub(crate) const MAX_VARINT_LEN: usize = 10;
+
+/// Writes `v` as a minimal unsigned LEB128 at the start of `out`; returns its length.
+pub(crate) fn varint_into(mut v: u64, out: &mut [u8]) -> usize {
+    let mut i = 0;
     loop {
         let byte = (v & 0x7f) as u8;
         v >>= 7;
         if v == 0 {
-            out.push(byte);
-            return;
+            out[i] = byte;
+            return i + 1;
         }
-        out.push(byte | 0x80);
+        out[i] = byte | 0x80;
+        i += 1;
     }
+}
+
+/// Appends `v` as a minimal unsigned LEB128.
+#[cfg(test)]
+pub(crate) fn write_varint(v: u64, out: &mut Vec<u8>) {
+    let mut buf = [0u8; MAX_VARINT_LEN];
+    let len = varint_into(v, &mut buf);
+    out.extend_from_slice(&buf[..len]);
 }
 
 /// Reads a minimal unsigned LEB128; non-minimal and overlong encodings are refused, so each

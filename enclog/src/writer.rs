@@ -15,7 +15,43 @@ use crate::timestamp::write_rfc3339;
 thread_local! {
     /// The event being formatted, and the sealed line: reused, so a warm thread logs without
     /// allocating.
-    static BUFFERS: RefCell<(Vec<u8>, Vec<u8>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+    static BUFFERS: RefCell<Buffers> = const {
+        RefCell::new(Buffers { event: Vec::new(), line: Vec::new() })
+    };
+}
+
+/// The longest clear metadata: an RFC 3339 timestamp with microseconds, a space, a level.
+const MAX_CLEAR: usize = 48;
+
+/// Where an event's bytes start in [`Buffers::event`]: before them, room for the header, so
+/// that the event is sealed where it was written (`Sealer::seal_ordered_in_place`).
+const EVENT_START: usize = crate::sealer::room_before(MAX_CLEAR);
+
+/// One event's buffers, taken from [`BUFFERS`] by `make_writer` and put back when the event
+/// is written.
+#[derive(Default)]
+struct Buffers {
+    /// [`EVENT_START`] bytes of room, then the event (sealed in place).
+    event: Vec<u8>,
+    /// The sealed line.
+    line: Vec<u8>,
+}
+
+impl Buffers {
+    /// This thread's buffers, ready for an event (fresh ones if an event is being written
+    /// already: a writer that logs).
+    fn take() -> Buffers {
+        let mut buffers = BUFFERS
+            .with(|b| b.try_borrow_mut().map(|mut b| std::mem::take(&mut *b)))
+            .unwrap_or_default();
+        crate::sealer::reset_with_room(&mut buffers.event, EVENT_START);
+        buffers
+    }
+
+    /// Hands the buffers back to this thread for its next event.
+    fn put_back(self) {
+        let _ = BUFFERS.with(|b| b.try_borrow_mut().map(|mut b| *b = self));
+    }
 }
 
 /// Wraps any [`MakeWriter`] (stderr, a `File`, `tracing_appender::non_blocking`, a
@@ -321,12 +357,9 @@ impl<M> EncryptedWriter<M> {
         inner: W,
         level: Option<tracing_core::Level>,
     ) -> EventWriter<'_, W> {
-        let event = BUFFERS
-            .with(|b| b.try_borrow_mut().map(|mut b| std::mem::take(&mut b.0)))
-            .unwrap_or_default();
         EventWriter {
             inner,
-            event,
+            buffers: Buffers::take(),
             level: level.filter(|_| self.clear_level),
             sealer: &self.sealer,
             clear_timestamp: self.clear_timestamp,
@@ -356,7 +389,7 @@ impl<M> EncryptedWriter<M> {
 /// ```
 pub struct EventWriter<'a, W: Write> {
     inner: W,
-    event: Vec<u8>,
+    buffers: Buffers,
     level: Option<tracing_core::Level>,
     sealer: &'a Sealer,
     clear_timestamp: bool,
@@ -367,7 +400,7 @@ impl<W: Write> std::fmt::Debug for EventWriter<'_, W> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never the buffered event: it is plaintext.
         f.debug_struct("EventWriter")
-            .field("buffered_bytes", &self.event.len())
+            .field("buffered_bytes", &(self.buffers.event.len() - EVENT_START))
             .finish_non_exhaustive()
     }
 }
@@ -375,21 +408,21 @@ impl<W: Write> std::fmt::Debug for EventWriter<'_, W> {
 impl<W: Write> EventWriter<'_, W> {
     /// Seals the buffered event (if any) and writes it with one `write_all`.
     fn seal_and_write(&mut self) {
-        if self.event.is_empty() {
+        if self.buffers.event.len() == EVENT_START {
             return;
         }
-        let event = self.event.strip_suffix(b"\n").unwrap_or(&self.event);
-        let mut line = BUFFERS
-            .with(|b| b.try_borrow_mut().map(|mut b| std::mem::take(&mut b.1)))
-            .unwrap_or_default();
-        line.clear();
-        let mut clear = [0u8; 48];
+        let mut clear = [0u8; MAX_CLEAR];
         let clear_len = self.clear_meta(&mut clear);
         let clear = (clear_len > 0).then(|| &clear[..clear_len]);
+        let Buffers { event, line } = &mut self.buffers;
+        if event.last() == Some(&b'\n') {
+            event.pop();
+        }
+        line.clear();
         let inner = &mut self.inner;
         match self
             .sealer
-            .seal_ordered(clear, event, &mut line, |l| inner.write_all(l))
+            .seal_ordered_in_place(clear, event, EVENT_START, line, |l| inner.write_all(l))
         {
             Ok(result) => {
                 // Reported and counted by `record`: a drop cannot return it.
@@ -398,12 +431,11 @@ impl<W: Write> EventWriter<'_, W> {
             Err(e) => self.failures.failed("seal a log line", &e),
         }
         line.clear();
-        self.event.clear();
-        let _ = BUFFERS.with(|b| b.try_borrow_mut().map(|mut b| b.1 = line));
+        event.truncate(EVENT_START);
     }
 
     /// Fills `out` with the clear metadata (no allocation); returns its length.
-    fn clear_meta(&self, out: &mut [u8; 48]) -> usize {
+    fn clear_meta(&self, out: &mut [u8; MAX_CLEAR]) -> usize {
         let mut cursor = io::Cursor::new(&mut out[..]);
         if self.clear_timestamp {
             write_rfc3339(SystemTime::now(), &mut cursor);
@@ -418,7 +450,7 @@ impl<W: Write> EventWriter<'_, W> {
 
 impl<W: Write> Write for EventWriter<'_, W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.event.extend_from_slice(buf);
+        self.buffers.event.extend_from_slice(buf);
         Ok(buf.len())
     }
 
@@ -432,7 +464,6 @@ impl<W: Write> Write for EventWriter<'_, W> {
 impl<W: Write> Drop for EventWriter<'_, W> {
     fn drop(&mut self) {
         self.seal_and_write();
-        let event = std::mem::take(&mut self.event);
-        let _ = BUFFERS.with(|b| b.try_borrow_mut().map(|mut b| b.0 = event));
+        std::mem::take(&mut self.buffers).put_back();
     }
 }
