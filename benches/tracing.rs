@@ -5,7 +5,9 @@
 //! ```
 //! - `tracing_sync/*`: the `fmt` layer → `Mutex<BufWriter<File>>` (the file is `/dev/null`, so
 //!   the disk does not fill; every 8 KiB still costs a `write` system call): `plain` against
-//!   `EncryptedWriter` around the same writer. Target: encrypted ≤ 1.6 × plain.
+//!   `encrypted` (`EncryptedWriter::locked` around the same `BufWriter`: its mutex orders the
+//!   lines), `encrypted_generic` (`EncryptedWriter::new` around the `Mutex`: the session's order
+//!   lock too) and `encrypted_clear_level`. Target: encrypted ≤ 1.6 × plain.
 //! - `tracing_non_blocking/*`: the cost on the **calling thread** with
 //!   `tracing_appender::non_blocking` (`.lossy(false)`): `plain` (`non_blocking(file)`),
 //!   `sealing_write` (`non_blocking(SealingWrite(file))`: sealing on the worker) and
@@ -30,16 +32,20 @@ fn sync(c: &mut Criterion) {
     let mut group = c.benchmark_group("tracing_sync");
     let key = Key::generate().unwrap();
     let plain = subscriber(Mutex::new(BufWriter::new(dev_null())));
-    let encrypted = subscriber(EncryptedWriter::new(
+    let encrypted = subscriber(EncryptedWriter::locked(
+        key.clone(),
+        BufWriter::new(dev_null()),
+    ));
+    let encrypted_generic = subscriber(EncryptedWriter::new(
         key.clone(),
         Mutex::new(BufWriter::new(dev_null())),
     ));
-    let encrypted_level = subscriber(
-        EncryptedWriter::new(key, Mutex::new(BufWriter::new(dev_null()))).with_clear_level(true),
-    );
+    let encrypted_level =
+        subscriber(EncryptedWriter::locked(key, BufWriter::new(dev_null())).with_clear_level(true));
     for (name, dispatch) in [
         ("plain", &plain),
         ("encrypted", &encrypted),
+        ("encrypted_generic", &encrypted_generic),
         ("encrypted_clear_level", &encrypted_level),
     ] {
         tracing::dispatcher::with_default(dispatch, || {

@@ -740,7 +740,7 @@ impl Sealer {
 
     /// [`Sealer::seal_ordered_in_place`] without the order lock, for a caller that numbers
     /// and writes its lines under a lock of its own.
-    #[cfg(feature = "log")]
+    #[cfg(any(feature = "log", feature = "tracing"))]
     pub(crate) fn seal_in_place(
         &self,
         clear: Option<&[u8]>,

@@ -2,10 +2,11 @@
 
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use tracing_subscriber::EnvFilter;
 
-use crate::sealer::{Rotation, Sealer, SealingKey};
+use crate::sealer::{Sealer, SealingKey};
 use crate::writer::EncryptedWriter;
 
 /// Sets up `tracing` for the common case: every event sealed into the file at `path` (created
@@ -36,9 +37,9 @@ pub fn init_file(
         path: path.to_owned(),
         source,
     })?;
-    let sealer = Sealer::with_key(key.into(), Rotation::default());
-    sealer.start().map_err(SetupError::Seal)?;
-    let writer = EncryptedWriter::with_sealer(sealer, file).with_clear_level(true);
+    // One lock per event: the file's mutex also keeps lines in sequence order.
+    let writer = EncryptedWriter::locked(key, file).with_clear_level(true);
+    writer.sealer().start().map_err(SetupError::Seal)?;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .with_writer(writer.clone())
@@ -76,7 +77,7 @@ fn open_log(path: &Path) -> std::io::Result<File> {
 /// ```
 #[must_use = "the close record is written when the guard is dropped; keep it in main"]
 pub struct LogGuard {
-    writer: EncryptedWriter<File>,
+    writer: EncryptedWriter<Mutex<File>>,
 }
 
 impl LogGuard {

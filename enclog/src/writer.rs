@@ -2,14 +2,14 @@
 
 use std::cell::RefCell;
 use std::io::{self, Write};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use tracing_subscriber::fmt::MakeWriter;
 
 use crate::failure::{FailureState, WriteErrorPolicy};
 use crate::key::Key;
-use crate::sealer::Sealer;
+use crate::sealer::{Rotation, Sealer, SealingKey};
 use crate::timestamp::write_rfc3339;
 
 thread_local! {
@@ -91,6 +91,10 @@ pub struct EncryptedWriter<M> {
     clear_level: bool,
     clear_timestamp: bool,
     failures: Arc<FailureState>,
+    /// Whether `inner`'s writers hold a lock from `make_writer` until they are dropped (only
+    /// [`EncryptedWriter::locked`] sets it): that lock then keeps lines in sequence order, and
+    /// the session's order lock is not needed.
+    inner_orders: bool,
 }
 
 impl<M> std::fmt::Debug for EncryptedWriter<M> {
@@ -112,6 +116,7 @@ impl<M> Clone for EncryptedWriter<M> {
             clear_level: self.clear_level,
             clear_timestamp: self.clear_timestamp,
             failures: Arc::clone(&self.failures),
+            inner_orders: self.inner_orders,
         }
     }
 }
@@ -156,6 +161,7 @@ impl<M> EncryptedWriter<M> {
             clear_level: false,
             clear_timestamp: false,
             failures: Arc::new(FailureState::new(WriteErrorPolicy::ReportOnce)),
+            inner_orders: false,
         }
     }
 
@@ -339,6 +345,44 @@ impl<M: for<'a> MakeWriter<'a>> Drop for SessionGuard<M> {
     }
 }
 
+impl<W: Write> EncryptedWriter<Mutex<W>> {
+    /// Seals every event into `writer`, kept behind a `Mutex` (how `tracing_subscriber` shares
+    /// a plain `io::Write` between threads): the fastest arrangement for a file or a
+    /// `BufWriter`.
+    ///
+    /// Each event holds the mutex from the moment its line is numbered until it is written,
+    /// so lines reach `writer` in sequence order (what `enclog verify` checks) with one lock
+    /// per event. [`EncryptedWriter::new`] cannot see into the writer it is given, so it takes
+    /// the session's order lock as well (two per event) — including around a `Mutex` of your
+    /// own. The writer is the sole user of its session: to share one with other writers use
+    /// [`EncryptedWriter::with_sealer`].
+    ///
+    /// ```
+    /// use tracing_subscriber::fmt;
+    /// let key = enclog::Key::generate()?;
+    /// let file = tempfile::NamedTempFile::new()?;
+    /// let writer = enclog::EncryptedWriter::locked(key.clone(), std::io::BufWriter::new(file.reopen()?));
+    /// let subscriber = fmt().with_writer(writer.clone()).with_ansi(false).finish();
+    /// tracing::subscriber::with_default(subscriber, || tracing::info!(user = "bob", "signed in"));
+    /// writer.close_session();
+    /// drop(writer); // the BufWriter is flushed when the last clone goes
+    /// let log = std::fs::read(file.path())?;
+    /// let mut opener = enclog::Opener::new(key.into());
+    /// let event = opener.open(&log).unwrap()?;
+    /// assert!(String::from_utf8_lossy(event.plaintext).ends_with("signed in user=\"bob\""));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn locked(key: impl Into<SealingKey>, writer: W) -> EncryptedWriter<Mutex<W>> {
+        EncryptedWriter {
+            inner_orders: true,
+            ..EncryptedWriter::with_sealer(
+                Sealer::with_key(key.into(), Rotation::default()),
+                Mutex::new(writer),
+            )
+        }
+    }
+}
+
 impl<'a, M: MakeWriter<'a>> MakeWriter<'a> for EncryptedWriter<M> {
     type Writer = EventWriter<'a, M::Writer>;
 
@@ -362,6 +406,7 @@ impl<M> EncryptedWriter<M> {
             buffers: Buffers::take(),
             level: level.filter(|_| self.clear_level),
             sealer: &self.sealer,
+            ordered: !self.inner_orders,
             clear_timestamp: self.clear_timestamp,
             failures: &self.failures,
         }
@@ -392,6 +437,8 @@ pub struct EventWriter<'a, W: Write> {
     buffers: Buffers,
     level: Option<tracing_core::Level>,
     sealer: &'a Sealer,
+    /// Whether to take the session's order lock (not when `inner` holds a lock that orders).
+    ordered: bool,
     clear_timestamp: bool,
     failures: &'a FailureState,
 }
@@ -420,10 +467,16 @@ impl<W: Write> EventWriter<'_, W> {
         }
         line.clear();
         let inner = &mut self.inner;
-        match self
-            .sealer
-            .seal_ordered_in_place(clear, event, EVENT_START, line, |l| inner.write_all(l))
-        {
+        let written = if self.ordered {
+            let write = |l: &[u8]| inner.write_all(l);
+            self.sealer
+                .seal_ordered_in_place(clear, event, EVENT_START, line, write)
+        } else {
+            // `inner` holds the lock that keeps lines in order (`EncryptedWriter::locked`).
+            let sealed = self.sealer.seal_in_place(clear, event, EVENT_START, line);
+            sealed.map(|()| inner.write_all(line))
+        };
+        match written {
             Ok(result) => {
                 // Reported and counted by `record`: a drop cannot return it.
                 let _ = self.failures.record(result);
