@@ -310,6 +310,9 @@ fn main() {
             .lossy(false)
             .finish(outside_sink.clone());
         let outside = subscriber(EncryptedWriter::new(key.clone(), w));
+        let enclog_sink = Counting::new();
+        let (w, _g4) = enclog::non_blocking(key.clone(), enclog_sink.clone()).unwrap();
+        let enclog_nb = subscriber(w);
         let run = |d: &tracing::Dispatch, sink: &Counting| {
             let (d, sink) = (d.clone(), sink.clone());
             move |n| {
@@ -319,10 +322,18 @@ fn main() {
             }
         };
         measure(&mut Pair {
+            name: "tracing_non_blocking: enclog::non_blocking vs tracing_appender's non_blocking, calling thread".into(),
+            target: "≤ 1.15",
+            candidate: Box::new(run(&enclog_nb, &enclog_sink)),
+            baseline: Box::new(run(&plain, &plain_sink)),
+            ops: 0,
+            rounds: ROUNDS,
+        });
+        measure(&mut Pair {
             name:
                 "tracing_non_blocking: non_blocking(SealingWrite) vs non_blocking, calling thread"
                     .into(),
-            target: "≤ 1.15",
+            target: "(≤ 1.15 with tracing_appender)",
             candidate: Box::new(run(&sealing, &sealing_sink)),
             baseline: Box::new(run(&plain, &plain_sink)),
             ops: 0,

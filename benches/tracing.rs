@@ -12,8 +12,9 @@
 //!   `tracing_appender::non_blocking` (`.lossy(false)`): `plain` (`non_blocking(file)`),
 //!   `sealing_write` (`non_blocking(SealingWrite(file))`: sealing on the worker) and
 //!   `encrypted_outside` (`EncryptedWriter(non_blocking(file))`: sealing on the calling
-//!   thread). Only the logging calls are timed ([`workloads::calling_thread_time`]).
-//!   Target: `sealing_write` ≤ 1.15 × `plain`.
+//!   thread) and `enclog_non_blocking` (`enclog::non_blocking(key, file)`: enclog's own
+//!   worker, sealing there). Only the logging calls are timed
+//!   ([`workloads::calling_thread_time`]). Target: encrypted ≤ 1.15 × `plain`.
 //!
 //! Criterion runs one benchmark after the other; on a shared machine the ratios in
 //! `BENCHMARKS.md` come from `benches/ratios.rs`, which interleaves each pair.
@@ -85,12 +86,17 @@ fn non_blocking(c: &mut Criterion) {
     let (outside_writer, _g3) = NonBlockingBuilder::default()
         .lossy(false)
         .finish(outside_sink.clone());
-    let outside = subscriber(EncryptedWriter::new(key, outside_writer));
+    let outside = subscriber(EncryptedWriter::new(key.clone(), outside_writer));
+
+    let enclog_sink = Counting::new();
+    let (enclog_writer, _g4) = enclog::non_blocking(key, enclog_sink.clone()).unwrap();
+    let enclog_nb = subscriber(enclog_writer);
 
     for (name, dispatch, sink) in [
         ("plain", &plain, &plain_sink),
         ("sealing_write", &sealing, &sealing_sink),
         ("encrypted_outside", &outside, &outside_sink),
+        ("enclog_non_blocking", &enclog_nb, &enclog_sink),
     ] {
         tracing::dispatcher::with_default(dispatch, || {
             group.bench_function(name, |b| {

@@ -1,11 +1,13 @@
-//! tracing-appender: a daily rolling file behind a non-blocking writer, every line encrypted.
+//! A daily rolling file (tracing-appender) behind `enclog::non_blocking`, every line encrypted.
 //!
 //! ```sh
 //! cargo run --example non_blocking_rolling
 //! ```
-//! Order of wrapping: `EncryptedWriter` outside `non_blocking`, so the calling thread seals and
-//! the worker thread only writes whole lines. `.lossy(false)` makes the queue apply
-//! back-pressure instead of dropping lines when it is full, which an audit log wants.
+//! The logging thread only formats the event and queues it; enclog's worker thread seals it
+//! and writes it to the appender. The queue applies back-pressure instead of dropping lines
+//! when it is full (an audit log wants that; `NonBlockingBuilder::lossy(true)` drops and
+//! counts instead). With tracing-appender's own `non_blocking`, wrap it in `EncryptedWriter`
+//! (sealing on the logging thread) or put a `SealingWrite` inside it (sealing on its worker).
 
 use std::error::Error;
 
@@ -18,12 +20,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         .filename_prefix("app")
         .filename_suffix("log")
         .build(dir.path())?;
-    let (non_blocking, worker_guard) =
-        tracing_appender::non_blocking::NonBlockingBuilder::default()
-            .lossy(false)
-            .finish(appender);
-    let writer = enclog::EncryptedWriter::new(key.clone(), non_blocking);
-    let session_guard = writer.session_guard();
+    let (writer, guard) = enclog::non_blocking(key.clone(), appender)?;
 
     let subscriber = tracing_subscriber::fmt()
         .with_writer(writer)
@@ -34,8 +31,7 @@ fn main() -> Result<(), Box<dyn Error>> {
             tracing::info!(request = i, client = "10.0.0.7", "handled");
         }
     });
-    drop(session_guard); // close record first, then flush the queue
-    drop(worker_guard);
+    drop(guard); // the worker writes what is queued and the close record, then flushes
 
     let mut opener = enclog::Opener::new(key.into());
     for entry in std::fs::read_dir(dir.path())? {

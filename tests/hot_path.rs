@@ -125,3 +125,37 @@ fn a_warm_sealer_allocates_nothing() {
     }
     assert_eq!(allocations() - before, 0);
 }
+
+/// `enclog::non_blocking`: the logging thread appends each event to a queue that is reused
+/// (two batches swapped with the worker), so it allocates only when a batch grows past any
+/// before it — a handful of times, not once per event; the worker writes each line with one
+/// `write`.
+#[test]
+fn a_warm_non_blocking_writer_does_not_allocate_per_event_and_writes_once_per_line() {
+    let sink = CountingSink::default();
+    let (writer, guard) =
+        enclog::non_blocking(enclog::Key::generate().unwrap(), sink.clone()).unwrap();
+    let event = b"2026-11-26T20:27:30.123456Z  INFO app: payment accepted user=alice@example.com\n";
+    const EVENTS: u64 = 20_000;
+    for _ in 0..EVENTS {
+        writer.make_writer().write_all(event).unwrap(); // warm: both batches grown
+    }
+    let before = allocations();
+    for _ in 0..EVENTS {
+        writer.make_writer().write_all(event).unwrap();
+    }
+    let allocations = allocations() - before;
+    // A batch that outgrows every earlier one doubles (a few times, more in a debug build
+    // where the worker is slow and batches get long); one allocation per event would be 20,000.
+    assert!(
+        allocations < EVENTS / 100,
+        "{allocations} allocations on the logging thread for {EVENTS} warm events"
+    );
+    drop(guard);
+    assert_eq!(
+        sink.writes.load(Ordering::Relaxed),
+        2 * EVENTS + 1,
+        "one write per line: every event and the close record"
+    );
+    assert_eq!(writer.lost_lines(), 0);
+}

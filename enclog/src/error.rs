@@ -239,6 +239,9 @@ pub enum SealError {
     /// Internal: a Fernet key has no sessions (never returned by the public API).
     #[error("a zato-enclog Fernet key has no sessions")]
     NoSessions,
+    /// The worker thread of a [`NonBlocking`](crate::NonBlocking) writer could not start.
+    #[error("cannot start the encrypted log's writer thread: {0}")]
+    Worker(std::io::Error),
 }
 
 #[cfg(test)]

@@ -55,7 +55,7 @@ impl FailureState {
 
     /// Records a failed flush: reported like a failed write (once until writing works again),
     /// but no line is counted as lost: the lines were handed over, only flushing them failed.
-    #[cfg(feature = "log")]
+    #[cfg(any(feature = "log", feature = "tracing"))]
     pub(crate) fn flush_failed(&self, err: &std::io::Error) {
         if !self.failing.swap(true, Ordering::Relaxed)
             && self.policy == WriteErrorPolicy::ReportOnce

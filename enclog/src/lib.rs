@@ -6,8 +6,8 @@
 //! | you are… | use |
 //! |---|---|
 //! | a `tracing` user, one file | [`init_file`]: one call, returns a guard |
-//! | a `tracing` user | [`EncryptedWriter`]: wraps any `fmt::MakeWriter` (a file, stderr, `non_blocking`, a rolling appender) |
-//! | a `tracing` user who wants encryption off the logging thread | [`SealingWrite`] inside `tracing_appender::non_blocking` |
+//! | a `tracing` user | [`EncryptedWriter`]: wraps any `fmt::MakeWriter` (a file, stderr, `non_blocking`, a rolling appender); [`EncryptedWriter::locked`] for a plain `io::Write` (one lock per event) |
+//! | a `tracing` user who wants encryption and I/O off the logging thread | [`non_blocking`]: a worker thread seals and writes (any `io::Write`, a rolling appender too); or [`SealingWrite`] inside `tracing_appender::non_blocking` |
 //! | a `log` user | [`EncryptedLogger`]: a `log::Log` implementation |
 //! | embedding enclog in another program | [`Sealer`] to seal, [`Opener`] + [`Keyring`] to open one line |
 //! | reading logs | [`Decryptor`] over any `BufRead`; [`ParallelDecryptor`] for large files (several cores, same output); `Follower` to follow a growing file (`follow` feature) |
@@ -64,6 +64,8 @@ mod verify;
 mod follow;
 #[cfg(feature = "log")]
 mod logger;
+#[cfg(feature = "tracing")]
+mod non_blocking;
 #[cfg(feature = "follow")]
 mod reload;
 #[cfg(feature = "tracing")]
@@ -98,6 +100,10 @@ pub struct ReadmeDoctests;
 
 #[cfg(feature = "log")]
 pub use logger::{EncryptedLogger, InitError};
+#[cfg(feature = "tracing")]
+pub use non_blocking::{
+    NonBlocking, NonBlockingBuilder, NonBlockingGuard, PendingEvent, non_blocking,
+};
 #[cfg(feature = "follow")]
 pub use reload::KeyReloader;
 #[cfg(feature = "tracing")]

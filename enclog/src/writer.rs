@@ -21,7 +21,7 @@ thread_local! {
 }
 
 /// The longest clear metadata: an RFC 3339 timestamp with microseconds, a space, a level.
-const MAX_CLEAR: usize = 48;
+pub(crate) const MAX_CLEAR: usize = 48;
 
 /// Where an event's bytes start in [`Buffers::event`]: before them, room for the header, so
 /// that the event is sealed where it was written (`Sealer::seal_ordered_in_place`).
@@ -459,7 +459,8 @@ impl<W: Write> EventWriter<'_, W> {
             return;
         }
         let mut clear = [0u8; MAX_CLEAR];
-        let clear_len = self.clear_meta(&mut clear);
+        let time = self.clear_timestamp.then(SystemTime::now);
+        let clear_len = clear_meta(time, self.level, &mut clear);
         let clear = (clear_len > 0).then(|| &clear[..clear_len]);
         let Buffers { event, line } = &mut self.buffers;
         if event.last() == Some(&b'\n') {
@@ -486,19 +487,6 @@ impl<W: Write> EventWriter<'_, W> {
         line.clear();
         event.truncate(EVENT_START);
     }
-
-    /// Fills `out` with the clear metadata (no allocation); returns its length.
-    fn clear_meta(&self, out: &mut [u8; MAX_CLEAR]) -> usize {
-        let mut cursor = io::Cursor::new(&mut out[..]);
-        if self.clear_timestamp {
-            write_rfc3339(SystemTime::now(), &mut cursor);
-        }
-        if let Some(level) = self.level {
-            let sep = if cursor.position() > 0 { " " } else { "" };
-            let _ = write!(cursor, "{sep}{}", level.as_str());
-        }
-        cursor.position() as usize
-    }
 }
 
 impl<W: Write> Write for EventWriter<'_, W> {
@@ -519,4 +507,22 @@ impl<W: Write> Drop for EventWriter<'_, W> {
         self.seal_and_write();
         std::mem::take(&mut self.buffers).put_back();
     }
+}
+
+/// Fills `out` with the clear metadata of an event, `[TIMESTAMP][ ][LEVEL]` (no allocation);
+/// returns its length (0: none).
+pub(crate) fn clear_meta(
+    time: Option<SystemTime>,
+    level: Option<tracing_core::Level>,
+    out: &mut [u8; MAX_CLEAR],
+) -> usize {
+    let mut cursor = io::Cursor::new(&mut out[..]);
+    if let Some(time) = time {
+        write_rfc3339(time, &mut cursor);
+    }
+    if let Some(level) = level {
+        let sep = if cursor.position() > 0 { " " } else { "" };
+        let _ = write!(cursor, "{sep}{}", level.as_str());
+    }
+    cursor.position() as usize
 }

@@ -7,6 +7,7 @@ mod concurrency;
 mod follow;
 mod fork;
 mod leaks;
+mod non_blocking;
 mod parallel;
 mod properties;
 mod recipient;

@@ -1,0 +1,620 @@
+//! [`NonBlocking`]: a `tracing` writer that seals and writes on a worker thread, so that the
+//! logging thread pays for formatting, a lock and a copy — not for encryption or I/O.
+//!
+//! How it hands events over: the logging threads append each formatted event to one shared
+//! batch under a mutex (as `Mutex<BufWriter<W>>` would: one lock, one copy, no allocation once
+//! warm); the worker swaps the whole batch for an empty one, then seals and writes its events
+//! in order. The worker is the only thread that seals, so lines reach the writer in sequence
+//! order without any further lock. It is woken only when it sleeps on an empty batch, and it
+//! lets a short batch fill a little before taking it, so a busy logging thread is not
+//! interrupted by a wake-up per event (`tracing_appender::non_blocking` allocates each event
+//! and sends it through a channel; see `BENCHMARKS.md`).
+
+use std::io::{self, Write};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, SystemTime};
+
+use tracing_subscriber::fmt::MakeWriter;
+
+use crate::error::SealError;
+use crate::failure::{FailureState, WriteErrorPolicy};
+use crate::sealer::{Rotation, Sealer, SealingKey, reset_with_room, room_before};
+use crate::writer::{MAX_CLEAR, clear_meta};
+
+/// Where an event starts in the worker's sealing buffer: room for the header and clear
+/// metadata.
+const EVENT_START: usize = room_before(MAX_CLEAR);
+
+/// How long the worker lets a short batch fill before taking it (bounds the added latency).
+const LINGER: Duration = Duration::from_micros(200);
+
+/// A batch shorter than this is left to fill for [`LINGER`] first.
+const SHORT_BATCH: usize = 64;
+
+/// Builds a [`NonBlocking`] writer: how many events may wait, and what happens when that many
+/// do.
+///
+/// ```
+/// let key = enclog::Key::generate()?;
+/// let (writer, guard) = enclog::NonBlockingBuilder::default()
+///     .buffered_lines_limit(10_000)
+///     .lossy(true) // drop (and count) events rather than block when 10,000 are waiting
+///     .clear_level(true)
+///     .finish(key, std::io::sink())?;
+/// assert_eq!(guard.lost_lines(), 0);
+/// # drop(writer);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct NonBlockingBuilder {
+    lines_limit: usize,
+    lossy: bool,
+    clear_level: bool,
+    clear_timestamp: bool,
+    error_policy: WriteErrorPolicy,
+    thread_name: String,
+}
+
+impl Default for NonBlockingBuilder {
+    /// 128,000 waiting events (as `tracing_appender`), blocking (not lossy) when full, no clear
+    /// metadata, write errors reported once on stderr.
+    fn default() -> NonBlockingBuilder {
+        NonBlockingBuilder {
+            lines_limit: 128_000,
+            lossy: false,
+            clear_level: false,
+            clear_timestamp: false,
+            error_policy: WriteErrorPolicy::ReportOnce,
+            thread_name: "enclog-writer".into(),
+        }
+    }
+}
+
+impl NonBlockingBuilder {
+    /// At most this many events wait for the worker (at least 1).
+    ///
+    /// ```
+    /// let builder = enclog::NonBlockingBuilder::default().buffered_lines_limit(1_000);
+    /// # let _ = builder;
+    /// ```
+    pub fn buffered_lines_limit(mut self, limit: usize) -> Self {
+        self.lines_limit = limit.max(1);
+        self
+    }
+
+    /// When the limit is reached: `false` (the default) makes logging threads wait for the
+    /// worker, so no event is lost; `true` drops the event instead, counts it in
+    /// [`NonBlockingGuard::lost_lines`] and reports it (once until writing catches up) as the
+    /// error policy says.
+    ///
+    /// ```
+    /// let builder = enclog::NonBlockingBuilder::default().lossy(true);
+    /// # let _ = builder;
+    /// ```
+    pub fn lossy(mut self, lossy: bool) -> Self {
+        self.lossy = lossy;
+        self
+    }
+
+    /// Writes each event's level in clear before the token, as
+    /// [`EncryptedWriter::with_clear_level`](crate::EncryptedWriter::with_clear_level).
+    ///
+    /// ```
+    /// let builder = enclog::NonBlockingBuilder::default().clear_level(true);
+    /// # let _ = builder;
+    /// ```
+    pub fn clear_level(mut self, on: bool) -> Self {
+        self.clear_level = on;
+        self
+    }
+
+    /// Writes each event's time (taken on the logging thread) in clear before the token, as
+    /// [`EncryptedWriter::with_clear_timestamp`](crate::EncryptedWriter::with_clear_timestamp).
+    ///
+    /// ```
+    /// let builder = enclog::NonBlockingBuilder::default().clear_timestamp(true);
+    /// # let _ = builder;
+    /// ```
+    pub fn clear_timestamp(mut self, on: bool) -> Self {
+        self.clear_timestamp = on;
+        self
+    }
+
+    /// What happens when the writer fails ([`WriteErrorPolicy`]).
+    ///
+    /// ```
+    /// let builder = enclog::NonBlockingBuilder::default()
+    ///     .error_policy(enclog::WriteErrorPolicy::Silent);
+    /// # let _ = builder;
+    /// ```
+    pub fn error_policy(mut self, policy: WriteErrorPolicy) -> Self {
+        self.error_policy = policy;
+        self
+    }
+
+    /// The worker thread's name (default `enclog-writer`).
+    ///
+    /// ```
+    /// let builder = enclog::NonBlockingBuilder::default().thread_name("audit-log");
+    /// # let _ = builder;
+    /// ```
+    pub fn thread_name(mut self, name: impl Into<String>) -> Self {
+        self.thread_name = name.into();
+        self
+    }
+
+    /// Starts the worker, which seals under `key` (a symmetric key, a recipient, or a
+    /// zato-enclog Fernet key) and writes to `writer`. The session starts here, so an unusable
+    /// random number generator is an error now rather than lost lines later (fail closed).
+    /// Keep the guard: dropping it writes what is waiting, the session's close record, and
+    /// flushes.
+    ///
+    /// ```
+    /// let key = enclog::Key::generate()?;
+    /// let (writer, _guard) = enclog::NonBlockingBuilder::default().finish(key, std::io::sink())?;
+    /// let subscriber = tracing_subscriber::fmt().with_writer(writer).finish();
+    /// tracing::subscriber::with_default(subscriber, || tracing::info!("sealed on the worker"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn finish<W>(
+        self,
+        key: impl Into<SealingKey>,
+        writer: W,
+    ) -> Result<(NonBlocking, NonBlockingGuard), SealError>
+    where
+        W: Write + Send + 'static,
+    {
+        let sealer = Sealer::with_key(key.into(), Rotation::default());
+        sealer.start()?;
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State::default()),
+            work: Condvar::new(),
+            space: Condvar::new(),
+            failures: FailureState::new(self.error_policy),
+            lines_limit: self.lines_limit,
+            lossy: self.lossy,
+            in_flight: AtomicUsize::new(0),
+        });
+        let worker = Worker {
+            shared: Arc::clone(&shared),
+            sealer,
+            writer,
+            spare: Batch::default(),
+            event: Vec::new(),
+            line: Vec::new(),
+        };
+        let handle = std::thread::Builder::new()
+            .name(self.thread_name)
+            .spawn(move || worker.run())
+            .map_err(SealError::Worker)?;
+        let writer = NonBlocking {
+            shared: Arc::clone(&shared),
+            clear_level: self.clear_level,
+            clear_timestamp: self.clear_timestamp,
+        };
+        let guard = NonBlockingGuard {
+            shared,
+            handle: Some(handle),
+        };
+        Ok((writer, guard))
+    }
+}
+
+/// Seals events on a worker thread, with the defaults of [`NonBlockingBuilder`].
+///
+/// ```
+/// use tracing_subscriber::fmt;
+/// let key = enclog::Key::generate()?;
+/// let file = tempfile::NamedTempFile::new()?;
+/// let (writer, guard) = enclog::non_blocking(key.clone(), file.reopen()?)?;
+/// let subscriber = fmt().with_writer(writer).with_ansi(false).finish();
+/// tracing::subscriber::with_default(subscriber, || {
+///     tracing::info!(card = "4111 1111 1111 1111", "payment accepted");
+/// });
+/// drop(guard); // waits for the worker: every event written, then the close record
+///
+/// let log = std::fs::read(file.path())?;
+/// let mut opener = enclog::Opener::new(key.into());
+/// let first = log.split_inclusive(|&b| b == b'\n').next().unwrap();
+/// let event = String::from_utf8(opener.open(first).unwrap()?.plaintext.to_vec())?;
+/// assert!(event.contains("payment accepted") && event.contains("4111"));
+/// assert!(!String::from_utf8_lossy(&log).contains("4111")); // on disk: ciphertext only
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn non_blocking<W>(
+    key: impl Into<SealingKey>,
+    writer: W,
+) -> Result<(NonBlocking, NonBlockingGuard), SealError>
+where
+    W: Write + Send + 'static,
+{
+    NonBlockingBuilder::default().finish(key, writer)
+}
+
+/// A `tracing_subscriber::fmt` writer whose events are sealed and written by a worker thread
+/// (see [`non_blocking`]). Cheap to clone: clones feed the same worker.
+///
+/// Events are queued in the order their writers are dropped and written in that order. After a
+/// `fork()` the child has no worker: set up a new writer there.
+#[derive(Clone)]
+pub struct NonBlocking {
+    shared: Arc<Shared>,
+    clear_level: bool,
+    clear_timestamp: bool,
+}
+
+impl std::fmt::Debug for NonBlocking {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NonBlocking")
+            .field("clear_level", &self.clear_level)
+            .field("clear_timestamp", &self.clear_timestamp)
+            .field("lost_lines", &self.shared.failures.lost())
+            .finish_non_exhaustive()
+    }
+}
+
+impl NonBlocking {
+    /// Events lost so far: dropped because the queue was full (lossy mode) or the worker had
+    /// stopped, or because the writer failed.
+    ///
+    /// ```
+    /// let (writer, _guard) = enclog::non_blocking(enclog::Key::generate()?, std::io::sink())?;
+    /// assert_eq!(writer.lost_lines(), 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn lost_lines(&self) -> u64 {
+        self.shared.failures.lost()
+    }
+
+    fn pending(&self, level: Option<tracing_core::Level>) -> PendingEvent<'_> {
+        let mut state = self.shared.lock();
+        loop {
+            if state.shutdown || state.worker_gone {
+                return PendingEvent::dropped(&self.shared, "the writer thread has stopped");
+            }
+            if state.batch.events.len() < self.shared.lines_limit {
+                break;
+            }
+            if self.shared.lossy {
+                return PendingEvent::dropped(&self.shared, "the queue is full (lossy mode)");
+            }
+            state.callers_waiting += 1;
+            state = self
+                .shared
+                .space
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+            state.callers_waiting -= 1;
+        }
+        let start = state.batch.data.len();
+        PendingEvent {
+            shared: &self.shared,
+            state: Some(state),
+            start,
+            level: level.filter(|_| self.clear_level),
+            time: self.clear_timestamp.then(SystemTime::now),
+            dropped: None,
+        }
+    }
+}
+
+impl<'a> MakeWriter<'a> for NonBlocking {
+    type Writer = PendingEvent<'a>;
+
+    fn make_writer(&'a self) -> PendingEvent<'a> {
+        self.pending(None)
+    }
+
+    fn make_writer_for(&'a self, meta: &tracing_core::Metadata<'_>) -> PendingEvent<'a> {
+        self.pending(Some(*meta.level()))
+    }
+}
+
+/// One event on its way to the worker, returned by [`NonBlocking`]'s `make_writer`: what is
+/// written to it is appended to the worker's queue (under its lock, held until the writer is
+/// dropped) and becomes one line.
+///
+/// ```
+/// use std::io::Write;
+/// use tracing_subscriber::fmt::MakeWriter;
+/// let key = enclog::Key::generate()?;
+/// let out = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+/// # #[derive(Clone)] struct Shared(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+/// # impl Write for Shared {
+/// #     fn write(&mut self, b: &[u8]) -> std::io::Result<usize> { self.0.lock().unwrap().write(b) }
+/// #     fn flush(&mut self) -> std::io::Result<()> { Ok(()) }
+/// # }
+/// let (writer, guard) = enclog::non_blocking(key.clone(), Shared(out.clone()))?;
+/// let mut event: enclog::PendingEvent<'_> = writer.make_writer();
+/// event.write_all(b"part one, ")?;
+/// event.write_all(b"part two\n")?;
+/// drop(event); // queued as one event
+/// drop(guard);
+/// let log = out.lock().unwrap().clone();
+/// let mut opener = enclog::Opener::new(key.into());
+/// assert_eq!(opener.open(&log).unwrap()?.plaintext, b"part one, part two");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct PendingEvent<'a> {
+    shared: &'a Shared,
+    /// The queue, locked while the event is written into it; `None` if the event is dropped.
+    state: Option<MutexGuard<'a, State>>,
+    /// Where the event starts in the batch.
+    start: usize,
+    level: Option<tracing_core::Level>,
+    time: Option<SystemTime>,
+    /// Why the event is dropped, if it is.
+    dropped: Option<&'static str>,
+}
+
+impl<'a> PendingEvent<'a> {
+    fn dropped(shared: &'a Shared, why: &'static str) -> PendingEvent<'a> {
+        PendingEvent {
+            shared,
+            state: None,
+            start: 0,
+            level: None,
+            time: None,
+            dropped: Some(why),
+        }
+    }
+}
+
+impl std::fmt::Debug for PendingEvent<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the event: it is plaintext.
+        f.debug_struct("PendingEvent")
+            .field("dropped", &self.dropped.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Write for PendingEvent<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if let Some(state) = &mut self.state {
+            state.batch.data.extend_from_slice(buf);
+        }
+        Ok(buf.len())
+    }
+
+    /// Does nothing: the worker flushes the writer after each batch.
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for PendingEvent<'_> {
+    fn drop(&mut self) {
+        let Some(mut state) = self.state.take() else {
+            if let Some(why) = self.dropped {
+                self.shared.failures.failed("queue a log line", &why);
+            }
+            return;
+        };
+        let end = state.batch.data.len();
+        if end == self.start {
+            return; // nothing was written
+        }
+        state.batch.events.push(Queued {
+            end,
+            level: self.level,
+            time: self.time,
+        });
+        if state.worker_waiting {
+            state.worker_waiting = false;
+            self.shared.work.notify_one();
+        }
+    }
+}
+
+/// Returned with a [`NonBlocking`] writer: keep it while logging (in `main`). Dropping it lets
+/// the worker write what is waiting and the session's close record, flush, and stop; the drop
+/// returns when that is done. Events logged afterwards are dropped (and counted).
+#[must_use = "dropping the guard stops the worker: keep it in main"]
+pub struct NonBlockingGuard {
+    shared: Arc<Shared>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for NonBlockingGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NonBlockingGuard")
+            .field("lost_lines", &self.lost_lines())
+            .finish_non_exhaustive()
+    }
+}
+
+impl NonBlockingGuard {
+    /// Events lost so far (see [`NonBlocking::lost_lines`]).
+    ///
+    /// ```
+    /// let (_writer, guard) = enclog::non_blocking(enclog::Key::generate()?, std::io::sink())?;
+    /// assert_eq!(guard.lost_lines(), 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn lost_lines(&self) -> u64 {
+        self.shared.failures.lost()
+    }
+}
+
+impl Drop for NonBlockingGuard {
+    fn drop(&mut self) {
+        {
+            let mut state = self.shared.lock();
+            state.shutdown = true;
+            self.shared.work.notify_one();
+            // Logging threads waiting for room give up: their events are counted as lost.
+            self.shared.space.notify_all();
+        }
+        if let Some(handle) = self.handle.take() {
+            // A worker that panicked (in the writer) has already marked itself gone.
+            let _ = handle.join();
+        }
+    }
+}
+
+struct Shared {
+    state: Mutex<State>,
+    /// The worker waits here for events (or the shutdown).
+    work: Condvar,
+    /// Logging threads wait here for room (lossless mode).
+    space: Condvar,
+    failures: FailureState,
+    lines_limit: usize,
+    lossy: bool,
+    /// Events taken by the worker and not yet written (counted as lost if it panics).
+    in_flight: AtomicUsize,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[derive(Default)]
+struct State {
+    batch: Batch,
+    worker_waiting: bool,
+    callers_waiting: usize,
+    shutdown: bool,
+    /// Set by the worker when it stops (after the shutdown, or a panic in the writer).
+    worker_gone: bool,
+}
+
+/// Events waiting for the worker: their bytes end to end, and where each ends.
+#[derive(Default)]
+struct Batch {
+    data: Vec<u8>,
+    events: Vec<Queued>,
+}
+
+struct Queued {
+    end: usize,
+    level: Option<tracing_core::Level>,
+    time: Option<SystemTime>,
+}
+
+struct Worker<W> {
+    shared: Arc<Shared>,
+    sealer: Sealer,
+    writer: W,
+    /// The batch being written; swapped with the queue's, so both are reused.
+    spare: Batch,
+    /// Room for the header, then one event (sealed in place).
+    event: Vec<u8>,
+    line: Vec<u8>,
+}
+
+/// Marks the worker gone when it stops, also by a panic in the writer: logging threads then
+/// stop queueing (and waiting) instead of blocking forever.
+struct Gone<'a>(&'a Shared);
+
+impl Drop for Gone<'_> {
+    fn drop(&mut self) {
+        let mut state = self.0.lock();
+        state.worker_gone = true;
+        let lost = state.batch.events.len() + self.0.in_flight.swap(0, Ordering::Relaxed);
+        state.batch.events.clear();
+        state.batch.data.clear();
+        self.0.space.notify_all();
+        drop(state);
+        for _ in 0..lost {
+            self.0.failures.failed(
+                "write a log line",
+                &"the writer thread stopped before writing it",
+            );
+        }
+    }
+}
+
+impl<W: Write> Worker<W> {
+    fn run(mut self) {
+        let shared = Arc::clone(&self.shared);
+        let _gone = Gone(&shared);
+        while self.take_batch() {
+            self.write_batch();
+        }
+        let mut close = Vec::new();
+        match self.sealer.close_to(&mut close) {
+            Ok(()) if !close.is_empty() => {
+                let _ = shared.failures.record(self.writer.write_all(&close));
+            }
+            Ok(()) => {}
+            Err(e) => shared.failures.failed("close the encryption session", &e),
+        }
+        let _ = self.writer.flush();
+    }
+
+    /// Waits for events and swaps them into `spare`; `false` once shut down with nothing left.
+    fn take_batch(&mut self) -> bool {
+        let shared = &*self.shared;
+        let mut state = shared.lock();
+        if state.batch.events.len() < SHORT_BATCH && !state.shutdown {
+            // Let a short batch fill a little: one wake-up and one lock hand-over per batch
+            // rather than per event.
+            drop(state);
+            std::thread::sleep(LINGER);
+            state = shared.lock();
+        }
+        while state.batch.events.is_empty() {
+            if state.shutdown {
+                return false;
+            }
+            state.worker_waiting = true;
+            state = shared
+                .work
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+            state.worker_waiting = false;
+        }
+        std::mem::swap(&mut state.batch, &mut self.spare);
+        shared
+            .in_flight
+            .store(self.spare.events.len(), Ordering::Relaxed);
+        if state.callers_waiting > 0 {
+            shared.space.notify_all();
+        }
+        true
+    }
+
+    /// Seals and writes the events in `spare`, in order, one `write_all` each; then flushes.
+    fn write_batch(&mut self) {
+        let mut start = 0;
+        for queued in &self.spare.events {
+            let mut bytes = &self.spare.data[start..queued.end];
+            start = queued.end;
+            if let Some(stripped) = bytes.strip_suffix(b"\n") {
+                bytes = stripped;
+            }
+            reset_with_room(&mut self.event, EVENT_START);
+            self.event.extend_from_slice(bytes);
+            let mut clear = [0u8; MAX_CLEAR];
+            let clear_len = clear_meta(queued.time, queued.level, &mut clear);
+            let clear = (clear_len > 0).then(|| &clear[..clear_len]);
+            self.line.clear();
+            match self
+                .sealer
+                .seal_in_place(clear, &mut self.event, EVENT_START, &mut self.line)
+            {
+                Ok(()) => {
+                    let _ = self
+                        .shared
+                        .failures
+                        .record(self.writer.write_all(&self.line));
+                }
+                Err(e) => self.shared.failures.failed("seal a log line", &e),
+            }
+            self.shared.in_flight.fetch_sub(1, Ordering::Relaxed);
+        }
+        self.spare.events.clear();
+        self.spare.data.clear();
+        self.line.clear();
+        reset_with_room(&mut self.event, EVENT_START);
+        if let Err(e) = self.writer.flush() {
+            self.shared.failures.flush_failed(&e);
+        }
+    }
+}
