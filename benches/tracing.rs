@@ -7,7 +7,9 @@
 //!   the disk does not fill; every 8 KiB still costs a `write` system call): `plain` against
 //!   `encrypted` (`EncryptedWriter::locked` around the same `BufWriter`: its mutex orders the
 //!   lines), `encrypted_generic` (`EncryptedWriter::new` around the `Mutex`: the session's order
-//!   lock too) and `encrypted_clear_level`. Target: encrypted ≤ 1.6 × plain.
+//!   lock too), `encrypted_clear_level`, and `format_floor` (`workloads::FloorWriter::with_format`:
+//!   the raw AEAD, base64 and the v1 header, nothing else; for profiling against `encrypted`).
+//!   Target: encrypted ≤ 1.6 × plain.
 //! - `tracing_non_blocking/*`: the cost on the **calling thread** with
 //!   `tracing_appender::non_blocking` (`.lossy(false)`): `plain` (`non_blocking(file)`),
 //!   `sealing_write` (`non_blocking(SealingWrite(file))`: sealing on the worker) and
@@ -27,7 +29,9 @@ use tracing_appender::non_blocking::NonBlockingBuilder;
 
 #[path = "workloads.rs"]
 mod workloads;
-use workloads::{Counting, calling_thread_time, dev_null, event, subscriber, wall_clock};
+use workloads::{
+    Counting, FloorWriter, calling_thread_time, dev_null, event, subscriber, wall_clock,
+};
 
 fn sync(c: &mut Criterion) {
     let mut group = c.benchmark_group("tracing_sync");
@@ -46,6 +50,7 @@ fn sync(c: &mut Criterion) {
     for (name, dispatch) in [
         ("plain", &plain),
         ("encrypted", &encrypted),
+        ("format_floor", &subscriber(FloorWriter::with_format())),
         ("encrypted_generic", &encrypted_generic),
         ("encrypted_clear_level", &encrypted_level),
     ] {
