@@ -277,8 +277,12 @@ impl<M> EncryptedWriter<M> {
         M: MakeWriter<'a>,
     {
         let mut line = Vec::new();
+        // The inner writer first, then the session's order lock: the order an event takes
+        // them in (a `Mutex<W>` is locked by `make_writer`), so a close racing events cannot
+        // deadlock; with `locked`, the close record is also written before any event of the
+        // next session.
+        let mut writer = self.inner.make_writer();
         let written = self.sealer.close_ordered(&mut line, |line| {
-            let mut writer = self.inner.make_writer();
             writer.write_all(line).and_then(|()| writer.flush())
         });
         match written {

@@ -1,7 +1,10 @@
 //! Threat: torn or interleaved lines, and a nonce reused by two threads sharing one writer.
 
 use std::collections::HashSet;
+use std::io::Write;
 use std::sync::Arc;
+
+use tracing_subscriber::fmt::MakeWriter;
 
 use enclog::{Decryptor, EncryptedWriter, Key, Keyring, Outcome};
 
@@ -116,4 +119,82 @@ where
         .unwrap();
     let report = verifier.finish();
     assert!(report.is_clean(), "{:?}", report.findings);
+}
+
+/// An in-memory file that `Mutex<SharedVec>` (the generic case) or `locked` writes into.
+#[derive(Clone, Default)]
+struct SharedVec(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for SharedVec {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Threat: a deadlock between an event (which takes the writer's mutex, then the session's
+/// order lock) and `close_session` (which once took them the other way round), or a close
+/// record written after the next session's first event.
+#[test]
+fn closing_sessions_while_two_threads_log_neither_deadlocks_nor_misorders() {
+    const EVENTS: usize = 100_000;
+    for locked in [false, true] {
+        let key = Key::generate().unwrap();
+        let file = SharedVec::default();
+        // The same type either way: `locked` skips the order lock, `new` takes it too.
+        let writer = if locked {
+            EncryptedWriter::locked(key.clone(), file.clone())
+        } else {
+            EncryptedWriter::new(key.clone(), std::sync::Mutex::new(file.clone()))
+        };
+        let writer = Arc::new(writer);
+        let (done, finished) = std::sync::mpsc::channel();
+        let logging = Arc::new(std::sync::atomic::AtomicUsize::new(2));
+        for t in 0..2 {
+            let (writer, done, logging) = (Arc::clone(&writer), done.clone(), logging.clone());
+            std::thread::spawn(move || {
+                for i in 0..EVENTS {
+                    writeln!(writer.make_writer(), "event {t}/{i}").unwrap();
+                }
+                logging.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+                done.send(()).unwrap();
+            });
+        }
+        {
+            // Closes for as long as the others log.
+            let (writer, done) = (Arc::clone(&writer), done.clone());
+            std::thread::spawn(move || {
+                while logging.load(std::sync::atomic::Ordering::Relaxed) > 0 {
+                    writer.close_session();
+                }
+                done.send(()).unwrap();
+            });
+        }
+        for _ in 0..3 {
+            finished
+                .recv_timeout(std::time::Duration::from_secs(60))
+                .unwrap_or_else(|_| panic!("deadlocked (locked: {locked})"));
+        }
+        writer.close_session();
+
+        let log = file.0.lock().unwrap().clone();
+        let mut reader = Decryptor::new(&log[..], Keyring::from(key.clone()));
+        let mut events = 0;
+        while let Some(entry) = reader.next_entry().unwrap() {
+            let Outcome::Opened(opened) = entry.outcome else {
+                panic!("line {} did not open", entry.line_no);
+            };
+            events += usize::from(opened.record == enclog::RecordKind::Event);
+        }
+        assert_eq!(events, 2 * EVENTS);
+        let mut verifier = enclog::Verifier::new();
+        verifier
+            .observe_all("app.log", &mut Decryptor::new(&log[..], Keyring::from(key)))
+            .unwrap();
+        let report = verifier.finish();
+        assert!(report.is_clean(), "locked: {locked}: {:?}", report.findings);
+    }
 }
