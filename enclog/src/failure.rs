@@ -40,6 +40,19 @@ impl FailureState {
         self.lost.load(Ordering::Relaxed)
     }
 
+    /// Whether messages go to stderr.
+    #[cfg(feature = "tracing")]
+    pub(crate) fn reports(&self) -> bool {
+        self.policy == WriteErrorPolicy::ReportOnce
+    }
+
+    /// Counts `n` lines lost for a reason its caller reports itself (no message here, and the
+    /// writer is not marked failing: nothing failed to write).
+    #[cfg(feature = "tracing")]
+    pub(crate) fn count_lost(&self, n: u64) -> u64 {
+        self.lost.fetch_add(n, Ordering::Relaxed) + n
+    }
+
     /// Records one lost line. The message names the error only: never the event.
     pub(crate) fn failed(&self, what: &str, err: &dyn std::fmt::Display) {
         let total = self.lost.fetch_add(1, Ordering::Relaxed) + 1;

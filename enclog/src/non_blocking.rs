@@ -11,10 +11,10 @@
 //! and sends it through a channel; see `BENCHMARKS.md`).
 
 use std::io::{self, Write};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::thread::JoinHandle;
-use std::time::{Duration, SystemTime};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::thread::{JoinHandle, ThreadId};
+use std::time::{Duration, Instant, SystemTime};
 
 use tracing_subscriber::fmt::MakeWriter;
 
@@ -55,11 +55,13 @@ pub struct NonBlockingBuilder {
     clear_timestamp: bool,
     error_policy: WriteErrorPolicy,
     thread_name: String,
+    shutdown_timeout: Option<Duration>,
 }
 
 impl Default for NonBlockingBuilder {
     /// 128,000 waiting events (as `tracing_appender`), blocking (not lossy) when full, no clear
-    /// metadata, write errors reported once on stderr.
+    /// metadata, write errors reported once on stderr, the guard waiting until everything is
+    /// written.
     fn default() -> NonBlockingBuilder {
         NonBlockingBuilder {
             lines_limit: 128_000,
@@ -68,12 +70,15 @@ impl Default for NonBlockingBuilder {
             clear_timestamp: false,
             error_policy: WriteErrorPolicy::ReportOnce,
             thread_name: "enclog-writer".into(),
+            shutdown_timeout: None,
         }
     }
 }
 
 impl NonBlockingBuilder {
-    /// At most this many events wait for the worker (at least 1).
+    /// At most this many events wait for the worker (at least 1), besides the batch it is
+    /// writing. Events that the worker's own writer logs through this writer are never held
+    /// back (the worker cannot wait for room that only it makes).
     ///
     /// ```
     /// let builder = enclog::NonBlockingBuilder::default().buffered_lines_limit(1_000);
@@ -134,6 +139,21 @@ impl NonBlockingBuilder {
         self
     }
 
+    /// How long dropping the guard waits for the worker to write what is queued (default: until
+    /// it is done). A writer stuck on a hung network file system would otherwise hold the
+    /// program's exit; after the timeout the guard reports it and returns, and what was still
+    /// queued may be lost.
+    ///
+    /// ```
+    /// let builder = enclog::NonBlockingBuilder::default()
+    ///     .shutdown_timeout(std::time::Duration::from_secs(5));
+    /// # let _ = builder;
+    /// ```
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = Some(timeout);
+        self
+    }
+
     /// The worker thread's name (default `enclog-writer`).
     ///
     /// ```
@@ -176,6 +196,11 @@ impl NonBlockingBuilder {
             lines_limit: self.lines_limit,
             lossy: self.lossy,
             in_flight: AtomicUsize::new(0),
+            worker: OnceLock::new(),
+            fork_generation: enclog_fork::generation(),
+            dropped: AtomicU64::new(0),
+            dropped_reported: AtomicBool::new(false),
+            sealer: sealer.clone(),
         });
         let worker = Worker {
             shared: Arc::clone(&shared),
@@ -197,6 +222,7 @@ impl NonBlockingBuilder {
         let guard = NonBlockingGuard {
             shared,
             handle: Some(handle),
+            shutdown_timeout: self.shutdown_timeout,
         };
         Ok((writer, guard))
     }
@@ -236,8 +262,10 @@ where
 /// A `tracing_subscriber::fmt` writer whose events are sealed and written by a worker thread
 /// (see [`non_blocking`]). Cheap to clone: clones feed the same worker.
 ///
-/// Events are queued in the order their writers are dropped and written in that order. After a
-/// `fork()` the child has no worker: set up a new writer there.
+/// Events are queued in the order their writers are created (each holds the queue's lock from
+/// `make_writer` until it is dropped, as `Mutex<W>` does: holding two on one thread deadlocks)
+/// and written in that order. After a `fork()` the child has no worker: its events are dropped
+/// and counted; set up a new writer there.
 #[derive(Clone)]
 pub struct NonBlocking {
     shared: Arc<Shared>,
@@ -268,7 +296,30 @@ impl NonBlocking {
         self.shared.failures.lost()
     }
 
+    /// The sealer the worker seals with: [`Sealer::set_key`] (or a `KeyReloader`) changes the
+    /// key from the worker's next line on.
+    ///
+    /// ```
+    /// let (old, new) = (enclog::Key::generate()?, enclog::Key::generate()?);
+    /// let (writer, _guard) = enclog::non_blocking(old.clone(), std::io::sink())?;
+    /// assert_eq!(writer.sealer().key_id(), old.id());
+    /// writer.sealer().set_key(new.clone().into());
+    /// assert_eq!(writer.sealer().key_id(), new.id());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn sealer(&self) -> &Sealer {
+        &self.shared.sealer
+    }
+
     fn pending(&self, level: Option<tracing_core::Level>) -> PendingEvent<'_> {
+        if self.shared.forked() {
+            // The worker, and maybe the queue's lock, belong to the parent.
+            return PendingEvent::dropped(
+                &self.shared,
+                "this process was forked from the one that runs the writer thread; \
+                 set up a new writer in the child",
+            );
+        }
         let mut state = self.shared.lock();
         loop {
             if state.shutdown || state.worker_gone {
@@ -276,6 +327,9 @@ impl NonBlocking {
             }
             if state.batch.events.len() < self.shared.lines_limit {
                 break;
+            }
+            if self.shared.worker.get() == Some(&std::thread::current().id()) {
+                break; // the worker's writer logs: waiting for room would wait for itself
             }
             if self.shared.lossy {
                 return PendingEvent::dropped(&self.shared, "the queue is full (lossy mode)");
@@ -296,6 +350,7 @@ impl NonBlocking {
             level: level.filter(|_| self.clear_level),
             time: self.clear_timestamp.then(SystemTime::now),
             dropped: None,
+            wrote: false,
         }
     }
 }
@@ -347,6 +402,8 @@ pub struct PendingEvent<'a> {
     time: Option<SystemTime>,
     /// Why the event is dropped, if it is.
     dropped: Option<&'static str>,
+    /// Whether anything was written (an empty event is no event, dropped or not).
+    wrote: bool,
 }
 
 impl<'a> PendingEvent<'a> {
@@ -358,6 +415,7 @@ impl<'a> PendingEvent<'a> {
             level: None,
             time: None,
             dropped: Some(why),
+            wrote: false,
         }
     }
 }
@@ -373,6 +431,7 @@ impl std::fmt::Debug for PendingEvent<'_> {
 
 impl Write for PendingEvent<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.wrote |= !buf.is_empty();
         if let Some(state) = &mut self.state {
             state.batch.data.extend_from_slice(buf);
         }
@@ -388,8 +447,8 @@ impl Write for PendingEvent<'_> {
 impl Drop for PendingEvent<'_> {
     fn drop(&mut self) {
         let Some(mut state) = self.state.take() else {
-            if let Some(why) = self.dropped {
-                self.shared.failures.failed("queue a log line", &why);
+            if let (Some(why), true) = (self.dropped, self.wrote) {
+                self.shared.drop_event(why);
             }
             return;
         };
@@ -411,11 +470,13 @@ impl Drop for PendingEvent<'_> {
 
 /// Returned with a [`NonBlocking`] writer: keep it while logging (in `main`). Dropping it lets
 /// the worker write what is waiting and the session's close record, flush, and stop; the drop
-/// returns when that is done. Events logged afterwards are dropped (and counted).
+/// returns when that is done (or after [`NonBlockingBuilder::shutdown_timeout`]). Events logged
+/// afterwards are dropped (and counted).
 #[must_use = "dropping the guard stops the worker: keep it in main"]
 pub struct NonBlockingGuard {
     shared: Arc<Shared>,
     handle: Option<JoinHandle<()>>,
+    shutdown_timeout: Option<Duration>,
 }
 
 impl std::fmt::Debug for NonBlockingGuard {
@@ -441,16 +502,52 @@ impl NonBlockingGuard {
 
 impl Drop for NonBlockingGuard {
     fn drop(&mut self) {
-        {
-            let mut state = self.shared.lock();
-            state.shutdown = true;
-            self.shared.work.notify_one();
-            // Logging threads waiting for room give up: their events are counted as lost.
-            self.shared.space.notify_all();
+        let shared = &*self.shared;
+        if shared.forked() {
+            return; // the worker and the queue's lock belong to the parent
         }
+        let mut state = shared.lock();
+        state.shutdown = true;
+        shared.work.notify_one();
+        // Logging threads waiting for room give up: their events are counted as lost.
+        shared.space.notify_all();
+        let deadline = self.shutdown_timeout.map(|t| Instant::now() + t);
+        while !state.worker_gone {
+            let Some(deadline) = deadline else {
+                state = shared
+                    .space
+                    .wait(state)
+                    .unwrap_or_else(PoisonError::into_inner);
+                continue;
+            };
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                let queued = state.batch.events.len() + shared.in_flight.load(Ordering::Relaxed);
+                if shared.failures.reports() {
+                    eprintln!(
+                        "enclog: the log writer thread did not finish within {:?}; {queued} \
+                         queued events may not have been written",
+                        self.shutdown_timeout.unwrap_or_default()
+                    );
+                }
+                return; // the worker goes on writing if it can; it is not waited for
+            }
+            state = shared
+                .space
+                .wait_timeout(state, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        drop(state);
         if let Some(handle) = self.handle.take() {
             // A worker that panicked (in the writer) has already marked itself gone.
             let _ = handle.join();
+        }
+        let dropped = shared.dropped.load(Ordering::Relaxed);
+        if dropped > 0 && shared.failures.reports() {
+            eprintln!(
+                "enclog: {dropped} log events were dropped before reaching the writer thread"
+            );
         }
     }
 }
@@ -466,11 +563,40 @@ struct Shared {
     lossy: bool,
     /// Events taken by the worker and not yet written (counted as lost if it panics).
     in_flight: AtomicUsize,
+    /// The worker thread, once it runs.
+    worker: OnceLock<ThreadId>,
+    /// The process's fork generation when the worker was started.
+    fork_generation: u64,
+    /// Events dropped before reaching the queue (full in lossy mode, after the shutdown, in a
+    /// forked child): counted in `lost_lines`, reported once.
+    dropped: AtomicU64,
+    dropped_reported: AtomicBool,
+    /// A clone of the worker's sealer, for `NonBlocking::sealer`.
+    sealer: Sealer,
 }
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether this is a forked child of the process that started the worker.
+    fn forked(&self) -> bool {
+        enclog_fork::generation() != self.fork_generation
+    }
+
+    /// Counts an event dropped before the queue. One message for the first (not one per
+    /// event, nor a "recovered" one per batch: an overloaded lossy queue drops thousands a
+    /// second); the guard sums them up at the end.
+    fn drop_event(&self, why: &str) {
+        self.dropped.fetch_add(1, Ordering::Relaxed);
+        let total = self.failures.count_lost(1);
+        if self.failures.reports() && !self.dropped_reported.swap(true, Ordering::Relaxed) {
+            eprintln!(
+                "enclog: a log event was dropped: {why}; further drops are counted silently \
+                 (lost so far: {total}; see lost_lines())"
+            );
+        }
     }
 }
 
@@ -515,24 +641,25 @@ struct Gone<'a>(&'a Shared);
 impl Drop for Gone<'_> {
     fn drop(&mut self) {
         let mut state = self.0.lock();
-        state.worker_gone = true;
         let lost = state.batch.events.len() + self.0.in_flight.swap(0, Ordering::Relaxed);
         state.batch.events.clear();
         state.batch.data.clear();
-        self.0.space.notify_all();
-        drop(state);
+        // Counted before the worker is seen gone: whoever sees it gone sees the count.
         for _ in 0..lost {
             self.0.failures.failed(
                 "write a log line",
                 &"the writer thread stopped before writing it",
             );
         }
+        state.worker_gone = true;
+        self.0.space.notify_all();
     }
 }
 
 impl<W: Write> Worker<W> {
     fn run(mut self) {
         let shared = Arc::clone(&self.shared);
+        let _ = shared.worker.set(std::thread::current().id());
         let _gone = Gone(&shared);
         while self.take_batch() {
             self.write_batch();

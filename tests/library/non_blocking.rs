@@ -139,33 +139,154 @@ fn events_from_four_threads_all_open_in_sequence_order_with_their_clear_metadata
 #[test]
 fn a_full_queue_makes_logging_threads_wait_not_drop_by_default() {
     let key = Key::generate().unwrap();
+    let gate = Arc::new(Mutex::new(()));
     let sink = Sink {
-        delay: Some(Duration::from_micros(300)),
+        gate: Some(Arc::clone(&gate)),
         ..Sink::default()
     };
     let (writer, guard) = NonBlockingBuilder::default()
         .buffered_lines_limit(2)
         .finish(key, sink.clone())
         .unwrap();
-    let threads: Vec<_> = (0..2)
-        .map(|t| {
-            let writer = writer.clone();
-            std::thread::spawn(move || {
-                for i in 0..150 {
-                    write!(writer.make_writer(), "event {t}/{i}").unwrap();
-                }
-            })
+    let logged = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let stuck = gate.lock().unwrap(); // the writer blocks: the queue fills up
+    let logging = {
+        let (writer, logged) = (writer.clone(), Arc::clone(&logged));
+        std::thread::spawn(move || {
+            for i in 0..100 {
+                write!(writer.make_writer(), "event {i}").unwrap();
+                logged.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
         })
-        .collect();
-    for t in threads {
-        t.join().unwrap();
-    }
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    // At most: what the worker took before it blocked, plus the 2 the queue holds.
+    let while_stuck = logged.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(
+        while_stuck <= 4,
+        "{while_stuck} events logged past a full queue"
+    );
+    assert!(!logging.is_finished(), "the logging thread did not wait");
+    drop(stuck);
+    logging.join().unwrap();
     drop(guard);
     assert_eq!(writer.lost_lines(), 0);
     assert_eq!(
         sink.lines().len(),
-        300 + 1,
+        100 + 1,
         "every event and the close record"
+    );
+}
+
+/// A writer that logs through the same `NonBlocking` (an HTTP client emitting tracing events,
+/// say) while the queue is full must not leave the worker waiting for room only it can make.
+#[test]
+fn the_workers_own_writer_logging_into_a_full_queue_does_not_deadlock() {
+    let key = Key::generate().unwrap();
+    let feedback: Arc<std::sync::OnceLock<enclog::NonBlocking>> = Arc::default();
+    #[derive(Clone)]
+    struct Chatty(Sink, Arc<std::sync::OnceLock<enclog::NonBlocking>>);
+    impl Write for Chatty {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            // Logs from the worker, for each line it writes (up to 200: the feedback must end).
+            if let Some(writer) = self.1.get()
+                && self.0.lines().len() < 200
+            {
+                write!(writer.make_writer(), "wrote a line")?;
+            }
+            self.0.write(buf)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let sink = Sink::default();
+    let (writer, guard) = NonBlockingBuilder::default()
+        .buffered_lines_limit(1)
+        .finish(key.clone(), Chatty(sink.clone(), Arc::clone(&feedback)))
+        .unwrap();
+    feedback.set(writer.clone()).unwrap();
+    let (done, finished) = std::sync::mpsc::channel();
+    {
+        let writer = writer.clone();
+        std::thread::spawn(move || {
+            for i in 0..50 {
+                write!(writer.make_writer(), "event {i}").unwrap();
+            }
+            done.send(()).unwrap();
+        });
+    }
+    finished
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the logging thread is stuck: the worker waited for itself");
+    drop(guard);
+    assert_eq!(writer.lost_lines(), 0);
+    assert!(
+        sink.lines().len() > 50,
+        "the worker's own events were written too"
+    );
+}
+
+#[test]
+fn the_guard_gives_up_on_a_stuck_writer_after_the_shutdown_timeout() {
+    let gate = Arc::new(Mutex::new(()));
+    let sink = Sink {
+        gate: Some(Arc::clone(&gate)),
+        ..Sink::default()
+    };
+    let (writer, guard) = NonBlockingBuilder::default()
+        .shutdown_timeout(Duration::from_millis(200))
+        .error_policy(WriteErrorPolicy::Silent)
+        .finish(Key::generate().unwrap(), sink.clone())
+        .unwrap();
+    let stuck = gate.lock().unwrap(); // a writer hung on a dead network file system
+    write!(writer.make_writer(), "event").unwrap();
+    let started = std::time::Instant::now();
+    drop(guard);
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "the guard waited for a stuck writer"
+    );
+    assert!(sink.lines().is_empty());
+    drop(stuck); // the worker finishes on its own afterwards
+}
+
+/// `NonBlocking::sealer` reaches the worker's sealer: after `set_key` the next lines are
+/// sealed under the new key (after a close record under the old one).
+#[test]
+fn a_key_set_through_the_writers_sealer_takes_effect_on_the_worker() {
+    let (old, new) = (Key::generate().unwrap(), Key::generate().unwrap());
+    let sink = Sink::default();
+    let (writer, guard) = NonBlockingBuilder::default()
+        .finish(old.clone(), sink.clone())
+        .unwrap();
+    write!(writer.make_writer(), "before").unwrap();
+    std::thread::sleep(Duration::from_millis(50)); // written under the old key
+    writer.sealer().set_key(new.clone().into());
+    write!(writer.make_writer(), "after").unwrap();
+    drop(guard);
+    let keyring: Keyring = [old.clone(), new.clone()].into_iter().collect();
+    let mut opener = enclog::Opener::new(keyring);
+    let seen: Vec<_> = sink
+        .lines()
+        .iter()
+        .map(|l| {
+            let o = opener.open(l).unwrap().unwrap();
+            (
+                o.key_id,
+                o.record,
+                String::from_utf8_lossy(o.plaintext).into_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (old.id(), RecordKind::Event, "before".to_owned()),
+            (old.id(), RecordKind::Close, String::new()),
+            (new.id(), RecordKind::Event, "after".to_owned()),
+            (new.id(), RecordKind::Close, String::new()),
+        ]
     );
 }
 

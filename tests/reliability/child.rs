@@ -50,6 +50,8 @@ fn run_role(role: &str) -> Result<(), String> {
         "closed-pipe" => failing_destination(DestKind::ClosedPipe),
         "flaky" => failing_destination(DestKind::Flaky),
         "logger-dev-full" => logger_dev_full(),
+        "non-blocking-overload" => non_blocking_overload(),
+        "non-blocking-fork" => non_blocking_fork(),
         other => Err(format!("unknown role {other:?}")),
     }
 }
@@ -373,4 +375,65 @@ pub(crate) fn result_line(stdout: &[u8]) -> Option<String> {
 /// `[(LOG, path), (KEY, key file)]` for [`crate::support::child`].
 pub(crate) fn vars(log: &std::path::Path, key: &std::path::Path) -> [(&'static str, OsString); 2] {
     [(LOG, log.into()), (KEY, key.into())]
+}
+
+/// `enclog::non_blocking` in lossy mode, overloaded: a 4-event queue in front of a writer that
+/// takes 200 µs a line, 3,000 events logged as fast as possible. `RESULT lost=N written=M`.
+fn non_blocking_overload() -> Result<(), String> {
+    struct Slow(Arc<Mutex<u64>>);
+    impl Write for Slow {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            std::thread::sleep(std::time::Duration::from_micros(200));
+            *self.0.lock().unwrap() += buf.iter().filter(|&&b| b == b'\n').count() as u64;
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+    let written = Arc::new(Mutex::new(0));
+    let (writer, guard) = enclog::NonBlockingBuilder::default()
+        .buffered_lines_limit(4)
+        .lossy(true)
+        .finish(key()?, Slow(Arc::clone(&written)))
+        .map_err(|e| e.to_string())?;
+    for i in 0..3_000 {
+        use tracing_subscriber::fmt::MakeWriter;
+        write!(writer.make_writer(), "event-secret {i}").map_err(|e| e.to_string())?;
+    }
+    drop(guard);
+    let written = *written.lock().unwrap() - 1; // without the close record
+    println!("RESULT lost={} written={written}", writer.lost_lines());
+    Ok(())
+}
+
+/// `enclog::non_blocking` across a `fork()`: the parent logs 10 events, forks, the child logs
+/// 10 (it has no worker: they must be dropped and counted, not queued for ever) and drops its
+/// copy of the guard (which must return, not join a thread that is not there), the parent logs
+/// 10 more. The child exits 0 only if it counted its 10 events as lost.
+fn non_blocking_fork() -> Result<(), String> {
+    use tracing_subscriber::fmt::MakeWriter;
+    let (writer, guard) = enclog::NonBlockingBuilder::default()
+        .error_policy(WriteErrorPolicy::Silent)
+        .finish(key()?, log_file()?)
+        .map_err(|e| e.to_string())?;
+    let log = |who: &str, i: u64| write!(writer.make_writer(), "{who} {i}");
+    for i in 0..10 {
+        log("parent", i).map_err(|e| e.to_string())?;
+    }
+    let pid = fork()?;
+    if pid == 0 {
+        for i in 0..10 {
+            let _ = log("child", i);
+        }
+        drop(guard);
+        exit_now(i32::from(writer.lost_lines() != 10));
+    }
+    wait_child(pid)?;
+    for i in 10..20 {
+        log("parent", i).map_err(|e| e.to_string())?;
+    }
+    drop(guard);
+    println!("RESULT lost={}", writer.lost_lines());
+    Ok(())
 }

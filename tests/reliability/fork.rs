@@ -74,3 +74,37 @@ fn a_process_forking_while_logging_through_the_tracing_writer() {
 fn a_daemon_style_double_fork_while_logging_through_the_tracing_writer() {
     forked_log("double-fork", 3);
 }
+
+/// `enclog::non_blocking` in a forked child: the worker thread stayed in the parent, so the
+/// child's events are dropped and counted (the child checks it counted exactly its 10), its
+/// guard's drop returns instead of joining a thread that is not there, and the parent's 20
+/// events and close record are all in the file, in order.
+#[test]
+fn a_non_blocking_writer_in_a_forked_child_drops_and_counts_and_the_parent_is_unaffected() {
+    let env = Env::new();
+    let path = env.path("fork.log");
+    let vars = vars(&path, &env.key_file);
+    let vars: Vec<_> = vars.iter().map(|(k, v)| (*k, v.as_os_str())).collect();
+    let out = child("non-blocking-fork", &vars)
+        .output()
+        .expect("run the forking writer");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let log = std::fs::read(&path).unwrap();
+    let by_session = events_by_session(&log, env.keyring());
+    assert_eq!(by_session.len(), 1, "the parent's session only");
+    let events: Vec<_> = by_session
+        .values()
+        .next()
+        .unwrap()
+        .iter()
+        .map(|(_, t)| t.clone())
+        .collect();
+    let expected: Vec<_> = (0..20).map(|i| format!("parent {i}")).collect();
+    assert_eq!(events, expected);
+    let r = run(env.cli(&["verify"]).arg(&path));
+    assert_eq!(r.code, 0, "{}", r.stdout_text());
+}

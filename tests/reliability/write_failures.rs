@@ -120,3 +120,41 @@ fn a_writer_that_fails_then_recovers_resumes_and_counts_the_gap() {
     // A lost line still took its sequence number: `enclog verify` shows the gap.
     assert_eq!(numbers[30], (80, 80));
 }
+
+/// `enclog::non_blocking`, lossy and overloaded for a few hundred milliseconds: every event is
+/// written or counted, and stderr gets one message for the first drop and one summary — not
+/// one per drop, nor a "writing again" after each batch (a queue drop is not a failed write).
+#[test]
+fn an_overloaded_lossy_non_blocking_writer_counts_every_drop_and_reports_twice() {
+    let env = Env::new();
+    let vars = vars(&env.path("unused.log"), &env.key_file);
+    let vars: Vec<_> = vars.iter().map(|(k, v)| (*k, v.as_os_str())).collect();
+    let out = child("non-blocking-overload", &vars)
+        .output()
+        .expect("run the writer");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{stderr}");
+    let result = result_line(&out.stdout).expect("the child printed its result");
+    let mut fields = result
+        .split(' ')
+        .map(|f| f.split('=').nth(1).unwrap().parse::<u64>().unwrap());
+    let (lost, written) = (fields.next().unwrap(), fields.next().unwrap());
+    assert!(lost > 0, "the overload dropped nothing: {result}");
+    assert_eq!(
+        lost + written,
+        3_000,
+        "every event written or counted: {result}"
+    );
+    let reports = reports(&stderr);
+    assert_eq!(reports.len(), 2, "{stderr}");
+    assert!(
+        reports[0].starts_with("enclog: a log event was dropped: the queue is full (lossy mode)"),
+        "{}",
+        reports[0]
+    );
+    assert_eq!(
+        reports[1],
+        format!("enclog: {lost} log events were dropped before reaching the writer thread")
+    );
+    assert_no_secret(&stderr);
+}
