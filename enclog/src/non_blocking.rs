@@ -617,6 +617,25 @@ struct Batch {
     events: Vec<Queued>,
 }
 
+/// The most event bytes a batch keeps room for between batches: a burst can grow it further
+/// (up to the lines limit), and the memory goes back once the burst is written.
+const KEPT_BYTES: usize = 1 << 20;
+
+impl Batch {
+    /// Empties the batch for reuse, giving back what a burst grew it to beyond the usual.
+    fn clear(&mut self) {
+        self.data.clear();
+        self.events.clear();
+        if self.data.capacity() > KEPT_BYTES {
+            self.data.shrink_to(KEPT_BYTES);
+        }
+        let kept_events = KEPT_BYTES / 64;
+        if self.events.capacity() > kept_events {
+            self.events.shrink_to(kept_events);
+        }
+    }
+}
+
 struct Queued {
     end: usize,
     level: Option<tracing_core::Level>,
@@ -736,12 +755,43 @@ impl<W: Write> Worker<W> {
             }
             self.shared.in_flight.fetch_sub(1, Ordering::Relaxed);
         }
-        self.spare.events.clear();
-        self.spare.data.clear();
+        self.spare.clear();
         self.line.clear();
         reset_with_room(&mut self.event, EVENT_START);
+        if self.event.capacity() > KEPT_BYTES {
+            self.event.shrink_to(KEPT_BYTES);
+        }
         if let Err(e) = self.writer.flush() {
             self.shared.failures.flush_failed(&e);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Threat: one burst of large events leaving the process holding its peak memory for good.
+    #[test]
+    fn a_batch_gives_back_what_a_burst_grew_it_to() {
+        let mut batch = Batch::default();
+        for i in 0..100_000 {
+            batch.data.extend_from_slice(&[b'x'; 100]);
+            batch.events.push(Queued {
+                end: (i + 1) * 100,
+                level: None,
+                time: None,
+            });
+        }
+        batch.clear();
+        assert!(batch.data.is_empty() && batch.events.is_empty());
+        assert!(batch.data.capacity() <= KEPT_BYTES);
+        assert!(batch.events.capacity() <= KEPT_BYTES / 64);
+
+        // The usual batch keeps its room: no allocation per batch once warm.
+        batch.data.extend_from_slice(&[b'x'; 4096]);
+        let capacity = batch.data.capacity();
+        batch.clear();
+        assert_eq!(batch.data.capacity(), capacity);
     }
 }
