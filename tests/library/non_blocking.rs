@@ -49,6 +49,16 @@ impl Write for Sink {
 }
 
 impl Sink {
+    /// A sink whose writes wait while the test holds the returned lock.
+    fn gated() -> (Sink, Arc<Mutex<()>>) {
+        let gate = Arc::new(Mutex::new(()));
+        let sink = Sink {
+            gate: Some(Arc::clone(&gate)),
+            ..Sink::default()
+        };
+        (sink, gate)
+    }
+
     fn lines(&self) -> Vec<Vec<u8>> {
         let bytes = self.bytes.lock().unwrap();
         bytes
@@ -139,11 +149,7 @@ fn events_from_four_threads_all_open_in_sequence_order_with_their_clear_metadata
 #[test]
 fn a_full_queue_makes_logging_threads_wait_not_drop_by_default() {
     let key = Key::generate().unwrap();
-    let gate = Arc::new(Mutex::new(()));
-    let sink = Sink {
-        gate: Some(Arc::clone(&gate)),
-        ..Sink::default()
-    };
+    let (sink, gate) = Sink::gated();
     let (writer, guard) = NonBlockingBuilder::default()
         .buffered_lines_limit(2)
         .finish(key, sink.clone())
@@ -229,11 +235,7 @@ fn the_workers_own_writer_logging_into_a_full_queue_does_not_deadlock() {
 
 #[test]
 fn the_guard_gives_up_on_a_stuck_writer_after_the_shutdown_timeout() {
-    let gate = Arc::new(Mutex::new(()));
-    let sink = Sink {
-        gate: Some(Arc::clone(&gate)),
-        ..Sink::default()
-    };
+    let (sink, gate) = Sink::gated();
     let (writer, guard) = NonBlockingBuilder::default()
         .shutdown_timeout(Duration::from_millis(200))
         .error_policy(WriteErrorPolicy::Silent)
@@ -293,11 +295,7 @@ fn a_key_set_through_the_writers_sealer_takes_effect_on_the_worker() {
 #[test]
 fn lossy_mode_drops_what_does_not_fit_and_counts_every_dropped_event() {
     let key = Key::generate().unwrap();
-    let gate = Arc::new(Mutex::new(()));
-    let sink = Sink {
-        gate: Some(Arc::clone(&gate)),
-        ..Sink::default()
-    };
+    let (sink, gate) = Sink::gated();
     let (writer, guard) = NonBlockingBuilder::default()
         .buffered_lines_limit(1)
         .lossy(true)
