@@ -462,8 +462,53 @@ struct CachedSession {
     session: Arc<Session>,
 }
 
+/// A thread's cached sessions: those of the two sealers it used last, the latest first (a
+/// thread that writes both an application log and an audit log alternates between two).
+struct SessionCache {
+    entries: [Option<CachedSession>; 2],
+}
+
+impl SessionCache {
+    /// Moves `sealer`'s entry to the front; whether its session can still seal.
+    fn find(&mut self, sealer: u64, generation: u64) -> bool {
+        let Some(i) =
+            (self.entries.iter()).position(|e| e.as_ref().is_some_and(|c| c.sealer == sealer))
+        else {
+            return false;
+        };
+        self.entries.swap(0, i);
+        self.entries[0]
+            .as_ref()
+            .is_some_and(|c| c.session.usable(generation))
+    }
+
+    /// The front entry's session (after `find` or `put`).
+    fn front(&self) -> &Arc<Session> {
+        &self.entries[0]
+            .as_ref()
+            .expect("find or put left the sealer's session in front")
+            .session
+    }
+
+    /// Caches `session` for `sealer` in front, in place of this sealer's entry (which `find`
+    /// left in front) or of the least recently used one.
+    fn put(&mut self, sealer: u64, session: Arc<Session>) -> &Arc<Session> {
+        if self.entries[0].as_ref().is_none_or(|c| c.sealer != sealer) {
+            self.entries[1] = self.entries[0].take();
+        }
+        &self.entries[0]
+            .insert(CachedSession { sealer, session })
+            .session
+    }
+
+    #[cfg(test)]
+    fn holds(&self, sealer: u64) -> bool {
+        self.entries.iter().flatten().any(|c| c.sealer == sealer)
+    }
+}
+
 thread_local! {
-    /// Each thread's copy of the current session of the sealer it last sealed with. Reading
+    /// Each thread's copy of the current sessions of the sealers it last sealed with. Reading
     /// `Shared::session` costs atomic read-modify-writes on every line (arc-swap's debt slots);
     /// this costs a comparison. Safe because a session is replaced only once it is closed (its
     /// counter's top bit) or belongs to another fork generation, both of which `usable` checks
@@ -473,9 +518,11 @@ thread_local! {
     /// The cost: a thread keeps its copy until it seals again or exits, so the subkey of a
     /// symmetric session that was closed, replaced by `set_key`, or whose `Sealer` was dropped
     /// stays in memory as long as some thread that used it is idle (the master key it derives
-    /// from is held for the writer's life anyway; `SECURITY.md`). A thread alternating between
-    /// two sealers re-fills the cache on each line (one reference count taken).
-    static SESSION_CACHE: RefCell<Option<CachedSession>> = const { RefCell::new(None) };
+    /// from is held for the writer's life anyway; `SECURITY.md`). A thread going round three
+    /// sealers or more re-fills the cache on each line (one reference count taken).
+    static SESSION_CACHE: RefCell<SessionCache> = const {
+        RefCell::new(SessionCache { entries: [None, None] })
+    };
 }
 
 thread_local! {
@@ -814,28 +861,18 @@ impl Sealer {
             let Ok(mut cache) = cache.try_borrow_mut() else {
                 return Attempt::Uncached;
             };
-            let hit = cache
-                .as_ref()
-                .filter(|c| c.sealer == self.shared.id && c.session.usable(generation));
-            let session = match hit {
-                Some(cached) => &cached.session,
-                None => {
-                    let guard = self.shared.session.load();
-                    let Some(current) = guard.as_ref().filter(|s| s.usable(generation)) else {
-                        return Attempt::Uncached; // none yet: the shared path starts one
-                    };
-                    if !current.cacheable() {
-                        return self.seal_with(current, line, out, write);
-                    }
-                    &cache
-                        .insert(CachedSession {
-                            sealer: self.shared.id,
-                            session: Arc::clone(current),
-                        })
-                        .session
+            let id = self.shared.id;
+            if !cache.find(id, generation) {
+                let guard = self.shared.session.load();
+                let Some(current) = guard.as_ref().filter(|s| s.usable(generation)) else {
+                    return Attempt::Uncached; // none yet: the shared path starts one
+                };
+                if !current.cacheable() {
+                    return self.seal_with(current, line, out, write);
                 }
-            };
-            self.seal_with(session, line, out, write)
+                cache.put(id, Arc::clone(current));
+            }
+            self.seal_with(cache.front(), line, out, write)
         })
     }
 
@@ -1171,6 +1208,31 @@ mod tests {
             }
         }
         assert_ne!(a.session_id(), b.session_id());
+        assert!(SESSION_CACHE.with(|c| {
+            let c = c.borrow();
+            c.holds(a.shared.id) && c.holds(b.shared.id)
+        }));
+    }
+
+    /// The cache holds the two sealers used last: a third evicts the least recently used;
+    /// a sealer whose cached session ended replaces its own entry, not the other one.
+    #[test]
+    fn the_thread_cache_keeps_the_two_sealers_used_last() {
+        std::thread::spawn(|| {
+            let [a, b, c] = [(); 3].map(|()| Sealer::new(Key::generate().unwrap()));
+            let holds = |s: &Sealer| SESSION_CACHE.with(|cache| cache.borrow().holds(s.shared.id));
+            a.seal_line(b"a").unwrap();
+            b.seal_line(b"b").unwrap();
+            assert!(holds(&a) && holds(&b));
+            a.seal_line(b"a").unwrap(); // a is now the most recent
+            c.seal_line(b"c").unwrap(); // evicts b
+            assert!(holds(&a) && holds(&c) && !holds(&b));
+            a.close_to(&mut Vec::new()).unwrap();
+            a.seal_line(b"a, new session").unwrap(); // replaces a's entry
+            assert!(holds(&a) && holds(&c));
+        })
+        .join()
+        .unwrap();
     }
 
     /// A new sealer never inherits the cached session of a dropped one, even when it is
@@ -1232,14 +1294,11 @@ mod tests {
         let sealer = Sealer::to_recipient(identity.recipient());
         std::thread::spawn(move || {
             sealer.seal_line(b"event").unwrap();
-            let cached = SESSION_CACHE.with(|c| c.borrow().as_ref().map(|c| c.sealer));
-            assert_ne!(cached, Some(sealer.shared.id));
+            assert!(!SESSION_CACHE.with(|c| c.borrow().holds(sealer.shared.id)));
             let symmetric = Sealer::new(Key::generate().unwrap());
             symmetric.seal_line(b"event").unwrap();
-            let cached = SESSION_CACHE.with(|c| c.borrow().as_ref().map(|c| c.sealer));
-            assert_eq!(
-                cached,
-                Some(symmetric.shared.id),
+            assert!(
+                SESSION_CACHE.with(|c| c.borrow().holds(symmetric.shared.id)),
                 "symmetric sessions are cached"
             );
         })
