@@ -55,7 +55,12 @@ impl FailureState {
 
     /// Records one lost line. The message names the error only: never the event.
     pub(crate) fn failed(&self, what: &str, err: &dyn std::fmt::Display) {
-        let total = self.lost.fetch_add(1, Ordering::Relaxed) + 1;
+        self.failed_lines(1, what, err);
+    }
+
+    /// Records `n` lost lines that failed the same way (one message at most).
+    pub(crate) fn failed_lines(&self, n: u64, what: &str, err: &dyn std::fmt::Display) {
+        let total = self.lost.fetch_add(n, Ordering::Relaxed) + n;
         if !self.failing.swap(true, Ordering::Relaxed)
             && self.policy == WriteErrorPolicy::ReportOnce
         {

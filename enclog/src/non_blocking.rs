@@ -311,6 +311,11 @@ impl NonBlocking {
         &self.shared.sealer
     }
 
+    /// Whether this is the worker thread (its writer logging through this writer).
+    fn is_worker(&self) -> bool {
+        self.shared.worker.get() == Some(&std::thread::current().id())
+    }
+
     fn pending(&self, level: Option<tracing_core::Level>) -> PendingEvent<'_> {
         if self.shared.forked() {
             // The worker, and maybe the queue's lock, belong to the parent.
@@ -323,12 +328,18 @@ impl NonBlocking {
         let mut state = self.shared.lock();
         loop {
             if state.shutdown || state.worker_gone {
+                if self.is_worker() {
+                    // The worker's writer logging while it shuts down: counted, not reported
+                    // (every clean shutdown would print it), and not queued (a writer that
+                    // logs per line would keep the worker from ever finishing).
+                    return PendingEvent::dropped(&self.shared, "");
+                }
                 return PendingEvent::dropped(&self.shared, "the writer thread has stopped");
             }
             if state.batch.events.len() < self.shared.lines_limit {
                 break;
             }
-            if self.shared.worker.get() == Some(&std::thread::current().id()) {
+            if self.is_worker() {
                 break; // the worker's writer logs: waiting for room would wait for itself
             }
             if self.shared.lossy {
@@ -589,8 +600,11 @@ impl Shared {
     /// event, nor a "recovered" one per batch: an overloaded lossy queue drops thousands a
     /// second); the guard sums them up at the end.
     fn drop_event(&self, why: &str) {
-        self.dropped.fetch_add(1, Ordering::Relaxed);
         let total = self.failures.count_lost(1);
+        if why.is_empty() {
+            return; // see `NonBlocking::pending`: the worker's own, while it shuts down
+        }
+        self.dropped.fetch_add(1, Ordering::Relaxed);
         if self.failures.reports() && !self.dropped_reported.swap(true, Ordering::Relaxed) {
             eprintln!(
                 "enclog: a log event was dropped: {why}; further drops are counted silently \
@@ -621,17 +635,23 @@ struct Batch {
 /// (up to the lines limit), and the memory goes back once the burst is written.
 const KEPT_BYTES: usize = 1 << 20;
 
+/// The most events a batch keeps room for between batches (as [`KEPT_BYTES`]).
+const KEPT_EVENTS: usize = 16 * 1024;
+
 impl Batch {
-    /// Empties the batch for reuse, giving back what a burst grew it to beyond the usual.
+    /// Empties the batch for reuse. Once a burst is over (this batch was small again), gives
+    /// back what the burst grew it to; during one, keeps the room rather than regrow it.
     fn clear(&mut self) {
+        let small = self.data.len() <= KEPT_BYTES / 2 && self.events.len() <= KEPT_EVENTS / 2;
         self.data.clear();
         self.events.clear();
-        if self.data.capacity() > KEPT_BYTES {
-            self.data.shrink_to(KEPT_BYTES);
-        }
-        let kept_events = KEPT_BYTES / 64;
-        if self.events.capacity() > kept_events {
-            self.events.shrink_to(kept_events);
+        if small {
+            if self.data.capacity() > KEPT_BYTES {
+                self.data.shrink_to(KEPT_BYTES);
+            }
+            if self.events.capacity() > KEPT_EVENTS {
+                self.events.shrink_to(KEPT_EVENTS);
+            }
         }
     }
 }
@@ -664,11 +684,11 @@ impl Drop for Gone<'_> {
         state.batch.events.clear();
         state.batch.data.clear();
         // Counted before the worker is seen gone: whoever sees it gone sees the count.
-        for _ in 0..lost {
-            self.0.failures.failed(
-                "write a log line",
-                &"the writer thread stopped before writing it",
-            );
+        if lost > 0 {
+            let why = "the writer thread stopped before writing it";
+            self.0
+                .failures
+                .failed_lines(lost as u64, "write a log line", &why);
         }
         state.worker_gone = true;
         self.0.space.notify_all();
@@ -679,7 +699,7 @@ impl<W: Write> Worker<W> {
     fn run(mut self) {
         let shared = Arc::clone(&self.shared);
         let _ = shared.worker.set(std::thread::current().id());
-        let _gone = Gone(&shared);
+        let gone = Gone(&shared);
         while self.take_batch() {
             self.write_batch();
         }
@@ -692,6 +712,10 @@ impl<W: Write> Worker<W> {
             Err(e) => shared.failures.failed("close the encryption session", &e),
         }
         let _ = self.writer.flush();
+        // The writer is dropped before the guard may see the worker gone: closing a file on a
+        // hung network file system is covered by the guard's timeout too.
+        drop(self);
+        drop(gone);
     }
 
     /// Waits for events and swaps them into `spare`; `false` once shut down with nothing left.
@@ -772,10 +796,8 @@ mod tests {
     use super::*;
 
     /// Threat: one burst of large events leaving the process holding its peak memory for good.
-    #[test]
-    fn a_batch_gives_back_what_a_burst_grew_it_to() {
-        let mut batch = Batch::default();
-        for i in 0..100_000 {
+    fn fill(batch: &mut Batch, events: usize) {
+        for i in 0..events {
             batch.data.extend_from_slice(&[b'x'; 100]);
             batch.events.push(Queued {
                 end: (i + 1) * 100,
@@ -783,15 +805,27 @@ mod tests {
                 time: None,
             });
         }
+    }
+
+    #[test]
+    fn a_batch_gives_back_what_a_burst_grew_it_to_once_the_burst_is_over() {
+        let mut batch = Batch::default();
+        fill(&mut batch, 100_000); // a burst: 10 MB
+        let grown = (batch.data.capacity(), batch.events.capacity());
         batch.clear();
         assert!(batch.data.is_empty() && batch.events.is_empty());
+        // While the burst lasts, the room stays (no shrink and regrow per batch).
+        assert_eq!((batch.data.capacity(), batch.events.capacity()), grown);
+
+        fill(&mut batch, 10); // the burst is over
+        batch.clear();
         assert!(batch.data.capacity() <= KEPT_BYTES);
-        assert!(batch.events.capacity() <= KEPT_BYTES / 64);
+        assert!(batch.events.capacity() <= KEPT_EVENTS);
 
         // The usual batch keeps its room: no allocation per batch once warm.
-        batch.data.extend_from_slice(&[b'x'; 4096]);
-        let capacity = batch.data.capacity();
+        fill(&mut batch, 40);
+        let capacity = (batch.data.capacity(), batch.events.capacity());
         batch.clear();
-        assert_eq!(batch.data.capacity(), capacity);
+        assert_eq!((batch.data.capacity(), batch.events.capacity()), capacity);
     }
 }

@@ -490,15 +490,24 @@ impl SessionCache {
             .session
     }
 
+    /// Drops `sealer`'s entry, if any (its session ended and the next cannot be cached).
+    fn forget(&mut self, sealer: u64) {
+        for entry in &mut self.entries {
+            if entry.as_ref().is_some_and(|c| c.sealer == sealer) {
+                *entry = None;
+            }
+        }
+    }
+
     /// Caches `session` for `sealer` in front, in place of this sealer's entry (which `find`
     /// left in front) or of the least recently used one.
-    fn put(&mut self, sealer: u64, session: Arc<Session>) -> &Arc<Session> {
-        if self.entries[0].as_ref().is_none_or(|c| c.sealer != sealer) {
+    fn put(&mut self, sealer: u64, session: Arc<Session>) {
+        // Another sealer's entry in front moves back (evicting the older one); this sealer's
+        // entry, or an empty slot, is overwritten.
+        if self.entries[0].as_ref().is_some_and(|c| c.sealer != sealer) {
             self.entries[1] = self.entries[0].take();
         }
-        &self.entries[0]
-            .insert(CachedSession { sealer, session })
-            .session
+        self.entries[0] = Some(CachedSession { sealer, session });
     }
 
     #[cfg(test)]
@@ -515,11 +524,12 @@ thread_local! {
     /// before every line. Only sessions that never rotate are cached: a recipient-mode session
     /// must not outlive its rotation in an idle thread's cache (forward security).
     ///
-    /// The cost: a thread keeps its copy until it seals again or exits, so the subkey of a
-    /// symmetric session that was closed, replaced by `set_key`, or whose `Sealer` was dropped
-    /// stays in memory as long as some thread that used it is idle (the master key it derives
-    /// from is held for the writer's life anyway; `SECURITY.md`). A thread going round three
-    /// sealers or more re-fills the cache on each line (one reference count taken).
+    /// The cost: a thread keeps its copy until it seals with that sealer again, with two other
+    /// sealers, or exits — so the subkey of a symmetric session that was closed, replaced by
+    /// `set_key`, or whose `Sealer` was dropped can stay in memory as long as such a thread
+    /// lives (ring does not wipe a freed key either; the master key it derives from is held
+    /// for the writer's life anyway; `SECURITY.md`). A thread going round three sealers or
+    /// more re-fills the cache on each line (one reference count taken).
     static SESSION_CACHE: RefCell<SessionCache> = const {
         RefCell::new(SessionCache { entries: [None, None] })
     };
@@ -863,6 +873,10 @@ impl Sealer {
             };
             let id = self.shared.id;
             if !cache.find(id, generation) {
+                // This sealer's entry, if any, is finished: it must not keep its key material
+                // while the sealer goes on uncached (a key now without sessions, or one whose
+                // sessions rotate).
+                cache.forget(id);
                 let guard = self.shared.session.load();
                 let Some(current) = guard.as_ref().filter(|s| s.usable(generation)) else {
                     return Attempt::Uncached; // none yet: the shared path starts one
@@ -1301,6 +1315,24 @@ mod tests {
                 SESSION_CACHE.with(|c| c.borrow().holds(symmetric.shared.id)),
                 "symmetric sessions are cached"
             );
+        })
+        .join()
+        .unwrap();
+    }
+
+    /// A symmetric session replaced by a recipient (whose sessions are not cached) leaves this
+    /// thread's cache at the next line, instead of keeping the old subkey while the thread
+    /// logs on.
+    #[test]
+    fn a_key_change_to_a_recipient_empties_this_sealers_cache_entry() {
+        std::thread::spawn(|| {
+            let sealer = Sealer::new(Key::generate().unwrap());
+            sealer.seal_line(b"symmetric").unwrap();
+            assert!(SESSION_CACHE.with(|c| c.borrow().holds(sealer.shared.id)));
+            let identity = crate::Identity::generate().unwrap();
+            sealer.set_key(identity.recipient().into());
+            sealer.seal_line(b"recipient").unwrap();
+            assert!(!SESSION_CACHE.with(|c| c.borrow().holds(sealer.shared.id)));
         })
         .join()
         .unwrap();

@@ -182,12 +182,23 @@ fn closing_sessions_while_two_threads_log_neither_deadlocks_nor_misorders() {
 
         let log = file.0.lock().unwrap().clone();
         let mut reader = Decryptor::new(&log[..], Keyring::from(key.clone()));
-        let mut events = 0;
+        let (mut events, mut previous) = (0, None);
         while let Some(entry) = reader.next_entry().unwrap() {
             let Outcome::Opened(opened) = entry.outcome else {
                 panic!("line {} did not open", entry.line_no);
             };
+            let session = opened.sequence.unwrap().session;
+            if opened.record == enclog::RecordKind::Close {
+                // `verify` checks each session on its own; the file order across sessions is
+                // checked here: a close record right after its own session's lines.
+                assert!(
+                    previous.is_none_or(|p| p == session),
+                    "locked: {locked}: line {}: a close record after another session's line",
+                    entry.line_no
+                );
+            }
             events += usize::from(opened.record == enclog::RecordKind::Event);
+            previous = Some(session);
         }
         assert_eq!(events, 2 * EVENTS);
         let mut verifier = enclog::Verifier::new();
