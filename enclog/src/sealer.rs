@@ -761,6 +761,11 @@ impl Sealer {
     /// and `enclog verify` would rightly report the reordering. [`EncryptedWriter`] and
     /// [`EncryptedLogger`] write this way.
     ///
+    /// Locks: the order lock is taken inside this call. If your writer has a lock of its own,
+    /// take it the same way everywhere — before calling (as `EncryptedWriter` does with a
+    /// `Mutex` writer) or only inside `write` (as below) — never one way here and the other
+    /// way elsewhere, or two threads can deadlock.
+    ///
     /// [`EncryptedWriter`]: crate::EncryptedWriter
     /// [`EncryptedLogger`]: crate::EncryptedLogger
     ///

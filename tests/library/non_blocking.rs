@@ -265,7 +265,11 @@ fn a_key_set_through_the_writers_sealer_takes_effect_on_the_worker() {
         .finish(old.clone(), sink.clone())
         .unwrap();
     write!(writer.make_writer(), "before").unwrap();
-    std::thread::sleep(Duration::from_millis(50)); // written under the old key
+    // Written (under the old key) before the key changes.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while sink.lines().is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(1));
+    }
     writer.sealer().set_key(new.clone().into());
     write!(writer.make_writer(), "after").unwrap();
     drop(guard);
