@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use enclog::{
     Decryptor, EncryptedLogger, EncryptedWriter, Key, Keyring, Opener, ParallelDecryptor,
-    ParallelOptions, Sealer, SealingWrite,
+    ParallelOptions, Sealer,
 };
 use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, Nonce, UnboundKey};
 use tracing_appender::non_blocking::NonBlockingBuilder;
@@ -27,7 +27,7 @@ use tracing_appender::non_blocking::NonBlockingBuilder;
 mod workloads;
 use workloads::{
     Counting, DECRYPT_LINES, FloorLogger, FloorWriter, PlainLogger, calling_thread_time,
-    decrypt_file, dev_null, event, log_one, print, sink, subscriber,
+    decrypt_file, dev_null, event, log_one, non_blocking_cases, print, sink, subscriber,
 };
 
 /// An in-memory file shared by the writer and the measurement.
@@ -86,6 +86,23 @@ const ROUNDS: usize = 41;
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
+}
+
+/// Measures `candidate` against `baseline` with the default calibration and rounds.
+fn compare<'a>(
+    name: &str,
+    target: &'static str,
+    candidate: impl FnMut(u64) -> Duration + 'a,
+    baseline: impl FnMut(u64) -> Duration + 'a,
+) {
+    measure(&mut Pair {
+        name: name.into(),
+        target,
+        candidate: Box::new(candidate),
+        baseline: Box::new(baseline),
+        ops: 0,
+        rounds: ROUNDS,
+    });
 }
 
 fn measure(pair: &mut Pair<'_>) {
@@ -247,72 +264,44 @@ fn main() {
         };
         let floor = subscriber(FloorWriter::new());
         let format_floor = subscriber(FloorWriter::with_format());
-        measure(&mut Pair {
-            name: "tracing_sync: EncryptedWriter::locked vs plain fmt".into(),
-            target: "≤ 1.6",
-            candidate: Box::new(run(&encrypted)),
-            baseline: Box::new(run(&plain)),
-            ops: 0,
-            rounds: ROUNDS,
-        });
-        measure(&mut Pair {
-            name: "tracing_sync: EncryptedWriter::new(Mutex) vs plain fmt".into(),
-            target: "(order lock taken too)",
-            candidate: Box::new(run(&encrypted_generic)),
-            baseline: Box::new(run(&plain)),
-            ops: 0,
-            rounds: ROUNDS,
-        });
-        measure(&mut Pair {
-            name: "tracing_sync: floor (raw AEAD + base64 per event) vs plain fmt".into(),
-            target: "the floor of the ratio above",
-            candidate: Box::new(run(&floor)),
-            baseline: Box::new(run(&plain)),
-            ops: 0,
-            rounds: ROUNDS,
-        });
-        measure(&mut Pair {
-            name: "tracing_sync: format floor (the floor + v1 header as AAD + marker) vs plain fmt"
-                .into(),
-            target: "the floor with the line format's own bytes",
-            candidate: Box::new(run(&format_floor)),
-            baseline: Box::new(run(&plain)),
-            ops: 0,
-            rounds: ROUNDS,
-        });
-        measure(&mut Pair {
-            name: "tracing_sync: EncryptedWriter::locked vs format floor".into(),
-            target: "enclog's own share (sessions, numbering, buffers)",
-            candidate: Box::new(run(&encrypted)),
-            baseline: Box::new(run(&format_floor)),
-            ops: 0,
-            rounds: ROUNDS,
-        });
+        compare(
+            "tracing_sync: EncryptedWriter::locked vs plain fmt",
+            "≤ 1.6",
+            run(&encrypted),
+            run(&plain),
+        );
+        compare(
+            "tracing_sync: EncryptedWriter::new(Mutex) vs plain fmt",
+            "(order lock taken too)",
+            run(&encrypted_generic),
+            run(&plain),
+        );
+        compare(
+            "tracing_sync: floor (raw AEAD + base64 per event) vs plain fmt",
+            "the floor of the ratio above",
+            run(&floor),
+            run(&plain),
+        );
+        compare(
+            "tracing_sync: format floor (the floor + v1 header as AAD + marker) vs plain fmt",
+            "the floor with the line format's own bytes",
+            run(&format_floor),
+            run(&plain),
+        );
+        compare(
+            "tracing_sync: EncryptedWriter::locked vs format floor",
+            "enclog's own share (sessions, numbering, buffers)",
+            run(&encrypted),
+            run(&format_floor),
+        );
     }
 
     // tracing, non-blocking: calling-thread cost.
     if wanted("tracing_non_blocking") {
-        let plain_sink = Counting::new();
-        let (w, _g1) = NonBlockingBuilder::default()
-            .lossy(false)
-            .finish(plain_sink.clone());
-        let plain = subscriber(w);
-        let sealing_sink = Counting::new();
-        let (w, _g2) = NonBlockingBuilder::default()
-            .lossy(false)
-            .finish(SealingWrite::new(
-                Sealer::new(key.clone()),
-                sealing_sink.clone(),
-            ));
-        let sealing = subscriber(w);
-        let outside_sink = Counting::new();
-        let (w, _g3) = NonBlockingBuilder::default()
-            .lossy(false)
-            .finish(outside_sink.clone());
-        let outside = subscriber(EncryptedWriter::new(key.clone(), w));
-        let enclog_sink = Counting::new();
-        let (w, _g4) = enclog::non_blocking(key.clone(), enclog_sink.clone()).unwrap();
-        let enclog_nb = subscriber(w);
+        let cases = non_blocking_cases(&key);
+        let [plain, sealing, outside, enclog_nb] = &cases[..] else {
+            unreachable!("four arrangements")
+        };
         let run = |d: &tracing::Dispatch, sink: &Counting| {
             let (d, sink) = (d.clone(), sink.clone());
             move |n| {
@@ -321,24 +310,18 @@ fn main() {
                 })
             }
         };
-        measure(&mut Pair {
-            name: "tracing_non_blocking: enclog::non_blocking vs tracing_appender's non_blocking, calling thread".into(),
-            target: "≤ 1.15",
-            candidate: Box::new(run(&enclog_nb, &enclog_sink)),
-            baseline: Box::new(run(&plain, &plain_sink)),
-            ops: 0,
-            rounds: ROUNDS,
-        });
-        measure(&mut Pair {
-            name:
-                "tracing_non_blocking: non_blocking(SealingWrite) vs non_blocking, calling thread"
-                    .into(),
-            target: "(≤ 1.15 with tracing_appender)",
-            candidate: Box::new(run(&sealing, &sealing_sink)),
-            baseline: Box::new(run(&plain, &plain_sink)),
-            ops: 0,
-            rounds: ROUNDS,
-        });
+        compare(
+            "tracing_non_blocking: enclog::non_blocking vs tracing_appender's non_blocking, calling thread",
+            "≤ 1.15",
+            run(&enclog_nb.dispatch, &enclog_nb.sink),
+            run(&plain.dispatch, &plain.sink),
+        );
+        compare(
+            "tracing_non_blocking: non_blocking(SealingWrite) vs non_blocking, calling thread",
+            "(≤ 1.15 with tracing_appender)",
+            run(&sealing.dispatch, &sealing.sink),
+            run(&plain.dispatch, &plain.sink),
+        );
         // Diagnostic: plain `non_blocking` while a third thread seals lines half of the time
         // (as `SealingWrite`'s worker does), against plain `non_blocking` alone: what work on
         // the other core costs the calling thread, whatever that work is.
@@ -365,7 +348,7 @@ fn main() {
             })
         };
         let with_busy_core = {
-            let plain_run = run(&plain, &plain_sink);
+            let plain_run = run(&plain.dispatch, &plain.sink);
             let stop = stop.clone();
             move |n| {
                 stop.store(false, std::sync::atomic::Ordering::Relaxed);
@@ -374,14 +357,12 @@ fn main() {
                 t
             }
         };
-        measure(&mut Pair {
-            name: "diagnostic: non_blocking with the other core sealing vs non_blocking, calling thread".into(),
-            target: "(the cost of the other core's work)",
-            candidate: Box::new(with_busy_core),
-            baseline: Box::new(run(&plain, &plain_sink)),
-            ops: 0,
-            rounds: ROUNDS,
-        });
+        compare(
+            "diagnostic: non_blocking with the other core sealing vs non_blocking, calling thread",
+            "(the cost of the other core's work)",
+            with_busy_core,
+            run(&plain.dispatch, &plain.sink),
+        );
         drop(stop);
         let _ = busy.join();
         // Diagnostic: plain `non_blocking` whose worker spends as long per line as sealing takes
@@ -392,22 +373,18 @@ fn main() {
             .lossy(false)
             .finish(SlowWriter(slow_sink.clone()));
         let slow = subscriber(w);
-        measure(&mut Pair {
-            name: "diagnostic: non_blocking with a worker as slow as sealing (no encryption) vs non_blocking, calling thread".into(),
-            target: "(the cost of a slower worker)",
-            candidate: Box::new(run(&slow, &slow_sink)),
-            baseline: Box::new(run(&plain, &plain_sink)),
-            ops: 0,
-            rounds: ROUNDS,
-        });
-        measure(&mut Pair {
-            name: "tracing_non_blocking: EncryptedWriter(non_blocking) vs non_blocking, calling thread".into(),
-            target: "(seals on the calling thread)",
-            candidate: Box::new(run(&outside, &outside_sink)),
-            baseline: Box::new(run(&plain, &plain_sink)),
-            ops: 0,
-            rounds: ROUNDS,
-        });
+        compare(
+            "diagnostic: non_blocking with a worker as slow as sealing (no encryption) vs non_blocking, calling thread",
+            "(the cost of a slower worker)",
+            run(&slow, &slow_sink),
+            run(&plain.dispatch, &plain.sink),
+        );
+        compare(
+            "tracing_non_blocking: EncryptedWriter(non_blocking) vs non_blocking, calling thread",
+            "(seals on the calling thread)",
+            run(&outside.dispatch, &outside.sink),
+            run(&plain.dispatch, &plain.sink),
+        );
     }
 
     // log: EncryptedLogger vs a plain logger formatting the same fields.
@@ -417,22 +394,18 @@ fn main() {
         };
         let encrypted = EncryptedLogger::new(key.clone(), BufWriter::new(dev_null()));
         let floor = FloorLogger::new();
-        measure(&mut Pair {
-            name: "log: EncryptedLogger vs plain logger".into(),
-            target: "≤ 2.5",
-            candidate: Box::new(timed(|n| (0..n).for_each(|i| log_one(&encrypted, i)))),
-            baseline: Box::new(timed(|n| (0..n).for_each(|i| log_one(&plain, i)))),
-            ops: 0,
-            rounds: ROUNDS,
-        });
-        measure(&mut Pair {
-            name: "log: floor (raw AEAD + base64 per record) vs plain logger".into(),
-            target: "the floor of the ratio above",
-            candidate: Box::new(timed(|n| (0..n).for_each(|i| log_one(&floor, i)))),
-            baseline: Box::new(timed(|n| (0..n).for_each(|i| log_one(&plain, i)))),
-            ops: 0,
-            rounds: ROUNDS,
-        });
+        compare(
+            "log: EncryptedLogger vs plain logger",
+            "≤ 2.5",
+            timed(|n| (0..n).for_each(|i| log_one(&encrypted, i))),
+            timed(|n| (0..n).for_each(|i| log_one(&plain, i))),
+        );
+        compare(
+            "log: floor (raw AEAD + base64 per record) vs plain logger",
+            "the floor of the ratio above",
+            timed(|n| (0..n).for_each(|i| log_one(&floor, i))),
+            timed(|n| (0..n).for_each(|i| log_one(&plain, i))),
+        );
     }
 
     // Sealing and opening one line vs the raw AEAD of the same bytes (the floor).

@@ -22,15 +22,14 @@
 //! `BENCHMARKS.md` come from `benches/ratios.rs`, which interleaves each pair.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use enclog::{EncryptedWriter, Key, Sealer, SealingWrite};
+use enclog::{EncryptedWriter, Key};
 use std::io::BufWriter;
 use std::sync::Mutex;
-use tracing_appender::non_blocking::NonBlockingBuilder;
 
 #[path = "workloads.rs"]
 mod workloads;
 use workloads::{
-    Counting, FloorWriter, calling_thread_time, dev_null, event, subscriber, wall_clock,
+    FloorWriter, calling_thread_time, dev_null, event, non_blocking_cases, subscriber, wall_clock,
 };
 
 fn sync(c: &mut Criterion) {
@@ -69,43 +68,10 @@ fn sync(c: &mut Criterion) {
 
 fn non_blocking(c: &mut Criterion) {
     let mut group = c.benchmark_group("tracing_non_blocking");
-    let key = Key::generate().unwrap();
-
-    let plain_sink = Counting::new();
-    let (plain_writer, _g1) = NonBlockingBuilder::default()
-        .lossy(false)
-        .finish(plain_sink.clone());
-    let plain = subscriber(plain_writer);
-
-    let sealing_sink = Counting::new();
-    let (sealing_writer, _g2) =
-        NonBlockingBuilder::default()
-            .lossy(false)
-            .finish(SealingWrite::new(
-                Sealer::new(key.clone()),
-                sealing_sink.clone(),
-            ));
-    let sealing = subscriber(sealing_writer);
-
-    let outside_sink = Counting::new();
-    let (outside_writer, _g3) = NonBlockingBuilder::default()
-        .lossy(false)
-        .finish(outside_sink.clone());
-    let outside = subscriber(EncryptedWriter::new(key.clone(), outside_writer));
-
-    let enclog_sink = Counting::new();
-    let (enclog_writer, _g4) = enclog::non_blocking(key, enclog_sink.clone()).unwrap();
-    let enclog_nb = subscriber(enclog_writer);
-
-    for (name, dispatch, sink) in [
-        ("plain", &plain, &plain_sink),
-        ("sealing_write", &sealing, &sealing_sink),
-        ("encrypted_outside", &outside, &outside_sink),
-        ("enclog_non_blocking", &enclog_nb, &enclog_sink),
-    ] {
-        tracing::dispatcher::with_default(dispatch, || {
-            group.bench_function(name, |b| {
-                b.iter_custom(|iters| calling_thread_time(iters, sink, wall_clock));
+    for case in non_blocking_cases(&Key::generate().unwrap()) {
+        tracing::dispatcher::with_default(&case.dispatch, || {
+            group.bench_function(case.name, |b| {
+                b.iter_custom(|iters| calling_thread_time(iters, &case.sink, wall_clock));
             });
         });
     }

@@ -417,3 +417,47 @@ impl Log for FloorLogger {
 
     fn flush(&self) {}
 }
+
+/// One non-blocking arrangement of the benches: its subscriber, the sink its worker writes to
+/// (to wait, untimed, until the worker has drained), and the guard that keeps the worker alive.
+pub(crate) struct NonBlockingCase {
+    pub(crate) name: &'static str,
+    pub(crate) dispatch: Dispatch,
+    pub(crate) sink: Counting,
+    _guard: Box<dyn std::any::Any>,
+}
+
+/// The non-blocking arrangements compared by `tracing` and `ratios`, the baseline first:
+/// `plain` (tracing-appender's `non_blocking(file)`, `.lossy(false)`), `sealing_write`
+/// (`non_blocking(SealingWrite(file))`: sealing on its worker), `encrypted_outside`
+/// (`EncryptedWriter(non_blocking(file))`: sealing on the calling thread) and
+/// `enclog_non_blocking` (`enclog::non_blocking(key, file)`: enclog's own worker).
+pub(crate) fn non_blocking_cases(key: &Key) -> Vec<NonBlockingCase> {
+    use tracing_appender::non_blocking::NonBlockingBuilder;
+    let appender = || NonBlockingBuilder::default().lossy(false);
+    let case = |name, dispatch, sink, guard: Box<dyn std::any::Any>| NonBlockingCase {
+        name,
+        dispatch,
+        sink,
+        _guard: guard,
+    };
+    let [plain, sealing, outside, own] = [(); 4].map(|()| Counting::new());
+    let (w, g1) = appender().finish(plain.clone());
+    let (s, g2) = appender().finish(enclog::SealingWrite::new(
+        Sealer::new(key.clone()),
+        sealing.clone(),
+    ));
+    let (o, g3) = appender().finish(outside.clone());
+    let (e, g4) = enclog::non_blocking(key.clone(), own.clone()).unwrap();
+    vec![
+        case("plain", subscriber(w), plain, Box::new(g1)),
+        case("sealing_write", subscriber(s), sealing, Box::new(g2)),
+        case(
+            "encrypted_outside",
+            subscriber(enclog::EncryptedWriter::new(key.clone(), o)),
+            outside,
+            Box::new(g3),
+        ),
+        case("enclog_non_blocking", subscriber(e), own, Box::new(g4)),
+    ]
+}
