@@ -16,37 +16,15 @@ where
     cmd
 }
 
-/// What a run produced.
-#[derive(Debug)]
-pub(crate) struct Run {
-    pub(crate) code: i32,
-    pub(crate) stdout: Vec<u8>,
-    pub(crate) stderr: String,
-}
+pub(crate) use crate::enclog_bin::Run;
 
-impl Run {
-    pub(crate) fn stdout_text(&self) -> String {
-        String::from_utf8(self.stdout.clone()).expect("stdout is UTF-8")
-    }
-}
-
-/// Runs `cmd` with `stdin`; asserts it did not panic.
+/// Runs `cmd` with `stdin`; asserts it exited and did not panic.
 pub(crate) fn run(cmd: &mut Command, stdin: &[u8]) -> Run {
     let out = cmd
         .write_stdin(stdin.to_vec())
         .output()
         .expect("run enclog");
-    let run = Run {
-        code: out.status.code().expect("exited, not killed"),
-        stdout: out.stdout,
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
-    assert!(
-        !run.stderr.contains("panicked"),
-        "enclog panicked: {}",
-        run.stderr
-    );
-    run
+    Run::checked(out)
 }
 
 /// A temporary folder holding a key file `app.key`.

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
 use enclog::{Decryptor, Key, Keyring, LineError, OpenError, Outcome, SessionId};
 
@@ -49,24 +49,12 @@ pub(crate) fn enclog<S: AsRef<OsStr>>(args: impl IntoIterator<Item = S>) -> Comm
     cmd
 }
 
-/// What a run of the binary produced.
-#[derive(Debug)]
-pub(crate) struct Run {
-    pub(crate) code: i32,
-    pub(crate) stdout: Vec<u8>,
-    pub(crate) stderr: String,
-}
-
-impl Run {
-    pub(crate) fn stdout_text(&self) -> String {
-        String::from_utf8_lossy(&self.stdout).into_owned()
-    }
-}
+pub(crate) use crate::enclog_bin::Run;
 
 /// Runs `cmd` to the end; asserts it exited (not killed by a signal) and did not panic.
 pub(crate) fn run(cmd: &mut Command) -> Run {
     let out = cmd.output().expect("run enclog");
-    checked(out)
+    Run::checked(out)
 }
 
 /// Runs `cmd` with `stdin` as its standard input.
@@ -86,24 +74,7 @@ pub(crate) fn run_with_stdin(cmd: &mut Command, stdin: &[u8]) -> Run {
     });
     let out = child.wait_with_output().expect("wait enclog");
     feeder.join().expect("stdin feeder");
-    checked(out)
-}
-
-fn checked(out: Output) -> Run {
-    let run = Run {
-        code: out
-            .status
-            .code()
-            .unwrap_or_else(|| panic!("enclog was killed: {:?}", out.status)),
-        stdout: out.stdout,
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
-    assert!(
-        !run.stderr.contains("panicked"),
-        "enclog panicked: {}",
-        run.stderr
-    );
-    run
+    Run::checked(out)
 }
 
 /// This test binary run again as a child in `role` (see [`crate::child`]), with `vars` set.
