@@ -319,22 +319,17 @@ impl NonBlocking {
     fn pending(&self, level: Option<tracing_core::Level>) -> PendingEvent<'_> {
         if self.shared.forked() {
             // The worker, and maybe the queue's lock, belong to the parent.
-            return PendingEvent::dropped(
-                &self.shared,
-                "this process was forked from the one that runs the writer thread; \
-                 set up a new writer in the child",
-            );
+            return PendingEvent::dropped(&self.shared, Dropped::Forked);
         }
         let mut state = self.shared.lock();
         loop {
             if state.shutdown || state.worker_gone {
-                if self.is_worker() {
-                    // The worker's writer logging while it shuts down: counted, not reported
-                    // (every clean shutdown would print it), and not queued (a writer that
-                    // logs per line would keep the worker from ever finishing).
-                    return PendingEvent::dropped(&self.shared, "");
-                }
-                return PendingEvent::dropped(&self.shared, "the writer thread has stopped");
+                let why = if self.is_worker() {
+                    Dropped::WorkerShuttingDown
+                } else {
+                    Dropped::Stopped
+                };
+                return PendingEvent::dropped(&self.shared, why);
             }
             if state.batch.events.len() < self.shared.lines_limit {
                 break;
@@ -343,7 +338,7 @@ impl NonBlocking {
                 break; // the worker's writer logs: waiting for room would wait for itself
             }
             if self.shared.lossy {
-                return PendingEvent::dropped(&self.shared, "the queue is full (lossy mode)");
+                return PendingEvent::dropped(&self.shared, Dropped::Full);
             }
             state.callers_waiting += 1;
             state = self
@@ -375,6 +370,36 @@ impl<'a> MakeWriter<'a> for NonBlocking {
 
     fn make_writer_for(&'a self, meta: &tracing_core::Metadata<'_>) -> PendingEvent<'a> {
         self.pending(Some(*meta.level()))
+    }
+}
+
+/// Why an event did not reach the queue.
+#[derive(Clone, Copy, Debug)]
+enum Dropped {
+    /// In lossy mode, the queue was full.
+    Full,
+    /// The guard was dropped, or the worker died with its writer.
+    Stopped,
+    /// A forked child: the worker (and perhaps the queue's lock) belong to the parent.
+    Forked,
+    /// The worker's own writer logged while the worker shuts down: counted, not reported
+    /// (every clean shutdown of such a writer would print it) and not queued (a writer that
+    /// logs per line would keep the worker from ever finishing).
+    WorkerShuttingDown,
+}
+
+impl Dropped {
+    /// What the report says, if the drop is reported.
+    fn reason(self) -> Option<&'static str> {
+        match self {
+            Dropped::Full => Some("the queue is full (lossy mode)"),
+            Dropped::Stopped => Some("the writer thread has stopped"),
+            Dropped::Forked => Some(
+                "this process was forked from the one that runs the writer thread; \
+                 set up a new writer in the child",
+            ),
+            Dropped::WorkerShuttingDown => None,
+        }
     }
 }
 
@@ -412,13 +437,13 @@ pub struct PendingEvent<'a> {
     level: Option<tracing_core::Level>,
     time: Option<SystemTime>,
     /// Why the event is dropped, if it is.
-    dropped: Option<&'static str>,
+    dropped: Option<Dropped>,
     /// Whether anything was written (an empty event is no event, dropped or not).
     wrote: bool,
 }
 
 impl<'a> PendingEvent<'a> {
-    fn dropped(shared: &'a Shared, why: &'static str) -> PendingEvent<'a> {
+    fn dropped(shared: &'a Shared, why: Dropped) -> PendingEvent<'a> {
         PendingEvent {
             shared,
             state: None,
@@ -599,11 +624,11 @@ impl Shared {
     /// Counts an event dropped before the queue. One message for the first (not one per
     /// event, nor a "recovered" one per batch: an overloaded lossy queue drops thousands a
     /// second); the guard sums them up at the end.
-    fn drop_event(&self, why: &str) {
+    fn drop_event(&self, why: Dropped) {
         let total = self.failures.count_lost(1);
-        if why.is_empty() {
-            return; // see `NonBlocking::pending`: the worker's own, while it shuts down
-        }
+        let Some(why) = why.reason() else {
+            return;
+        };
         self.dropped.fetch_add(1, Ordering::Relaxed);
         if self.failures.reports() && !self.dropped_reported.swap(true, Ordering::Relaxed) {
             eprintln!(
