@@ -392,8 +392,14 @@ impl Dropped {
     /// What the report says, if the drop is reported.
     fn reason(self) -> Option<&'static str> {
         match self {
-            Dropped::Full => Some("the queue is full (lossy mode)"),
-            Dropped::Stopped => Some("the writer thread has stopped"),
+            Dropped::Full => Some(
+                "the queue is full (lossy mode; raise buffered_lines_limit, or turn lossy off \
+                 to make logging threads wait instead)",
+            ),
+            Dropped::Stopped => Some(
+                "the writer thread has stopped (its guard was dropped, or its writer panicked); \
+                 keep the guard until the program stops logging",
+            ),
             Dropped::Forked => Some(
                 "this process was forked from the one that runs the writer thread; \
                  set up a new writer in the child",
