@@ -251,8 +251,12 @@ impl<W: Write + Send> Log for EncryptedLogger<W> {
         if !self.enabled(record.metadata()) {
             return;
         }
+        // Fresh buffers when this thread's are in use (a writer that logs) or gone (a record
+        // logged while the thread's locals are destroyed).
         let (mut event, mut line) = BUFFERS
-            .with(|b| b.try_borrow_mut().map(|mut b| std::mem::take(&mut *b)))
+            .try_with(|b| b.try_borrow_mut().map(|mut b| std::mem::take(&mut *b)).ok())
+            .ok()
+            .flatten()
             .unwrap_or_default();
         crate::sealer::reset_with_room(&mut event, RECORD_START);
         line.clear();
@@ -282,7 +286,7 @@ impl<W: Write + Send> Log for EncryptedLogger<W> {
         drop(writer);
         event.truncate(RECORD_START);
         line.clear();
-        let _ = BUFFERS.with(|b| b.try_borrow_mut().map(|mut b| *b = (event, line)));
+        let _ = BUFFERS.try_with(|b| b.try_borrow_mut().map(|mut b| *b = (event, line)));
     }
 
     fn flush(&self) {
@@ -297,5 +301,64 @@ impl<W: Write + Send> Log for EncryptedLogger<W> {
 impl std::fmt::Debug for InitError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         crate::error::debug_chain(self, f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    /// A writer appending to a shared `Vec`.
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn log(logger: &EncryptedLogger<Shared>, message: &str) {
+        logger.log(&Record::builder().args(format_args!("{message}")).build());
+    }
+
+    /// A record logged by a thread-local's destructor, after this thread's buffers and
+    /// session cache were destroyed (thread-locals go in the reverse order of their first
+    /// use), is still sealed and written: it used to panic.
+    #[test]
+    fn a_record_logged_while_the_threads_locals_are_destroyed_is_written() {
+        struct LogsOnExit(Option<Arc<EncryptedLogger<Shared>>>);
+        impl Drop for LogsOnExit {
+            fn drop(&mut self) {
+                if let Some(logger) = self.0.take() {
+                    log(&logger, "thread exiting");
+                }
+            }
+        }
+        thread_local! {
+            static ON_EXIT: RefCell<LogsOnExit> = const { RefCell::new(LogsOnExit(None)) };
+        }
+        let key = Key::generate().unwrap();
+        let out = Shared::default();
+        let logger = Arc::new(EncryptedLogger::new(key.clone(), out.clone()));
+        std::thread::spawn(move || {
+            // First use of ON_EXIT, then of the buffers: the buffers are destroyed first.
+            ON_EXIT.with(|e| e.borrow_mut().0 = Some(Arc::clone(&logger)));
+            log(&logger, "running");
+        })
+        .join()
+        .expect("the thread exits without a panic");
+        let log = out.0.lock().unwrap().clone();
+        let mut opener = crate::Opener::new(key.into());
+        let messages: Vec<_> = (log.split_inclusive(|&b| b == b'\n'))
+            .map(|line| opener.open(line).unwrap().unwrap().plaintext.to_vec())
+            .collect();
+        assert_eq!(messages.len(), 2);
+        assert!(messages[0].ends_with(b"running") && messages[1].ends_with(b"thread exiting"));
     }
 }

@@ -872,7 +872,9 @@ impl Sealer {
         out: &mut Vec<u8>,
         write: &mut Option<impl FnOnce(&[u8]) -> R>,
     ) -> Attempt<R> {
-        SESSION_CACHE.with(|cache| {
+        // Uncached when the cache is in use (a re-entered call) or gone (a line sealed while
+        // the thread's locals are destroyed).
+        let cached = SESSION_CACHE.try_with(|cache| {
             let Ok(mut cache) = cache.try_borrow_mut() else {
                 return Attempt::Uncached;
             };
@@ -892,7 +894,8 @@ impl Sealer {
                 cache.put(id, Arc::clone(current));
             }
             self.seal_with(cache.front(), line, out, write)
-        })
+        });
+        cached.unwrap_or(Attempt::Uncached)
     }
 
     /// One attempt with `session`: `Again` when it had to be closed first (its close record
@@ -1061,11 +1064,15 @@ impl Sealer {
             scratch.extend_from_slice(plaintext);
             encode(session, seq, record, clear, scratch, start, out);
         };
-        SCRATCH.with(|cell| match cell.try_borrow_mut() {
-            Ok(mut scratch) => copy(&mut scratch),
-            // Re-entered (sealing from inside a sealing call): use a fresh buffer.
-            Err(_) => copy(&mut Vec::new()),
+        let copied = SCRATCH.try_with(|cell| {
+            let scratch = cell.try_borrow_mut();
+            scratch.map(|mut scratch| copy(&mut scratch)).is_ok()
         });
+        if copied != Ok(true) {
+            // Re-entered (sealing from inside a sealing call), or sealing while the thread's
+            // locals are destroyed: a fresh buffer.
+            copy(&mut Vec::new());
+        }
     }
 }
 

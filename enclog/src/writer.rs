@@ -13,11 +13,10 @@ use crate::sealer::{Rotation, Sealer, SealingKey};
 use crate::timestamp::write_rfc3339;
 
 thread_local! {
-    /// The event being formatted, and the sealed line: reused, so a warm thread logs without
-    /// allocating.
-    static BUFFERS: RefCell<Buffers> = const {
-        RefCell::new(Buffers { event: Vec::new(), line: Vec::new() })
-    };
+    /// This thread's event buffers, reused so that a warm thread logs without allocating. An
+    /// event writer claims them in `make_writer` and uses them where they are (no move per
+    /// event); one made while they are claimed (by a writer that logs) has buffers of its own.
+    static BUFFERS: RefCell<Buffers> = const { RefCell::new(Buffers::new()) };
 }
 
 /// The longest clear metadata: an RFC 3339 timestamp with microseconds, a space, a level.
@@ -27,30 +26,77 @@ pub(crate) const MAX_CLEAR: usize = 48;
 /// that the event is sealed where it was written (`Sealer::seal_ordered_in_place`).
 const EVENT_START: usize = crate::sealer::room_before(MAX_CLEAR);
 
-/// One event's buffers, taken from [`BUFFERS`] by `make_writer` and put back when the event
-/// is written.
-#[derive(Default)]
+/// One event's buffers.
 struct Buffers {
     /// [`EVENT_START`] bytes of room, then the event (sealed in place).
     event: Vec<u8>,
     /// The sealed line.
     line: Vec<u8>,
+    /// Whether an event writer is using them (only for the thread's own, [`BUFFERS`]).
+    claimed: bool,
 }
 
 impl Buffers {
-    /// This thread's buffers, ready for an event (fresh ones if an event is being written
-    /// already: a writer that logs).
-    fn take() -> Buffers {
-        let mut buffers = BUFFERS
-            .with(|b| b.try_borrow_mut().map(|mut b| std::mem::take(&mut *b)))
-            .unwrap_or_default();
-        crate::sealer::reset_with_room(&mut buffers.event, EVENT_START);
-        buffers
+    const fn new() -> Buffers {
+        Buffers {
+            event: Vec::new(),
+            line: Vec::new(),
+            claimed: false,
+        }
     }
 
-    /// Hands the buffers back to this thread for its next event.
-    fn put_back(self) {
-        let _ = BUFFERS.with(|b| b.try_borrow_mut().map(|mut b| *b = self));
+    /// Ready for an event.
+    fn reset(&mut self) {
+        crate::sealer::reset_with_room(&mut self.event, EVENT_START);
+    }
+
+    /// Claims this thread's buffers for an event; `false` when another event writer of this
+    /// thread holds them (or the thread is exiting).
+    fn claim() -> bool {
+        BUFFERS
+            .try_with(|b| match b.try_borrow_mut() {
+                Ok(mut b) if !b.claimed => {
+                    b.claimed = true;
+                    b.reset();
+                    true
+                }
+                _ => false,
+            })
+            .unwrap_or(false)
+    }
+
+    /// Runs `f` on this thread's buffers (claimed by the caller); `None` if they are gone.
+    fn with_claimed<R>(f: impl FnOnce(&mut Buffers) -> R) -> Option<R> {
+        BUFFERS
+            .try_with(|b| b.try_borrow_mut().ok().map(|mut b| f(&mut b)))
+            .ok()
+            .flatten()
+    }
+}
+
+/// Where an event writer's buffers are.
+enum Held {
+    /// This thread's ([`BUFFERS`], claimed).
+    Thread,
+    /// Its own: the thread's were claimed by an outer event writer.
+    Own(Box<Buffers>),
+}
+
+impl Held {
+    /// This thread's buffers if free, else new ones.
+    fn claim() -> Held {
+        if Buffers::claim() {
+            Held::Thread
+        } else {
+            Held::own()
+        }
+    }
+
+    /// New buffers, ready for an event.
+    fn own() -> Held {
+        let mut buffers = Box::new(Buffers::new());
+        buffers.reset();
+        Held::Own(buffers)
     }
 }
 
@@ -87,6 +133,12 @@ impl Buffers {
 /// ```
 pub struct EncryptedWriter<M> {
     inner: Arc<M>,
+    settings: Settings,
+}
+
+/// What the event writers of an [`EncryptedWriter`] read.
+#[derive(Clone)]
+struct Settings {
     sealer: Sealer,
     clear_level: bool,
     clear_timestamp: bool,
@@ -100,9 +152,9 @@ pub struct EncryptedWriter<M> {
 impl<M> std::fmt::Debug for EncryptedWriter<M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EncryptedWriter")
-            .field("sealer", &self.sealer)
-            .field("clear_level", &self.clear_level)
-            .field("clear_timestamp", &self.clear_timestamp)
+            .field("sealer", &self.settings.sealer)
+            .field("clear_level", &self.settings.clear_level)
+            .field("clear_timestamp", &self.settings.clear_timestamp)
             .field("lost_lines", &self.lost_lines())
             .finish_non_exhaustive()
     }
@@ -112,11 +164,7 @@ impl<M> Clone for EncryptedWriter<M> {
     fn clone(&self) -> Self {
         EncryptedWriter {
             inner: Arc::clone(&self.inner),
-            sealer: self.sealer.clone(),
-            clear_level: self.clear_level,
-            clear_timestamp: self.clear_timestamp,
-            failures: Arc::clone(&self.failures),
-            inner_orders: self.inner_orders,
+            settings: self.settings.clone(),
         }
     }
 }
@@ -157,11 +205,13 @@ impl<M> EncryptedWriter<M> {
     pub fn with_sealer(sealer: Sealer, inner: M) -> EncryptedWriter<M> {
         EncryptedWriter {
             inner: Arc::new(inner),
-            sealer,
-            clear_level: false,
-            clear_timestamp: false,
-            failures: Arc::new(FailureState::new(WriteErrorPolicy::ReportOnce)),
-            inner_orders: false,
+            settings: Settings {
+                sealer,
+                clear_level: false,
+                clear_timestamp: false,
+                failures: Arc::new(FailureState::new(WriteErrorPolicy::ReportOnce)),
+                inner_orders: false,
+            },
         }
     }
 
@@ -179,7 +229,7 @@ impl<M> EncryptedWriter<M> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn with_clear_level(mut self, on: bool) -> Self {
-        self.clear_level = on;
+        self.settings.clear_level = on;
         self
     }
 
@@ -198,7 +248,7 @@ impl<M> EncryptedWriter<M> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn with_clear_timestamp(mut self, on: bool) -> Self {
-        self.clear_timestamp = on;
+        self.settings.clear_timestamp = on;
         self
     }
 
@@ -215,7 +265,7 @@ impl<M> EncryptedWriter<M> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn with_error_policy(mut self, policy: WriteErrorPolicy) -> Self {
-        self.failures = Arc::new(FailureState::new(policy));
+        self.settings.failures = Arc::new(FailureState::new(policy));
         self
     }
 
@@ -235,7 +285,7 @@ impl<M> EncryptedWriter<M> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn lost_lines(&self) -> u64 {
-        self.failures.lost()
+        self.settings.failures.lost()
     }
 
     /// The sealer (its key id and session).
@@ -247,7 +297,7 @@ impl<M> EncryptedWriter<M> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn sealer(&self) -> &Sealer {
-        &self.sealer
+        &self.settings.sealer
     }
 
     /// Writes the session's close record through the inner writer, so readers can tell a clean
@@ -282,16 +332,19 @@ impl<M> EncryptedWriter<M> {
         // deadlock; with `locked`, the close record is also written before any event of the
         // next session.
         let mut writer = self.inner.make_writer();
-        let written = self.sealer.close_ordered(&mut line, |line| {
+        let written = self.settings.sealer.close_ordered(&mut line, |line| {
             writer.write_all(line).and_then(|()| writer.flush())
         });
         match written {
             Ok(None) => {}
             Ok(Some(result)) => {
                 // Reported and counted by `record`: a drop cannot return it.
-                let _ = self.failures.record(result);
+                let _ = self.settings.failures.record(result);
             }
-            Err(e) => self.failures.failed("close the encryption session", &e),
+            Err(e) => self
+                .settings
+                .failures
+                .failed("close the encryption session", &e),
         }
     }
 
@@ -377,13 +430,12 @@ impl<W: Write> EncryptedWriter<Mutex<W>> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn locked(key: impl Into<SealingKey>, writer: W) -> EncryptedWriter<Mutex<W>> {
-        EncryptedWriter {
-            inner_orders: true,
-            ..EncryptedWriter::with_sealer(
-                Sealer::with_key(key.into(), Rotation::default()),
-                Mutex::new(writer),
-            )
-        }
+        let mut writer = EncryptedWriter::with_sealer(
+            Sealer::with_key(key.into(), Rotation::default()),
+            Mutex::new(writer),
+        );
+        writer.settings.inner_orders = true;
+        writer
     }
 }
 
@@ -407,12 +459,9 @@ impl<M> EncryptedWriter<M> {
     ) -> EventWriter<'_, W> {
         EventWriter {
             inner,
-            buffers: Buffers::take(),
-            level: level.filter(|_| self.clear_level),
-            sealer: &self.sealer,
-            ordered: !self.inner_orders,
-            clear_timestamp: self.clear_timestamp,
-            failures: &self.failures,
+            held: Held::claim(),
+            level: level.filter(|_| self.settings.clear_level),
+            settings: &self.settings,
         }
     }
 }
@@ -438,64 +487,99 @@ impl<M> EncryptedWriter<M> {
 /// ```
 pub struct EventWriter<'a, W: Write> {
     inner: W,
-    buffers: Buffers,
+    held: Held,
     level: Option<tracing_core::Level>,
-    sealer: &'a Sealer,
-    /// Whether to take the session's order lock (not when `inner` holds a lock that orders).
-    ordered: bool,
-    clear_timestamp: bool,
-    failures: &'a FailureState,
+    settings: &'a Settings,
 }
 
 impl<W: Write> std::fmt::Debug for EventWriter<'_, W> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never the buffered event: it is plaintext.
+        let buffered = match &self.held {
+            Held::Thread => Buffers::with_claimed(|b| b.event.len()),
+            Held::Own(b) => Some(b.event.len()),
+        };
         f.debug_struct("EventWriter")
-            .field("buffered_bytes", &(self.buffers.event.len() - EVENT_START))
+            .field("buffered_bytes", &buffered.map(|n| n - EVENT_START))
             .finish_non_exhaustive()
     }
 }
 
 impl<W: Write> EventWriter<'_, W> {
+    /// Runs `f` on this event's buffers and inner writer.
+    fn with_buffers<R>(&mut self, f: impl FnOnce(&mut Buffers, &mut W) -> R) -> R {
+        let mut f = Some(f);
+        if let Held::Thread = self.held {
+            let inner = &mut self.inner;
+            let call = |b: &mut Buffers| (f.take().expect("called once"))(b, inner);
+            if let Some(result) = Buffers::with_claimed(call) {
+                return result;
+            }
+            // This thread's buffers are gone (its thread-locals are being destroyed): go on
+            // with buffers of its own.
+            self.held = Held::own();
+        }
+        let Held::Own(buffers) = &mut self.held else {
+            unreachable!("a writer without the thread's buffers has its own")
+        };
+        (f.take().expect("not called yet"))(buffers, &mut self.inner)
+    }
+
     /// Seals the buffered event (if any) and writes it with one `write_all`.
     fn seal_and_write(&mut self) {
-        if self.buffers.event.len() == EVENT_START {
-            return;
-        }
-        let mut clear = [0u8; MAX_CLEAR];
-        let time = self.clear_timestamp.then(SystemTime::now);
-        let clear_len = clear_meta(time, self.level, &mut clear);
-        let clear = (clear_len > 0).then(|| &clear[..clear_len]);
-        let Buffers { event, line } = &mut self.buffers;
-        if event.last() == Some(&b'\n') {
-            event.pop();
-        }
-        line.clear();
-        let inner = &mut self.inner;
-        let written = if self.ordered {
-            let write = |l: &[u8]| inner.write_all(l);
-            self.sealer
-                .seal_ordered_in_place(clear, event, EVENT_START, line, write)
-        } else {
-            // `inner` holds the lock that keeps lines in order (`EncryptedWriter::locked`).
-            let sealed = self.sealer.seal_in_place(clear, event, EVENT_START, line);
-            sealed.map(|()| inner.write_all(line))
-        };
-        match written {
-            Ok(result) => {
-                // Reported and counted by `record`: a drop cannot return it.
-                let _ = self.failures.record(result);
-            }
-            Err(e) => self.failures.failed("seal a log line", &e),
-        }
-        line.clear();
-        event.truncate(EVENT_START);
+        let settings = self.settings;
+        let level = self.level;
+        self.with_buffers(|buffers, inner| seal_and_write(settings, level, buffers, inner));
     }
+}
+
+/// Seals the event in `buffers` (if any) and writes it to `inner` with one `write_all`.
+fn seal_and_write<W: Write>(
+    settings: &Settings,
+    level: Option<tracing_core::Level>,
+    buffers: &mut Buffers,
+    inner: &mut W,
+) {
+    let Buffers { event, line, .. } = buffers;
+    if event.len() == EVENT_START {
+        return;
+    }
+    let mut clear = [0u8; MAX_CLEAR];
+    let clear_len = if settings.clear_timestamp || level.is_some() {
+        let time = settings.clear_timestamp.then(SystemTime::now);
+        clear_meta(time, level, &mut clear)
+    } else {
+        0
+    };
+    let clear = (clear_len > 0).then(|| &clear[..clear_len]);
+    if event.last() == Some(&b'\n') {
+        event.pop();
+    }
+    line.clear();
+    let written = if settings.inner_orders {
+        // `inner` holds the lock that keeps lines in order (`EncryptedWriter::locked`).
+        let sealed = settings
+            .sealer
+            .seal_in_place(clear, event, EVENT_START, line);
+        sealed.map(|()| inner.write_all(line))
+    } else {
+        let write = |l: &[u8]| inner.write_all(l);
+        (settings.sealer).seal_ordered_in_place(clear, event, EVENT_START, line, write)
+    };
+    match written {
+        Ok(result) => {
+            // Reported and counted by `record`: a drop cannot return it.
+            let _ = settings.failures.record(result);
+        }
+        Err(e) => settings.failures.failed("seal a log line", &e),
+    }
+    line.clear();
+    event.truncate(EVENT_START);
 }
 
 impl<W: Write> Write for EventWriter<'_, W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.buffers.event.extend_from_slice(buf);
+        self.with_buffers(|b, _| b.event.extend_from_slice(buf));
         Ok(buf.len())
     }
 
@@ -509,7 +593,9 @@ impl<W: Write> Write for EventWriter<'_, W> {
 impl<W: Write> Drop for EventWriter<'_, W> {
     fn drop(&mut self) {
         self.seal_and_write();
-        std::mem::take(&mut self.buffers).put_back();
+        if let Held::Thread = self.held {
+            Buffers::with_claimed(|b| b.claimed = false);
+        }
     }
 }
 
@@ -529,4 +615,136 @@ pub(crate) fn clear_meta(
         let _ = write!(cursor, "{sep}{}", level.as_str());
     }
     cursor.position() as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Opener, RecordKind};
+
+    /// A `MakeWriter` that appends to a shared `Vec`.
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl MakeWriter<'_> for Shared {
+        type Writer = Shared;
+        fn make_writer(&self) -> Shared {
+            self.clone()
+        }
+    }
+
+    /// The events of every line in `log`, opened under `key`.
+    fn events(key: &Key, log: &[u8]) -> Vec<String> {
+        let mut opener = Opener::new(key.clone().into());
+        log.split_inclusive(|&b| b == b'\n')
+            .map(|line| {
+                let opened = opener.open(line).expect("an enclog line").expect("opens");
+                assert_eq!(opened.record, RecordKind::Event);
+                String::from_utf8(opened.plaintext.to_vec()).unwrap()
+            })
+            .collect()
+    }
+
+    /// The thread's buffers go to the first event writer; a second one alive at the same time
+    /// (the public API allows it) must not write into them.
+    #[test]
+    fn two_event_writers_on_one_thread_keep_their_events_apart() {
+        let key = Key::generate().unwrap();
+        let out = Shared::default();
+        let writer = EncryptedWriter::new(key.clone(), out.clone());
+        let mut first = writer.make_writer();
+        let mut second = writer.make_writer();
+        first.write_all(b"first, ").unwrap();
+        second.write_all(b"second").unwrap();
+        first.write_all(b"again").unwrap();
+        drop(second);
+        drop(first);
+        let mut third = writer.make_writer(); // the thread's buffers are free again
+        third.write_all(b"third").unwrap();
+        drop(third);
+        let log = out.0.lock().unwrap().clone();
+        assert_eq!(events(&key, &log), ["second", "first, again", "third"]);
+    }
+
+    /// An inner writer that logs (through another encrypted writer, as a writer reporting its
+    /// own trouble would) while the outer line is being written: it gets buffers of its own.
+    #[test]
+    fn a_writer_that_logs_while_writing_a_line_gets_buffers_of_its_own() {
+        struct Chatty {
+            diagnostics: EncryptedWriter<Shared>,
+            out: Shared,
+        }
+        impl Write for Chatty {
+            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                write!(self.diagnostics.make_writer(), "wrote {} bytes", buf.len())?;
+                self.out.write(buf)
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let (key, diagnostics_key) = (Key::generate().unwrap(), Key::generate().unwrap());
+        let (out, diagnostics) = (Shared::default(), Shared::default());
+        let chatty = {
+            let diagnostics = EncryptedWriter::new(diagnostics_key.clone(), diagnostics.clone());
+            let out = out.clone();
+            move || Chatty {
+                diagnostics: diagnostics.clone(),
+                out: out.clone(),
+            }
+        };
+        let writer = EncryptedWriter::new(key.clone(), chatty);
+        for i in 0..3 {
+            write!(writer.make_writer(), "event {i}").unwrap();
+        }
+        let log = out.0.lock().unwrap().clone();
+        assert_eq!(events(&key, &log), ["event 0", "event 1", "event 2"]);
+        let diagnostics = diagnostics.0.lock().unwrap().clone();
+        let reported = events(&diagnostics_key, &diagnostics);
+        assert_eq!(reported.len(), 3);
+        assert!(
+            reported.iter().all(|r| r.starts_with("wrote ")),
+            "{reported:?}"
+        );
+    }
+
+    /// An event logged by a thread-local's destructor, after this thread's buffers were
+    /// destroyed (thread-locals go in the reverse order of their first use), is still sealed
+    /// and written: it used to panic.
+    #[test]
+    fn an_event_logged_while_the_threads_locals_are_destroyed_is_written() {
+        struct LogsOnExit(Option<EncryptedWriter<Shared>>);
+        impl Drop for LogsOnExit {
+            fn drop(&mut self) {
+                if let Some(writer) = self.0.take() {
+                    write!(writer.make_writer(), "thread exiting").unwrap();
+                }
+            }
+        }
+        thread_local! {
+            static ON_EXIT: RefCell<LogsOnExit> = const { RefCell::new(LogsOnExit(None)) };
+        }
+        let key = Key::generate().unwrap();
+        let out = Shared::default();
+        let writer = EncryptedWriter::new(key.clone(), out.clone());
+        std::thread::spawn(move || {
+            // First use of ON_EXIT, then of the buffers: the buffers are destroyed first.
+            ON_EXIT.with(|e| e.borrow_mut().0 = Some(writer.clone()));
+            write!(writer.make_writer(), "running").unwrap();
+        })
+        .join()
+        .expect("the thread exits without a panic");
+        let log = out.0.lock().unwrap().clone();
+        assert_eq!(events(&key, &log), ["running", "thread exiting"]);
+    }
 }
