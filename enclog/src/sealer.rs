@@ -476,7 +476,9 @@ impl SessionCache {
         else {
             return false;
         };
-        self.entries.swap(0, i);
+        if i != 0 {
+            self.entries.swap(0, i);
+        }
         self.entries[0]
             .as_ref()
             .is_some_and(|c| c.session.usable(generation))
