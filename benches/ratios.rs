@@ -27,7 +27,8 @@ use tracing_appender::non_blocking::NonBlockingBuilder;
 mod workloads;
 use workloads::{
     Counting, DECRYPT_LINES, FloorLogger, FloorWriter, PlainLogger, calling_thread_time,
-    decrypt_file, dev_null, event, log_one, non_blocking_cases, print, sink, subscriber,
+    decrypt_file, dev_null, event, in_request_span, log_one, non_blocking_cases, print, sink,
+    subscriber,
 };
 
 /// An in-memory file shared by the writer and the measurement.
@@ -262,6 +263,13 @@ fn main() {
             let d = d.clone();
             timed(move |n| tracing::dispatcher::with_default(&d, || (0..n).for_each(event)))
         };
+        // The same event in a request span's context (28 bytes more to format and seal).
+        let run_in_span = |d: &tracing::Dispatch| {
+            let d = d.clone();
+            timed(move |n| {
+                tracing::dispatcher::with_default(&d, || in_request_span(|| (0..n).for_each(event)))
+            })
+        };
         let floor = subscriber(FloorWriter::new());
         let format_floor = subscriber(FloorWriter::with_format());
         compare(
@@ -287,6 +295,18 @@ fn main() {
             "the floor with the line format's own bytes",
             run(&format_floor),
             run(&plain),
+        );
+        compare(
+            "tracing_sync, event in a request span: EncryptedWriter::locked vs plain fmt",
+            "≤ 1.6",
+            run_in_span(&encrypted),
+            run_in_span(&plain),
+        );
+        compare(
+            "tracing_sync, event in a request span: format floor vs plain fmt",
+            "the floor of the ratio above",
+            run_in_span(&format_floor),
+            run_in_span(&plain),
         );
         compare(
             "tracing_sync: EncryptedWriter::locked vs format floor",
