@@ -332,10 +332,14 @@ mod tests {
     /// use), is still sealed and written: it used to panic.
     #[test]
     fn a_record_logged_while_the_threads_locals_are_destroyed_is_written() {
+        static BUFFERS_WERE_GONE: std::sync::atomic::AtomicBool =
+            std::sync::atomic::AtomicBool::new(false);
         struct LogsOnExit(Option<Arc<EncryptedLogger<Shared>>>);
         impl Drop for LogsOnExit {
             fn drop(&mut self) {
                 if let Some(logger) = self.0.take() {
+                    let gone = BUFFERS.try_with(|_| ()).is_err();
+                    BUFFERS_WERE_GONE.store(gone, std::sync::atomic::Ordering::Relaxed);
                     log(&logger, "thread exiting");
                 }
             }
@@ -347,7 +351,8 @@ mod tests {
         let out = Shared::default();
         let logger = Arc::new(EncryptedLogger::new(key.clone(), out.clone()));
         std::thread::spawn(move || {
-            // First use of ON_EXIT, then of the buffers: the buffers are destroyed first.
+            // First use of ON_EXIT, then of the buffers: on Linux, thread-locals are destroyed
+            // in the reverse order, the buffers first (checked below).
             ON_EXIT.with(|e| e.borrow_mut().0 = Some(Arc::clone(&logger)));
             log(&logger, "running");
         })
@@ -360,5 +365,9 @@ mod tests {
             .collect();
         assert_eq!(messages.len(), 2);
         assert!(messages[0].ends_with(b"running") && messages[1].ends_with(b"thread exiting"));
+        assert!(
+            BUFFERS_WERE_GONE.load(std::sync::atomic::Ordering::Relaxed),
+            "the buffers outlived ON_EXIT here: this test did not log after their destruction"
+        );
     }
 }

@@ -13,10 +13,11 @@ use crate::sealer::{Rotation, Sealer, SealingKey};
 use crate::timestamp::write_rfc3339;
 
 thread_local! {
-    /// This thread's event buffers, reused so that a warm thread logs without allocating. An
-    /// event writer claims them in `make_writer` and uses them where they are (no move per
-    /// event); one made while they are claimed (by a writer that logs) has buffers of its own.
-    static BUFFERS: RefCell<Buffers> = const { RefCell::new(Buffers::new()) };
+    /// The event being formatted, and the sealed line: reused, so a warm thread logs without
+    /// allocating.
+    static BUFFERS: RefCell<Buffers> = const {
+        RefCell::new(Buffers { event: Vec::new(), line: Vec::new() })
+    };
 }
 
 /// The longest clear metadata: an RFC 3339 timestamp with microseconds, a space, a level.
@@ -26,77 +27,34 @@ pub(crate) const MAX_CLEAR: usize = 48;
 /// that the event is sealed where it was written (`Sealer::seal_ordered_in_place`).
 const EVENT_START: usize = crate::sealer::room_before(MAX_CLEAR);
 
-/// One event's buffers.
+/// One event's buffers, taken from [`BUFFERS`] by `make_writer` and put back when the event
+/// is written. They travel with the event writer (which may be sent to another thread).
+#[derive(Default)]
 struct Buffers {
     /// [`EVENT_START`] bytes of room, then the event (sealed in place).
     event: Vec<u8>,
     /// The sealed line.
     line: Vec<u8>,
-    /// Whether an event writer is using them (only for the thread's own, [`BUFFERS`]).
-    claimed: bool,
 }
 
 impl Buffers {
-    const fn new() -> Buffers {
-        Buffers {
-            event: Vec::new(),
-            line: Vec::new(),
-            claimed: false,
-        }
-    }
-
-    /// Ready for an event.
-    fn reset(&mut self) {
-        crate::sealer::reset_with_room(&mut self.event, EVENT_START);
-    }
-
-    /// Claims this thread's buffers for an event; `false` when another event writer of this
-    /// thread holds them (or the thread is exiting).
-    fn claim() -> bool {
-        BUFFERS
-            .try_with(|b| match b.try_borrow_mut() {
-                Ok(mut b) if !b.claimed => {
-                    b.claimed = true;
-                    b.reset();
-                    true
-                }
-                _ => false,
-            })
-            .unwrap_or(false)
-    }
-
-    /// Runs `f` on this thread's buffers (claimed by the caller); `None` if they are gone.
-    fn with_claimed<R>(f: impl FnOnce(&mut Buffers) -> R) -> Option<R> {
-        BUFFERS
-            .try_with(|b| b.try_borrow_mut().ok().map(|mut b| f(&mut b)))
+    /// This thread's buffers, ready for an event; fresh ones if an event is being written
+    /// already (a writer that logs) or the thread's locals are being destroyed (an event
+    /// logged by another thread-local's destructor).
+    fn take() -> Buffers {
+        let mut buffers = BUFFERS
+            .try_with(|b| b.try_borrow_mut().map(|mut b| std::mem::take(&mut *b)).ok())
             .ok()
             .flatten()
-    }
-}
-
-/// Where an event writer's buffers are.
-enum Held {
-    /// This thread's ([`BUFFERS`], claimed).
-    Thread,
-    /// Its own: the thread's were claimed by an outer event writer.
-    Own(Box<Buffers>),
-}
-
-impl Held {
-    /// This thread's buffers if free, else new ones.
-    fn claim() -> Held {
-        if Buffers::claim() {
-            Held::Thread
-        } else {
-            Held::own()
-        }
+            .unwrap_or_default();
+        crate::sealer::reset_with_room(&mut buffers.event, EVENT_START);
+        buffers
     }
 
-    /// New buffers, ready for an event.
-    fn own() -> Held {
-        let mut buffers = Box::new(Buffers::new());
-        buffers.reset();
-        Held::Own(buffers)
+    /// Hands the buffers back to this thread for its next event (dropped if it cannot take
+    /// them).
+    fn put_back(self) {
+        let _ = BUFFERS.try_with(|b| b.try_borrow_mut().map(|mut b| *b = self));
     }
 }
 
@@ -459,7 +417,7 @@ impl<M> EncryptedWriter<M> {
     ) -> EventWriter<'_, W> {
         EventWriter {
             inner,
-            held: Held::claim(),
+            buffers: Buffers::take(),
             level: level.filter(|_| self.settings.clear_level),
             settings: &self.settings,
         }
@@ -487,7 +445,7 @@ impl<M> EncryptedWriter<M> {
 /// ```
 pub struct EventWriter<'a, W: Write> {
     inner: W,
-    held: Held,
+    buffers: Buffers,
     level: Option<tracing_core::Level>,
     settings: &'a Settings,
 }
@@ -495,91 +453,54 @@ pub struct EventWriter<'a, W: Write> {
 impl<W: Write> std::fmt::Debug for EventWriter<'_, W> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never the buffered event: it is plaintext.
-        let buffered = match &self.held {
-            Held::Thread => Buffers::with_claimed(|b| b.event.len()),
-            Held::Own(b) => Some(b.event.len()),
-        };
         f.debug_struct("EventWriter")
-            .field("buffered_bytes", &buffered.map(|n| n - EVENT_START))
+            .field("buffered_bytes", &(self.buffers.event.len() - EVENT_START))
             .finish_non_exhaustive()
     }
 }
 
 impl<W: Write> EventWriter<'_, W> {
-    /// Runs `f` on this event's buffers and inner writer.
-    fn with_buffers<R>(&mut self, f: impl FnOnce(&mut Buffers, &mut W) -> R) -> R {
-        let mut f = Some(f);
-        if let Held::Thread = self.held {
-            let inner = &mut self.inner;
-            let call = |b: &mut Buffers| (f.take().expect("called once"))(b, inner);
-            if let Some(result) = Buffers::with_claimed(call) {
-                return result;
-            }
-            // This thread's buffers are gone (its thread-locals are being destroyed): go on
-            // with buffers of its own.
-            self.held = Held::own();
-        }
-        let Held::Own(buffers) = &mut self.held else {
-            unreachable!("a writer without the thread's buffers has its own")
-        };
-        (f.take().expect("not called yet"))(buffers, &mut self.inner)
-    }
-
     /// Seals the buffered event (if any) and writes it with one `write_all`.
     fn seal_and_write(&mut self) {
-        let settings = self.settings;
-        let level = self.level;
-        self.with_buffers(|buffers, inner| seal_and_write(settings, level, buffers, inner));
-    }
-}
-
-/// Seals the event in `buffers` (if any) and writes it to `inner` with one `write_all`.
-fn seal_and_write<W: Write>(
-    settings: &Settings,
-    level: Option<tracing_core::Level>,
-    buffers: &mut Buffers,
-    inner: &mut W,
-) {
-    let Buffers { event, line, .. } = buffers;
-    if event.len() == EVENT_START {
-        return;
-    }
-    let mut clear = [0u8; MAX_CLEAR];
-    let clear_len = if settings.clear_timestamp || level.is_some() {
-        let time = settings.clear_timestamp.then(SystemTime::now);
-        clear_meta(time, level, &mut clear)
-    } else {
-        0
-    };
-    let clear = (clear_len > 0).then(|| &clear[..clear_len]);
-    if event.last() == Some(&b'\n') {
-        event.pop();
-    }
-    line.clear();
-    let written = if settings.inner_orders {
-        // `inner` holds the lock that keeps lines in order (`EncryptedWriter::locked`).
-        let sealed = settings
-            .sealer
-            .seal_in_place(clear, event, EVENT_START, line);
-        sealed.map(|()| inner.write_all(line))
-    } else {
-        let write = |l: &[u8]| inner.write_all(l);
-        (settings.sealer).seal_ordered_in_place(clear, event, EVENT_START, line, write)
-    };
-    match written {
-        Ok(result) => {
-            // Reported and counted by `record`: a drop cannot return it.
-            let _ = settings.failures.record(result);
+        let Buffers { event, line } = &mut self.buffers;
+        if event.len() == EVENT_START {
+            return;
         }
-        Err(e) => settings.failures.failed("seal a log line", &e),
+        let settings = self.settings;
+        let mut clear = [0u8; MAX_CLEAR];
+        let time = settings.clear_timestamp.then(SystemTime::now);
+        let clear_len = clear_meta(time, self.level, &mut clear);
+        let clear = (clear_len > 0).then(|| &clear[..clear_len]);
+        if event.last() == Some(&b'\n') {
+            event.pop();
+        }
+        line.clear();
+        let inner = &mut self.inner;
+        let written = if settings.inner_orders {
+            // `inner` holds the lock that keeps lines in order (`EncryptedWriter::locked`).
+            let sealed = settings
+                .sealer
+                .seal_in_place(clear, event, EVENT_START, line);
+            sealed.map(|()| inner.write_all(line))
+        } else {
+            let write = |l: &[u8]| inner.write_all(l);
+            (settings.sealer).seal_ordered_in_place(clear, event, EVENT_START, line, write)
+        };
+        match written {
+            Ok(result) => {
+                // Reported and counted by `record`: a drop cannot return it.
+                let _ = settings.failures.record(result);
+            }
+            Err(e) => settings.failures.failed("seal a log line", &e),
+        }
+        line.clear();
+        event.truncate(EVENT_START);
     }
-    line.clear();
-    event.truncate(EVENT_START);
 }
 
 impl<W: Write> Write for EventWriter<'_, W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.with_buffers(|b, _| b.event.extend_from_slice(buf));
+        self.buffers.event.extend_from_slice(buf);
         Ok(buf.len())
     }
 
@@ -593,9 +514,7 @@ impl<W: Write> Write for EventWriter<'_, W> {
 impl<W: Write> Drop for EventWriter<'_, W> {
     fn drop(&mut self) {
         self.seal_and_write();
-        if let Held::Thread = self.held {
-            Buffers::with_claimed(|b| b.claimed = false);
-        }
+        std::mem::take(&mut self.buffers).put_back();
     }
 }
 
@@ -676,6 +595,34 @@ mod tests {
         assert_eq!(events(&key, &log), ["second", "first, again", "third"]);
     }
 
+    /// An event writer is `Send`: one moved to another thread keeps its own event, apart from
+    /// the events that thread writes meanwhile.
+    #[test]
+    fn an_event_writer_moved_to_another_thread_keeps_its_event() {
+        let key = Key::generate().unwrap();
+        let out = Shared::default();
+        let writer = EncryptedWriter::new(key.clone(), out.clone());
+        let mut moved = writer.make_writer();
+        moved.write_all(b"made here, ").unwrap();
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let mut theirs = writer.make_writer();
+                theirs.write_all(b"theirs, ").unwrap();
+                moved.write_all(b"written there").unwrap();
+                drop(moved);
+                theirs.write_all(b"again").unwrap();
+                write!(writer.make_writer(), "another").unwrap();
+                drop(theirs);
+            });
+        });
+        let log = out.0.lock().unwrap().clone();
+        let lines = events(&key, &log);
+        assert_eq!(
+            lines,
+            ["made here, written there", "another", "theirs, again"]
+        );
+    }
+
     /// An inner writer that logs (through another encrypted writer, as a writer reporting its
     /// own trouble would) while the outer line is being written: it gets buffers of its own.
     #[test]
@@ -718,15 +665,19 @@ mod tests {
         );
     }
 
-    /// An event logged by a thread-local's destructor, after this thread's buffers were
-    /// destroyed (thread-locals go in the reverse order of their first use), is still sealed
-    /// and written: it used to panic.
+    /// An event logged by a thread-local's destructor, after this thread's buffers and
+    /// session cache were destroyed, is still sealed and written: it used to panic (which
+    /// aborts the process).
     #[test]
     fn an_event_logged_while_the_threads_locals_are_destroyed_is_written() {
+        static BUFFERS_WERE_GONE: std::sync::atomic::AtomicBool =
+            std::sync::atomic::AtomicBool::new(false);
         struct LogsOnExit(Option<EncryptedWriter<Shared>>);
         impl Drop for LogsOnExit {
             fn drop(&mut self) {
                 if let Some(writer) = self.0.take() {
+                    let gone = BUFFERS.try_with(|_| ()).is_err();
+                    BUFFERS_WERE_GONE.store(gone, std::sync::atomic::Ordering::Relaxed);
                     write!(writer.make_writer(), "thread exiting").unwrap();
                 }
             }
@@ -738,7 +689,8 @@ mod tests {
         let out = Shared::default();
         let writer = EncryptedWriter::new(key.clone(), out.clone());
         std::thread::spawn(move || {
-            // First use of ON_EXIT, then of the buffers: the buffers are destroyed first.
+            // First use of ON_EXIT, then of the buffers: on Linux, thread-locals are destroyed
+            // in the reverse order, the buffers first (checked below).
             ON_EXIT.with(|e| e.borrow_mut().0 = Some(writer.clone()));
             write!(writer.make_writer(), "running").unwrap();
         })
@@ -746,5 +698,9 @@ mod tests {
         .expect("the thread exits without a panic");
         let log = out.0.lock().unwrap().clone();
         assert_eq!(events(&key, &log), ["running", "thread exiting"]);
+        assert!(
+            BUFFERS_WERE_GONE.load(std::sync::atomic::Ordering::Relaxed),
+            "the buffers outlived ON_EXIT here: this test did not log after their destruction"
+        );
     }
 }
