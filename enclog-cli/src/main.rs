@@ -13,7 +13,7 @@ use std::sync::LazyLock;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::cmd::Status;
-use crate::output::ColorChoice;
+use crate::output::When;
 
 const MAIN_HELP: &str = "\
 Start with `enclog demo`.
@@ -42,8 +42,8 @@ static VERSION: LazyLock<String> = LazyLock::new(|| {
 )]
 struct Cli {
     /// When to colour level words in decrypted output (NO_COLOR is honoured by `auto`).
-    #[arg(long, value_enum, global = true, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
-    color: ColorChoice,
+    #[arg(long, value_enum, global = true, default_value_t = When::Auto, value_name = "WHEN")]
+    color: When,
     #[command(subcommand)]
     command: Command,
 }
@@ -113,7 +113,7 @@ Examples:
 const DECRYPT_HELP: &str = "\
 Examples:
   enclog decrypt --key-file app.key app.log
-  enclog decrypt --keyring /etc/enclog/keys app.log.1.gz app.log | less -R
+  enclog decrypt --keyring /etc/enclog/keys --color always --escape always app.log | less -R
   journalctl -u app -o cat | ENCLOG_KEY_FILE=app.key enclog decrypt
   enclog decrypt --key-command 'pass show logs/app' --output json app.log | jq .
   enclog decrypt --unwrap --key-file app.key /var/lib/docker/containers/*/*-json.log

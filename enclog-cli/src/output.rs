@@ -7,34 +7,143 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use clap::ValueEnum;
+use clap::{Args, ValueEnum};
 use enclog::{MetaStatus, Opened};
 use serde_json::{Map, Value};
 
 /// Stdout's buffer: large, so that decrypting writes in big blocks.
 pub(crate) const STDOUT_BUFFER: usize = 256 * 1024;
 
-/// When to colour level words.
+/// When to do something to standard output: colour level words (`--color`), escape control
+/// characters (`--escape`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub(crate) enum ColorChoice {
-    // When standard output is a terminal and NO_COLOR is not set.
+pub(crate) enum When {
+    // When standard output is a terminal (for colour: and NO_COLOR is not set).
     Auto,
     Always,
     Never,
 }
 
-impl ColorChoice {
+impl When {
     /// Whether to colour what goes to standard output.
-    pub(crate) fn for_stdout(self) -> bool {
+    pub(crate) fn color_stdout(self) -> bool {
         match self {
-            ColorChoice::Always => true,
-            ColorChoice::Never => false,
-            ColorChoice::Auto => {
+            When::Always => true,
+            When::Never => false,
+            When::Auto => {
                 std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
                     && io::stdout().is_terminal()
             }
         }
     }
+
+    /// Whether to escape control characters in what goes to standard output.
+    pub(crate) fn escape_stdout(self) -> bool {
+        match self {
+            When::Always => true,
+            When::Never => false,
+            When::Auto => io::stdout().is_terminal(),
+        }
+    }
+}
+
+/// Options of the commands that print logged text (`decrypt`, `tailf`).
+#[derive(Args, Debug)]
+pub(crate) struct TextOptions {
+    /// When to show control characters in the logged text escaped (`\x1b`, `\x0d`, `\u{9b}`,
+    /// and bytes that are not UTF-8 as `\xff`), so that a logged value cannot drive the
+    /// terminal (move the cursor, rewrite lines, set the title): `auto` does it when standard
+    /// output is a terminal. Tabs and newlines are kept.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = When::Auto)]
+    escape: When,
+}
+
+/// How logged text is printed: level words coloured or not, control characters escaped or not.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct TextStyle {
+    pub(crate) color: bool,
+    pub(crate) escape: bool,
+}
+
+impl TextStyle {
+    /// The style for standard output, from `--color` and `--escape`.
+    pub(crate) fn for_stdout(color: When, text: &TextOptions) -> TextStyle {
+        TextStyle {
+            color: color.color_stdout(),
+            escape: text.escape.escape_stdout(),
+        }
+    }
+
+    /// Writes text from the log as it is, or with its control characters escaped;
+    /// `line_end`: a newline follows it (so a carriage return ending it is harmless: a CRLF
+    /// line).
+    pub(crate) fn write_text(
+        self,
+        out: &mut impl Write,
+        text: &[u8],
+        line_end: bool,
+    ) -> io::Result<()> {
+        if self.escape {
+            write_escaped(out, text, line_end)
+        } else {
+            out.write_all(text)
+        }
+    }
+
+    /// Writes an event like [`TextStyle::write_text`], its level word coloured if asked.
+    fn write_event(self, out: &mut impl Write, text: &[u8], line_end: bool) -> io::Result<()> {
+        match find_level(text).filter(|_| self.color) {
+            Some((at, len, color)) => {
+                self.write_text(out, &text[..at], false)?;
+                out.write_all(color)?;
+                out.write_all(&text[at..at + len])?;
+                out.write_all(b"\x1b[0m")?;
+                self.write_text(out, &text[at + len..], line_end)
+            }
+            None => self.write_text(out, text, line_end),
+        }
+    }
+}
+
+/// Whether a terminal acts on `c` instead of showing it: the C0 controls but tab and newline
+/// (escape sequences start with ESC; CR and backspace overwrite what was shown), DEL, and the
+/// C1 controls (U+0080–U+009F: U+009B is a CSI on terminals that take 8-bit controls).
+fn acts_on_terminal(c: char) -> bool {
+    c.is_control() && c != '\t' && c != '\n'
+}
+
+/// Writes `text` with every character a terminal would act on, and every byte that is not
+/// UTF-8, shown as an escape instead; but a carriage return that ends a line (before a newline
+/// in `text`, or at its end when `line_end`) is kept: CRLF text shows as it did.
+fn write_escaped(out: &mut impl Write, text: &[u8], line_end: bool) -> io::Result<()> {
+    let ends_line = |at: usize| text.get(at + 1).map_or(line_end, |&next| next == b'\n');
+    let harmless = |(at, &b): (usize, &u8)| {
+        (0x20..0x7f).contains(&b) || b == b'\t' || b == b'\n' || (b == b'\r' && ends_line(at))
+    };
+    if text.iter().enumerate().all(harmless) {
+        return out.write_all(text); // printable ASCII: the usual case
+    }
+    let mut base = 0; // where the chunk starts in `text`
+    for chunk in text.utf8_chunks() {
+        let valid = chunk.valid();
+        let escaped =
+            |&(at, c): &(usize, char)| acts_on_terminal(c) && !(c == '\r' && ends_line(base + at));
+        let mut shown = 0;
+        for (at, c) in valid.char_indices().filter(escaped) {
+            out.write_all(&valid.as_bytes()[shown..at])?;
+            match u8::try_from(c) {
+                Ok(b) if b < 0x80 => write!(out, "\\x{b:02x}")?,
+                _ => write!(out, "\\u{{{:x}}}", u32::from(c))?,
+            }
+            shown = at + c.len_utf8();
+        }
+        out.write_all(&valid.as_bytes()[shown..])?;
+        for b in chunk.invalid() {
+            write!(out, "\\x{b:02x}")?;
+        }
+        base += valid.len() + chunk.invalid().len();
+    }
+    Ok(())
 }
 
 /// How a reading command prints.
@@ -66,15 +175,11 @@ pub(crate) fn note(message: fmt::Arguments<'_>) {
 pub(crate) fn write_opened(
     out: &mut impl Write,
     opened: &Opened<'_>,
-    color: bool,
+    style: TextStyle,
 ) -> io::Result<()> {
-    out.write_all(opened.before)?;
-    if color {
-        write_colored(out, opened.plaintext)?;
-    } else {
-        out.write_all(opened.plaintext)?;
-    }
-    out.write_all(opened.after)?;
+    style.write_text(out, opened.before, false)?;
+    style.write_event(out, opened.plaintext, opened.after.is_empty())?;
+    style.write_text(out, opened.after, true)?;
     out.write_all(b"\n")
 }
 
@@ -89,18 +194,6 @@ const LEVELS: [(&[u8], &[u8]); 5] = [
     (b"DEBUG", b"\x1b[34m"),
     (b"TRACE", b"\x1b[35m"),
 ];
-
-fn write_colored(out: &mut impl Write, text: &[u8]) -> io::Result<()> {
-    if let Some((at, len, color)) = find_level(text) {
-        out.write_all(&text[..at])?;
-        out.write_all(color)?;
-        out.write_all(&text[at..at + len])?;
-        out.write_all(b"\x1b[0m")?;
-        out.write_all(&text[at + len..])
-    } else {
-        out.write_all(text)
-    }
-}
 
 /// The first level word standing alone (not inside another word) near the start of `text`.
 fn find_level(text: &[u8]) -> Option<(usize, usize, &'static [u8])> {
@@ -265,10 +358,69 @@ mod tests {
         assert_eq!(find_level(late.as_bytes()), None);
     }
 
+    fn event(style: TextStyle, text: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        style.write_event(&mut out, text, false).unwrap();
+        out
+    }
+
+    const COLOR: TextStyle = TextStyle {
+        color: true,
+        escape: false,
+    };
+    const ESCAPE: TextStyle = TextStyle {
+        color: false,
+        escape: true,
+    };
+
     #[test]
     fn colored_text_keeps_every_byte() {
-        let mut out = Vec::new();
-        write_colored(&mut out, b"t ERROR boom").unwrap();
-        assert_eq!(out, b"t \x1b[1;31mERROR\x1b[0m boom");
+        assert_eq!(
+            event(COLOR, b"t ERROR boom"),
+            b"t \x1b[1;31mERROR\x1b[0m boom"
+        );
+    }
+
+    /// Threat: a logged value (a user name, a header) that drives the terminal of whoever reads
+    /// the log: rewrites the title, moves the cursor to overwrite earlier lines, hides text.
+    #[test]
+    fn control_characters_are_escaped_and_everything_else_kept() {
+        let logged =
+            "user=\x1b]0;pwned\x07 \x1b[2Kgone\rback\x08 del\x7f c1\u{9b}31m tab\tnl\nüñí €";
+        assert_eq!(
+            String::from_utf8(event(ESCAPE, logged.as_bytes())).unwrap(),
+            "user=\\x1b]0;pwned\\x07 \\x1b[2Kgone\\x0dback\\x08 del\\x7f c1\\u{9b}31m tab\tnl\nüñí €"
+        );
+        // Bytes that are not UTF-8 (a lone 8-bit CSI among them) are shown as bytes.
+        assert_eq!(event(ESCAPE, b"a\x9b31mb\xff\xc3"), b"a\\x9b31mb\\xff\\xc3");
+        assert_eq!(event(ESCAPE, b"plain text"), b"plain text");
+        assert_eq!(event(TextStyle::default(), b"as\x1bis"), b"as\x1bis");
+    }
+
+    /// A carriage return that ends a line only returns to a line that is over: CRLF logs show
+    /// as before. One that does not is escaped (it would let the rest overwrite the line).
+    #[test]
+    fn a_carriage_return_is_kept_where_it_ends_a_line() {
+        let line = |text: &[u8], line_end| {
+            let mut out = Vec::new();
+            ESCAPE.write_text(&mut out, text, line_end).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(line(b"one\r\ntwo\r", true), "one\r\ntwo\r");
+        assert_eq!(line(b"one\r\ntwo\r", false), "one\r\ntwo\\x0d");
+        assert_eq!(line(b"secret\rcover", true), "secret\\x0dcover");
+        assert_eq!(line(b"\xff\r\r\n", true), "\\xff\\x0d\r\n");
+    }
+
+    #[test]
+    fn a_coloured_level_keeps_its_colour_when_the_text_is_escaped() {
+        let both = TextStyle {
+            color: true,
+            escape: true,
+        };
+        assert_eq!(
+            event(both, b"\x1b[8m WARN x\x1b"),
+            b"\\x1b[8m \x1b[33mWARN\x1b[0m x\\x1b"
+        );
     }
 }

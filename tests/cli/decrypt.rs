@@ -346,6 +346,77 @@ fn colour_is_off_in_pipes_and_on_when_asked() {
     );
 }
 
+/// Threat: a logged value (a user name, a header) that drives the terminal of whoever decrypts
+/// the log — sets the title, erases or overwrites lines to hide others. On a terminal (or with
+/// `--escape always`) control characters in events and in plain lines are shown escaped.
+#[test]
+fn control_characters_are_escaped_when_asked_and_kept_in_pipes() {
+    let env = Env::new();
+    let mut log = env.encrypt(b"user=\x1b]0;pwned\x07 login\rhidden\n");
+    log.extend_from_slice(b"plain \x1b[2K line\r\n");
+    let file = env.write("app.log", &log);
+    let escaped = run(env.cmd(&["decrypt", "--escape", "always"]).arg(&file), b"");
+    assert_eq!(escaped.code, 0, "{}", escaped.stderr);
+    assert_eq!(
+        escaped.stdout_text(),
+        "user=\\x1b]0;pwned\\x07 login\\x0dhidden\nplain \\x1b[2K line\r\n"
+    );
+    // In a pipe (`auto`), the bytes as they were logged: tools downstream get them unchanged.
+    let piped = run(env.cmd(&["decrypt"]).arg(&file), b"");
+    assert_eq!(
+        piped.stdout,
+        b"user=\x1b]0;pwned\x07 login\rhidden\nplain \x1b[2K line\r\n"
+    );
+    let json = run(
+        env.cmd(&["decrypt", "--escape", "always", "--output", "json"])
+            .arg(&file),
+        b"",
+    );
+    let first: serde_json::Value = serde_json::from_slice(&lines(&json.stdout)[0]).unwrap();
+    assert_eq!(first["plaintext"], "user=\x1b]0;pwned\x07 login\rhidden");
+}
+
+/// `--escape auto` (the default) escapes when standard output is a terminal: run under a
+/// pseudo-terminal (Python's `pty`, which every machine running the suite has).
+#[test]
+fn control_characters_are_escaped_on_a_terminal_by_default() {
+    const UNDER_PTY: &str = r#"
+import os, pty, subprocess, sys
+main, sub = pty.openpty()
+child = subprocess.Popen(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=sub)
+os.close(sub)
+out = b""
+while True:
+    try:
+        chunk = os.read(main, 65536)
+    except OSError:  # EIO: the child closed the terminal
+        break
+    if not chunk:
+        break
+    out += chunk
+sys.stdout.buffer.write(out)
+sys.exit(child.wait())
+"#;
+    let env = Env::new();
+    let file = env.write("app.log", &env.encrypt(b"title \x1b]0;pwned\x07 set\n"));
+    let enclog = crate::enclog_bin::command();
+    let out = std::process::Command::new("python3")
+        .args(["-c", UNDER_PTY])
+        .arg(enclog.get_program())
+        .args(["decrypt", "--key-file"])
+        .args([&env.key, &file])
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The terminal turns the newline into CRLF.
+    assert_eq!(out.stdout, b"title \\x1b]0;pwned\\x07 set\r\n");
+}
+
 #[test]
 fn usage_errors_exit_2() {
     let r = run(&mut enclog(["decrypt", "--no-such-option"]), b"");

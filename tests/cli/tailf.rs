@@ -234,6 +234,29 @@ fn from_start_prints_the_whole_file() {
     assert!(tail.interrupt().is_empty());
 }
 
+/// Like `decrypt`: control characters in followed events and plain lines shown escaped.
+#[test]
+fn control_characters_are_escaped_when_asked() {
+    let env = Env::new();
+    let log = env.path("app.log");
+    append(
+        &log,
+        &sealer(&env).seal_line(b"user=\x1b]0;pwned\x07").unwrap(),
+    );
+    append(&log, b"plain \x1b[2K\n");
+    let tail = Tail::spawn(&[
+        "--from-start".as_ref(),
+        "--escape".as_ref(),
+        "always".as_ref(),
+        log.as_ref(),
+        "--key-file".as_ref(),
+        env.key.as_ref(),
+    ]);
+    tail.expect("user=\\x1b]0;pwned\\x07");
+    tail.expect("plain \\x1b[2K");
+    assert!(tail.interrupt().is_empty());
+}
+
 #[test]
 fn a_missing_key_is_exit_2() {
     let env = Env::new();

@@ -13,7 +13,7 @@ use enclog::{
 use crate::cmd::Status;
 use crate::input;
 use crate::keys::{self, ReaderKeys};
-use crate::output::{self, ColorChoice, Format, JsonLine, Progress};
+use crate::output::{self, Format, JsonLine, Progress, TextOptions, TextStyle, When};
 use crate::unwrap::{LineMap, Unwrap};
 
 /// Arguments of `enclog decrypt`.
@@ -41,6 +41,8 @@ pub(crate) struct DecryptArgs {
     /// order. Standard input, gzip files, `--unwrap` and files under 4 MiB use one thread.
     #[arg(long, value_name = "N")]
     jobs: Option<std::num::NonZeroUsize>,
+    #[command(flatten)]
+    text: TextOptions,
 }
 
 /// Files smaller than this are decrypted by one thread: starting workers would cost more than
@@ -72,9 +74,9 @@ struct Tally {
 }
 
 /// Runs `enclog decrypt`.
-pub(crate) fn run(args: DecryptArgs, color: ColorChoice) -> Result<Status> {
+pub(crate) fn run(args: DecryptArgs, color: When) -> Result<Status> {
     let keys = keys::load_keyring(&args.keys)?;
-    let color = args.output == Format::Text && color.for_stdout();
+    let style = TextStyle::for_stdout(color, &args.text);
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(output::STDOUT_BUFFER, stdout.lock());
     let mut opener = Some(Opener::new(keys.keyring));
@@ -113,7 +115,7 @@ pub(crate) fn run(args: DecryptArgs, color: ColorChoice) -> Result<Status> {
         .flatten();
         let mut ctx = Ctx {
             name: &input.name,
-            color,
+            style,
             strict: args.strict,
             format: args.output,
             tally: &mut tally,
@@ -202,7 +204,7 @@ impl Entries for Parallel<'_> {
 
 struct Ctx<'a> {
     name: &'a str,
-    color: bool,
+    style: TextStyle,
     strict: bool,
     format: Format,
     tally: &'a mut Tally,
@@ -233,13 +235,15 @@ impl Ctx<'_> {
                 p.update(self.consumed.get());
             }
             let write = match (&entry.outcome, self.format) {
-                (Outcome::Plain, Format::Text) => out.write_all(entry.raw).and_then(|()| {
-                    if entry.terminated {
-                        out.write_all(b"\n")
-                    } else {
-                        Ok(())
-                    }
-                }),
+                (Outcome::Plain, Format::Text) => {
+                    self.style.write_text(out, entry.raw, true).and_then(|()| {
+                        if entry.terminated {
+                            out.write_all(b"\n")
+                        } else {
+                            Ok(())
+                        }
+                    })
+                }
                 (Outcome::Plain, Format::Json) => {
                     output::write_json(out, self.name, line_no, JsonLine::Plain(entry.raw))
                 }
@@ -257,7 +261,7 @@ impl Ctx<'_> {
                     match format {
                         // A close record carries no event: nothing to print.
                         Format::Text if opened.record == RecordKind::Close => Ok(()),
-                        Format::Text => output::write_opened(out, opened, self.color),
+                        Format::Text => output::write_opened(out, opened, self.style),
                         Format::Json => {
                             output::write_json(out, self.name, line_no, JsonLine::Opened(opened))
                         }

@@ -10,14 +10,14 @@ use anyhow::{Context, Result};
 use enclog::{Decryptor, EncryptedWriter, Key, Keyring, Outcome, RecordKind};
 
 use crate::cmd::Status;
-use crate::output::{self, ColorChoice};
+use crate::output::{self, TextStyle, When};
 
 /// Raw lines are shortened to this many characters on screen (they are long and all alike).
 const RAW_WIDTH: usize = 96;
 
 /// Runs `enclog demo`.
-pub(crate) fn run(color: ColorChoice) -> Result<Status> {
-    let color = color.for_stdout();
+pub(crate) fn run(color: When) -> Result<Status> {
+    let color = color.color_stdout();
     let key = Key::generate().context("cannot generate a key")?;
     let dir = tempfile::tempdir().context("cannot create a temporary folder")?;
     let path = dir.path().join("app.log");
@@ -90,7 +90,14 @@ pub(crate) fn run(color: ColorChoice) -> Result<Status> {
             Outcome::Opened(opened) => {
                 w.write_all(b"  ")?;
                 let mut event = Vec::new();
-                output::write_opened(&mut event, &opened, color)?;
+                output::write_opened(
+                    &mut event,
+                    &opened,
+                    TextStyle {
+                        color,
+                        escape: false,
+                    },
+                )?;
                 // Indent continuation lines (the error chain) like the first.
                 for (i, part) in event.split_inclusive(|&b| b == b'\n').enumerate() {
                     if i > 0 {

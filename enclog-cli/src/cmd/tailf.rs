@@ -13,7 +13,7 @@ use enclog::{
 
 use crate::cmd::Status;
 use crate::keys::{self, LoadedKeys, ReaderKeys};
-use crate::output::{self, ColorChoice};
+use crate::output::{self, TextOptions, TextStyle, When};
 
 /// Arguments of `enclog tailf`.
 #[derive(Args, Debug)]
@@ -32,15 +32,17 @@ pub(crate) struct TailfArgs {
     /// Poll the file instead of waiting for file system notifications (network file systems).
     #[arg(long)]
     poll: bool,
+    #[command(flatten)]
+    text: TextOptions,
 }
 
 /// A keyring folder is looked at again at most this often, when a line names an unknown key.
 const RESCAN_EVERY: Duration = Duration::from_secs(1);
 
 /// Runs `enclog tailf`.
-pub(crate) fn run(args: TailfArgs, color: ColorChoice) -> Result<Status> {
+pub(crate) fn run(args: TailfArgs, color: When) -> Result<Status> {
     let keys = keys::load_keyring(&args.keys)?;
-    let color = color.for_stdout();
+    let style = TextStyle::for_stdout(color, &args.text);
     let name = args.file.display().to_string();
 
     let mut first_line = 1;
@@ -72,7 +74,7 @@ pub(crate) fn run(args: TailfArgs, color: ColorChoice) -> Result<Status> {
 
     let mut printer = Printer {
         name,
-        color,
+        style,
         opener: Opener::new(keys.keyring.clone()),
         keys,
         last_rescan: None,
@@ -131,7 +133,7 @@ fn count_lines(path: &std::path::Path) -> io::Result<u64> {
 
 struct Printer<W: Write> {
     name: String,
-    color: bool,
+    style: TextStyle,
     opener: Opener,
     keys: LoadedKeys,
     last_rescan: Option<Instant>,
@@ -146,11 +148,11 @@ impl<W: Write> Printer<W> {
         let retry =
             matches!(opened, Some(Err(OpenError::UnknownKey { .. }))) && !self.keys.dirs.is_empty();
         if !retry {
-            return emit(&mut self.out, &self.name, self.color, opened, raw, line_no);
+            return emit(&mut self.out, &self.name, self.style, opened, raw, line_no);
         }
         self.rescan();
         let opened = self.opener.open(raw);
-        emit(&mut self.out, &self.name, self.color, opened, raw, line_no)
+        emit(&mut self.out, &self.name, self.style, opened, raw, line_no)
     }
 
     /// A line names a key we lack: look in the keyring folders again (a key added while
@@ -179,15 +181,17 @@ impl<W: Write> Printer<W> {
 fn emit(
     out: &mut impl Write,
     name: &str,
-    color: bool,
+    style: TextStyle,
     opened: Option<Result<enclog::Opened<'_>, OpenError>>,
     raw: &[u8],
     line_no: u64,
 ) -> Result<()> {
     let written = match opened {
-        None => out.write_all(raw).and_then(|()| out.write_all(b"\n")),
+        None => style
+            .write_text(out, raw, true)
+            .and_then(|()| out.write_all(b"\n")),
         Some(Ok(opened)) if opened.record == RecordKind::Close => Ok(()),
-        Some(Ok(opened)) => output::write_opened(out, &opened, color),
+        Some(Ok(opened)) => output::write_opened(out, &opened, style),
         Some(Err(e)) => {
             out.flush().context("cannot write to standard output")?;
             output::note(format_args!("{name}:{line_no}: {e}"));
