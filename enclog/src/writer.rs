@@ -420,6 +420,7 @@ impl<M> EncryptedWriter<M> {
             buffers: Buffers::take(),
             level: level.filter(|_| self.settings.clear_level),
             settings: &self.settings,
+            writing: false,
         }
     }
 }
@@ -448,6 +449,9 @@ pub struct EventWriter<'a, W: Write> {
     buffers: Buffers,
     level: Option<tracing_core::Level>,
     settings: &'a Settings,
+    /// Set while a line is sealed and written: still set in `drop` only if the inner writer
+    /// panicked out of a `flush`.
+    writing: bool,
 }
 
 impl<W: Write> std::fmt::Debug for EventWriter<'_, W> {
@@ -463,10 +467,20 @@ impl<W: Write> EventWriter<'_, W> {
     /// Seals the buffered event (if any) and writes it with one `write_all`.
     fn seal_and_write(&mut self) {
         let Buffers { event, line } = &mut self.buffers;
+        let settings = self.settings;
+        if self.writing {
+            // The inner writer panicked while writing the last line (from `flush`): the buffer
+            // holds that line's ciphertext, which must not be sealed again as an event.
+            event.truncate(EVENT_START);
+            settings
+                .failures
+                .failed("write an encrypted log line", &"the writer panicked");
+            self.writing = false;
+        }
         if event.len() == EVENT_START {
             return;
         }
-        let settings = self.settings;
+        self.writing = true;
         let mut clear = [0u8; MAX_CLEAR];
         let time = settings.clear_timestamp.then(SystemTime::now);
         let clear_len = clear_meta(time, self.level, &mut clear);
@@ -495,6 +509,7 @@ impl<W: Write> EventWriter<'_, W> {
         }
         line.clear();
         event.truncate(EVENT_START);
+        self.writing = false;
     }
 }
 
@@ -621,6 +636,52 @@ mod tests {
             lines,
             ["made here, written there", "another", "theirs, again"]
         );
+    }
+
+    /// A writer that panics while a flushed line is written: the event writer's drop (during
+    /// the unwinding) must not seal the sealed line again as a new event; the line is counted.
+    #[test]
+    fn a_writer_panicking_in_a_flush_loses_that_line_only() {
+        struct PanicsOnce {
+            out: Shared,
+            panicked: Arc<std::sync::atomic::AtomicBool>,
+        }
+        impl Write for PanicsOnce {
+            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                if !self
+                    .panicked
+                    .swap(true, std::sync::atomic::Ordering::Relaxed)
+                {
+                    panic!("the disk driver panicked");
+                }
+                self.out.write(buf)
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let key = Key::generate().unwrap();
+        let out = Shared::default();
+        let panicked = Arc::default();
+        let make = {
+            let (out, panicked) = (out.clone(), Arc::clone(&panicked));
+            move || PanicsOnce {
+                out: out.clone(),
+                panicked: Arc::clone(&panicked),
+            }
+        };
+        let writer =
+            EncryptedWriter::new(key.clone(), make).with_error_policy(WriteErrorPolicy::Silent);
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut event = writer.make_writer();
+            event.write_all(b"lost in the panic").unwrap();
+            event.flush().unwrap();
+        }));
+        assert!(result.is_err(), "the writer's panic reaches the caller");
+        write!(writer.make_writer(), "after").unwrap();
+        let log = out.0.lock().unwrap().clone();
+        assert_eq!(events(&key, &log), ["after"]);
+        assert_eq!(writer.lost_lines(), 1);
     }
 
     /// An inner writer that logs (through another encrypted writer, as a writer reporting its
