@@ -113,7 +113,7 @@ Examples:
 const DECRYPT_HELP: &str = "\
 Examples:
   enclog decrypt --key-file app.key app.log
-  enclog decrypt --keyring /etc/enclog/keys --color always --escape always app.log | less -R
+  enclog decrypt --keyring keys --color always --escape always app.log.1.gz app.log | less -R
   journalctl -u app -o cat | ENCLOG_KEY_FILE=app.key enclog decrypt
   enclog decrypt --key-command 'pass show logs/app' --output json app.log | jq .
   enclog decrypt --unwrap --key-file app.key /var/lib/docker/containers/*/*-json.log

@@ -51,9 +51,11 @@ impl When {
 #[derive(Args, Debug)]
 pub(crate) struct TextOptions {
     /// When to show control characters in the logged text escaped (`\x1b`, `\x0d`, `\u{9b}`,
-    /// and bytes that are not UTF-8 as `\xff`), so that a logged value cannot drive the
-    /// terminal (move the cursor, rewrite lines, set the title): `auto` does it when standard
-    /// output is a terminal. Tabs and newlines are kept.
+    /// bidirectional-text controls as `\u{202e}`, bytes that are not UTF-8 as `\xff`), so that
+    /// a logged value cannot drive the terminal (move the cursor, rewrite lines, set the title)
+    /// or reorder a line: `auto` does it when standard output is a terminal; give `always` when
+    /// a pipe ends at one (`| grep …`, `| less -R`). Tabs, newlines and a carriage return
+    /// ending a line are kept. (JSON output always escapes them.)
     #[arg(long, value_enum, value_name = "WHEN", default_value_t = When::Auto)]
     escape: When,
 }
@@ -105,11 +107,21 @@ impl TextStyle {
     }
 }
 
-/// Whether a terminal acts on `c` instead of showing it: the C0 controls but tab and newline
-/// (escape sequences start with ESC; CR and backspace overwrite what was shown), DEL, and the
-/// C1 controls (U+0080–U+009F: U+009B is a CSI on terminals that take 8-bit controls).
-fn acts_on_terminal(c: char) -> bool {
-    c.is_control() && c != '\t' && c != '\n'
+/// Whether `c` is shown escaped: the characters a terminal acts on instead of showing them —
+/// the C0 controls but tab and newline (escape sequences start with ESC; CR and backspace
+/// overwrite what was shown), DEL, the C1 controls (U+0080–U+009F: U+009B is a CSI on
+/// terminals that take 8-bit controls) — and the bidirectional-text controls, which reorder
+/// how the rest of a line is shown (the "Trojan Source" characters).
+fn shown_escaped(c: char) -> bool {
+    (c.is_control() && c != '\t' && c != '\n') || is_bidi_control(c)
+}
+
+/// The explicit bidirectional formatting characters (Unicode's `Bidi_Control`).
+fn is_bidi_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+    )
 }
 
 /// Writes `text` with every character a terminal would act on, and every byte that is not
@@ -127,7 +139,7 @@ fn write_escaped(out: &mut impl Write, text: &[u8], line_end: bool) -> io::Resul
     for chunk in text.utf8_chunks() {
         let valid = chunk.valid();
         let escaped =
-            |&(at, c): &(usize, char)| acts_on_terminal(c) && !(c == '\r' && ends_line(base + at));
+            |&(at, c): &(usize, char)| shown_escaped(c) && !(c == '\r' && ends_line(base + at));
         let mut shown = 0;
         for (at, c) in valid.char_indices().filter(escaped) {
             out.write_all(&valid.as_bytes()[shown..at])?;
@@ -282,13 +294,22 @@ pub(crate) fn write_json(
             put_bytes(&mut map, "plaintext", o.plaintext);
         }
     }
-    serde_json::to_writer(&mut *out, &Value::Object(map))?;
-    out.write_all(b"\n")
+    write_json_value(out, &Value::Object(map))
 }
 
-/// Writes `value` and a newline.
+/// Writes `value` and a newline. serde_json escapes the C0 controls only; DEL, the C1 controls
+/// and the bidirectional-text controls (see [`shown_escaped`]) are written as `\uXXXX` too, so
+/// that JSON read on a terminal (`| jq .` keeps them as they are) is as safe as text output.
+/// They can only be inside strings, where `\uXXXX` means the same character.
 pub(crate) fn write_json_value(out: &mut impl Write, value: &Value) -> io::Result<()> {
-    serde_json::to_writer(&mut *out, value)?;
+    let json = serde_json::to_string(value)?;
+    let mut shown = 0;
+    for (at, c) in json.char_indices().filter(|&(_, c)| shown_escaped(c)) {
+        out.write_all(&json.as_bytes()[shown..at])?;
+        write!(out, "\\u{:04x}", u32::from(c))?;
+        shown = at + c.len_utf8();
+    }
+    out.write_all(&json.as_bytes()[shown..])?;
     out.write_all(b"\n")
 }
 
@@ -395,6 +416,26 @@ mod tests {
         assert_eq!(event(ESCAPE, b"a\x9b31mb\xff\xc3"), b"a\\x9b31mb\\xff\\xc3");
         assert_eq!(event(ESCAPE, b"plain text"), b"plain text");
         assert_eq!(event(TextStyle::default(), b"as\x1bis"), b"as\x1bis");
+    }
+
+    /// Threat: text that reorders how its line is shown ("Trojan Source"), and, in JSON, the
+    /// controls serde_json leaves as they are (DEL, C1: `jq` prints them raw).
+    #[test]
+    fn bidi_controls_are_escaped_and_json_escapes_what_serde_json_leaves() {
+        let logged = "user=\u{202e}nimda\u{2066} ok \u{200d}";
+        assert_eq!(
+            String::from_utf8(event(ESCAPE, logged.as_bytes())).unwrap(),
+            "user=\\u{202e}nimda\\u{2066} ok \u{200d}" // a zero-width joiner is kept
+        );
+        let mut json = Vec::new();
+        let value = Value::from("a\x1b\u{9b}2J\u{9d}0;t\x07 \x7f \u{202e}x é");
+        write_json_value(&mut json, &value).unwrap();
+        let json = String::from_utf8(json).unwrap();
+        assert_eq!(
+            json,
+            "\"a\\u001b\\u009b2J\\u009d0;t\\u0007 \\u007f \\u202ex é\"\n"
+        );
+        assert_eq!(serde_json::from_str::<Value>(&json).unwrap(), value);
     }
 
     /// A carriage return that ends a line only returns to a line that is over: CRLF logs show

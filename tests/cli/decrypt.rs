@@ -376,6 +376,36 @@ fn control_characters_are_escaped_when_asked_and_kept_in_pipes() {
     assert_eq!(first["plaintext"], "user=\x1b]0;pwned\x07 login\rhidden");
 }
 
+/// A carriage return is kept only where a newline follows it on the screen: an event ending in
+/// one is followed by the text after its token, and the last line of a file without a final
+/// newline by the next file's first line — both of which it would let overwrite its line.
+#[test]
+fn a_carriage_return_is_kept_only_where_a_newline_follows() {
+    let env = Env::new();
+    let sealer = enclog::Sealer::from_key_file(&env.key).unwrap();
+    let token = |event: &[u8]| {
+        let line = sealer.seal_line(event).unwrap();
+        line.strip_suffix(b"\n").unwrap().to_vec()
+    };
+    let mut first = token(b"event ending in CR\r");
+    first.extend_from_slice(b" text after\n");
+    first.extend_from_slice(&token(b"CRLF event\r"));
+    first.extend_from_slice(b"\n");
+    first.extend_from_slice(b"no final newline\r");
+    let first = env.write("app.log.1", &first);
+    let second = env.write("app.log", b"second file\r\n");
+    let r = run(
+        env.cmd(&["decrypt", "--escape", "always"])
+            .args([&first, &second]),
+        b"",
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        r.stdout_text(),
+        "event ending in CR\\x0d text after\nCRLF event\r\nno final newline\\x0dsecond file\r\n"
+    );
+}
+
 /// `--escape auto` (the default) escapes when standard output is a terminal: run under a
 /// pseudo-terminal (Python's `pty`, which every machine running the suite has).
 #[test]

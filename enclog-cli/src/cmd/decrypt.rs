@@ -235,15 +235,16 @@ impl Ctx<'_> {
                 p.update(self.consumed.get());
             }
             let write = match (&entry.outcome, self.format) {
-                (Outcome::Plain, Format::Text) => {
-                    self.style.write_text(out, entry.raw, true).and_then(|()| {
+                (Outcome::Plain, Format::Text) => self
+                    .style
+                    .write_text(out, entry.raw, entry.terminated)
+                    .and_then(|()| {
                         if entry.terminated {
                             out.write_all(b"\n")
                         } else {
                             Ok(())
                         }
-                    })
-                }
+                    }),
                 (Outcome::Plain, Format::Json) => {
                     output::write_json(out, self.name, line_no, JsonLine::Plain(entry.raw))
                 }
