@@ -53,6 +53,8 @@ mod recipient;
 mod sealer;
 mod sealing_write;
 mod secret_file;
+#[cfg(all(test, any(feature = "tracing", feature = "log")))]
+mod test_support;
 #[cfg(any(feature = "tracing", feature = "log"))]
 mod timestamp;
 mod token;

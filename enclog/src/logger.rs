@@ -307,21 +307,8 @@ impl std::fmt::Debug for InitError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::SharedVec as Shared;
     use std::sync::Arc;
-
-    /// A writer appending to a shared `Vec`.
-    #[derive(Clone, Default)]
-    struct Shared(Arc<Mutex<Vec<u8>>>);
-
-    impl Write for Shared {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
 
     fn log(logger: &EncryptedLogger<Shared>, message: &str) {
         logger.log(&Record::builder().args(format_args!("{message}")).build());
@@ -358,7 +345,7 @@ mod tests {
         })
         .join()
         .expect("the thread exits without a panic");
-        let log = out.0.lock().unwrap().clone();
+        let log = out.bytes();
         let mut opener = crate::Opener::new(key.into());
         let messages: Vec<_> = (log.split_inclusive(|&b| b == b'\n'))
             .map(|line| opener.open(line).unwrap().unwrap().plaintext.to_vec())

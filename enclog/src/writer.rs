@@ -554,28 +554,8 @@ pub(crate) fn clear_meta(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::SharedVec as Shared;
     use crate::{Opener, RecordKind};
-
-    /// A `MakeWriter` that appends to a shared `Vec`.
-    #[derive(Clone, Default)]
-    struct Shared(Arc<Mutex<Vec<u8>>>);
-
-    impl Write for Shared {
-        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl MakeWriter<'_> for Shared {
-        type Writer = Shared;
-        fn make_writer(&self) -> Shared {
-            self.clone()
-        }
-    }
 
     /// The events of every line in `log`, opened under `key`.
     fn events(key: &Key, log: &[u8]) -> Vec<String> {
@@ -606,7 +586,7 @@ mod tests {
         let mut third = writer.make_writer(); // the thread's buffers are free again
         third.write_all(b"third").unwrap();
         drop(third);
-        let log = out.0.lock().unwrap().clone();
+        let log = out.bytes();
         assert_eq!(events(&key, &log), ["second", "first, again", "third"]);
     }
 
@@ -630,7 +610,7 @@ mod tests {
                 drop(theirs);
             });
         });
-        let log = out.0.lock().unwrap().clone();
+        let log = out.bytes();
         let lines = events(&key, &log);
         assert_eq!(
             lines,
@@ -679,7 +659,7 @@ mod tests {
         }));
         assert!(result.is_err(), "the writer's panic reaches the caller");
         write!(writer.make_writer(), "after").unwrap();
-        let log = out.0.lock().unwrap().clone();
+        let log = out.bytes();
         assert_eq!(events(&key, &log), ["after"]);
         assert_eq!(writer.lost_lines(), 1);
     }
@@ -715,9 +695,9 @@ mod tests {
         for i in 0..3 {
             write!(writer.make_writer(), "event {i}").unwrap();
         }
-        let log = out.0.lock().unwrap().clone();
+        let log = out.bytes();
         assert_eq!(events(&key, &log), ["event 0", "event 1", "event 2"]);
-        let diagnostics = diagnostics.0.lock().unwrap().clone();
+        let diagnostics = diagnostics.bytes();
         let reported = events(&diagnostics_key, &diagnostics);
         assert_eq!(reported.len(), 3);
         assert!(
@@ -757,7 +737,7 @@ mod tests {
         })
         .join()
         .expect("the thread exits without a panic");
-        let log = out.0.lock().unwrap().clone();
+        let log = out.bytes();
         assert_eq!(events(&key, &log), ["running", "thread exiting"]);
         assert!(
             BUFFERS_WERE_GONE.load(std::sync::atomic::Ordering::Relaxed),
