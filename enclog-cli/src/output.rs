@@ -94,7 +94,8 @@ impl TextStyle {
 
     /// Writes an event like [`TextStyle::write_text`], its level word coloured if asked.
     fn write_event(self, out: &mut impl Write, text: &[u8], line_end: bool) -> io::Result<()> {
-        match find_level(text).filter(|_| self.color) {
+        let level = if self.color { find_level(text) } else { None };
+        match level {
             Some((at, len, color)) => {
                 self.write_text(out, &text[..at], false)?;
                 out.write_all(color)?;
