@@ -3,7 +3,7 @@
 //! ```sh
 //! cargo run --example quickstart
 //! ```
-//! In a real service the key comes from `enclog genkey -o app.key` and `Key::from_file`.
+//! In a real service the key comes from `enclog genkey -o app.key` and `SealingKey::from_file`.
 
 use std::error::Error;
 

@@ -8,8 +8,7 @@ use std::time::SystemTime;
 use log::{LevelFilter, Log, Metadata, Record, SetLoggerError};
 
 use crate::failure::{FailureState, WriteErrorPolicy};
-use crate::key::Key;
-use crate::sealer::Sealer;
+use crate::sealer::{Rotation, Sealer, SealingKey};
 use crate::timestamp::write_rfc3339;
 
 thread_local! {
@@ -57,7 +56,8 @@ pub struct EncryptedLogger<W: Write + Send = Box<dyn Write + Send>> {
 }
 
 impl<W: Write + Send> EncryptedLogger<W> {
-    /// A logger sealing under `key` into `writer`, at level `Trace` until set otherwise.
+    /// A logger sealing under `key` (a [`Key`](crate::Key), or any [`SealingKey`]: a recipient for the
+    /// public-key mode) into `writer`, at level `Trace` until set otherwise.
     ///
     /// ```
     /// use log::Log;
@@ -70,8 +70,9 @@ impl<W: Write + Send> EncryptedLogger<W> {
     /// assert!(opener.open(&line).unwrap()?.plaintext.ends_with(b"hello"));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn new(key: Key, writer: W) -> EncryptedLogger<W> {
-        EncryptedLogger::with_sealer(Sealer::new(key), writer)
+    pub fn new(key: impl Into<SealingKey>, writer: W) -> EncryptedLogger<W> {
+        let sealer = Sealer::with_key(key.into(), Rotation::default());
+        EncryptedLogger::with_sealer(sealer, writer)
     }
 
     /// A logger sealing with an existing [`Sealer`]. Records are numbered and written under the
@@ -162,6 +163,19 @@ impl<W: Write + Send> EncryptedLogger<W> {
     /// ```
     pub fn lost_lines(&self) -> u64 {
         self.failures.lost()
+    }
+
+    /// The sealer (its key id and session; give it to `KeyReloader` to
+    /// switch keys without a restart).
+    ///
+    /// ```
+    /// let key = enclog::Key::generate()?;
+    /// let logger = enclog::EncryptedLogger::new(key.clone(), std::io::sink());
+    /// assert_eq!(logger.sealer().key_id(), key.id());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn sealer(&self) -> &Sealer {
+        &self.sealer
     }
 
     /// Writes the session's close record (a clean shutdown, as opposed to a crash).
@@ -307,11 +321,26 @@ impl std::fmt::Debug for InitError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Key;
     use crate::test_support::SharedVec as Shared;
     use std::sync::Arc;
 
     fn log(logger: &EncryptedLogger<Shared>, message: &str) {
         logger.log(&Record::builder().args(format_args!("{message}")).build());
+    }
+
+    /// `new` takes any sealing key: a recipient gives public-key lines.
+    #[test]
+    fn new_takes_a_recipient_for_the_public_key_mode() {
+        let identity = crate::Identity::generate().unwrap();
+        let out = Shared::default();
+        let logger = EncryptedLogger::new(identity.recipient(), out.clone());
+        log(&logger, "to the identity");
+        let mut opener = crate::Opener::new(identity.into());
+        let line = out.bytes();
+        let opened = opener.open(&line).unwrap().unwrap();
+        assert_eq!(opened.mode, crate::Mode::Recipient);
+        assert!(opened.plaintext.ends_with(b"to the identity"));
     }
 
     /// A record logged by a thread-local's destructor, after this thread's buffers and

@@ -40,6 +40,7 @@ use crate::sealer::{Sealer, SealingKey};
 /// assert_eq!(sealer.key_id(), second.id());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[must_use = "the key file is watched only while the reloader lives"]
 pub struct KeyReloader {
     _watcher: notify::RecommendedWatcher,
     path: PathBuf,

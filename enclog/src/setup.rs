@@ -22,7 +22,7 @@ use crate::writer::EncryptedWriter;
 ///
 /// ```no_run
 /// fn main() -> Result<(), Box<dyn std::error::Error>> {
-///     let key = enclog::Key::from_file("app.key")?;
+///     let key = enclog::SealingKey::from_file("app.key")?;
 ///     let _guard = enclog::init_file("app.log", key)?;
 ///     tracing::info!(user = "alice@example.com", "signed in");
 ///     Ok(())
@@ -102,7 +102,7 @@ impl LogGuard {
     /// Not run here: a guard comes from [`init_file`], which installs a global subscriber.
     ///
     /// ```no_run
-    /// let key = enclog::Key::from_file("app.key")?;
+    /// let key = enclog::SealingKey::from_file("app.key")?;
     /// let guard = enclog::init_file("app.log", key.clone())?;
     /// assert_eq!(guard.sealer().key_id(), key.id());
     /// // Switch to a new key whenever app.key is replaced.

@@ -8,7 +8,6 @@ use std::time::SystemTime;
 use tracing_subscriber::fmt::MakeWriter;
 
 use crate::failure::{FailureState, WriteErrorPolicy};
-use crate::key::Key;
 use crate::sealer::{Rotation, Sealer, SealingKey};
 use crate::timestamp::write_rfc3339;
 
@@ -128,7 +127,8 @@ impl<M> Clone for EncryptedWriter<M> {
 }
 
 impl<M> EncryptedWriter<M> {
-    /// Seals every event written through `inner` under `key`.
+    /// Seals every event written through `inner` under `key`: a [`Key`](crate::Key), or any
+    /// [`SealingKey`] (a recipient for the public-key mode, a zato-enclog Fernet key).
     ///
     /// ```
     /// use tracing_subscriber::fmt;
@@ -142,8 +142,9 @@ impl<M> EncryptedWriter<M> {
     /// assert!(opener.open(&line).unwrap()?.plaintext.ends_with(b"hello"));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn new(key: Key, inner: M) -> EncryptedWriter<M> {
-        EncryptedWriter::with_sealer(Sealer::new(key), inner)
+    pub fn new(key: impl Into<SealingKey>, inner: M) -> EncryptedWriter<M> {
+        let sealer = Sealer::with_key(key.into(), Rotation::default());
+        EncryptedWriter::with_sealer(sealer, inner)
     }
 
     /// Seals with an existing [`Sealer`] (to share its session with other writers).
@@ -554,6 +555,7 @@ pub(crate) fn clear_meta(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Key;
     use crate::test_support::SharedVec as Shared;
     use crate::{Opener, RecordKind};
 
@@ -567,6 +569,21 @@ mod tests {
                 String::from_utf8(opened.plaintext.to_vec()).unwrap()
             })
             .collect()
+    }
+
+    /// `new` takes any sealing key: a recipient gives public-key lines, which the identity
+    /// opens and the writer's side could not.
+    #[test]
+    fn new_takes_a_recipient_for_the_public_key_mode() {
+        let identity = crate::Identity::generate().unwrap();
+        let out = Shared::default();
+        let writer = EncryptedWriter::new(identity.recipient(), out.clone());
+        write!(writer.make_writer(), "to the identity").unwrap();
+        let log = out.bytes();
+        let mut opener = Opener::new(identity.into());
+        let opened = opener.open(&log).unwrap().unwrap();
+        assert_eq!(opened.mode, crate::Mode::Recipient);
+        assert_eq!(opened.plaintext, b"to the identity");
     }
 
     /// The thread's buffers go to the first event writer; a second one alive at the same time
