@@ -9,6 +9,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+if ! cargo nextest --version >/dev/null 2>&1; then
+  echo "test.sh: cargo-nextest is missing; install it with: cargo install --locked cargo-nextest" >&2
+  exit 2
+fi
+
 if ! command -v rsyslogd >/dev/null 2>&1 && [ ! -x /usr/sbin/rsyslogd ]; then
   echo "test.sh: installing Debian's rsyslog for the pipeline test" >&2
   sudo=""

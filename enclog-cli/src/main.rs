@@ -13,7 +13,6 @@ use std::sync::LazyLock;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::cmd::Status;
-use crate::output::When;
 
 const MAIN_HELP: &str = "\
 Start with `enclog demo`.
@@ -41,9 +40,6 @@ static VERSION: LazyLock<String> = LazyLock::new(|| {
     max_term_width = 100
 )]
 struct Cli {
-    /// When to colour level words in decrypted output (NO_COLOR is honoured by `auto`).
-    #[arg(long, value_enum, global = true, default_value_t = When::Auto, value_name = "WHEN")]
-    color: When,
     #[command(subcommand)]
     command: Command,
 }
@@ -85,7 +81,7 @@ Exit status: 0 success; 2 usage, I/O or key error.")]
 
     /// Show what enclog does, with a throwaway key (no setup needed).
     #[command(after_help = "Example:\n  enclog demo")]
-    Demo,
+    Demo(output::ColorOption),
 
     /// Print a shell completion script.
     #[command(after_help = "\
@@ -190,11 +186,11 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Genkey(args) => cmd::genkey::run(args),
         Command::Recipient(args) => cmd::genkey::recipient(args),
-        Command::Decrypt(args) => cmd::decrypt::run(args, cli.color),
-        Command::Tailf(args) => cmd::tailf::run(args, cli.color),
+        Command::Decrypt(args) => cmd::decrypt::run(args),
+        Command::Tailf(args) => cmd::tailf::run(args),
         Command::Verify(args) => cmd::verify::run(args),
         Command::Encrypt(args) => cmd::encrypt::run(args),
-        Command::Demo => cmd::demo::run(cli.color),
+        Command::Demo(args) => cmd::demo::run(args.color),
         Command::Completions { shell } => cmd::completions::completions(shell, command()),
         Command::Man { dir } => cmd::completions::man(command(), dir.as_deref()),
     };

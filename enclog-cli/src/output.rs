@@ -47,15 +47,25 @@ impl When {
     }
 }
 
+/// `--color`, for the commands that print decrypted text (`decrypt`, `tailf`, `demo`).
+#[derive(Args, Debug)]
+pub(crate) struct ColorOption {
+    /// When to colour level words in decrypted output (NO_COLOR is honoured by `auto`).
+    #[arg(long, value_enum, default_value_t = When::Auto, value_name = "WHEN")]
+    pub(crate) color: When,
+}
+
 /// Options of the commands that print logged text (`decrypt`, `tailf`).
 #[derive(Args, Debug)]
 pub(crate) struct TextOptions {
+    #[command(flatten)]
+    color: ColorOption,
     /// When to show control characters in the logged text escaped (`\x1b`, `\x0d`, `\u{9b}`,
     /// bidirectional-text controls as `\u{202e}`, bytes that are not UTF-8 as `\xff`), so that
     /// a logged value cannot drive the terminal (move the cursor, rewrite lines, set the title)
     /// or reorder a line: `auto` does it when standard output is a terminal; give `always` when
     /// a pipe ends at one (`| grep …`, `| less -R`). Tabs, newlines and a carriage return
-    /// ending a line are kept. (JSON output always escapes them.)
+    /// ending a line are kept.
     #[arg(long, value_enum, value_name = "WHEN", default_value_t = When::Auto)]
     escape: When,
 }
@@ -69,10 +79,10 @@ pub(crate) struct TextStyle {
 
 impl TextStyle {
     /// The style for standard output, from `--color` and `--escape`.
-    pub(crate) fn for_stdout(color: When, text: &TextOptions) -> TextStyle {
+    pub(crate) fn for_stdout(options: &TextOptions) -> TextStyle {
         TextStyle {
-            color: color.color_stdout(),
-            escape: text.escape.escape_stdout(),
+            color: options.color.color.color_stdout(),
+            escape: options.escape.escape_stdout(),
         }
     }
 

@@ -13,7 +13,7 @@ use enclog::{
 use crate::cmd::Status;
 use crate::input;
 use crate::keys::{self, ReaderKeys};
-use crate::output::{self, Format, JsonLine, Progress, TextOptions, TextStyle, When};
+use crate::output::{self, Format, JsonLine, Progress, TextOptions, TextStyle};
 use crate::unwrap::{LineMap, Unwrap};
 
 /// Arguments of `enclog decrypt`.
@@ -27,7 +27,8 @@ pub(crate) struct DecryptArgs {
     /// Stop at the first line that does not decrypt (exit status 1).
     #[arg(long)]
     strict: bool,
-    /// Output format: text as logged, or one JSON object per line.
+    /// Output format: text as logged, or one JSON object per line (control characters always
+    /// escaped).
     #[arg(long, value_enum, value_name = "FORMAT", default_value_t = Format::Text)]
     output: Format,
     /// Longest line read, in bytes; longer lines are reported and skipped.
@@ -74,9 +75,9 @@ struct Tally {
 }
 
 /// Runs `enclog decrypt`.
-pub(crate) fn run(args: DecryptArgs, color: When) -> Result<Status> {
+pub(crate) fn run(args: DecryptArgs) -> Result<Status> {
     let keys = keys::load_keyring(&args.keys)?;
-    let style = TextStyle::for_stdout(color, &args.text);
+    let style = TextStyle::for_stdout(&args.text);
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(output::STDOUT_BUFFER, stdout.lock());
     let mut opener = Some(Opener::new(keys.keyring));

@@ -155,7 +155,7 @@ pub(crate) fn run(color: When) -> Result<Status> {
     Ok(Status::Clean)
 }
 
-const SNIPPET: &str = r#"let key = enclog::Key::from_file("app.key")?;
+const SNIPPET: &str = r#"let key = enclog::SealingKey::from_file("app.key")?; // a key or a recipient
 let _guard = enclog::init_file("app.log", key)?; // keep it: it closes the session on exit
 tracing::info!(user = "alice@example.com", "signed in");
 // stderr, rolling files, other formatters: enclog::EncryptedWriter + tracing_subscriber::fmt"#;

@@ -13,7 +13,7 @@ use enclog::{
 
 use crate::cmd::Status;
 use crate::keys::{self, LoadedKeys, ReaderKeys};
-use crate::output::{self, TextOptions, TextStyle, When};
+use crate::output::{self, TextOptions, TextStyle};
 
 /// Arguments of `enclog tailf`.
 #[derive(Args, Debug)]
@@ -23,7 +23,8 @@ pub(crate) struct TailfArgs {
     file: PathBuf,
     #[command(flatten)]
     keys: ReaderKeys,
-    /// Print the last N lines before following.
+    /// Print the last N lines of the file before following (a session's close record is a
+    /// line too, though it prints nothing).
     #[arg(short = 'n', long = "lines", value_name = "N", default_value_t = 10)]
     lines: u64,
     /// Print the whole file before following.
@@ -40,9 +41,9 @@ pub(crate) struct TailfArgs {
 const RESCAN_EVERY: Duration = Duration::from_secs(1);
 
 /// Runs `enclog tailf`.
-pub(crate) fn run(args: TailfArgs, color: When) -> Result<Status> {
+pub(crate) fn run(args: TailfArgs) -> Result<Status> {
     let keys = keys::load_keyring(&args.keys)?;
-    let style = TextStyle::for_stdout(color, &args.text);
+    let style = TextStyle::for_stdout(&args.text);
     let name = args.file.display().to_string();
 
     let mut first_line = 1;
