@@ -465,19 +465,22 @@ impl<W: Write> std::fmt::Debug for EventWriter<'_, W> {
 }
 
 impl<W: Write> EventWriter<'_, W> {
+    /// After the inner writer panicked while a line was written (from `flush`, the panic
+    /// caught): the buffer holds that line's ciphertext, which must not be sealed again as an
+    /// event. The line is counted as lost.
+    fn discard_interrupted_line(&mut self) {
+        if self.writing {
+            self.writing = false;
+            self.buffers.event.truncate(EVENT_START);
+            (self.settings.failures).failed("write an encrypted log line", &"the writer panicked");
+        }
+    }
+
     /// Seals the buffered event (if any) and writes it with one `write_all`.
     fn seal_and_write(&mut self) {
+        self.discard_interrupted_line();
         let Buffers { event, line } = &mut self.buffers;
         let settings = self.settings;
-        if self.writing {
-            // The inner writer panicked while writing the last line (from `flush`): the buffer
-            // holds that line's ciphertext, which must not be sealed again as an event.
-            event.truncate(EVENT_START);
-            settings
-                .failures
-                .failed("write an encrypted log line", &"the writer panicked");
-            self.writing = false;
-        }
         if event.len() == EVENT_START {
             return;
         }
@@ -516,6 +519,7 @@ impl<W: Write> EventWriter<'_, W> {
 
 impl<W: Write> Write for EventWriter<'_, W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.discard_interrupted_line();
         self.buffers.event.extend_from_slice(buf);
         Ok(buf.len())
     }
@@ -676,9 +680,19 @@ mod tests {
         }));
         assert!(result.is_err(), "the writer's panic reaches the caller");
         write!(writer.make_writer(), "after").unwrap();
+        // The same event writer used on after the caught panic.
+        let mut event = writer.make_writer();
+        event.write_all(b"lost too").unwrap();
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            panicked.store(false, std::sync::atomic::Ordering::Relaxed);
+            event.flush().unwrap();
+        }));
+        assert!(caught.is_err());
+        event.write_all(b"written on").unwrap();
+        drop(event);
         let log = out.bytes();
-        assert_eq!(events(&key, &log), ["after"]);
-        assert_eq!(writer.lost_lines(), 1);
+        assert_eq!(events(&key, &log), ["after", "written on"]);
+        assert_eq!(writer.lost_lines(), 2);
     }
 
     /// An inner writer that logs (through another encrypted writer, as a writer reporting its
