@@ -56,8 +56,8 @@ pub struct EncryptedLogger<W: Write + Send = Box<dyn Write + Send>> {
 }
 
 impl<W: Write + Send> EncryptedLogger<W> {
-    /// A logger sealing under `key` (a [`Key`](crate::Key), or any [`SealingKey`]: a recipient for the
-    /// public-key mode) into `writer`, at level `Trace` until set otherwise.
+    /// A logger sealing under `key` (a [`Key`](crate::Key), or any [`SealingKey`]: a
+    /// recipient for the public-key mode) into `writer`, at level `Trace` until set otherwise.
     ///
     /// ```
     /// use log::Log;
@@ -165,8 +165,8 @@ impl<W: Write + Send> EncryptedLogger<W> {
         self.failures.lost()
     }
 
-    /// The sealer (its key id and session; give it to `KeyReloader` to
-    /// switch keys without a restart).
+    /// The sealer (its key id and session; give it to `KeyReloader` to switch keys without a
+    /// restart).
     ///
     /// ```
     /// let key = enclog::Key::generate()?;
