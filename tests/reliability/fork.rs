@@ -8,25 +8,34 @@
 //! `enclog verify` checks the result.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
+
+use enclog::SessionId;
 
 use crate::child::vars;
 use crate::support::{Env, child, events_by_session, run};
 
-fn forked_log(role: &str, sessions: usize) {
-    let env = Env::new();
+/// Runs the child `role` (an application that forks) logging to `fork.log` in `env`; returns
+/// the log's path and its events by session (no (session, seq) twice: asserted while reading).
+fn run_forking(role: &str, env: &Env) -> (PathBuf, HashMap<SessionId, Vec<(u64, String)>>) {
     let path = env.path("fork.log");
     let vars = vars(&path, &env.key_file);
     let vars: Vec<_> = vars.iter().map(|(k, v)| (*k, v.as_os_str())).collect();
     let out = child(role, &vars).output().expect("run the forking writer");
     assert!(
         out.status.success(),
-        "{}",
+        "{role}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-
-    // No (session, seq) twice (asserted while reading), and each session is one process's.
     let log = std::fs::read(&path).unwrap();
     let by_session = events_by_session(&log, env.keyring());
+    (path, by_session)
+}
+
+fn forked_log(role: &str, sessions: usize) {
+    let env = Env::new();
+    let (path, by_session) = run_forking(role, &env);
+    // Each session is one process's.
     assert_eq!(by_session.len(), sessions, "one session per process");
     let mut per_role: HashMap<String, usize> = HashMap::new();
     for events in by_session.values() {
@@ -82,19 +91,7 @@ fn a_daemon_style_double_fork_while_logging_through_the_tracing_writer() {
 #[test]
 fn a_non_blocking_writer_in_a_forked_child_drops_and_counts_and_the_parent_is_unaffected() {
     let env = Env::new();
-    let path = env.path("fork.log");
-    let vars = vars(&path, &env.key_file);
-    let vars: Vec<_> = vars.iter().map(|(k, v)| (*k, v.as_os_str())).collect();
-    let out = child("non-blocking-fork", &vars)
-        .output()
-        .expect("run the forking writer");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let log = std::fs::read(&path).unwrap();
-    let by_session = events_by_session(&log, env.keyring());
+    let (path, by_session) = run_forking("non-blocking-fork", &env);
     assert_eq!(by_session.len(), 1, "the parent's session only");
     let events: Vec<_> = by_session
         .values()
