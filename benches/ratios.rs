@@ -26,9 +26,9 @@ use tracing_appender::non_blocking::NonBlockingBuilder;
 #[path = "workloads.rs"]
 mod workloads;
 use workloads::{
-    Counting, DECRYPT_LINES, FloorLogger, FloorWriter, PlainLogger, calling_thread_time,
+    Counting, DECRYPT_LINES, FloorLogger, FloorWriter, PlainLogger, SyncCases, calling_thread_time,
     decrypt_file, dev_null, event, in_request_span, log_one, non_blocking_cases, print, sink,
-    subscriber,
+    subscriber, sync_cases,
 };
 
 /// An in-memory file shared by the writer and the measurement.
@@ -245,17 +245,11 @@ fn main() {
 
     // tracing, synchronous: fmt → Mutex<BufWriter<File>>, plain vs EncryptedWriter.
     if wanted("tracing_sync") {
-        let plain = subscriber(Mutex::new(BufWriter::new(dev_null())));
-        // The same `Mutex<BufWriter<File>>`, the mutex also ordering the lines.
-        let encrypted = subscriber(EncryptedWriter::locked(
-            key.clone(),
-            BufWriter::new(dev_null()),
-        ));
-        // Around a mutex it cannot see into: the session's order lock as well.
-        let encrypted_generic = subscriber(EncryptedWriter::new(
-            key.clone(),
-            Mutex::new(BufWriter::new(dev_null())),
-        ));
+        let SyncCases {
+            plain,
+            encrypted,
+            encrypted_generic,
+        } = sync_cases(&key);
         let run = |d: &tracing::Dispatch| {
             let d = d.clone();
             timed(move |n| tracing::dispatcher::with_default(&d, || (0..n).for_each(event)))

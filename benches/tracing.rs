@@ -24,26 +24,22 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use enclog::{EncryptedWriter, Key};
 use std::io::BufWriter;
-use std::sync::Mutex;
 
 #[path = "workloads.rs"]
 mod workloads;
 use workloads::{
-    FloorWriter, calling_thread_time, dev_null, event, non_blocking_cases, subscriber, wall_clock,
+    FloorWriter, SyncCases, calling_thread_time, dev_null, event, non_blocking_cases, subscriber,
+    sync_cases, wall_clock,
 };
 
 fn sync(c: &mut Criterion) {
     let mut group = c.benchmark_group("tracing_sync");
     let key = Key::generate().unwrap();
-    let plain = subscriber(Mutex::new(BufWriter::new(dev_null())));
-    let encrypted = subscriber(EncryptedWriter::locked(
-        key.clone(),
-        BufWriter::new(dev_null()),
-    ));
-    let encrypted_generic = subscriber(EncryptedWriter::new(
-        key.clone(),
-        Mutex::new(BufWriter::new(dev_null())),
-    ));
+    let SyncCases {
+        plain,
+        encrypted,
+        encrypted_generic,
+    } = sync_cases(&key);
     let encrypted_level =
         subscriber(EncryptedWriter::locked(key, BufWriter::new(dev_null())).with_clear_level(true));
     for (name, dispatch) in [

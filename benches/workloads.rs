@@ -426,6 +426,29 @@ impl Log for FloorLogger {
 
 /// One non-blocking arrangement of the benches: its subscriber, the sink its worker writes to
 /// (to wait, untimed, until the worker has drained), and the guard that keeps the worker alive.
+/// The synchronous arrangements compared by `tracing` and `ratios`: `plain` (`fmt` →
+/// `Mutex<BufWriter<File>>`), `encrypted` (`EncryptedWriter::locked` around the same
+/// `BufWriter`: its mutex also orders the lines) and `encrypted_generic`
+/// (`EncryptedWriter::new` around the `Mutex`, which it cannot see into: the session's order
+/// lock as well).
+pub(crate) struct SyncCases {
+    pub(crate) plain: Dispatch,
+    pub(crate) encrypted: Dispatch,
+    pub(crate) encrypted_generic: Dispatch,
+}
+
+pub(crate) fn sync_cases(key: &Key) -> SyncCases {
+    let buffered = || BufWriter::new(dev_null());
+    SyncCases {
+        plain: subscriber(Mutex::new(buffered())),
+        encrypted: subscriber(enclog::EncryptedWriter::locked(key.clone(), buffered())),
+        encrypted_generic: subscriber(enclog::EncryptedWriter::new(
+            key.clone(),
+            Mutex::new(buffered()),
+        )),
+    }
+}
+
 pub(crate) struct NonBlockingCase {
     pub(crate) name: &'static str,
     pub(crate) dispatch: Dispatch,
