@@ -14,7 +14,8 @@ use std::fs::File;
 use std::io::BufReader;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use enclog::{Decryptor, Keyring, ParallelDecryptor, ParallelOptions};
+use enclog::Keyring;
+use enclog::read::{Decryptor, ParallelDecryptor, ParallelOptions};
 
 #[path = "workloads.rs"]
 mod workloads;

@@ -16,10 +16,8 @@ use std::io::{BufReader, BufWriter};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use enclog::{
-    Decryptor, EncryptedLogger, EncryptedWriter, Key, Keyring, Opener, ParallelDecryptor,
-    ParallelOptions, Sealer,
-};
+use enclog::read::{Decryptor, ParallelDecryptor, ParallelOptions};
+use enclog::{EncryptedLogger, EncryptedWriter, Key, Keyring, Opener, Sealer};
 use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, Nonce, UnboundKey};
 use tracing_appender::non_blocking::NonBlockingBuilder;
 
@@ -215,7 +213,7 @@ fn main() {
                 &encrypted_level,
                 subscriber(
                     EncryptedWriter::with_sealer(sealer.clone(), encrypted_level.clone())
-                        .with_clear_level(true),
+                        .clear_level(true),
                 ),
             ),
         ] {
@@ -310,8 +308,8 @@ fn main() {
     // tracing, non-blocking: calling-thread cost.
     if wanted("tracing_non_blocking") {
         let cases = non_blocking_cases(&key);
-        let [plain, sealing, outside, enclog_nb] = &cases[..] else {
-            unreachable!("four arrangements")
+        let [plain, outside, enclog_nb] = &cases[..] else {
+            unreachable!("three arrangements")
         };
         let run = |d: &tracing::Dispatch, sink: &Counting| {
             let (d, sink) = (d.clone(), sink.clone());
@@ -327,14 +325,8 @@ fn main() {
             run(&enclog_nb.dispatch, &enclog_nb.sink),
             run(&plain.dispatch, &plain.sink),
         );
-        compare(
-            "tracing_non_blocking: non_blocking(SealingWrite) vs non_blocking, calling thread",
-            "(≤ 1.15 with tracing_appender)",
-            run(&sealing.dispatch, &sealing.sink),
-            run(&plain.dispatch, &plain.sink),
-        );
         // Diagnostic: plain `non_blocking` while a third thread seals lines half of the time
-        // (as `SealingWrite`'s worker does), against plain `non_blocking` alone: what work on
+        // (as a worker that seals does), against plain `non_blocking` alone: what work on
         // the other core costs the calling thread, whatever that work is.
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
         let busy = {

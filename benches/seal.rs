@@ -104,9 +104,7 @@ fn open_recipient(c: &mut Criterion) {
     let key = Key::generate().unwrap();
     let identity = enclog::Identity::generate().unwrap();
     let symmetric = Sealer::new(key.clone()).seal_line(&event).unwrap();
-    let recipient = Sealer::to_recipient(identity.recipient())
-        .seal_line(&event)
-        .unwrap();
+    let recipient = Sealer::new(identity.recipient()).seal_line(&event).unwrap();
     let mut by_key = Opener::new(Keyring::from(key));
     let mut by_identity = Opener::new(Keyring::from(identity.clone()));
     group.bench_function("symmetric", |b| {
@@ -133,12 +131,11 @@ fn open_recipient(c: &mut Criterion) {
             )
         })
     });
-    let rotating = Sealer::with_key(
-        identity.recipient().into(),
-        enclog::Rotation {
-            max_lines: 1000,
-            max_age: std::time::Duration::from_secs(3600),
-        },
+    let rotating = Sealer::with_rotation(
+        identity.recipient(),
+        enclog::seal::Rotation::default()
+            .max_lines(1000)
+            .max_age(std::time::Duration::from_secs(3600)),
     );
     let lines: Vec<Vec<u8>> = (0..20_000)
         .map(|_| rotating.seal_line(&event).unwrap())

@@ -14,12 +14,16 @@
 //!
 //! `--poll` measures the polling fallback (network file systems) instead of inotify.
 
+#[path = "../tests/key_file.rs"]
+mod key_file;
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use enclog::{FollowOptions, Follower, Key, Keyring, Opener, Sealer};
+use enclog::follow::{FollowOptions, Follower};
+use enclog::{Key, Keyring, Opener, Sealer};
 
 struct Args {
     lines: usize,
@@ -84,8 +88,7 @@ fn sealed_lines(key: &Key, n: usize) -> Vec<Vec<u8>> {
 fn library(dir: &Path, key: &Key, args: &Args) -> Vec<f64> {
     let path = dir.join("library.log");
     std::fs::write(&path, b"").unwrap();
-    let mut options = FollowOptions::default();
-    options.poll = args.poll;
+    let options = FollowOptions::default().poll(args.poll);
     let mut follower = Follower::new(&path, options).unwrap();
     let lines = sealed_lines(key, args.lines);
     // The follower waits on its own thread, as a reader does, so that each line finds it
@@ -134,7 +137,7 @@ fn binary() -> Option<PathBuf> {
 fn cli(bin: &Path, dir: &Path, key: &Key, args: &Args) -> Vec<f64> {
     let (path, key_file) = (dir.join("cli.log"), dir.join("cli.key"));
     std::fs::write(&path, b"").unwrap();
-    enclog::write_secret_file(&key_file, &format!("{}\n", *key.to_text()), true).unwrap();
+    crate::key_file::write_key_file(&key_file, &format!("{}\n", *key.to_text()));
     let mut command = Command::new(bin);
     command
         .args(["tailf", "-n", "0", "--color", "never", "--key-file"])

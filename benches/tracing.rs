@@ -12,7 +12,6 @@
 //!   Target: encrypted ≤ 1.6 × plain.
 //! - `tracing_non_blocking/*`: the cost on the **calling thread** with
 //!   `tracing_appender::non_blocking` (`.lossy(false)`): `plain` (`non_blocking(file)`),
-//!   `sealing_write` (`non_blocking(SealingWrite(file))`: sealing on the worker) and
 //!   `encrypted_outside` (`EncryptedWriter(non_blocking(file))`: sealing on the calling
 //!   thread) and `enclog_non_blocking` (`enclog::non_blocking(key, file)`: enclog's own
 //!   worker, sealing there). Only the logging calls are timed
@@ -41,7 +40,7 @@ fn sync(c: &mut Criterion) {
         encrypted_generic,
     } = sync_cases(&key);
     let encrypted_level =
-        subscriber(EncryptedWriter::locked(key, BufWriter::new(dev_null())).with_clear_level(true));
+        subscriber(EncryptedWriter::locked(key, BufWriter::new(dev_null())).clear_level(true));
     for (name, dispatch) in [
         ("plain", &plain),
         ("encrypted", &encrypted),

@@ -3,6 +3,9 @@
 
 #![allow(dead_code, missing_docs)]
 
+#[path = "../tests/key_file.rs"]
+mod key_file;
+
 use std::cell::RefCell;
 use std::fs::File;
 use std::hint::black_box;
@@ -12,7 +15,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use enclog::{Entry, Key, Outcome, Sealer};
+use enclog::read::{Entry, Outcome};
+use enclog::{Key, Sealer};
 use log::{Level, Log, Metadata, Record};
 use tracing::Dispatch;
 
@@ -217,7 +221,7 @@ pub(crate) fn decrypt_file() -> (PathBuf, Key) {
     }
     out.flush().unwrap();
     std::fs::rename(&partial, &log).unwrap();
-    enclog::write_secret_file(&key_file, &format!("{}\n", *key.to_text()), true).unwrap();
+    key_file::write_key_file(&key_file, &format!("{}\n", *key.to_text()));
     (log, key)
 }
 
@@ -248,6 +252,10 @@ pub(crate) fn print(out: &mut impl Write, entry: &Entry<'_>) -> io::Result<()> {
             out.write_all(b"\n")
         }
         Outcome::Failed(e) => panic!("line {}: {e}", entry.line_no),
+        _ => panic!(
+            "line {}: an outcome this bench does not know",
+            entry.line_no
+        ),
     }
 }
 
@@ -457,8 +465,7 @@ pub(crate) struct NonBlockingCase {
 }
 
 /// The non-blocking arrangements compared by `tracing` and `ratios`, the baseline first:
-/// `plain` (tracing-appender's `non_blocking(file)`, `.lossy(false)`), `sealing_write`
-/// (`non_blocking(SealingWrite(file))`: sealing on its worker), `encrypted_outside`
+/// `plain` (tracing-appender's `non_blocking(file)`, `.lossy(false)`), `encrypted_outside`
 /// (`EncryptedWriter(non_blocking(file))`: sealing on the calling thread) and
 /// `enclog_non_blocking` (`enclog::non_blocking(key, file)`: enclog's own worker).
 pub(crate) fn non_blocking_cases(key: &Key) -> Vec<NonBlockingCase> {
@@ -470,17 +477,12 @@ pub(crate) fn non_blocking_cases(key: &Key) -> Vec<NonBlockingCase> {
         sink,
         _guard: guard,
     };
-    let [plain, sealing, outside, own] = [(); 4].map(|()| Counting::new());
+    let [plain, outside, own] = [(); 3].map(|()| Counting::new());
     let (w, g1) = appender().finish(plain.clone());
-    let (s, g2) = appender().finish(enclog::SealingWrite::new(
-        Sealer::new(key.clone()),
-        sealing.clone(),
-    ));
     let (o, g3) = appender().finish(outside.clone());
     let (e, g4) = enclog::non_blocking(key.clone(), own.clone()).unwrap();
     vec![
         case("plain", subscriber(w), plain, Box::new(g1)),
-        case("sealing_write", subscriber(s), sealing, Box::new(g2)),
         case(
             "encrypted_outside",
             subscriber(enclog::EncryptedWriter::new(key.clone(), o)),

@@ -7,7 +7,8 @@
 
 use std::error::Error;
 
-use enclog::{Key, Keyring, MetaStatus, Opener, Sealer};
+use enclog::read::MetaStatus;
+use enclog::{Key, Keyring, Opener, Sealer};
 
 fn main() -> Result<(), Box<dyn Error>> {
     // Two keys, as after a rotation: lines under either open with one keyring.
@@ -36,6 +37,7 @@ fn main() -> Result<(), Box<dyn Error>> {
                     MetaStatus::Matches => "clear metadata authentic",
                     MetaStatus::Differs => "clear metadata EDITED",
                     MetaStatus::None => "no clear metadata",
+                    _ => "clear metadata this program does not know how to check",
                 };
                 println!(
                     "{:<8} key {} seq {} ({meta}): {}",

@@ -16,8 +16,8 @@ fn main() -> Result<(), Box<dyn Error>> {
         .open(&path)?;
 
     let logger = enclog::EncryptedLogger::new(key.clone(), file)
-        .with_level(log::LevelFilter::Info)
-        .with_clear_level(true)
+        .level(log::LevelFilter::Info)
+        .clear_level(true)
         .init()?;
     log::info!("user {} signed in", "bob@example.com");
     log::debug!("not written: below the level");

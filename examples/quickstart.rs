@@ -19,9 +19,9 @@ fn main() -> Result<(), Box<dyn Error>> {
         .open(&path)?;
 
     let writer = enclog::EncryptedWriter::new(key.clone(), file)
-        .with_clear_level(true)
+        .clear_level(true)
         // Level and time stay readable for log routers and grep; edits to them are detected.
-        .with_clear_timestamp(true);
+        .clear_timestamp(true);
     let guard = writer.session_guard();
     let subscriber = tracing_subscriber::fmt()
         .with_writer(writer)
@@ -43,15 +43,18 @@ fn main() -> Result<(), Box<dyn Error>> {
 
     println!("--- decrypted with key {} ---", key.id());
     let file = std::io::BufReader::new(std::fs::File::open(&path)?);
-    let mut reader = enclog::Decryptor::new(file, enclog::Keyring::from(key));
+    let mut reader = enclog::read::Decryptor::new(file, enclog::Keyring::from(key));
     while let Some(entry) = reader.next_entry()? {
         match entry.outcome {
-            enclog::Outcome::Opened(o) if o.record == enclog::RecordKind::Close => {
+            enclog::read::Outcome::Opened(o) if o.record == enclog::format::RecordKind::Close => {
                 println!("(session closed cleanly)")
             }
-            enclog::Outcome::Opened(o) => println!("{}", String::from_utf8_lossy(o.plaintext)),
-            enclog::Outcome::Plain => println!("{}", String::from_utf8_lossy(entry.raw)),
-            enclog::Outcome::Failed(e) => eprintln!("line {}: {e}", entry.line_no),
+            enclog::read::Outcome::Opened(o) => {
+                println!("{}", String::from_utf8_lossy(o.plaintext))
+            }
+            enclog::read::Outcome::Plain => println!("{}", String::from_utf8_lossy(entry.raw)),
+            enclog::read::Outcome::Failed(e) => eprintln!("line {}: {e}", entry.line_no),
+            _ => eprintln!("line {}: not understood by this program", entry.line_no),
         }
     }
     Ok(())

@@ -78,8 +78,8 @@ fn a_warm_encrypted_writer_allocates_nothing_and_writes_once_per_event() {
     };
     let key = enclog::Key::generate().unwrap();
     let writer = enclog::EncryptedWriter::new(key, make)
-        .with_clear_level(true)
-        .with_clear_timestamp(true);
+        .clear_level(true)
+        .clear_timestamp(true);
     let event = b"2026-11-26T20:27:30.123456Z  INFO checkout{order=1042}: app: payment accepted \
                   user=alice@example.com amount=42.00\n";
     let log_one = || {

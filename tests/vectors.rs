@@ -15,7 +15,9 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
-use enclog::{Key, Keyring, MetaStatus, Mode, Opener, RecordKind};
+use enclog::format::{Mode, RecordKind};
+use enclog::read::MetaStatus;
+use enclog::{Key, Keyring, Opener};
 
 fn all() -> Vec<vectors::Vector> {
     let v = vectors::parse(include_str!("vectors/v1.txt"));

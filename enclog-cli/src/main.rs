@@ -5,6 +5,7 @@ mod cmd;
 mod input;
 mod keys;
 mod output;
+mod secret_file;
 mod unwrap;
 
 use std::process::ExitCode;
@@ -27,7 +28,7 @@ static VERSION: LazyLock<String> = LazyLock::new(|| {
     format!(
         "{} (writes enclog line format v{})",
         env!("CARGO_PKG_VERSION"),
-        enclog::FORMAT_VERSION
+        enclog::format::FORMAT_VERSION
     )
 });
 

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use clap::{Args, ValueEnum};
-use enclog::{MetaStatus, Opened};
+use enclog::read::{MetaStatus, Opened};
 use serde_json::{Map, Value};
 
 /// Stdout's buffer: large, so that decrypting writes in big blocks.
@@ -298,6 +298,7 @@ pub(crate) fn write_json(
                 MetaStatus::None => "none",
                 MetaStatus::Matches => "matches",
                 MetaStatus::Differs => "differs",
+                _ => "unknown",
             };
             map.insert("meta_status".into(), status.into());
             put_bytes(&mut map, "before", o.before);

@@ -10,7 +10,7 @@ use chacha20::cipher::consts::U10;
 use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, Nonce, UnboundKey};
 use zeroize::{Zeroize, Zeroizing};
 
-use crate::token::TAG_LEN;
+use crate::format::TAG_LEN;
 
 /// The per-session cipher: a subkey bound to one (key, session id) pair.
 pub(crate) struct SessionCipher {

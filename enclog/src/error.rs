@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 
-use crate::armor::KeyKind;
 use crate::key::KeyId;
+use crate::key::armor::KeyKind;
 
 /// A key, identity or recipient could not be created, parsed or loaded.
 ///
@@ -130,7 +130,8 @@ pub enum KeyError {
 /// keyring, a line that was altered, and a line that was cut short.
 ///
 /// ```
-/// use enclog::{Key, Keyring, OpenError, Opener, Sealer};
+/// use enclog::{Key, Keyring, Opener, Sealer};
+/// use enclog::read::OpenError;
 /// let sealer = Sealer::new(Key::generate()?);
 /// let line = sealer.seal_line(b"hello")?;
 /// let mut opener = Opener::new(Keyring::from(Key::generate()?));
@@ -220,12 +221,12 @@ fn display_ids(ids: &[KeyId]) -> String {
 /// that seals can return it as is:
 ///
 /// ```
-/// fn seal(sealer: &enclog::Sealer, event: &str) -> Result<Vec<u8>, enclog::SealError> {
+/// fn seal(sealer: &enclog::Sealer, event: &str) -> Result<Vec<u8>, enclog::seal::SealError> {
 ///     sealer.seal_line(event.as_bytes())
 /// }
 /// let line = seal(&enclog::Sealer::new(enclog::Key::generate()?), "started")?;
-/// assert!(line.starts_with(enclog::MARKER));
-/// let err = enclog::SealError::Random(getrandom::Error::UNSUPPORTED);
+/// assert!(line.starts_with(enclog::format::MARKER));
+/// let err = enclog::seal::SealError::Random(getrandom::Error::UNSUPPORTED);
 /// assert!(err.to_string().contains("random number generator failed"));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -236,10 +237,7 @@ pub enum SealError {
     /// a Fernet IV).
     #[error("cannot seal: the operating system's random number generator failed: {0}")]
     Random(getrandom::Error),
-    /// Internal: a Fernet key has no sessions (never returned by the public API).
-    #[error("a zato-enclog Fernet key has no sessions")]
-    NoSessions,
-    /// The worker thread of a [`NonBlocking`](crate::NonBlocking) writer could not start.
+    /// The worker thread of a [`NonBlocking`](crate::non_blocking::NonBlocking) writer could not start.
     #[error("cannot start the encrypted log's writer thread: {0}")]
     Worker(std::io::Error),
 }

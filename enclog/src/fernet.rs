@@ -32,18 +32,18 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use zeroize::{Zeroize, Zeroizing};
 
-use crate::armor::KeyKind;
 use crate::error::{KeyError, OpenError, SealError};
 use crate::key::KeyId;
+use crate::key::armor::KeyKind;
 
 /// The marker zato-enclog writes before each Fernet token (enclog's own lines use
-/// [`MARKER`](crate::MARKER), `enclog:`; neither marker contains the other).
+/// [`MARKER`](crate::format::MARKER), `enclog:`; neither marker contains the other).
 ///
 /// ```
 /// let line = b"2026-11-26 10:00:00,001 - INFO - app - enclogdata:gAAAAAB...";
-/// assert!(line.windows(enclog::FERNET_MARKER.len()).any(|w| w == enclog::FERNET_MARKER));
+/// assert!(line.windows(enclog::fernet::MARKER.len()).any(|w| w == enclog::fernet::MARKER));
 /// ```
-pub const FERNET_MARKER: &[u8] = b"enclogdata:";
+pub const MARKER: &[u8] = b"enclogdata:";
 
 const VERSION: u8 = 0x80;
 const BLOCK: usize = 16;
@@ -75,7 +75,7 @@ const BASE64: GeneralPurpose = GeneralPurpose::new(
 /// only noticed when every token fails authentication under it.
 ///
 /// ```
-/// use enclog::FernetKey;
+/// use enclog::fernet::FernetKey;
 /// let key = FernetKey::generate()?;
 /// let text = key.to_text();
 /// assert_eq!(text.len(), 44);
@@ -85,7 +85,7 @@ const BASE64: GeneralPurpose = GeneralPurpose::new(
 ///
 /// let mut line = b"2026-11-26 10:00:00,001 - INFO - app - ".to_vec();
 /// key.seal(b"user alice signed in", &mut line)?;
-/// let start = line.windows(11).position(|w| w == enclog::FERNET_MARKER).unwrap() + 11;
+/// let start = line.windows(11).position(|w| w == enclog::fernet::MARKER).unwrap() + 11;
 /// let mut plaintext = Vec::new();
 /// key.open(&line[start..], &mut plaintext)?;
 /// assert_eq!(plaintext, b"user alice signed in");
@@ -106,8 +106,8 @@ impl FernetKey {
     /// Generates a new key from the operating system's random number generator.
     ///
     /// ```
-    /// let key = enclog::FernetKey::generate()?;
-    /// assert_ne!(key.id(), enclog::FernetKey::generate()?.id());
+    /// let key = enclog::fernet::FernetKey::generate()?;
+    /// assert_ne!(key.id(), enclog::fernet::FernetKey::generate()?.id());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn generate() -> Result<FernetKey, KeyError> {
@@ -119,7 +119,7 @@ impl FernetKey {
     /// Builds a key from its 32 raw bytes (signing key, then encryption key).
     ///
     /// ```
-    /// let key = enclog::FernetKey::from_bytes([7u8; 32].into());
+    /// let key = enclog::fernet::FernetKey::from_bytes([7u8; 32].into());
     /// assert_eq!(key.to_text().len(), 44);
     /// ```
     pub fn from_bytes(bytes: Zeroizing<[u8; 32]>) -> FernetKey {
@@ -140,7 +140,7 @@ impl FernetKey {
     /// messages and in a keyring.
     ///
     /// ```
-    /// let key = enclog::FernetKey::from_bytes([7u8; 32].into());
+    /// let key = enclog::fernet::FernetKey::from_bytes([7u8; 32].into());
     /// assert_eq!(key.id().to_string().len(), 8);
     /// ```
     pub fn id(&self) -> KeyId {
@@ -151,7 +151,7 @@ impl FernetKey {
     /// secret itself: write it only where a key belongs.
     ///
     /// ```
-    /// let key = enclog::FernetKey::from_bytes([0u8; 32].into());
+    /// let key = enclog::fernet::FernetKey::from_bytes([0u8; 32].into());
     /// assert_eq!(&*key.to_text(), "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
     /// ```
     pub fn to_text(&self) -> Zeroizing<String> {
@@ -166,21 +166,23 @@ impl FernetKey {
     /// ```
     /// let dir = tempfile::tempdir()?;
     /// let path = dir.path().join("zato.key");
-    /// let key = enclog::FernetKey::generate()?;
-    /// enclog::write_secret_file(&path, &key.to_text(), false)?;
-    /// assert_eq!(enclog::FernetKey::from_file(&path)?.id(), key.id());
+    /// let key = enclog::fernet::FernetKey::generate()?;
+    /// # { use std::{io::Write, os::unix::fs::OpenOptionsExt}; // a key file, as `enclog genkey -o` writes it
+    /// # std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600)
+    /// #     .open(&path)?.write_all(&key.to_text().as_bytes())?; }
+    /// assert_eq!(enclog::fernet::FernetKey::from_file(&path)?.id(), key.id());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn from_file(path: impl AsRef<Path>) -> Result<FernetKey, KeyError> {
         let path = path.as_ref();
-        let text = crate::secret_file::read_key_line(path)?;
+        let text = crate::key::secret_file::read_key_line(path)?;
         text.parse().map_err(|e| KeyError::InFile {
             path: path.to_owned(),
             source: Box::new(e),
         })
     }
 
-    /// Opens one Fernet token (the characters after [`FERNET_MARKER`], without the marker or a
+    /// Opens one Fernet token (the characters after [`MARKER`], without the marker or a
     /// line ending) and appends its plaintext to `out`. Returns the token's timestamp, in
     /// seconds since the Unix epoch.
     ///
@@ -188,7 +190,7 @@ impl FernetKey {
     /// constant time, before anything is decrypted. On error `out` is left as it was.
     ///
     /// ```
-    /// use enclog::{FernetError, FernetKey};
+    /// use enclog::fernet::{FernetError, FernetKey};
     /// let key: FernetKey = "cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4=".parse()?;
     /// let token = b"gAAAAAAdwJ6wAAECAwQFBgcICQoLDA0ODy021cpGVWKZ_eEwCGM4BLLF_5CV9dOPmrhuVUPgJobwOz7JcbmrR64jVmpU4IwqDA==";
     /// let mut out = b"message: ".to_vec();
@@ -301,7 +303,7 @@ impl FernetKey {
     /// format draws randomness once per session instead.
     ///
     /// ```
-    /// let key = enclog::FernetKey::generate()?;
+    /// let key = enclog::fernet::FernetKey::generate()?;
     /// let mut line = b"INFO - ".to_vec();
     /// key.seal("Grüße".as_bytes(), &mut line)?;
     /// line.push(b'\n');
@@ -342,7 +344,7 @@ impl FernetKey {
         mac.update(&token);
         token.extend_from_slice(&mac.finalize().into_bytes());
 
-        out.extend_from_slice(FERNET_MARKER);
+        out.extend_from_slice(MARKER);
         let at = out.len();
         let chars = base64::encoded_len(token.len(), true).expect("a log line fits in memory");
         out.resize(at + chars, 0);
@@ -423,7 +425,8 @@ impl fmt::Debug for FernetKey {
 /// the same way.
 ///
 /// ```
-/// use enclog::{FernetError, FernetKey, OpenError};
+/// use enclog::fernet::{FernetError, FernetKey};
+/// use enclog::read::OpenError;
 /// let key = FernetKey::generate()?;
 /// let err = key.open(b"gAAAAABnot-a-whole-token", &mut Vec::new()).unwrap_err();
 /// assert!(matches!(err, FernetError::Truncated { .. }));
@@ -481,17 +484,14 @@ fn is_token_char(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'='
 }
 
-/// Finds the first Fernet token in `line`: [`FERNET_MARKER`] followed by at least 8 url-safe
+/// Finds the first Fernet token in `line`: [`MARKER`] followed by at least 8 url-safe
 /// base64 characters (padding included). Returns the marker's start and the token's start and
 /// end.
 pub(crate) fn locate(line: &[u8]) -> Option<(usize, usize, usize)> {
     let mut from = 0;
-    while let Some(pos) = line[from..]
-        .windows(FERNET_MARKER.len())
-        .position(|w| w == FERNET_MARKER)
-    {
+    while let Some(pos) = line[from..].windows(MARKER.len()).position(|w| w == MARKER) {
         let marker = from + pos;
-        let start = marker + FERNET_MARKER.len();
+        let start = marker + MARKER.len();
         let len = line[start..]
             .iter()
             .take_while(|&&b| is_token_char(b))
@@ -607,7 +607,7 @@ mod tests {
         let key = FernetKey::generate().unwrap();
         let mut line = Vec::new();
         key.seal(b"transfer 100 EUR to alice", &mut line).unwrap();
-        let token = &line[FERNET_MARKER.len()..];
+        let token = &line[MARKER.len()..];
         for i in 0..token.len() {
             for replacement in [b'A', b'_', b'='] {
                 if token[i] == replacement {
@@ -640,7 +640,7 @@ mod tests {
         let key = FernetKey::generate().unwrap();
         let mut line = Vec::new();
         key.seal(&[b'x'; 40], &mut line).unwrap(); // 57 + 48 = 105 bytes: 140 chars, no padding
-        let token = &line[FERNET_MARKER.len()..];
+        let token = &line[MARKER.len()..];
         assert_eq!(token.len(), 140);
         for cut in 1..token.len() {
             let err = key.open(&token[..cut], &mut Vec::new()).unwrap_err();
@@ -736,7 +736,7 @@ mod tests {
         assert_eq!(&line[end..], b" (f) end");
         // enclog's own marker is not mistaken for zato-enclog's, nor the other way round.
         assert_eq!(locate(b"enclog:AAAAAAAAAAAA"), None);
-        assert_eq!(crate::token::locate(b"enclogdata:gAAAAABhello=="), None);
+        assert_eq!(crate::format::locate(b"enclogdata:gAAAAABhello=="), None);
     }
 
     #[test]
@@ -751,7 +751,7 @@ mod tests {
         let mut opened = 0;
         for line in log.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
             let (marker, start, end) = locate(line).expect("every basic.log line has a token");
-            assert_eq!(&line[marker..start], FERNET_MARKER);
+            assert_eq!(&line[marker..start], MARKER);
             assert_eq!(end, line.len());
             key.open(&line[start..end], &mut Vec::new()).unwrap();
             opened += 1;

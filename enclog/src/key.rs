@@ -1,14 +1,32 @@
-//! [`Key`], the 256-bit symmetric key, and [`KeyId`], its short public fingerprint.
+//! Keys: [`Key`], the 256-bit symmetric key, and [`KeyId`], its short public fingerprint;
+//! [`Identity`] and [`Recipient`], the two halves of the public-key mode; [`Keyring`], the
+//! keys a reader holds; [`KeyKind`], which kind a key's text is.
+//!
+//! ```
+//! use enclog::key::{Identity, KeyKind, Keyring};
+//! let identity = Identity::generate()?;
+//! let recipient = identity.recipient(); // public: give it to the writers
+//! assert_eq!(KeyKind::detect(&recipient.to_string()), Some(KeyKind::Recipient));
+//! let keyring = Keyring::from(identity); // secret: only on reading hosts
+//! assert_eq!(keyring.ids(), [recipient.id()]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub(crate) mod armor;
+pub(crate) mod keyring;
+pub(crate) mod recipient;
+pub(crate) mod secret_file;
+
+pub use crate::error::KeyError;
+pub use armor::KeyKind;
+pub use keyring::Keyring;
+pub use recipient::{Identity, Recipient};
 
 use std::fmt;
 use std::path::Path;
 use std::str::FromStr;
 
 use zeroize::Zeroizing;
-
-use crate::armor::{self, KeyKind};
-use crate::error::KeyError;
-use crate::secret_file;
 
 /// A 256-bit symmetric key: it seals lines and opens them.
 ///
@@ -113,7 +131,9 @@ impl Key {
     /// let dir = tempfile::tempdir()?;
     /// let path = dir.path().join("app.key");
     /// let key = enclog::Key::generate()?;
-    /// enclog::write_secret_file(&path, &key.to_text(), false)?;
+    /// # { use std::{io::Write, os::unix::fs::OpenOptionsExt}; // a key file, as `enclog genkey -o` writes it
+    /// # std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600)
+    /// #     .open(&path)?.write_all(&key.to_text().as_bytes())?; }
     /// assert_eq!(enclog::Key::from_file(&path)?.id(), key.id());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -157,7 +177,7 @@ impl fmt::Debug for Key {
 ///
 /// ```
 /// let key = enclog::Key::generate()?;
-/// let id: enclog::KeyId = key.id().to_string().parse()?;
+/// let id: enclog::key::KeyId = key.id().to_string().parse()?;
 /// assert_eq!(id, key.id());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -179,7 +199,7 @@ impl KeyId {
     /// The id's 4 bytes, as carried in a line.
     ///
     /// ```
-    /// let id: enclog::KeyId = "deadbeef".parse()?;
+    /// let id: enclog::key::KeyId = "deadbeef".parse()?;
     /// assert_eq!(id.to_bytes(), [0xde, 0xad, 0xbe, 0xef]);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -190,7 +210,7 @@ impl KeyId {
     /// Builds an id from its 4 bytes.
     ///
     /// ```
-    /// assert_eq!(enclog::KeyId::from_bytes([0xde, 0xad, 0xbe, 0xef]).to_string(), "deadbeef");
+    /// assert_eq!(enclog::key::KeyId::from_bytes([0xde, 0xad, 0xbe, 0xef]).to_string(), "deadbeef");
     /// ```
     pub fn from_bytes(bytes: [u8; 4]) -> KeyId {
         KeyId(bytes)
@@ -215,8 +235,8 @@ impl fmt::Debug for KeyId {
 /// The text was not 8 hex digits.
 ///
 /// ```
-/// let err = "xyz".parse::<enclog::KeyId>().unwrap_err();
-/// assert_eq!(err, enclog::ParseKeyIdError);
+/// let err = "xyz".parse::<enclog::key::KeyId>().unwrap_err();
+/// assert_eq!(err, enclog::key::ParseKeyIdError);
 /// assert!(err.to_string().contains("8 hex digits"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

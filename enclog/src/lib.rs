@@ -5,20 +5,21 @@
 //!
 //! | you are… | use |
 //! |---|---|
-//! | a `tracing` user, one file | [`init_file`]: one call, returns a guard |
-//! | a `tracing` user | [`EncryptedWriter`]: wraps any `fmt::MakeWriter` (a file, stderr, `non_blocking`, a rolling appender); [`EncryptedWriter::locked`] for a plain `io::Write` (one lock per event) |
-//! | a `tracing` user who wants encryption and I/O off the logging thread | [`non_blocking`]: a worker thread seals and writes (any `io::Write`, a rolling appender too); or [`SealingWrite`] inside `tracing_appender::non_blocking` |
-//! | a `log` user | [`EncryptedLogger`]: a `log::Log` implementation |
-//! | embedding enclog in another program | [`Sealer`] to seal, [`Opener`] + [`Keyring`] to open one line |
-//! | reading logs | [`Decryptor`] over any `BufRead`; [`ParallelDecryptor`] for large files (several cores, same output); `Follower` to follow a growing file (`follow` feature) |
-//! | checking a log for deleted, copied, moved or cut lines | [`Verifier`], which gives a [`Report`] |
-//! | managing keys | [`Key`] (generate, parse, load from env or file), [`KeyId`], [`Keyring`] |
-//! | rotating a running writer's key without a restart | [`Sealer::set_key`]; `KeyReloader` watches the key file (`follow` feature) |
-//! | writers that must not read their own logs | [`Recipient`] for the writer, [`Identity`] for readers |
-//! | reading zato-enclog logs | [`FernetKey`] in a [`Keyring`] |
+//! | a `tracing` user, one file | [`init_file`]: one call, returns a [`LogGuard`](tracing::LogGuard) |
+//! | a `tracing` user | [`EncryptedWriter`]: wraps any `fmt::MakeWriter` (a file, stderr, a rolling appender); [`EncryptedWriter::locked`] for a plain `io::Write` (one lock per event); the rest of the integration in [`tracing`](mod@tracing) |
+//! | a `tracing` user who wants encryption and I/O off the logging thread | [`non_blocking()`]: a worker thread seals and writes (any `io::Write`, a rolling appender too); its builder and guard in [`non_blocking`](mod@non_blocking) |
+//! | a `log` user | [`EncryptedLogger`]: a `log::Log` implementation ([`log`](mod@log)) |
+//! | embedding enclog in another program | [`Sealer`] to seal, [`Opener`] + [`Keyring`] to open one line; [`seal`] and [`read`] for the rest |
+//! | reading logs | [`read::Decryptor`] over any `BufRead`; [`read::ParallelDecryptor`] for large files (several cores, same output); [`follow::Follower`] to follow a growing file (`follow` feature) |
+//! | checking a log for deleted, copied, moved or cut lines | [`verify::Verifier`], which gives a [`verify::Report`] |
+//! | managing keys | [`Key`] (generate, parse, load from env or file), [`Keyring`]; ids, kinds and errors in [`key`] |
+//! | rotating a running writer's key without a restart | [`Sealer::set_key`]; [`seal::KeyReloader`] watches the key file (`follow` feature) |
+//! | writers that must not read their own logs | [`Recipient`] for the writer, [`Identity`] for readers; [`SealingKey`] takes either kind |
+//! | reading or writing zato-enclog logs | [`fernet::FernetKey`] in a [`Keyring`] or a [`SealingKey`] |
+//! | the line format itself | [`format`](mod@format): its constants and types, and the specification with test vectors |
+//! | the threat model | [`security`] |
 //!
-//! Each line decrypts on its own with only the key. The line format is specified in
-//! `FORMAT.md` at the repository's root.
+//! Each line decrypts on its own with only the key.
 //!
 //! # Quick start (tracing)
 //!
@@ -38,77 +39,52 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![deny(rustdoc::broken_intra_doc_links)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
-mod armor;
 mod cipher;
-mod decryptor;
 mod error;
-mod failure;
-mod fernet;
-mod key;
-mod keyring;
-mod opener;
-mod parallel;
-mod recipient;
-mod sealer;
-mod sealing_write;
-mod secret_file;
-#[cfg(all(test, any(feature = "tracing", feature = "log")))]
+#[cfg(test)]
 mod test_support;
 #[cfg(any(feature = "tracing", feature = "log"))]
 mod timestamp;
-mod token;
 #[cfg(test)]
 mod vectors;
-mod verify;
 
+pub mod fernet;
 #[cfg(feature = "follow")]
-mod follow;
+pub mod follow;
+pub mod format;
+pub mod key;
 #[cfg(feature = "log")]
-mod logger;
+pub mod log;
 #[cfg(feature = "tracing")]
-mod non_blocking;
-#[cfg(feature = "follow")]
-mod reload;
+pub mod non_blocking;
+pub mod read;
+pub mod seal;
 #[cfg(feature = "tracing")]
-mod setup;
-#[cfg(feature = "tracing")]
-mod writer;
+pub mod tracing;
+pub mod verify;
 
-pub use armor::KeyKind;
-pub use decryptor::{DEFAULT_MAX_LINE, Decryptor, Entry, LineError, Outcome};
-pub use error::{KeyError, OpenError, SealError};
-pub use failure::WriteErrorPolicy;
-pub use fernet::{FERNET_MARKER, FernetError, FernetKey};
-pub use key::{Key, KeyId, ParseKeyIdError};
-pub use keyring::Keyring;
-pub use opener::{MetaStatus, Opened, Opener, Sequence};
-pub use parallel::{DEFAULT_CHUNK, ParallelDecryptor, ParallelOptions};
-pub use recipient::{Identity, Recipient};
-pub use sealer::{Rotation, Sealer, SealingKey};
-pub use sealing_write::SealingWrite;
-pub use secret_file::write_secret_file;
-pub use token::{FORMAT_VERSION, MARKER, Mode, RecordKind, SessionId};
-pub use verify::{Finding, FindingKind, Location, Report, Verifier, VerifyOptions};
+#[doc = include_str!("../SECURITY.md")]
+pub mod security {}
 
-#[cfg(feature = "follow")]
-pub use follow::{
-    FollowError, FollowEvent, FollowOptions, Followed, FollowedLine, Follower, Stopper, last_lines,
-};
+#[doc(inline)]
+pub use self::key::{Identity, Key, KeyError, Keyring, Recipient};
+#[cfg(feature = "log")]
+#[doc(inline)]
+pub use self::log::EncryptedLogger;
+#[cfg(feature = "tracing")]
+#[doc(inline)]
+pub use self::non_blocking::non_blocking;
+#[doc(inline)]
+pub use self::read::Opener;
+#[doc(inline)]
+pub use self::seal::{Sealer, SealingKey};
+#[cfg(feature = "tracing")]
+#[doc(inline)]
+pub use self::tracing::{EncryptedWriter, init_file};
+
 /// The README's Rust examples, compiled as doc tests so they cannot rot.
 #[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
+#[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
-
-#[cfg(feature = "log")]
-pub use logger::{EncryptedLogger, InitError};
-#[cfg(feature = "tracing")]
-pub use non_blocking::{
-    NonBlocking, NonBlockingBuilder, NonBlockingGuard, PendingEvent, non_blocking,
-};
-#[cfg(feature = "follow")]
-pub use reload::KeyReloader;
-#[cfg(feature = "tracing")]
-pub use setup::{LogGuard, SetupError, init_file};
-#[cfg(feature = "tracing")]
-pub use writer::{EncryptedWriter, EventWriter, SessionGuard};

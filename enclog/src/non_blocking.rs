@@ -19,9 +19,9 @@ use std::time::{Duration, Instant, SystemTime};
 use tracing_subscriber::fmt::MakeWriter;
 
 use crate::error::SealError;
-use crate::failure::{FailureState, WriteErrorPolicy};
-use crate::sealer::{Rotation, Sealer, SealingKey, reset_with_room, room_before};
-use crate::writer::{MAX_CLEAR, clear_meta};
+use crate::seal::failure::{FailureState, WriteErrorPolicy};
+use crate::seal::sealer::{Sealer, SealingKey, reset_with_room, room_before};
+use crate::tracing::writer::{MAX_CLEAR, clear_meta};
 
 /// Where an event starts in the worker's sealing buffer: room for the header and clear
 /// metadata.
@@ -38,7 +38,7 @@ const SHORT_BATCH: usize = 64;
 ///
 /// ```
 /// let key = enclog::Key::generate()?;
-/// let (writer, guard) = enclog::NonBlockingBuilder::default()
+/// let (writer, guard) = enclog::non_blocking::NonBlockingBuilder::default()
 ///     .buffered_lines_limit(10_000)
 ///     .lossy(true) // drop (and count) events rather than block when 10,000 are waiting
 ///     .clear_level(true)
@@ -81,7 +81,7 @@ impl NonBlockingBuilder {
     /// back (the worker cannot wait for room that only it makes).
     ///
     /// ```
-    /// let builder = enclog::NonBlockingBuilder::default().buffered_lines_limit(1_000);
+    /// let builder = enclog::non_blocking::NonBlockingBuilder::default().buffered_lines_limit(1_000);
     /// # let _ = builder;
     /// ```
     pub fn buffered_lines_limit(mut self, limit: usize) -> Self {
@@ -95,7 +95,7 @@ impl NonBlockingBuilder {
     /// error policy says.
     ///
     /// ```
-    /// let builder = enclog::NonBlockingBuilder::default().lossy(true);
+    /// let builder = enclog::non_blocking::NonBlockingBuilder::default().lossy(true);
     /// # let _ = builder;
     /// ```
     pub fn lossy(mut self, lossy: bool) -> Self {
@@ -104,10 +104,10 @@ impl NonBlockingBuilder {
     }
 
     /// Writes each event's level in clear before the token, as
-    /// [`EncryptedWriter::with_clear_level`](crate::EncryptedWriter::with_clear_level).
+    /// [`EncryptedWriter::clear_level`](crate::EncryptedWriter::clear_level).
     ///
     /// ```
-    /// let builder = enclog::NonBlockingBuilder::default().clear_level(true);
+    /// let builder = enclog::non_blocking::NonBlockingBuilder::default().clear_level(true);
     /// # let _ = builder;
     /// ```
     pub fn clear_level(mut self, on: bool) -> Self {
@@ -116,10 +116,10 @@ impl NonBlockingBuilder {
     }
 
     /// Writes each event's time (taken on the logging thread) in clear before the token, as
-    /// [`EncryptedWriter::with_clear_timestamp`](crate::EncryptedWriter::with_clear_timestamp).
+    /// [`EncryptedWriter::clear_timestamp`](crate::EncryptedWriter::clear_timestamp).
     ///
     /// ```
-    /// let builder = enclog::NonBlockingBuilder::default().clear_timestamp(true);
+    /// let builder = enclog::non_blocking::NonBlockingBuilder::default().clear_timestamp(true);
     /// # let _ = builder;
     /// ```
     pub fn clear_timestamp(mut self, on: bool) -> Self {
@@ -130,8 +130,8 @@ impl NonBlockingBuilder {
     /// What happens when the writer fails ([`WriteErrorPolicy`]).
     ///
     /// ```
-    /// let builder = enclog::NonBlockingBuilder::default()
-    ///     .error_policy(enclog::WriteErrorPolicy::Silent);
+    /// let builder = enclog::non_blocking::NonBlockingBuilder::default()
+    ///     .error_policy(enclog::seal::WriteErrorPolicy::Silent);
     /// # let _ = builder;
     /// ```
     pub fn error_policy(mut self, policy: WriteErrorPolicy) -> Self {
@@ -145,7 +145,7 @@ impl NonBlockingBuilder {
     /// queued may be lost.
     ///
     /// ```
-    /// let builder = enclog::NonBlockingBuilder::default()
+    /// let builder = enclog::non_blocking::NonBlockingBuilder::default()
     ///     .shutdown_timeout(std::time::Duration::from_secs(5));
     /// # let _ = builder;
     /// ```
@@ -157,7 +157,7 @@ impl NonBlockingBuilder {
     /// The worker thread's name (default `enclog-writer`).
     ///
     /// ```
-    /// let builder = enclog::NonBlockingBuilder::default().thread_name("audit-log");
+    /// let builder = enclog::non_blocking::NonBlockingBuilder::default().thread_name("audit-log");
     /// # let _ = builder;
     /// ```
     pub fn thread_name(mut self, name: impl Into<String>) -> Self {
@@ -173,7 +173,7 @@ impl NonBlockingBuilder {
     ///
     /// ```
     /// let key = enclog::Key::generate()?;
-    /// let (writer, _guard) = enclog::NonBlockingBuilder::default().finish(key, std::io::sink())?;
+    /// let (writer, _guard) = enclog::non_blocking::NonBlockingBuilder::default().finish(key, std::io::sink())?;
     /// let subscriber = tracing_subscriber::fmt().with_writer(writer).finish();
     /// tracing::subscriber::with_default(subscriber, || tracing::info!("sealed on the worker"));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -186,7 +186,7 @@ impl NonBlockingBuilder {
     where
         W: Write + Send + 'static,
     {
-        let sealer = Sealer::with_key(key.into(), Rotation::default());
+        let sealer = Sealer::new(key);
         sealer.start()?;
         let shared = Arc::new(Shared {
             state: Mutex::new(State::default()),
@@ -424,7 +424,7 @@ impl Dropped {
 /// #     fn flush(&mut self) -> std::io::Result<()> { Ok(()) }
 /// # }
 /// let (writer, guard) = enclog::non_blocking(key.clone(), Shared(out.clone()))?;
-/// let mut event: enclog::PendingEvent<'_> = writer.make_writer();
+/// let mut event: enclog::non_blocking::PendingEvent<'_> = writer.make_writer();
 /// event.write_all(b"part one, ")?;
 /// event.write_all(b"part two\n")?;
 /// drop(event); // queued as one event

@@ -31,3 +31,21 @@ impl tracing_subscriber::fmt::MakeWriter<'_> for SharedVec {
         self.clone()
     }
 }
+
+/// Writes `text` to a new or truncated file of mode 0600, as `enclog genkey -o` writes a key.
+#[cfg(feature = "follow")]
+pub(crate) fn write_private(path: &std::path::Path, text: &str) {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .unwrap();
+    // An existing file keeps its mode on open: tighten it.
+    use std::os::unix::fs::PermissionsExt;
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))
+        .unwrap();
+    file.write_all(text.as_bytes()).unwrap();
+}

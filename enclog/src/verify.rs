@@ -20,10 +20,10 @@ use std::sync::Arc;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use crate::decryptor::{Decryptor, Entry, LineError, Outcome};
 use crate::error::OpenError;
-use crate::opener::{MetaStatus, Opened};
-use crate::token::{self, FORMAT_VERSION, Mode, RecordKind, SessionId};
+use crate::format::{self, FORMAT_VERSION, Mode, RecordKind, SessionId};
+use crate::read::decryptor::{Decryptor, Entry, LineError, Outcome};
+use crate::read::opener::{MetaStatus, Opened};
 
 /// Sequenced lines remembered to name the first occurrence of a duplicate (about 3 MiB at most).
 const RECENT_WINDOW: usize = 1 << 16;
@@ -33,8 +33,8 @@ const RECENT_WINDOW: usize = 1 << 16;
 /// [`FindingKind::as_str`] gives a stable snake_case name for machine-readable output.
 ///
 /// ```
-/// assert_eq!(enclog::FindingKind::OutOfOrder.as_str(), "out_of_order");
-/// assert_eq!(enclog::FindingKind::Missing.to_string(), "missing lines");
+/// assert_eq!(enclog::verify::FindingKind::OutOfOrder.as_str(), "out_of_order");
+/// assert_eq!(enclog::verify::FindingKind::Missing.to_string(), "missing lines");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
@@ -71,7 +71,9 @@ impl FindingKind {
     /// Every kind, in the order of the declaration.
     ///
     /// ```
-    /// use enclog::{Decryptor, FindingKind, Key, Keyring, Sealer, Verifier};
+    /// use enclog::{Key, Keyring, Sealer};
+    /// use enclog::read::Decryptor;
+    /// use enclog::verify::{FindingKind, Verifier};
     /// let key = Key::generate()?;
     /// let log = Sealer::new(key.clone()).seal_line(b"never closed")?;
     /// let mut verifier = Verifier::new();
@@ -101,7 +103,7 @@ impl FindingKind {
     /// and other machine-readable output.
     ///
     /// ```
-    /// assert_eq!(enclog::FindingKind::MetadataMismatch.as_str(), "metadata_mismatch");
+    /// assert_eq!(enclog::verify::FindingKind::MetadataMismatch.as_str(), "metadata_mismatch");
     /// ```
     pub fn as_str(self) -> &'static str {
         match self {
@@ -151,7 +153,7 @@ impl fmt::Display for FindingKind {
 /// number within that file.
 ///
 /// ```
-/// let at = enclog::Location { file: "app.log".into(), line: 57 };
+/// let at = enclog::verify::Location { file: "app.log".into(), line: 57 };
 /// assert_eq!(at.to_string(), "app.log:57");
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -174,7 +176,9 @@ impl fmt::Display for Location {
 /// [`Display`](fmt::Display) gives `file:line: kind: message`.
 ///
 /// ```
-/// use enclog::{Decryptor, FindingKind, Key, Keyring, Sealer, Verifier};
+/// use enclog::{Key, Keyring, Sealer};
+/// use enclog::read::Decryptor;
+/// use enclog::verify::{FindingKind, Verifier};
 /// let key = Key::generate()?;
 /// let sealer = Sealer::new(key.clone());
 /// let mut log = Vec::new();
@@ -228,24 +232,34 @@ impl fmt::Display for Finding {
 /// How a [`Verifier`] judges what it reads.
 ///
 /// ```
-/// // Fields are set one by one: new options may be added in later versions.
-/// let mut live = enclog::VerifyOptions::default();
-/// live.allow_open_sessions = true;
-/// let verifier = enclog::Verifier::with_options(live);
+/// use enclog::verify::{Verifier, VerifyOptions};
+/// let live = VerifyOptions::default().allow_open_sessions(true); // a log still being written
+/// let verifier = Verifier::with_options(live);
 /// # let _ = verifier;
 /// ```
 #[derive(Clone, Debug)]
-#[non_exhaustive]
 pub struct VerifyOptions {
+    pub(crate) allow_open_sessions: bool,
+    pub(crate) max_findings: usize,
+}
+
+impl VerifyOptions {
     /// For a log that is still being written: a session without a close record is not a
     /// finding (the writer may still be running), and neither is a last line that has no
     /// newline yet (it may be mid-write). The price: a writer that crashed, or a log whose tail
     /// was cut at a line boundary, goes unreported. Sessions left open are still counted in
     /// [`Report::open_sessions`]. Default: `false`.
-    pub allow_open_sessions: bool,
+    pub fn allow_open_sessions(mut self, on: bool) -> Self {
+        self.allow_open_sessions = on;
+        self
+    }
+
     /// At most this many findings are kept, the earliest in reading order first; the rest are
     /// only counted ([`Report::findings_total`], [`Report::count`]). Default: 10 000.
-    pub max_findings: usize,
+    pub fn max_findings(mut self, max_findings: usize) -> Self {
+        self.max_findings = max_findings;
+        self
+    }
 }
 
 impl Default for VerifyOptions {
@@ -260,7 +274,9 @@ impl Default for VerifyOptions {
 /// The outcome of a verification: counts and findings.
 ///
 /// ```
-/// use enclog::{Decryptor, Key, Keyring, Sealer, Verifier};
+/// use enclog::{Key, Keyring, Sealer};
+/// use enclog::read::Decryptor;
+/// use enclog::verify::Verifier;
 /// let key = Key::generate()?;
 /// let sealer = Sealer::new(key.clone());
 /// let mut log = b"a plain line\n".to_vec();
@@ -308,7 +324,9 @@ impl Report {
     /// Whether nothing was found.
     ///
     /// ```
-    /// use enclog::{Decryptor, Key, Keyring, Sealer, Verifier};
+    /// use enclog::{Key, Keyring, Sealer};
+    /// use enclog::read::Decryptor;
+    /// use enclog::verify::Verifier;
     /// let key = Key::generate()?;
     /// let sealer = Sealer::new(key.clone());
     /// let mut log = sealer.seal_line(b"event")?;
@@ -328,8 +346,8 @@ impl Report {
     /// How many findings of `kind` there were (kept or not).
     ///
     /// ```
-    /// let report = enclog::Verifier::new().finish();
-    /// assert_eq!(report.count(enclog::FindingKind::Missing), 0);
+    /// let report = enclog::verify::Verifier::new().finish();
+    /// assert_eq!(report.count(enclog::verify::FindingKind::Missing), 0);
     /// ```
     pub fn count(&self, kind: FindingKind) -> u64 {
         self.counts[kind.index()]
@@ -338,11 +356,12 @@ impl Report {
     /// Findings that were counted but not kept (past [`VerifyOptions::max_findings`]).
     ///
     /// ```
-    /// use enclog::{Decryptor, Key, Keyring, Sealer, Verifier, VerifyOptions};
+    /// use enclog::{Key, Keyring, Sealer};
+    /// use enclog::read::Decryptor;
+    /// use enclog::verify::{Verifier, VerifyOptions};
     /// let key = Key::generate()?;
     /// let log = Sealer::new(key.clone()).seal_line(b"never closed")?;
-    /// let mut options = VerifyOptions::default();
-    /// options.max_findings = 0;
+    /// let options = VerifyOptions::default().max_findings(0);
     /// let mut verifier = Verifier::with_options(options);
     /// verifier.observe_all("app.log", &mut Decryptor::new(&log[..], Keyring::from(key)))?;
     /// let report = verifier.finish();
@@ -457,7 +476,9 @@ impl SessionState {
 /// reported as out of order instead); missing ranges are therefore reported by `finish`.
 ///
 /// ```
-/// use enclog::{Decryptor, FindingKind, Key, Keyring, Sealer, Verifier};
+/// use enclog::{Key, Keyring, Sealer};
+/// use enclog::read::Decryptor;
+/// use enclog::verify::{FindingKind, Verifier};
 /// let key = Key::generate()?;
 /// let sealer = Sealer::new(key.clone());
 /// let mut lines = Vec::new();
@@ -504,7 +525,7 @@ impl Verifier {
     /// A verifier with the default [`VerifyOptions`] (every session must be closed).
     ///
     /// ```
-    /// let report = enclog::Verifier::new().finish();
+    /// let report = enclog::verify::Verifier::new().finish();
     /// assert!(report.is_clean() && report.lines == 0);
     /// ```
     pub fn new() -> Verifier {
@@ -514,11 +535,12 @@ impl Verifier {
     /// A verifier with `options` (e.g. [`VerifyOptions::allow_open_sessions`] for a live log).
     ///
     /// ```
-    /// use enclog::{Decryptor, Key, Keyring, Sealer, Verifier, VerifyOptions};
+    /// use enclog::{Key, Keyring, Sealer};
+    /// use enclog::read::Decryptor;
+    /// use enclog::verify::{Verifier, VerifyOptions};
     /// let key = Key::generate()?;
     /// let log = Sealer::new(key.clone()).seal_line(b"the writer is still running")?;
-    /// let mut live = VerifyOptions::default();
-    /// live.allow_open_sessions = true;
+    /// let live = VerifyOptions::default().allow_open_sessions(true);
     /// let mut verifier = Verifier::with_options(live);
     /// verifier.observe_all("app.log", &mut Decryptor::new(&log[..], Keyring::from(key)))?;
     /// let report = verifier.finish();
@@ -549,7 +571,9 @@ impl Verifier {
     /// returned as such; what was read before one still counts.
     ///
     /// ```
-    /// use enclog::{Decryptor, Key, Keyring, Sealer, Verifier};
+    /// use enclog::{Key, Keyring, Sealer};
+    /// use enclog::read::Decryptor;
+    /// use enclog::verify::Verifier;
     /// let key = Key::generate()?;
     /// let sealer = Sealer::new(key.clone());
     /// let (mut old, mut new) = (Vec::new(), Vec::new());
@@ -579,7 +603,9 @@ impl Verifier {
     /// the lines of each file in order, files oldest first.
     ///
     /// ```
-    /// use enclog::{Decryptor, Key, Keyring, Sealer, Verifier};
+    /// use enclog::{Key, Keyring, Sealer};
+    /// use enclog::read::Decryptor;
+    /// use enclog::verify::Verifier;
     /// let key = Key::generate()?;
     /// let log = Sealer::new(key.clone()).seal_line(b"hello")?;
     /// let mut verifier = Verifier::new();
@@ -643,7 +669,9 @@ impl Verifier {
     /// unclosed, as they would if the input ended here.
     ///
     /// ```
-    /// use enclog::{Decryptor, FindingKind, Key, Keyring, Sealer, Verifier};
+    /// use enclog::{Key, Keyring, Sealer};
+    /// use enclog::read::Decryptor;
+    /// use enclog::verify::{FindingKind, Verifier};
     /// let key = Key::generate()?;
     /// let sealer = Sealer::new(key.clone());
     /// let first = sealer.seal_line(b"event")?;
@@ -717,7 +745,9 @@ impl Verifier {
     /// without a close record become [`FindingKind::Unclosed`] ones (unless allowed).
     ///
     /// ```
-    /// use enclog::{Decryptor, FindingKind, Key, Keyring, Sealer, Verifier};
+    /// use enclog::{Key, Keyring, Sealer};
+    /// use enclog::read::Decryptor;
+    /// use enclog::verify::{FindingKind, Verifier};
     /// let key = Key::generate()?;
     /// let sealer = Sealer::new(key.clone());
     /// let lines: Vec<_> = (0..3).map(|_| sealer.seal_line(b"event")).collect::<Result<_, _>>()?;
@@ -1066,7 +1096,7 @@ impl Verifier {
 /// The (session, seq) that the header of the first token in `raw` claims, if it can be read.
 /// Nothing here is authenticated: callers use it only as a hint.
 fn claimed_sequence(raw: &[u8]) -> Option<(SessionId, u64)> {
-    let located = token::locate(raw)?;
+    let located = format::locate(raw)?;
     let chars = &raw[located.start..located.end];
     // Enough whole base64 groups for the longest header: kind, key id, a recipient-mode
     // session, a 10-byte sequence number.
@@ -1089,7 +1119,7 @@ fn claimed_sequence(raw: &[u8]) -> Option<(SessionId, u64)> {
     }
     // As the opener does: a session is named by the first 16 bytes of its field.
     let session = SessionId::from_bytes(header[5..21].try_into().ok()?);
-    let (seq, _) = token::read_varint(&header[fixed..]).ok()?;
+    let (seq, _) = format::read_varint(&header[fixed..]).ok()?;
     Some((session, seq))
 }
 

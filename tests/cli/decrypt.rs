@@ -32,7 +32,7 @@ fn mixed_plain_syslog_and_encrypted_lines() {
 #[test]
 fn clear_metadata_is_dropped_when_authentic_and_flagged_when_edited() {
     let env = Env::new();
-    let sealer = enclog::Sealer::from_key_file(&env.key).unwrap();
+    let sealer = enclog::Sealer::new(enclog::SealingKey::from_file(&env.key).unwrap());
     let mut log = Vec::new();
     sealer
         .seal_to(Some(b"WARN"), b"2026 WARN disk full", &mut log)
@@ -77,9 +77,9 @@ fn a_bad_line_is_reported_and_the_others_still_come_out() {
 }
 
 fn key_id(env: &Env) -> String {
-    enclog::Sealer::from_key_file(&env.key)
+    enclog::SealingKey::from_file(&env.key)
         .unwrap()
-        .key_id()
+        .id()
         .to_string()
 }
 
@@ -382,7 +382,7 @@ fn control_characters_are_escaped_when_asked_and_kept_in_pipes() {
 #[test]
 fn a_carriage_return_is_kept_only_where_a_newline_follows() {
     let env = Env::new();
-    let sealer = enclog::Sealer::from_key_file(&env.key).unwrap();
+    let sealer = enclog::Sealer::new(enclog::SealingKey::from_file(&env.key).unwrap());
     let token = |event: &[u8]| {
         let line = sealer.seal_line(event).unwrap();
         line.strip_suffix(b"\n").unwrap().to_vec()

@@ -45,7 +45,7 @@ fn version_names_the_format() {
         format!(
             "enclog {} (writes enclog line format v{})\n",
             env!("CARGO_PKG_VERSION"),
-            enclog::FORMAT_VERSION
+            enclog::format::FORMAT_VERSION
         )
     );
 }

@@ -208,9 +208,9 @@ fn the_wrong_kind_of_key_says_which_kind_is_needed() {
     let env = Env::new();
     let identity = enclog::Identity::generate().unwrap();
     let identity_file = env.path("reader.identity");
-    enclog::write_secret_file(&identity_file, &identity.to_file_text(), false).unwrap();
+    crate::key_file::write_key_file(&identity_file, &identity.to_file_text());
     let recipient_file = env.path("writer.recipient");
-    enclog::write_secret_file(&recipient_file, &identity.recipient().to_string(), false).unwrap();
+    crate::key_file::write_key_file(&recipient_file, &identity.recipient().to_string());
 
     // A writer given the secret identity.
     let r = run(

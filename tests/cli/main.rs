@@ -5,6 +5,8 @@ mod demo;
 #[path = "../enclog_bin.rs"]
 mod enclog_bin;
 mod fixture;
+#[path = "../key_file.rs"]
+mod key_file;
 mod keys;
 mod recipient;
 mod roundtrip;

@@ -105,7 +105,7 @@ fn a_finished_writer_cannot_decrypt_its_own_file_with_anything_it_held() {
     std::fs::write(&log, &sealed.stdout).unwrap();
 
     let held = id.path("held-by-writer.txt");
-    enclog::write_secret_file(std::path::Path::new(&held), &id.recipient, true).unwrap();
+    crate::key_file::write_key_file(std::path::Path::new(&held), &id.recipient);
     let out = run(&mut enclog(["decrypt", "--key-file", &held, &log]), b"");
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(out.stderr.contains("recipient"), "{}", out.stderr);

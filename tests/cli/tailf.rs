@@ -92,7 +92,7 @@ fn lines_of(stream: impl std::io::Read + Send + 'static) -> Receiver<String> {
 }
 
 fn sealer(env: &Env) -> enclog::Sealer {
-    enclog::Sealer::from_key_file(&env.key).unwrap()
+    enclog::Sealer::new(enclog::SealingKey::from_file(&env.key).unwrap())
 }
 
 fn append(path: &Path, bytes: &[u8]) {

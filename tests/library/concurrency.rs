@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use tracing_subscriber::fmt::MakeWriter;
 
-use enclog::{Decryptor, EncryptedWriter, Key, Keyring, Outcome};
+use enclog::read::{Decryptor, Outcome};
+use enclog::{EncryptedWriter, Key, Keyring};
 
 const THREADS: usize = 8;
 const EVENTS: usize = 10_000;
@@ -110,9 +111,8 @@ where
     // Lines reach the file in sequence order (the writer holds the session's order lock, or
     // its mutex, from numbering to writing), so verify finds nothing to report but the session
     // left open.
-    let mut options = enclog::VerifyOptions::default();
-    options.allow_open_sessions = true;
-    let mut verifier = enclog::Verifier::with_options(options);
+    let options = enclog::verify::VerifyOptions::default().allow_open_sessions(true);
+    let mut verifier = enclog::verify::Verifier::with_options(options);
     let file = std::io::BufReader::new(std::fs::File::open(&path).unwrap());
     verifier
         .observe_all("app.log", &mut Decryptor::new(file, Keyring::from(key)))
@@ -188,7 +188,7 @@ fn closing_sessions_while_two_threads_log_neither_deadlocks_nor_misorders() {
                 panic!("line {} did not open", entry.line_no);
             };
             let session = opened.sequence.unwrap().session;
-            if opened.record == enclog::RecordKind::Close {
+            if opened.record == enclog::format::RecordKind::Close {
                 // `verify` checks each session on its own; the file order across sessions is
                 // checked here: a close record right after its own session's lines.
                 assert!(
@@ -197,11 +197,11 @@ fn closing_sessions_while_two_threads_log_neither_deadlocks_nor_misorders() {
                     entry.line_no
                 );
             }
-            events += usize::from(opened.record == enclog::RecordKind::Event);
+            events += usize::from(opened.record == enclog::format::RecordKind::Event);
             previous = Some(session);
         }
         assert_eq!(events, 2 * EVENTS);
-        let mut verifier = enclog::Verifier::new();
+        let mut verifier = enclog::verify::Verifier::new();
         verifier
             .observe_all("app.log", &mut Decryptor::new(&log[..], Keyring::from(key)))
             .unwrap();

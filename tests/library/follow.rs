@@ -11,9 +11,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
-use enclog::{
-    FollowError, FollowEvent, FollowOptions, Followed, FollowedLine, Follower, last_lines,
-};
+use enclog::follow::{FollowError, FollowEvent, FollowOptions, Followed, Follower};
 
 const WAIT: Option<Duration> = Some(Duration::from_secs(20));
 
@@ -22,10 +20,9 @@ fn options() -> FollowOptions {
 }
 
 fn polling() -> FollowOptions {
-    let mut options = FollowOptions::default();
-    options.poll = true;
-    options.poll_interval = Duration::from_millis(20);
-    options
+    FollowOptions::default()
+        .poll(true)
+        .poll_interval(Duration::from_millis(20))
 }
 
 fn append(path: &Path, text: &str) {
@@ -46,11 +43,21 @@ fn next(follower: &mut Follower) -> Followed {
         .expect("nothing arrived within the wait")
 }
 
-fn line(text: &str) -> Followed {
-    Followed::Line(FollowedLine {
-        bytes: text.as_bytes().to_vec(),
-        terminated: true,
-    })
+/// A complete line, as [`shown`] prints it.
+fn line(text: &str) -> String {
+    format!("line {text:?}")
+}
+
+/// What the follower yielded, in a form tests can compare.
+fn shown(item: Followed) -> String {
+    match item {
+        Followed::Line(l) if l.terminated => {
+            format!("line {:?}", String::from_utf8_lossy(&l.bytes))
+        }
+        Followed::Line(l) => format!("unfinished line {:?}", String::from_utf8_lossy(&l.bytes)),
+        Followed::Event(e) => format!("event {e:?}"),
+        other => format!("{other:?}"),
+    }
 }
 
 fn next_line(follower: &mut Follower) -> String {
@@ -136,9 +143,9 @@ fn rotation_by_rename_and_create_reads_the_old_file_to_its_end_first() {
         let path = dir.path().join("app.log");
         fs::write(&path, "a\n").unwrap();
         let mut opts = opts;
-        opts.from_start = true;
+        opts = opts.from_start(true);
         let mut follower = Follower::new(&path, opts).unwrap();
-        assert_eq!(next(&mut follower), line("a"));
+        assert_eq!(shown(next(&mut follower)), line("a"));
 
         // The writer still holds the old file after the rename, and writes one more line.
         let mut old = OpenOptions::new().append(true).open(&path).unwrap();
@@ -146,11 +153,14 @@ fn rotation_by_rename_and_create_reads_the_old_file_to_its_end_first() {
         old.write_all(b"b, written after the rename\n").unwrap();
         fs::write(&path, "c, in the new file\n").unwrap();
 
-        assert_eq!(next(&mut follower), line("b, written after the rename"));
+        assert_eq!(
+            shown(next(&mut follower)),
+            line("b, written after the rename")
+        );
         assert_eq!(next(&mut follower), Followed::Event(FollowEvent::Rotated));
-        assert_eq!(next(&mut follower), line("c, in the new file"));
+        assert_eq!(shown(next(&mut follower)), line("c, in the new file"));
         append(&path, "d\n");
-        assert_eq!(next(&mut follower), line("d"));
+        assert_eq!(shown(next(&mut follower)), line("d"));
         assert_quiet(&mut follower);
     }
 }
@@ -189,6 +199,7 @@ fn repeated_rotation_under_a_writer_thread_delivers_every_line_once_in_order() {
             // The path is briefly absent between the rename and the create.
             Followed::Event(FollowEvent::Disappeared) => {}
             Followed::Event(e) => events.push(e),
+            other => panic!("unexpected {other:?}"),
         }
     }
     writer.join().unwrap();
@@ -216,7 +227,7 @@ fn copytruncate_is_followed_from_the_start() {
             .unwrap();
         assert_eq!(next(&mut follower), Followed::Event(FollowEvent::Truncated));
         append(&path, "three\n");
-        assert_eq!(next(&mut follower), line("three"));
+        assert_eq!(shown(next(&mut follower)), line("three"));
         assert_quiet(&mut follower);
     }
 }
@@ -229,7 +240,7 @@ fn delete_and_recreate() {
         fs::write(&path, "before\n").unwrap();
         let mut follower = Follower::new(&path, opts).unwrap();
         append(&path, "one\n");
-        assert_eq!(next(&mut follower), line("one"));
+        assert_eq!(shown(next(&mut follower)), line("one"));
         fs::remove_file(&path).unwrap();
         assert_eq!(
             next(&mut follower),
@@ -237,7 +248,7 @@ fn delete_and_recreate() {
         );
         append(&path, "two\n");
         assert_eq!(next(&mut follower), Followed::Event(FollowEvent::Rotated));
-        assert_eq!(next(&mut follower), line("two"));
+        assert_eq!(shown(next(&mut follower)), line("two"));
         assert_quiet(&mut follower);
     }
 }
@@ -273,9 +284,7 @@ fn a_missing_directory_falls_back_to_polling_and_waits() {
 }
 
 fn polling_interval_only() -> FollowOptions {
-    let mut options = FollowOptions::default();
-    options.poll_interval = Duration::from_millis(20);
-    options
+    FollowOptions::default().poll_interval(Duration::from_millis(20))
 }
 
 #[test]
@@ -284,7 +293,7 @@ fn an_over_long_line_is_an_error_and_following_goes_on() {
     let path = dir.path().join("app.log");
     File::create(&path).unwrap();
     let mut opts = options();
-    opts.max_line = 100;
+    opts = opts.max_line(100);
     let mut follower = Follower::new(&path, opts).unwrap();
     // An unfinished line already past the limit is reported before its newline arrives.
     append(&path, &"y".repeat(150));
@@ -338,7 +347,7 @@ fn starting_with_the_last_lines() {
     let path = dir.path().join("app.log");
     fs::write(&path, "1\n2\n3\n4\nunfinished").unwrap();
     let mut opts = options();
-    opts.last_lines = 2;
+    opts = opts.last_lines(2);
     let mut follower = Follower::new(&path, opts).unwrap();
     assert_eq!(next_line(&mut follower), "3");
     assert_eq!(next_line(&mut follower), "4");
@@ -347,82 +356,8 @@ fn starting_with_the_last_lines() {
     assert_eq!(next_line(&mut follower), "unfinished now");
 
     let mut opts = options();
-    opts.last_lines = 10;
+    opts = opts.last_lines(10);
     let mut follower = Follower::new(&path, opts).unwrap();
     let lines: Vec<String> = (0..5).map(|_| next_line(&mut follower)).collect();
     assert_eq!(lines, ["1", "2", "3", "4", "unfinished now"]);
-}
-
-fn strings(lines: Vec<Vec<u8>>) -> Vec<String> {
-    lines
-        .into_iter()
-        .map(|l| String::from_utf8(l).unwrap())
-        .collect()
-}
-
-#[test]
-fn last_lines_with_and_without_a_final_newline() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("f");
-    fs::write(&path, "a\nb\nc\n").unwrap();
-    assert_eq!(strings(last_lines(&path, 2).unwrap()), ["b", "c"]);
-    assert_eq!(strings(last_lines(&path, 3).unwrap()), ["a", "b", "c"]);
-    assert_eq!(strings(last_lines(&path, 9).unwrap()), ["a", "b", "c"]);
-    assert!(last_lines(&path, 0).unwrap().is_empty());
-    fs::write(&path, "a\nb\nc").unwrap();
-    assert_eq!(strings(last_lines(&path, 2).unwrap()), ["b", "c"]);
-    assert_eq!(strings(last_lines(&path, 1).unwrap()), ["c"]);
-    fs::write(&path, "\n\nx\n").unwrap();
-    assert_eq!(strings(last_lines(&path, 3).unwrap()), ["", "", "x"]);
-    fs::write(&path, "").unwrap();
-    assert!(last_lines(&path, 5).unwrap().is_empty());
-    let err = last_lines(dir.path().join("absent"), 1).unwrap_err();
-    assert!(err.to_string().contains("absent"), "{err}");
-}
-
-#[test]
-fn last_lines_of_a_file_many_blocks_long() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("big");
-    let all: Vec<String> = (0..40_000).map(|i| format!("line number {i:06}")).collect();
-    for ending in ["\n", ""] {
-        fs::write(&path, all.join("\n") + ending).unwrap();
-        for n in [1, 7, 5_000, 39_999, 40_000, 50_000] {
-            let got = strings(last_lines(&path, n).unwrap());
-            assert_eq!(
-                got,
-                all[all.len().saturating_sub(n)..],
-                "n = {n}, ending {ending:?}"
-            );
-        }
-    }
-    // One line longer than a block.
-    let long = "z".repeat(200_000);
-    fs::write(&path, format!("first\n{long}\nlast\n")).unwrap();
-    assert_eq!(
-        strings(last_lines(&path, 2).unwrap()),
-        [long, "last".to_string()]
-    );
-}
-
-/// Threat: `last_lines` on a file whose tail is one enormous line (a runaway writer) reading
-/// it whole into memory. Lines over the reader's cap are skipped; the others come back.
-#[test]
-fn last_lines_skips_a_line_over_the_cap_instead_of_reading_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("huge.log");
-    let mut text = b"first\n".to_vec();
-    text.extend(std::iter::repeat_n(b'x', enclog::DEFAULT_MAX_LINE));
-    text.push(b'\n'); // exactly at the cap: kept
-    text.extend(std::iter::repeat_n(b'y', enclog::DEFAULT_MAX_LINE + 10));
-    text.extend_from_slice(b"\nlast\n"); // the line before "last" is over the cap: skipped
-    std::fs::write(&path, &text).unwrap();
-    let lines = enclog::last_lines(&path, 4).unwrap();
-    let lens: Vec<usize> = lines.iter().map(Vec::len).collect();
-    assert_eq!(
-        lens,
-        [5, enclog::DEFAULT_MAX_LINE, 4],
-        "first, the line at the cap, last"
-    );
-    assert_eq!(lines[2], b"last");
 }

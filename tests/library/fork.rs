@@ -6,7 +6,8 @@ use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use enclog::{Decryptor, Key, Keyring, Outcome, Sealer};
+use enclog::read::{Decryptor, Outcome};
+use enclog::{Key, Keyring, Sealer};
 
 fn append(path: &std::path::Path) -> std::fs::File {
     std::fs::OpenOptions::new()
@@ -51,7 +52,7 @@ fn exit_child(code: i32) -> ! {
 }
 
 /// Reads the log; returns lines per session and asserts no (session, seq) appears twice.
-fn check(path: &std::path::Path, key: &Key) -> HashMap<enclog::SessionId, Vec<String>> {
+fn check(path: &std::path::Path, key: &Key) -> HashMap<enclog::format::SessionId, Vec<String>> {
     let file = std::io::BufReader::new(std::fs::File::open(path).unwrap());
     let mut reader = Decryptor::new(file, Keyring::from(key.clone()));
     let mut seen = HashMap::new();

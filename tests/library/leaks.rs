@@ -43,8 +43,8 @@ fn secrets_in_message_fields_spans_and_error_chains_never_reach_the_file() {
             .open(file.path())
             .unwrap();
         let writer = EncryptedWriter::new(key.clone(), append)
-            .with_clear_level(true)
-            .with_clear_timestamp(true);
+            .clear_level(true)
+            .clear_timestamp(true);
         let builder = tracing_subscriber::fmt()
             .with_writer(writer)
             .with_ansi(false);

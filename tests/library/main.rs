@@ -1,5 +1,7 @@
 //! Library integration tests: one binary, one module per topic.
 
+#[path = "../key_file.rs"]
+mod key_file;
 #[path = "../python_env.rs"]
 mod python_env;
 

@@ -8,10 +8,12 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use enclog::{
-    Decryptor, Key, Keyring, MetaStatus, NonBlockingBuilder, Outcome, RecordKind, Verifier,
-    WriteErrorPolicy,
-};
+use enclog::format::RecordKind;
+use enclog::non_blocking::NonBlockingBuilder;
+use enclog::read::{Decryptor, MetaStatus, Outcome};
+use enclog::seal::WriteErrorPolicy;
+use enclog::verify::Verifier;
+use enclog::{Key, Keyring};
 use tracing_subscriber::fmt::MakeWriter;
 
 /// A writer the test can read back; optionally slow, failing, stuck or panicking.
@@ -189,9 +191,12 @@ fn a_full_queue_makes_logging_threads_wait_not_drop_by_default() {
 #[test]
 fn the_workers_own_writer_logging_into_a_full_queue_does_not_deadlock() {
     let key = Key::generate().unwrap();
-    let feedback: Arc<std::sync::OnceLock<enclog::NonBlocking>> = Arc::default();
+    let feedback: Arc<std::sync::OnceLock<enclog::non_blocking::NonBlocking>> = Arc::default();
     #[derive(Clone)]
-    struct Chatty(Sink, Arc<std::sync::OnceLock<enclog::NonBlocking>>);
+    struct Chatty(
+        Sink,
+        Arc<std::sync::OnceLock<enclog::non_blocking::NonBlocking>>,
+    );
     impl Write for Chatty {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
             // Logs from the worker, for each line it writes (up to 200: the feedback must end).

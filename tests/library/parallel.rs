@@ -4,7 +4,9 @@
 use std::io::{self, Read};
 use std::sync::OnceLock;
 
-use enclog::{Decryptor, FernetKey, Key, Keyring, ParallelDecryptor, ParallelOptions, Sealer};
+use enclog::fernet::FernetKey;
+use enclog::read::{Decryptor, ParallelDecryptor, ParallelOptions};
+use enclog::{Key, Keyring, Sealer};
 use proptest::prelude::*;
 
 fn key() -> &'static Key {
@@ -84,7 +86,7 @@ fn mixed_log() -> Vec<u8> {
             }
             8 => {
                 let mut line = Vec::new();
-                Sealer::with_key(fernet().into(), Default::default())
+                Sealer::new(fernet())
                     .seal_to(None, b"from zato", &mut line)
                     .unwrap();
                 log.extend_from_slice(&line);
@@ -118,7 +120,7 @@ impl Replace for Vec<u8> {
 #[test]
 fn same_entries_as_decryptor_for_every_chunk_size_and_job_count() {
     let log = mixed_log();
-    let reference = sequential(&log, enclog::DEFAULT_MAX_LINE);
+    let reference = sequential(&log, enclog::read::DEFAULT_MAX_LINE);
     assert!(reference.len() > 60);
     let all = reference.join("\n");
     for kind in [
@@ -149,7 +151,7 @@ fn last_line_without_newline_and_cut_tokens_match() {
     let mut log = mixed_log();
     for cut in [1, 5, 40, 120] {
         log.truncate(log.len() - cut);
-        let reference = sequential(&log, enclog::DEFAULT_MAX_LINE);
+        let reference = sequential(&log, enclog::read::DEFAULT_MAX_LINE);
         for chunk in [3, 64, 1 << 16] {
             let options = ParallelOptions::default().jobs(2).chunk_size(chunk);
             assert_eq!(
@@ -264,7 +266,7 @@ proptest! {
     #[test]
     fn any_slice_of_a_log_matches(start in 0usize..4000, len in 0usize..6000,
                                   chunk in 1usize..700, jobs in 1usize..4,
-                                  max_line in prop_oneof![Just(enclog::DEFAULT_MAX_LINE), 0usize..400]) {
+                                  max_line in prop_oneof![Just(enclog::read::DEFAULT_MAX_LINE), 0usize..400]) {
         static LOG: OnceLock<Vec<u8>> = OnceLock::new();
         let log = LOG.get_or_init(mixed_log);
         let start = start.min(log.len());

@@ -1,6 +1,7 @@
 //! Property tests of sealing and opening.
 
-use enclog::{Key, Keyring, MetaStatus, OpenError, Opener, Sealer};
+use enclog::read::{MetaStatus, OpenError};
+use enclog::{Key, Keyring, Opener, Sealer};
 use proptest::prelude::*;
 use std::sync::OnceLock;
 

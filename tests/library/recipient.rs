@@ -9,15 +9,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use enclog::{
-    Decryptor, EncryptedWriter, Identity, Key, KeyError, Keyring, Mode, Opener, Outcome,
-    RecordKind, Rotation, Sealer, SealingKey, Verifier,
-};
+use enclog::format::{Mode, RecordKind};
+use enclog::read::{Decryptor, Outcome};
+use enclog::seal::Rotation;
+use enclog::verify::Verifier;
+use enclog::{EncryptedWriter, Identity, Key, KeyError, Keyring, Opener, Sealer, SealingKey};
 
 fn read_all(
     path: &std::path::Path,
     ring: Keyring,
-) -> Vec<(enclog::KeyId, Mode, RecordKind, String)> {
+) -> Vec<(enclog::key::KeyId, Mode, RecordKind, String)> {
     let mut reader = Decryptor::new(BufReader::new(std::fs::File::open(path).unwrap()), ring);
     let mut out = Vec::new();
     while let Some(entry) = reader.next_entry().unwrap() {
@@ -42,7 +43,7 @@ fn recipient_round_trip_through_the_tracing_layer() {
         .append(true)
         .open(file.path())
         .unwrap();
-    let writer = EncryptedWriter::with_sealer(Sealer::to_recipient(identity.recipient()), append);
+    let writer = EncryptedWriter::with_sealer(Sealer::new(identity.recipient()), append);
     let dispatch = tracing::Dispatch::new(
         tracing_subscriber::fmt()
             .with_writer(writer.clone())
@@ -73,7 +74,7 @@ fn recipient_round_trip_through_the_tracing_layer() {
 fn nothing_the_writer_held_opens_a_finished_session() {
     let identity = Identity::generate().unwrap();
     let recipient = identity.recipient();
-    let sealer = Sealer::to_recipient(recipient.clone());
+    let sealer = Sealer::new(recipient.clone());
     let mut log = Vec::new();
     for i in 0..10 {
         sealer
@@ -94,7 +95,7 @@ fn nothing_the_writer_held_opens_a_finished_session() {
     for line in log.split_inclusive(|&b| b == b'\n') {
         assert!(matches!(
             opener.open(line),
-            Some(Err(enclog::OpenError::UnknownKey { .. }))
+            Some(Err(enclog::read::OpenError::UnknownKey { .. }))
         ));
     }
     let mut opener = Opener::new(Keyring::from(identity));
@@ -109,12 +110,11 @@ fn a_thousand_rotated_sessions_all_open_with_the_identity() {
     let file = tempfile::NamedTempFile::new().unwrap();
     let mut log = Vec::new();
     // Count-based rotation: 3 events per session.
-    let by_count = Sealer::with_key(
-        identity.recipient().into(),
-        Rotation {
-            max_lines: 3,
-            max_age: Duration::from_secs(3600),
-        },
+    let by_count = Sealer::with_rotation(
+        identity.recipient(),
+        Rotation::default()
+            .max_lines(3)
+            .max_age(Duration::from_secs(3600)),
     );
     for i in 0..2_998 {
         by_count
@@ -123,12 +123,11 @@ fn a_thousand_rotated_sessions_all_open_with_the_identity() {
     }
     by_count.close_to(&mut log).unwrap();
     // Time-based rotation: sessions last at most 2 ms.
-    let by_time = Sealer::with_key(
-        identity.recipient().into(),
-        Rotation {
-            max_lines: u64::MAX >> 2,
-            max_age: Duration::from_millis(2),
-        },
+    let by_time = Sealer::with_rotation(
+        identity.recipient(),
+        Rotation::default()
+            .max_lines(u64::MAX >> 2)
+            .max_age(Duration::from_millis(2)),
     );
     let mut time_sessions = HashSet::new();
     for i in 0..40 {
@@ -175,10 +174,10 @@ fn key_file_replaced_while_four_threads_log_loses_no_line() {
     let log_path = dir.path().join("app.log");
     let first = Key::generate().unwrap();
     let second = Key::generate().unwrap();
-    enclog::write_secret_file(&key_path, &first.to_text(), false).unwrap();
+    crate::key_file::write_key_file(&key_path, &first.to_text());
 
-    let sealer = Sealer::from_key_file(&key_path).unwrap();
-    let _reloader = enclog::KeyReloader::watch(&sealer, &key_path).unwrap();
+    let sealer = Sealer::new(SealingKey::from_file(&key_path).unwrap());
+    let _reloader = enclog::seal::KeyReloader::watch(&sealer, &key_path).unwrap();
     let file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -211,7 +210,7 @@ fn key_file_replaced_while_four_threads_log_loses_no_line() {
     std::thread::sleep(Duration::from_millis(100));
     // Replace the file the way secret managers do: write beside it, then rename over it.
     let tmp = dir.path().join(".app.key.new");
-    enclog::write_secret_file(&tmp, &second.to_text(), false).unwrap();
+    crate::key_file::write_key_file(&tmp, &second.to_text());
     std::fs::rename(&tmp, &key_path).unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
     while sealer.key_id() != second.id() {
@@ -270,15 +269,15 @@ fn writers_refuse_identities_and_readers_refuse_recipients_with_a_fix() {
 fn a_keyring_mixing_keys_identities_and_fernet_opens_each_line() {
     let key = Key::generate().unwrap();
     let identity = Identity::generate().unwrap();
-    let fernet = enclog::FernetKey::generate().unwrap();
+    let fernet = enclog::fernet::FernetKey::generate().unwrap();
     let mut log = Vec::new();
     Sealer::new(key.clone())
         .seal_to(None, b"symmetric", &mut log)
         .unwrap();
-    Sealer::to_recipient(identity.recipient())
+    Sealer::new(identity.recipient())
         .seal_to(None, b"recipient", &mut log)
         .unwrap();
-    Sealer::with_key(fernet.clone().into(), Rotation::default())
+    Sealer::new(fernet.clone())
         .seal_to(None, b"fernet", &mut log)
         .unwrap();
     let other = Key::generate().unwrap();
@@ -295,7 +294,7 @@ fn a_keyring_mixing_keys_identities_and_fernet_opens_each_line() {
     for line in log.split_inclusive(|&b| b == b'\n') {
         match opener.open(line).unwrap() {
             Ok(o) => seen.push((o.mode, String::from_utf8_lossy(o.plaintext).into_owned())),
-            Err(enclog::OpenError::UnknownKey { key_id, .. }) => {
+            Err(enclog::read::OpenError::UnknownKey { key_id, .. }) => {
                 assert_eq!(key_id, other.id(), "the missing key is named");
                 seen.push((Mode::Symmetric, "unknown".into()));
             }
@@ -322,7 +321,7 @@ fn set_key_racing_a_session_start_always_wins() {
     let old = Identity::generate().unwrap();
     let new = Identity::generate().unwrap();
     for round in 0..300 {
-        let sealer = Sealer::to_recipient(old.recipient());
+        let sealer = Sealer::new(old.recipient());
         let first = {
             let sealer = sealer.clone();
             std::thread::spawn(move || sealer.seal_line(b"first").unwrap())
@@ -359,12 +358,9 @@ fn set_key_racing_a_session_start_always_wins() {
 #[test]
 fn a_zero_rotation_still_seals_one_line_per_session() {
     let identity = Identity::generate().unwrap();
-    let sealer = Sealer::with_key(
-        identity.recipient().into(),
-        Rotation {
-            max_lines: 0,
-            max_age: Duration::ZERO,
-        },
+    let sealer = Sealer::with_rotation(
+        identity.recipient(),
+        Rotation::default().max_lines(0).max_age(Duration::ZERO),
     );
     let mut log = Vec::new();
     for i in 0..5 {
@@ -390,16 +386,14 @@ fn a_forged_low_order_ephemeral_key_is_corruption_not_a_missing_key() {
     use base64::Engine;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let identity = Identity::generate().unwrap();
-    let line = Sealer::to_recipient(identity.recipient())
-        .seal_line(b"x")
-        .unwrap();
+    let line = Sealer::new(identity.recipient()).seal_line(b"x").unwrap();
     let mut raw = URL_SAFE_NO_PAD.decode(&line[7..line.len() - 1]).unwrap();
     raw[5..37].fill(0); // the ephemeral public key: the all-zero low-order point
     let forged = format!("enclog:{}", URL_SAFE_NO_PAD.encode(&raw));
     let mut opener = Opener::new(Keyring::from(identity));
     let result = opener.open(forged.as_bytes()).unwrap();
     assert!(
-        matches!(result, Err(enclog::OpenError::Corrupted { .. })),
+        matches!(result, Err(enclog::read::OpenError::Corrupted { .. })),
         "{result:?}"
     );
 }
@@ -423,7 +417,10 @@ fn a_recipient_file_others_can_write_is_refused() {
     assert!(enclog::Recipient::from_file(&path).is_err());
 }
 
-fn read_all_bytes(log: &[u8], ring: Keyring) -> Vec<(enclog::KeyId, Mode, RecordKind, String)> {
+fn read_all_bytes(
+    log: &[u8],
+    ring: Keyring,
+) -> Vec<(enclog::key::KeyId, Mode, RecordKind, String)> {
     let mut opener = Opener::new(ring);
     log.split_inclusive(|&b| b == b'\n')
         .map(|l| {

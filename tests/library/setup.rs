@@ -1,7 +1,8 @@
 //! `init_file`: the one-call setup. The only test of this binary that installs the global
 //! subscriber (others use scoped dispatchers), so it can run beside them.
 
-use enclog::{Key, Keyring, Opener, RecordKind};
+use enclog::format::RecordKind;
+use enclog::{Key, Keyring, Opener};
 
 #[test]
 fn init_file_seals_events_and_log_records_and_closes_the_session_on_drop() {

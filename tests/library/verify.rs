@@ -2,9 +2,9 @@
 
 use std::sync::OnceLock;
 
-use enclog::{
-    Decryptor, Finding, FindingKind, Key, Keyring, Report, Sealer, Verifier, VerifyOptions,
-};
+use enclog::read::Decryptor;
+use enclog::verify::{Finding, FindingKind, Report, Verifier, VerifyOptions};
+use enclog::{Key, Keyring, Sealer};
 use proptest::prelude::*;
 
 fn key() -> &'static Key {
@@ -52,7 +52,7 @@ fn verify(bytes: &[u8]) -> Report {
     verify_with(&[("app.log", bytes)], VerifyOptions::default())
 }
 
-fn session_of(line: &[u8]) -> enclog::SessionId {
+fn session_of(line: &[u8]) -> enclog::format::SessionId {
     let mut opener = enclog::Opener::new(Keyring::from(key().clone()));
     opener
         .open(line)
@@ -218,8 +218,7 @@ fn a_live_log_may_have_open_sessions_and_a_line_being_written() {
     let sealer = Sealer::new(key().clone());
     let mut bytes = session_lines(&sealer, 10, false).concat();
     bytes.extend_from_slice(&sealer.seal_line(b"half written").unwrap()[..30]);
-    let mut live = VerifyOptions::default();
-    live.allow_open_sessions = true;
+    let live = VerifyOptions::default().allow_open_sessions(true);
     let report = verify_with(&[("app.log", &bytes)], live.clone());
     assert!(report.is_clean(), "{:#?}", report.findings);
     assert_eq!((report.open_sessions, report.closed_sessions), (1, 0));

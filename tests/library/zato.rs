@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use enclog::{FERNET_MARKER, FernetError, FernetKey};
+use enclog::fernet::{FernetError, FernetKey, MARKER as FERNET_MARKER};
 
 /// Every fixture case; the test fails if the folder holds a case not listed here.
 const CASES: &[&str] = &["basic", "exception", "suffix", "message-only"];

@@ -4,6 +4,8 @@
 
 #[path = "../enclog_bin.rs"]
 mod enclog_bin;
+#[path = "../key_file.rs"]
+mod key_files;
 #[path = "../python_env.rs"]
 mod python_env;
 
@@ -26,6 +28,6 @@ pub(crate) fn enclog(args: &[&str]) -> Output {
 /// Writes `key` to a 0600 key file in `dir`.
 pub(crate) fn key_file(dir: &Path, key: &enclog::Key) -> String {
     let path = dir.join("app.key");
-    enclog::write_secret_file(&path, &key.to_text(), true).unwrap();
+    crate::key_files::write_key_file(&path, &key.to_text());
     path.to_str().unwrap().to_owned()
 }

@@ -140,7 +140,7 @@ fn lines_shipped_through_rsyslog_decrypt_and_verify() {
     (&*client)
         .write_all(b"a plain message from another program\n")
         .unwrap();
-    let writer = EncryptedWriter::new(key.clone(), client).with_clear_level(true);
+    let writer = EncryptedWriter::new(key.clone(), client).clear_level(true);
     let dispatch = tracing::Dispatch::new(
         tracing_subscriber::fmt()
             .with_writer(writer.clone())

@@ -17,7 +17,7 @@ fn fernet_key_file(dir: &Path) -> (String, String) {
         .find(|l| !l.starts_with('#') && !l.trim().is_empty())
         .unwrap();
     let path = dir.join("fernet.key");
-    enclog::write_secret_file(&path, key, true).unwrap();
+    crate::key_files::write_key_file(&path, key);
     (path.to_str().unwrap().to_owned(), key.trim().to_owned())
 }
 

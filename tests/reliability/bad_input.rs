@@ -32,7 +32,7 @@ fn a_key_of_the_wrong_kind_is_named() {
     let identity = Identity::generate().unwrap();
     let recipient = env.path("app.recipient");
     // Mode 0600: a world-readable recipient file is refused by readers for its mode first.
-    enclog::write_secret_file(&recipient, &format!("{}\n", identity.recipient()), false).unwrap();
+    crate::key_file::write_key_file(&recipient, &format!("{}\n", identity.recipient()));
     let log = env.path("app.log");
     std::fs::write(&log, good_log(&env, 2)).unwrap();
     for sub in ["decrypt", "verify", "tailf"] {
@@ -46,7 +46,7 @@ fn a_key_of_the_wrong_kind_is_named() {
         assert!(r.stdout.is_empty());
     }
     // A symmetric key where the log was sealed to a recipient: a wrong key, by id.
-    let sealer = Sealer::to_recipient(identity.recipient());
+    let sealer = Sealer::new(identity.recipient());
     let sealed = sealer.seal_line(b"to the recipient").unwrap();
     let r = run_with_stdin(&mut env.cli(&["decrypt"]), &sealed);
     assert_eq!(r.code, 1, "{}", r.stderr);

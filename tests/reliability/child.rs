@@ -9,7 +9,8 @@ use std::io::{self, Write};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use enclog::{EncryptedWriter, Key, WriteErrorPolicy};
+use enclog::seal::WriteErrorPolicy;
+use enclog::{EncryptedWriter, Key};
 
 /// The variable naming the role.
 pub(crate) const ROLE: &str = "ENCLOG_RELIABILITY_ROLE";
@@ -83,7 +84,7 @@ pub(crate) fn check_flood_event(plaintext: &str, n: u64) -> bool {
 /// Logs `flood_event(0), flood_event(1), …` through `EncryptedWriter` (clear level on) into
 /// the log file until killed.
 fn flood() -> Result<(), String> {
-    let writer = EncryptedWriter::new(key()?, Arc::new(log_file()?)).with_clear_level(true);
+    let writer = EncryptedWriter::new(key()?, Arc::new(log_file()?)).clear_level(true);
     let subscriber = tracing_subscriber::fmt()
         .with_writer(writer)
         .with_ansi(false)
@@ -103,7 +104,7 @@ fn concurrent() -> Result<(), String> {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(1000);
-    let writer = EncryptedWriter::new(key()?, Arc::new(log_file()?)).with_clear_level(true);
+    let writer = EncryptedWriter::new(key()?, Arc::new(log_file()?)).clear_level(true);
     let dispatch = tracing::Dispatch::new(
         tracing_subscriber::fmt()
             .with_writer(writer.clone())
@@ -163,7 +164,7 @@ fn wait_child(pid: libc::pid_t) -> Result<(), String> {
 /// writes `<log>.done` when finished.
 fn fork_logging(double: bool) -> Result<(), String> {
     let log = var(LOG)?;
-    let writer = EncryptedWriter::new(key()?, Arc::new(log_file()?)).with_clear_level(true);
+    let writer = EncryptedWriter::new(key()?, Arc::new(log_file()?)).clear_level(true);
     let subscriber = tracing_subscriber::fmt()
         .with_writer(writer.clone())
         .with_ansi(false)
@@ -241,7 +242,7 @@ fn fork_logging(double: bool) -> Result<(), String> {
 /// A panic hook that logs the panic through tracing (as many services install), then a panic
 /// whose message holds [`PANIC_SECRET`].
 fn panic_through_tracing() -> Result<(), String> {
-    let writer = EncryptedWriter::new(key()?, Arc::new(log_file()?)).with_clear_level(true);
+    let writer = EncryptedWriter::new(key()?, Arc::new(log_file()?)).clear_level(true);
     let subscriber = tracing_subscriber::fmt()
         .with_writer(writer)
         .with_ansi(false)
@@ -316,7 +317,7 @@ fn failing_destination(kind: DestKind) -> Result<(), String> {
                 out: Arc::clone(&out),
             };
             let writer = EncryptedWriter::new(key, move || sink.clone())
-                .with_error_policy(WriteErrorPolicy::ReportOnce);
+                .error_policy(WriteErrorPolicy::ReportOnce);
             let lost = log_events(writer, |i| {
                 failing.store((30..80).contains(&i), std::sync::atomic::Ordering::Relaxed)
             });
@@ -392,7 +393,7 @@ fn non_blocking_overload() -> Result<(), String> {
         }
     }
     let written = Arc::new(Mutex::new(0));
-    let (writer, guard) = enclog::NonBlockingBuilder::default()
+    let (writer, guard) = enclog::non_blocking::NonBlockingBuilder::default()
         .buffered_lines_limit(4)
         .lossy(true)
         .finish(key()?, Slow(Arc::clone(&written)))
@@ -413,7 +414,7 @@ fn non_blocking_overload() -> Result<(), String> {
 /// 10 more. The child exits 0 only if it counted its 10 events as lost.
 fn non_blocking_fork() -> Result<(), String> {
     use tracing_subscriber::fmt::MakeWriter;
-    let (writer, guard) = enclog::NonBlockingBuilder::default()
+    let (writer, guard) = enclog::non_blocking::NonBlockingBuilder::default()
         .error_policy(WriteErrorPolicy::Silent)
         .finish(key()?, log_file()?)
         .map_err(|e| e.to_string())?;

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use enclog::SessionId;
+use enclog::format::SessionId;
 
 use crate::child::vars;
 use crate::support::{Env, child, events_by_session, run};

@@ -4,7 +4,8 @@
 //! (`tests/library/leaks.rs` covers messages, fields, spans and error chains in the file, and
 //! the `Debug` of `Key`, `Sealer`, `Keyring`, `EncryptedWriter` and `Opener`.)
 
-use enclog::{FernetKey, Identity, Key, Keyring, Sealer, SealingKey};
+use enclog::fernet::FernetKey;
+use enclog::{Identity, Key, Keyring, Sealer, SealingKey};
 
 use crate::child::{PANIC_SECRET, vars};
 use crate::support::{Env, Line, child, contains, enclog, lines, read_log, run};
@@ -143,7 +144,7 @@ fn bad_key_text_is_never_echoed_by_the_cli() {
     for (what, text) in &cases {
         let file = env.path("bad.key");
         let _ = std::fs::remove_file(&file);
-        enclog::write_secret_file(&file, &format!("{text}\n"), false).unwrap();
+        crate::key_file::write_key_file(&file, &format!("{text}\n"));
         for sub in ["decrypt", "verify", "encrypt"] {
             for how in ["--key-file", "ENCLOG_KEY"] {
                 let mut cmd = enclog([sub]);
@@ -190,10 +191,10 @@ fn key_bytes_never_appear_in_debug_output() {
     ring.add_identity(identity.clone());
     let symmetric = Sealer::new(key.clone());
     symmetric.seal_line(b"x").unwrap();
-    let to_recipient = Sealer::to_recipient(identity.recipient());
+    let to_recipient = Sealer::new(identity.recipient());
     to_recipient.seal_line(b"x").unwrap();
     let logger = enclog::EncryptedLogger::new(key.clone(), std::io::sink());
-    let decryptor = enclog::Decryptor::new(&b""[..], ring.clone());
+    let decryptor = enclog::read::Decryptor::new(&b""[..], ring.clone());
     let shown = [
         format!("{key:?}"),
         format!("{key:#?}"),

@@ -14,6 +14,8 @@ mod crash;
 mod enclog_bin;
 mod fail_closed;
 mod fork;
+#[path = "../key_file.rs"]
+mod key_file;
 mod leaks;
 mod parsing;
 mod support;

@@ -7,7 +7,8 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE;
-use enclog::{FernetKey, Identity, Key, Keyring, Opener, SealingKey};
+use enclog::fernet::FernetKey;
+use enclog::{Identity, Key, Keyring, Opener, SealingKey};
 use proptest::prelude::*;
 
 fn fernet_key() -> FernetKey {

@@ -6,7 +6,9 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use enclog::{Decryptor, Key, Keyring, LineError, OpenError, Outcome, SessionId};
+use enclog::format::SessionId;
+use enclog::read::{Decryptor, LineError, OpenError, Outcome};
+use enclog::{Key, Keyring};
 
 /// A temporary folder with a symmetric key file `app.key` (mode 0600).
 pub(crate) struct Env {
@@ -20,8 +22,7 @@ impl Env {
         let dir = tempfile::tempdir().expect("temp dir");
         let key = Key::generate().expect("key");
         let key_file = dir.path().join("app.key");
-        enclog::write_secret_file(&key_file, &format!("{}\n", &*key.to_text()), false)
-            .expect("write key file");
+        crate::key_file::write_key_file(&key_file, &key.to_text());
         Env { dir, key, key_file }
     }
 
@@ -117,11 +118,12 @@ pub(crate) fn read_log(log: &[u8], keyring: Keyring) -> Vec<(Line, bool)> {
                     session: s.session,
                     seq: s.seq,
                     plaintext: o.plaintext.to_vec(),
-                    close: o.record == enclog::RecordKind::Close,
+                    close: o.record == enclog::format::RecordKind::Close,
                 }
             }
             Outcome::Failed(e) => Line::Failed(e),
             Outcome::Plain => Line::Plain(entry.raw.to_vec()),
+            other => panic!("line {}: unexpected {other:?}", entry.line_no),
         };
         lines.push((line, entry.terminated));
     }

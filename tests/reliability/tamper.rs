@@ -6,7 +6,9 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use enclog::{Decryptor, Sealer, Verifier};
+use enclog::Sealer;
+use enclog::read::Decryptor;
+use enclog::verify::Verifier;
 
 use crate::support::{Env, Rng, lines, run};
 

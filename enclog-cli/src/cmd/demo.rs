@@ -7,7 +7,9 @@ use std::fs::File;
 use std::io::{self, Write};
 
 use anyhow::{Context, Result};
-use enclog::{Decryptor, EncryptedWriter, Key, Keyring, Outcome, RecordKind};
+use enclog::format::RecordKind;
+use enclog::read::{Decryptor, Outcome};
+use enclog::{EncryptedWriter, Key, Keyring};
 
 use crate::cmd::Status;
 use crate::output::{self, TextStyle, When};
@@ -23,7 +25,7 @@ pub(crate) fn run(color: When) -> Result<Status> {
     let path = dir.path().join("app.log");
     let file = File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
 
-    let writer = EncryptedWriter::new(key.clone(), file).with_clear_level(true);
+    let writer = EncryptedWriter::new(key.clone(), file).clear_level(true);
     let subscriber = tracing_subscriber::fmt()
         .with_writer(writer.clone())
         .with_ansi(false)
@@ -108,6 +110,10 @@ pub(crate) fn run(color: When) -> Result<Status> {
             }
             Outcome::Plain => w.write_all(entry.raw)?,
             Outcome::Failed(e) => anyhow::bail!("demo line {} did not open: {e}", entry.line_no),
+            _ => anyhow::bail!(
+                "demo line {} holds a record the demo cannot show",
+                entry.line_no
+            ),
         }
     }
 

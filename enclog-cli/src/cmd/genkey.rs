@@ -35,7 +35,7 @@ pub(crate) fn run(args: GenkeyArgs) -> Result<Status> {
     let text = key.to_text();
     match &args.output {
         Some(path) => {
-            enclog::write_secret_file(path, &text, args.force)?;
+            crate::secret_file::write_secret_file(path, &text, args.force)?;
             output::note(format_args!(
                 "key {} written to {} (mode 0600); keep a copy in a safe place: the logs it seals cannot be read without it",
                 key.id(),
@@ -60,7 +60,7 @@ fn identity(args: &GenkeyArgs) -> Result<Status> {
     let recipient = identity.recipient();
     match &args.output {
         Some(path) => {
-            enclog::write_secret_file(path, &identity.to_file_text(), args.force)?;
+            crate::secret_file::write_secret_file(path, &identity.to_file_text(), args.force)?;
             output::note(format_args!(
                 "identity {} written to {} (mode 0600): keep it on the hosts that read logs, and a copy in a safe place; give the writers the recipient printed on stdout",
                 identity.id(),

@@ -7,9 +7,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use clap::Args;
-use enclog::{
-    FollowError, FollowEvent, FollowOptions, Followed, Follower, OpenError, Opener, RecordKind,
-};
+use enclog::Opener;
+use enclog::follow::{FollowError, FollowEvent, FollowOptions, Followed, Follower};
+use enclog::format::RecordKind;
+use enclog::read::OpenError;
 
 use crate::cmd::Status;
 use crate::keys::{self, LoadedKeys, ReaderKeys};
@@ -65,10 +66,10 @@ pub(crate) fn run(args: TailfArgs) -> Result<Status> {
         Err(e) => return Err(e).with_context(|| format!("{name}: cannot open")),
     }
 
-    let mut options = FollowOptions::default();
-    options.from_start = args.from_start;
-    options.last_lines = usize::try_from(args.lines).unwrap_or(usize::MAX);
-    options.poll = args.poll;
+    let options = FollowOptions::default()
+        .from_start(args.from_start)
+        .last_lines(usize::try_from(args.lines).unwrap_or(usize::MAX))
+        .poll(args.poll);
     let mut follower = Follower::new(&args.file, options)?;
     let stopper = follower.stopper();
     ctrlc::set_handler(move || stopper.stop()).context("cannot install the Ctrl-C handler")?;
@@ -98,6 +99,7 @@ pub(crate) fn run(args: TailfArgs) -> Result<Status> {
                 }
                 output::note(format_args!("{}: {event}", printer.name));
             }
+            Ok(Some(other)) => output::note(format_args!("{}: {other:?}", printer.name)),
             Err(e @ FollowError::LineTooLong { .. }) => {
                 line_no += 1;
                 output::note(format_args!("{e}"));
@@ -183,7 +185,7 @@ fn emit(
     out: &mut impl Write,
     name: &str,
     style: TextStyle,
-    opened: Option<Result<enclog::Opened<'_>, OpenError>>,
+    opened: Option<Result<enclog::read::Opened<'_>, OpenError>>,
     raw: &[u8],
     line_no: u64,
 ) -> Result<()> {

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use enclog::{Decryptor, Finding, FindingKind, Opener, Report, Verifier, VerifyOptions};
+use enclog::Opener;
+use enclog::read::Decryptor;
+use enclog::verify::{Finding, FindingKind, Report, Verifier, VerifyOptions};
 use serde_json::{Map, Value};
 
 use crate::cmd::Status;
@@ -33,8 +35,7 @@ pub(crate) struct VerifyArgs {
 /// Runs `enclog verify`.
 pub(crate) fn run(args: VerifyArgs) -> Result<Status> {
     let keys = keys::load_keyring(&args.keys)?;
-    let mut options = VerifyOptions::default();
-    options.allow_open_sessions = args.allow_open;
+    let options = VerifyOptions::default().allow_open_sessions(args.allow_open);
     let mut verifier = Verifier::with_options(options);
     let mut opener = Some(Opener::new(keys.keyring));
     let mut bad_inputs = 0u64;

@@ -8,9 +8,9 @@ use memchr::memmem;
 use crate::cipher::SessionCipher;
 use crate::error::OpenError;
 use crate::fernet;
+use crate::format::{self, Header, Mode, RecordKind, SessionId};
 use crate::key::KeyId;
-use crate::keyring::Keyring;
-use crate::token::{self, Header, Mode, RecordKind, SessionId};
+use crate::key::keyring::Keyring;
 
 /// Sessions whose subkeys are kept; past this the cache is emptied (bounded memory, and a new
 /// derivation costs ~0.1 µs).
@@ -19,9 +19,10 @@ const SESSION_CACHE: usize = 4096;
 /// The clear metadata of a line compared with its encrypted copy.
 ///
 /// ```
-/// assert_ne!(enclog::MetaStatus::Matches, enclog::MetaStatus::Differs);
+/// assert_ne!(enclog::read::MetaStatus::Matches, enclog::read::MetaStatus::Differs);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum MetaStatus {
     /// The line carries no clear metadata.
     None,
@@ -35,7 +36,9 @@ pub enum MetaStatus {
 /// An opened line.
 ///
 /// ```
-/// use enclog::{Key, Keyring, MetaStatus, Mode, Opener, RecordKind, Sealer};
+/// use enclog::{Key, Keyring, Opener, Sealer};
+/// use enclog::format::{Mode, RecordKind};
+/// use enclog::read::MetaStatus;
 /// let key = Key::generate()?;
 /// let mut line = b"web1: ".to_vec();
 /// Sealer::new(key.clone()).seal_to(Some(b"INFO"), b"started", &mut line)?;
@@ -77,10 +80,18 @@ pub struct Opened<'a> {
 /// Where a line sits in its writer's stream: the session and the sequence number within it.
 ///
 /// ```
-/// let s = enclog::Sequence { session: enclog::SessionId::from_bytes([1; 16]), seq: 41 };
-/// assert_eq!(s.to_string(), format!("{}#41", "01".repeat(16)));
+/// let key = enclog::Key::generate()?;
+/// let sealer = enclog::Sealer::new(key.clone());
+/// sealer.seal_line(b"first")?;
+/// let line = sealer.seal_line(b"second")?;
+/// let mut opener = enclog::Opener::new(key.into());
+/// let s = opener.open(&line).unwrap()?.sequence.unwrap();
+/// assert_eq!(s.seq, 1);
+/// assert_eq!(s.to_string(), format!("{}#1", s.session));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub struct Sequence {
     /// The writer's session.
     pub session: SessionId,
@@ -178,7 +189,8 @@ impl Opener {
     /// [`Opened::after`], so text written back keeps its line endings.
     ///
     /// ```
-    /// use enclog::{Key, Keyring, OpenError, Opener, Sealer};
+    /// use enclog::{Key, Keyring, Opener, Sealer};
+    /// use enclog::read::OpenError;
     /// let (key, other) = (Key::generate()?, Key::generate()?);
     /// let mut opener = Opener::new(Keyring::from(key.clone()));
     /// assert!(opener.open(b"no token here\n").is_none());
@@ -190,13 +202,13 @@ impl Opener {
     /// ```
     pub fn open<'a>(&'a mut self, line: &'a [u8]) -> Option<Result<Opened<'a>, OpenError>> {
         let line = line.strip_suffix(b"\n").unwrap_or(line);
-        if let Some(located) = token::locate(line) {
+        if let Some(located) = format::locate(line) {
             return Some(self.open_located(line, located));
         }
         // Most lines without an enclog token are plain text: one SIMD search rules out a
         // zato-enclog token before the byte-by-byte scan.
         static FERNET: LazyLock<memmem::Finder<'static>> =
-            LazyLock::new(|| memmem::Finder::new(fernet::FERNET_MARKER));
+            LazyLock::new(|| memmem::Finder::new(fernet::MARKER));
         FERNET.find(line)?;
         let (marker, start, end) = fernet::locate(line)?;
         Some(self.open_fernet(line, marker, start, end))
@@ -246,7 +258,7 @@ impl Opener {
     fn open_located<'a>(
         &'a mut self,
         line: &'a [u8],
-        at: token::Located,
+        at: format::Located,
     ) -> Result<Opened<'a>, OpenError> {
         let chars = &line[at.start..at.end];
         if chars.len() % 4 == 1 {
@@ -264,7 +276,7 @@ impl Opener {
         };
         let body = &self.buf[header_len..header_len + len];
         let (meta, plaintext) = if header.has_meta {
-            let (meta_len, used) = token::read_varint(body).map_err(|_| OpenError::Malformed {
+            let (meta_len, used) = format::read_varint(body).map_err(|_| OpenError::Malformed {
                 reason: "clear metadata length is invalid",
             })?;
             let meta_len = usize::try_from(meta_len).unwrap_or(usize::MAX);

@@ -30,11 +30,11 @@ use base64_simd::URL_SAFE_NO_PAD;
 use crate::cipher::SessionCipher;
 use crate::error::{KeyError, SealError};
 use crate::fernet::FernetKey;
-use crate::key::{Key, KeyId};
-use crate::recipient::Recipient;
-use crate::token::{
+use crate::format::{
     Header, MARKER, MAX_HEADER_LEN, MAX_VARINT_LEN, Mode, RecordKind, SessionId, varint_into,
 };
+use crate::key::recipient::Recipient;
+use crate::key::{Key, KeyId};
 
 const CLOSED: u64 = 1 << 63;
 
@@ -68,7 +68,7 @@ impl SealingKey {
     /// let key = enclog::Key::generate()?;
     /// let sealing = enclog::SealingKey::from(key.clone());
     /// assert_eq!(sealing.id(), key.id());
-    /// assert_eq!(enclog::Sealer::with_key(sealing, Default::default()).key_id(), key.id());
+    /// assert_eq!(enclog::Sealer::with_rotation(sealing, Default::default()).key_id(), key.id());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn id(&self) -> KeyId {
@@ -83,14 +83,14 @@ impl SealingKey {
     ///
     /// ```
     /// let key: enclog::SealingKey = enclog::Key::generate()?.into();
-    /// assert_eq!(key.kind(), enclog::KeyKind::Symmetric);
+    /// assert_eq!(key.kind(), enclog::key::KeyKind::Symmetric);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn kind(&self) -> crate::KeyKind {
+    pub fn kind(&self) -> crate::key::KeyKind {
         match self {
-            SealingKey::Symmetric(_) => crate::KeyKind::Symmetric,
-            SealingKey::Recipient(_) => crate::KeyKind::Recipient,
-            SealingKey::Fernet(_) => crate::KeyKind::Fernet,
+            SealingKey::Symmetric(_) => crate::key::KeyKind::Symmetric,
+            SealingKey::Recipient(_) => crate::key::KeyKind::Recipient,
+            SealingKey::Fernet(_) => crate::key::KeyKind::Fernet,
         }
     }
 
@@ -105,10 +105,10 @@ impl SealingKey {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn from_text(text: &str) -> Result<SealingKey, KeyError> {
-        match crate::KeyKind::detect(text) {
-            Some(crate::KeyKind::Recipient) => Ok(SealingKey::Recipient(text.parse()?)),
-            Some(crate::KeyKind::Identity) => Err(KeyError::IdentityForWriter),
-            Some(crate::KeyKind::Fernet) => Ok(SealingKey::Fernet(text.parse()?)),
+        match crate::key::KeyKind::detect(text) {
+            Some(crate::key::KeyKind::Recipient) => Ok(SealingKey::Recipient(text.parse()?)),
+            Some(crate::key::KeyKind::Identity) => Err(KeyError::IdentityForWriter),
+            Some(crate::key::KeyKind::Fernet) => Ok(SealingKey::Fernet(text.parse()?)),
             _ => Ok(SealingKey::Symmetric(text.parse()?)),
         }
     }
@@ -132,7 +132,7 @@ impl SealingKey {
             path: path.to_owned(),
             source: Box::new(e),
         };
-        match crate::secret_file::read_key_line(path) {
+        match crate::key::secret_file::read_key_line(path) {
             Ok(text) => SealingKey::from_text(&text).map_err(in_file),
             // A recipient is public: its file may be world-readable. Anything else is refused
             // with the permission error.
@@ -168,15 +168,30 @@ impl From<Recipient> for SealingKey {
 /// running writer exposes the current session only). Symmetric sessions do not rotate.
 ///
 /// ```
-/// let rotation = enclog::Rotation::default();
-/// assert_eq!(rotation.max_lines, 1_000_000);
+/// use std::time::Duration;
+/// let hourly = enclog::seal::Rotation::default().max_age(Duration::from_secs(3600));
+/// let sealer = enclog::Sealer::with_rotation(enclog::Identity::generate()?.recipient(), hourly);
+/// # let _ = sealer;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Rotation {
+    pub(crate) max_lines: u64,
+    pub(crate) max_age: Duration,
+}
+
+impl Rotation {
     /// A session seals at most this many lines.
-    pub max_lines: u64,
+    pub fn max_lines(mut self, max_lines: u64) -> Self {
+        self.max_lines = max_lines;
+        self
+    }
+
     /// A session lasts at most this long.
-    pub max_age: Duration,
+    pub fn max_age(mut self, max_age: Duration) -> Self {
+        self.max_age = max_age;
+        self
+    }
 }
 
 impl Default for Rotation {
@@ -253,23 +268,17 @@ impl Session {
         rotation: Rotation,
         fork_generation: u64,
         key_generation: u64,
-    ) -> Result<Session, SealError> {
-        match key {
+    ) -> Result<Option<Session>, SealError> {
+        Ok(Some(match key {
             SealingKey::Symmetric(key) => {
                 let mut id = [0u8; 16];
                 getrandom::fill(&mut id).map_err(SealError::Random)?;
-                Ok(Session::symmetric(
-                    key,
-                    id,
-                    0,
-                    fork_generation,
-                    key_generation,
-                ))
+                Session::symmetric(key, id, 0, fork_generation, key_generation)
             }
             SealingKey::Recipient(recipient) => {
                 let (ephemeral, session_key) =
                     recipient.start_session().map_err(SealError::Random)?;
-                Ok(Session::recipient(
+                Session::recipient(
                     recipient,
                     ephemeral,
                     &session_key,
@@ -277,10 +286,11 @@ impl Session {
                     Some((Instant::now(), rotation)),
                     fork_generation,
                     key_generation,
-                ))
+                )
             }
-            SealingKey::Fernet(_) => Err(SealError::NoSessions),
-        }
+            // A Fernet key has no sessions: the caller seals without one.
+            SealingKey::Fernet(_) => return Ok(None),
+        }))
     }
 
     fn recipient(
@@ -418,6 +428,7 @@ enum Plaintext<'a> {
     /// Borrowed: copied into the thread's scratch buffer, after room for the header.
     Borrowed(&'a [u8]),
     /// In `buf` from `start` on, with room for the header before it: sealed where it is.
+    #[cfg_attr(not(any(feature = "tracing", feature = "log")), allow(dead_code))]
     InPlace { buf: &'a mut Vec<u8>, start: usize },
 }
 
@@ -439,6 +450,7 @@ pub(crate) const fn room_before(clear_len: usize) -> usize {
 /// Readies a buffer for the next plaintext to seal in place: `room` bytes, then nothing. What
 /// the room holds may stay (zeros, earlier headers and ciphertext: never plaintext, which
 /// starts after it and is encrypted where it is).
+#[cfg_attr(not(any(feature = "tracing", feature = "log")), allow(dead_code))]
 pub(crate) fn reset_with_room(buf: &mut Vec<u8>, room: usize) {
     if buf.len() < room {
         buf.resize(room, 0);
@@ -544,43 +556,34 @@ thread_local! {
 }
 
 impl Sealer {
-    /// A sealer for the symmetric mode. The session starts with the first sealed line.
+    /// A sealer for any [`SealingKey`] (a [`Key`], a [`Recipient`], a zato-enclog
+    /// [`FernetKey`]), with the default [`Rotation`]. The session starts with the first sealed
+    /// line.
     ///
     /// ```
     /// let key = enclog::Key::generate()?;
     /// let sealer = enclog::Sealer::new(key.clone());
     /// assert_eq!(sealer.key_id(), key.id());
-    /// assert!(sealer.seal_line(b"event")?.starts_with(enclog::MARKER));
+    /// assert!(sealer.seal_line(b"event")?.starts_with(enclog::format::MARKER));
+    ///
+    /// // The public-key mode: the writer holds only the recipient and cannot open its lines.
+    /// let identity = enclog::Identity::generate()?;
+    /// let writer = enclog::Sealer::new(identity.recipient());
+    /// assert_eq!(writer.mode(), enclog::format::Mode::Recipient);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn new(key: Key) -> Sealer {
-        Sealer::with_key(SealingKey::Symmetric(key), Rotation::default())
+    pub fn new(key: impl Into<SealingKey>) -> Sealer {
+        Sealer::with_rotation(key, Rotation::default())
     }
 
-    /// A sealer for the public-key mode: the writer holds only `recipient` and cannot open
-    /// what it seals. Sessions rotate as [`Rotation::default`] says.
+    /// A sealer with a rotation policy (used by the recipient mode).
     ///
     /// ```
-    /// use enclog::{Identity, Key, Keyring, Mode, Opener, Sealer};
+    /// use enclog::{Identity, Sealer};
+    /// use enclog::seal::Rotation;
     /// let identity = Identity::generate()?;
-    /// let line = Sealer::to_recipient(identity.recipient()).seal_line(b"event")?;
-    /// // A symmetric key cannot open it; only the identity can.
-    /// assert!(Opener::new(Keyring::from(Key::generate()?)).open(&line).unwrap().is_err());
-    /// let mut opener = Opener::new(Keyring::from(identity));
-    /// assert_eq!(opener.open(&line).unwrap()?.mode, Mode::Recipient);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn to_recipient(recipient: Recipient) -> Sealer {
-        Sealer::with_key(SealingKey::Recipient(recipient), Rotation::default())
-    }
-
-    /// A sealer for any [`SealingKey`] with a rotation policy (used by the recipient mode).
-    ///
-    /// ```
-    /// use enclog::{Identity, Rotation, Sealer};
-    /// let identity = Identity::generate()?;
-    /// let rotation = Rotation { max_lines: 2, ..Rotation::default() };
-    /// let sealer = Sealer::with_key(identity.recipient().into(), rotation);
+    /// let rotation = Rotation::default().max_lines(2);
+    /// let sealer = Sealer::with_rotation(identity.recipient(), rotation);
     /// sealer.seal_line(b"1")?;
     /// let first = sealer.session_id();
     /// sealer.seal_line(b"2")?;
@@ -588,10 +591,10 @@ impl Sealer {
     /// assert_ne!(sealer.session_id(), first);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn with_key(key: SealingKey, rotation: Rotation) -> Sealer {
+    pub fn with_rotation(key: impl Into<SealingKey>, rotation: Rotation) -> Sealer {
         Sealer {
             shared: Arc::new(Shared {
-                key: ArcSwap::from_pointee(key),
+                key: ArcSwap::from_pointee(key.into()),
                 key_generation: AtomicU64::new(0),
                 session: ArcSwapOption::empty(),
                 rotation,
@@ -600,45 +603,11 @@ impl Sealer {
         }
     }
 
-    /// A sealer for a key given in text form: a symmetric key or a recipient
-    /// ([`SealingKey::from_text`]).
-    ///
-    /// ```
-    /// let key = enclog::Key::generate()?;
-    /// let sealer = enclog::Sealer::from_key_text(&key.to_text())?;
-    /// assert_eq!(sealer.key_id(), key.id());
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn from_key_text(text: &str) -> Result<Sealer, KeyError> {
-        Ok(Sealer::with_key(
-            SealingKey::from_text(text)?,
-            Rotation::default(),
-        ))
-    }
-
-    /// A sealer for the key in a key file ([`SealingKey::from_file`]).
-    ///
-    /// ```
-    /// let dir = tempfile::tempdir()?;
-    /// let path = dir.path().join("app.key");
-    /// let key = enclog::Key::generate()?;
-    /// enclog::write_secret_file(&path, &key.to_text(), false)?;
-    /// let sealer = enclog::Sealer::from_key_file(&path)?;
-    /// assert_eq!(sealer.key_id(), key.id());
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn from_key_file(path: impl AsRef<std::path::Path>) -> Result<Sealer, KeyError> {
-        Ok(Sealer::with_key(
-            SealingKey::from_file(path)?,
-            Rotation::default(),
-        ))
-    }
-
     /// The mode this sealer writes in: symmetric, recipient, or zato-enclog's Fernet.
     ///
     /// ```
     /// let identity = enclog::Identity::generate()?;
-    /// assert_eq!(enclog::Sealer::to_recipient(identity.recipient()).mode(), enclog::Mode::Recipient);
+    /// assert_eq!(enclog::Sealer::new(identity.recipient()).mode(), enclog::format::Mode::Recipient);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn mode(&self) -> Mode {
@@ -651,7 +620,7 @@ impl Sealer {
 
     /// The kind of the key this sealer writes under.
     #[cfg(feature = "follow")]
-    pub(crate) fn key_kind(&self) -> crate::KeyKind {
+    pub(crate) fn key_kind(&self) -> crate::key::KeyKind {
         self.shared.key.load().kind()
     }
 
@@ -712,8 +681,8 @@ impl Sealer {
     /// ```
     /// let sealer = enclog::Sealer::new(enclog::Key::generate()?);
     /// assert_eq!(sealer.start()?, sealer.session_id());
-    /// let fernet = enclog::Sealer::with_key(
-    ///     enclog::FernetKey::generate()?.into(), enclog::Rotation::default());
+    /// let fernet = enclog::Sealer::with_rotation(
+    ///     enclog::fernet::FernetKey::generate()?, enclog::seal::Rotation::default());
     /// assert_eq!(fernet.start()?, None);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -723,7 +692,7 @@ impl Sealer {
             return Ok(None);
         }
         let generation = enclog_fork::generation();
-        Ok(Some(self.current_session(generation)?.id()))
+        Ok(self.current_session(generation)?.map(|s| s.id()))
     }
 
     /// Seals `plaintext` as one event line and appends it, newline included, to `out`.
@@ -736,7 +705,8 @@ impl Sealer {
     /// appended before the event: `out` then holds two lines, still for one write.
     ///
     /// ```
-    /// use enclog::{Key, Keyring, MetaStatus, Opener, Sealer};
+    /// use enclog::{Key, Keyring, Opener, Sealer};
+    /// use enclog::read::MetaStatus;
     /// let key = Key::generate()?;
     /// let mut out = Vec::new();
     /// Sealer::new(key.clone()).seal_to(Some(b"ERROR"), b"payment failed", &mut out)?;
@@ -797,6 +767,7 @@ impl Sealer {
     /// `start` for the header (what they hold is overwritten). On return `buf` holds
     /// ciphertext, not the plaintext. For writers that own their event buffer: it saves
     /// copying each event.
+    #[cfg_attr(not(any(feature = "tracing", feature = "log")), allow(dead_code))]
     pub(crate) fn seal_ordered_in_place<R>(
         &self,
         clear: Option<&[u8]>,
@@ -948,7 +919,7 @@ impl Sealer {
     /// ```
     /// let key = enclog::Key::generate()?;
     /// let line = enclog::Sealer::new(key.clone()).seal_line(b"hello")?;
-    /// assert!(line.starts_with(enclog::MARKER) && line.ends_with(b"\n"));
+    /// assert!(line.starts_with(enclog::format::MARKER) && line.ends_with(b"\n"));
     /// let mut opener = enclog::Opener::new(key.into());
     /// assert_eq!(opener.open(&line).unwrap()?.plaintext, b"hello");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -1011,11 +982,12 @@ impl Sealer {
         Ok(Some(write(out)))
     }
 
-    /// A session that is valid in this process, starting one if needed.
-    fn current_session(&self, generation: u64) -> Result<Arc<Session>, SealError> {
+    /// A session that is valid in this process, starting one if needed; `None` when the key
+    /// is a Fernet key (it has no sessions).
+    fn current_session(&self, generation: u64) -> Result<Option<Arc<Session>>, SealError> {
         let current = self.shared.session.load_full();
         if let Some(session) = current.as_ref().filter(|s| s.usable(generation)) {
-            return Ok(Arc::clone(session));
+            return Ok(Some(Arc::clone(session)));
         }
         // Several threads may get here at once: each draws a session, one installs it, the
         // others use the installed one (a wasted draw is harmless; a shared nonce is not).
@@ -1023,16 +995,15 @@ impl Sealer {
         // with an old generation, and it is closed at its next line.
         let key_generation = self.shared.key_generation.load(Ordering::Acquire);
         let key = self.shared.key.load();
-        let fresh = Arc::new(Session::start(
-            &key,
-            self.shared.rotation,
-            generation,
-            key_generation,
-        )?);
+        let Some(fresh) = Session::start(&key, self.shared.rotation, generation, key_generation)?
+        else {
+            return Ok(None);
+        };
+        let fresh = Arc::new(fresh);
         let mut seen = current;
         loop {
             if let Some(session) = seen.as_ref().filter(|s| s.usable(generation)) {
-                return Ok(Arc::clone(session));
+                return Ok(Some(Arc::clone(session)));
             }
             let previous = self
                 .shared
@@ -1044,7 +1015,7 @@ impl Sealer {
                 _ => false,
             };
             if installed {
-                return Ok(fresh);
+                return Ok(Some(fresh));
             }
             seen = arc_swap::Guard::into_inner(previous);
         }
@@ -1167,7 +1138,7 @@ mod tests {
     /// independent XChaCha20-Poly1305.)
     #[test]
     fn format_vectors_seal_to_the_exact_lines() {
-        let vectors = crate::vectors::parse(include_str!("../../tests/vectors/v1.txt"));
+        let vectors = crate::vectors::parse(include_str!("../../../tests/vectors/v1.txt"));
         assert!(vectors.len() >= 5, "vectors file lost entries");
         for v in vectors {
             let generation = enclog_fork::generation();
@@ -1185,7 +1156,7 @@ mod tests {
                     assert_eq!(ephemeral[..16], v.session, "vector {}: session", v.name);
                     let session =
                         Session::recipient(&recipient, ephemeral, &key, v.seq, None, generation, 0);
-                    (Sealer::to_recipient(recipient), session)
+                    (Sealer::new(recipient), session)
                 }
             };
             let mut out = Vec::new();
@@ -1319,7 +1290,7 @@ mod tests {
     #[test]
     fn recipient_sessions_are_not_kept_in_a_threads_cache() {
         let identity = crate::Identity::generate().unwrap();
-        let sealer = Sealer::to_recipient(identity.recipient());
+        let sealer = Sealer::new(identity.recipient());
         std::thread::spawn(move || {
             sealer.seal_line(b"event").unwrap();
             assert!(!SESSION_CACHE.with(|c| c.borrow().holds(sealer.shared.id)));
@@ -1380,6 +1351,6 @@ mod tests {
         let opened = opener.open(&line).unwrap().unwrap();
         assert_eq!(opened.plaintext, event);
         assert_eq!(opened.meta, Some(&clear[..]));
-        assert_eq!(opened.meta_status, crate::MetaStatus::Matches);
+        assert_eq!(opened.meta_status, crate::read::MetaStatus::Matches);
     }
 }

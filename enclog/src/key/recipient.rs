@@ -13,10 +13,10 @@ use ring::hkdf;
 use x25519_dalek::{PublicKey, StaticSecret};
 use zeroize::Zeroizing;
 
-use crate::armor::{self, KeyKind};
 use crate::error::KeyError;
 use crate::key::KeyId;
-use crate::secret_file;
+use crate::key::armor::{self, KeyKind};
+use crate::key::secret_file;
 
 const HKDF_INFO: &[u8] = b"enclog-v1 recipient session key";
 
@@ -28,7 +28,7 @@ const HKDF_INFO: &[u8] = b"enclog-v1 recipient session key";
 /// ```
 /// use enclog::{Identity, Keyring, Opener, Sealer};
 /// let identity = Identity::generate()?;
-/// let sealer = Sealer::to_recipient(identity.recipient());   // the writer gets this only
+/// let sealer = Sealer::new(identity.recipient());   // the writer gets this only
 /// let line = sealer.seal_line(b"card 4111 1111 1111 1111")?;
 /// let mut opener = Opener::new(Keyring::from(identity));
 /// assert_eq!(opener.open(&line).unwrap()?.plaintext, b"card 4111 1111 1111 1111");
@@ -79,7 +79,7 @@ impl Identity {
     /// ```
     /// use enclog::{Identity, Keyring, Opener, Sealer};
     /// let identity = Identity::generate()?;
-    /// let line = Sealer::to_recipient(identity.recipient()).seal_line(b"event")?;
+    /// let line = Sealer::new(identity.recipient()).seal_line(b"event")?;
     /// let mut opener = Opener::new(Keyring::from(identity.clone()));
     /// assert_eq!(opener.open(&line).unwrap()?.key_id, identity.id());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -127,7 +127,9 @@ impl Identity {
     /// let dir = tempfile::tempdir()?;
     /// let path = dir.path().join("reader.identity");
     /// let identity = enclog::Identity::generate()?;
-    /// enclog::write_secret_file(&path, &identity.to_file_text(), false)?;
+    /// # { use std::{io::Write, os::unix::fs::OpenOptionsExt}; // a key file, as `enclog genkey -o` writes it
+    /// # std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600)
+    /// #     .open(&path)?.write_all(&identity.to_file_text().as_bytes())?; }
     /// assert_eq!(enclog::Identity::from_file(&path)?.id(), identity.id());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -202,7 +204,7 @@ impl Recipient {
     /// use enclog::{Identity, Keyring, Opener, Sealer};
     /// let identity = Identity::generate()?;
     /// let recipient = identity.recipient();
-    /// let line = Sealer::to_recipient(recipient.clone()).seal_line(b"event")?;
+    /// let line = Sealer::new(recipient.clone()).seal_line(b"event")?;
     /// let mut opener = Opener::new(Keyring::from(identity));
     /// assert_eq!(opener.open(&line).unwrap()?.key_id, recipient.id());
     /// # Ok::<(), Box<dyn std::error::Error>>(())

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use notify::{RecursiveMode, Watcher};
 
 use crate::error::KeyError;
-use crate::sealer::{Sealer, SealingKey};
+use crate::seal::sealer::{Sealer, SealingKey};
 
 /// Watches a key (or recipient) file and switches a [`Sealer`] to the key it holds whenever the
 /// file is replaced or rewritten. Dropping the reloader stops watching.
@@ -27,12 +27,16 @@ use crate::sealer::{Sealer, SealingKey};
 /// let dir = tempfile::tempdir()?;
 /// let path = dir.path().join("app.key");
 /// let first = enclog::Key::generate()?;
-/// enclog::write_secret_file(&path, &first.to_text(), false)?;
-/// let sealer = enclog::Sealer::from_key_file(&path)?;
-/// let _reloader = enclog::KeyReloader::watch(&sealer, &path)?;
+/// # { use std::{io::Write, os::unix::fs::OpenOptionsExt}; // a key file, as `enclog genkey -o` writes it
+/// # std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600)
+/// #     .open(&path)?.write_all(&first.to_text().as_bytes())?; }
+/// let sealer = enclog::Sealer::new(enclog::SealingKey::from_file(&path)?);
+/// let _reloader = enclog::seal::KeyReloader::watch(&sealer, &path)?;
 ///
 /// let second = enclog::Key::generate()?;
-/// enclog::write_secret_file(&path, &second.to_text(), true)?;
+/// # { use std::{io::Write, os::unix::fs::OpenOptionsExt}; // a key file, as `enclog genkey -o` writes it
+/// # std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600)
+/// #     .open(&path)?.write_all(&second.to_text().as_bytes())?; }
 /// let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
 /// while sealer.key_id() != second.id() && std::time::Instant::now() < deadline {
 ///     std::thread::sleep(std::time::Duration::from_millis(10));
@@ -53,11 +57,15 @@ impl KeyReloader {
     /// use std::time::{Duration, Instant};
     /// let dir = tempfile::tempdir()?;
     /// let path = dir.path().join("app.key");
-    /// enclog::write_secret_file(&path, &enclog::Key::generate()?.to_text(), false)?;
-    /// let sealer = enclog::Sealer::from_key_file(&path)?;
-    /// let _reloader = enclog::KeyReloader::watch(&sealer, &path)?;
+    /// # { use std::{io::Write, os::unix::fs::OpenOptionsExt}; // a key file, as `enclog genkey -o` writes it
+    /// # std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600)
+    /// #     .open(&path)?.write_all(&enclog::Key::generate()?.to_text().as_bytes())?; }
+    /// let sealer = enclog::Sealer::new(enclog::SealingKey::from_file(&path)?);
+    /// let _reloader = enclog::seal::KeyReloader::watch(&sealer, &path)?;
     /// let next = enclog::Key::generate()?;
-    /// enclog::write_secret_file(&path, &next.to_text(), true)?; // e.g. a key rotation job
+    /// # { use std::{io::Write, os::unix::fs::OpenOptionsExt}; // a key file, as `enclog genkey -o` writes it
+    /// # std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600)
+    /// #     .open(&path)?.write_all(&next.to_text().as_bytes())?; }
     /// let deadline = Instant::now() + Duration::from_secs(5);
     /// while sealer.key_id() != next.id() && Instant::now() < deadline {
     ///     std::thread::sleep(Duration::from_millis(5));
@@ -105,9 +113,11 @@ impl KeyReloader {
     /// ```
     /// let dir = tempfile::tempdir()?;
     /// let path = dir.path().join("app.key");
-    /// enclog::write_secret_file(&path, &enclog::Key::generate()?.to_text(), false)?;
-    /// let sealer = enclog::Sealer::from_key_file(&path)?;
-    /// let reloader = enclog::KeyReloader::watch(&sealer, &path)?;
+    /// # { use std::{io::Write, os::unix::fs::OpenOptionsExt}; // a key file, as `enclog genkey -o` writes it
+    /// # std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600)
+    /// #     .open(&path)?.write_all(&enclog::Key::generate()?.to_text().as_bytes())?; }
+    /// let sealer = enclog::Sealer::new(enclog::SealingKey::from_file(&path)?);
+    /// let reloader = enclog::seal::KeyReloader::watch(&sealer, &path)?;
     /// assert_eq!(reloader.path(), path);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -169,7 +179,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("writer.key");
         let first = Identity::generate().unwrap().recipient();
-        let sealer = Sealer::to_recipient(first.clone());
+        let sealer = Sealer::new(first.clone());
         let last_bad = Mutex::new(None);
 
         // Another recipient: taken.
@@ -180,7 +190,7 @@ mod tests {
 
         // A symmetric key (the writer could then read its own logs): refused, reported.
         let key = Key::generate().unwrap();
-        crate::write_secret_file(&path, &key.to_text(), true).unwrap();
+        crate::test_support::write_private(&path, &key.to_text());
         reload(&sealer, &path, &last_bad);
         assert_eq!(
             sealer.key_id(),

@@ -3,14 +3,15 @@
 use std::io::{self, BufRead};
 
 use crate::error::OpenError;
-use crate::opener::{Opened, Opener};
+use crate::read::opener::{Opened, Opener};
 
 /// Lines longer than this (bytes) are reported, not buffered, unless configured otherwise.
 ///
 /// ```
-/// use enclog::{Decryptor, Keyring, LineError, Outcome};
-/// assert_eq!(enclog::DEFAULT_MAX_LINE, 16 * 1024 * 1024);
-/// let long = vec![b'x'; enclog::DEFAULT_MAX_LINE + 1];
+/// use enclog::Keyring;
+/// use enclog::read::{Decryptor, LineError, Outcome};
+/// assert_eq!(enclog::read::DEFAULT_MAX_LINE, 16 * 1024 * 1024);
+/// let long = vec![b'x'; enclog::read::DEFAULT_MAX_LINE + 1];
 /// let mut reader = Decryptor::new(&long[..], Keyring::new());
 /// let entry = reader.next_entry()?.unwrap();
 /// assert!(matches!(entry.outcome, Outcome::Failed(LineError::TooLong { .. })));
@@ -21,7 +22,8 @@ pub const DEFAULT_MAX_LINE: usize = 16 * 1024 * 1024;
 /// What one line of input turned out to be.
 ///
 /// ```
-/// use enclog::{Decryptor, Key, Keyring, Outcome, Sealer};
+/// use enclog::{Key, Keyring, Sealer};
+/// use enclog::read::{Decryptor, Outcome};
 /// let (key, other) = (Key::generate()?, Key::generate()?);
 /// let mut log = b"plain\n".to_vec();
 /// Sealer::new(key.clone()).seal_to(None, b"mine", &mut log)?;
@@ -33,6 +35,7 @@ pub const DEFAULT_MAX_LINE: usize = 16 * 1024 * 1024;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum Outcome<'a> {
     /// The line holds no token; pass it through.
     Plain,
@@ -45,7 +48,7 @@ pub enum Outcome<'a> {
 /// Why one line could not be opened.
 ///
 /// ```
-/// let err = enclog::LineError::TooLong { len: 10, limit: 5 };
+/// let err = enclog::read::LineError::TooLong { len: 10, limit: 5 };
 /// assert!(err.to_string().contains("longer than"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -69,7 +72,7 @@ pub enum LineError {
 /// One line of input and what it turned out to be.
 ///
 /// ```
-/// let mut reader = enclog::Decryptor::new(&b"one\ntwo"[..], enclog::Keyring::new());
+/// let mut reader = enclog::read::Decryptor::new(&b"one\ntwo"[..], enclog::Keyring::new());
 /// reader.next_entry()?;
 /// let entry = reader.next_entry()?.unwrap();
 /// assert_eq!((entry.line_no, entry.raw, entry.terminated), (2, &b"two"[..], false));
@@ -96,7 +99,8 @@ pub struct Entry<'a> {
 /// [`OpenError::Truncated`]: the writer was cut off mid-line (a crash), which is not tampering.
 ///
 /// ```
-/// use enclog::{Decryptor, Key, Keyring, Outcome, Sealer};
+/// use enclog::{Key, Keyring, Sealer};
+/// use enclog::read::{Decryptor, Outcome};
 /// let key = Key::generate()?;
 /// let sealer = Sealer::new(key.clone());
 /// let mut log = b"a plain line\n".to_vec();
@@ -109,6 +113,7 @@ pub struct Entry<'a> {
 ///         Outcome::Plain => seen.push(entry.raw.to_vec()),
 ///         Outcome::Opened(o) => seen.push(o.plaintext.to_vec()),
 ///         Outcome::Failed(e) => panic!("line {}: {e}", entry.line_no),
+///         _ => {} // outcomes added by later versions
 ///     }
 /// }
 /// assert_eq!(seen, [b"a plain line".to_vec(), b"secret event".to_vec()]);
@@ -124,7 +129,7 @@ pub struct Decryptor<R> {
 }
 
 /// Opens one line (without its `\n` and `\r`): the rule shared by [`Decryptor`] and
-/// [`ParallelDecryptor`](crate::ParallelDecryptor), so that both give the same outcome for every line.
+/// [`ParallelDecryptor`](crate::read::ParallelDecryptor), so that both give the same outcome for every line.
 pub(crate) fn classify<'a>(opener: &'a mut Opener, raw: &'a [u8], terminated: bool) -> Outcome<'a> {
     match opener.open(raw) {
         None => Outcome::Plain,
@@ -150,7 +155,8 @@ impl<R: BufRead> Decryptor<R> {
     /// A decryptor reading `reader` with the keys of `keyring`.
     ///
     /// ```
-    /// use enclog::{Decryptor, Key, Keyring, Outcome, Sealer};
+    /// use enclog::{Key, Keyring, Sealer};
+    /// use enclog::read::{Decryptor, Outcome};
     /// let key = Key::generate()?;
     /// let log = Sealer::new(key.clone()).seal_line(b"hello")?;
     /// let mut reader = Decryptor::new(&log[..], Keyring::from(key));
@@ -165,7 +171,8 @@ impl<R: BufRead> Decryptor<R> {
     /// A decryptor reusing an existing [`Opener`] (and its session cache).
     ///
     /// ```
-    /// use enclog::{Decryptor, Key, Keyring, Opener, Outcome, Sealer};
+    /// use enclog::{Key, Keyring, Opener, Sealer};
+    /// use enclog::read::{Decryptor, Outcome};
     /// let key = Key::generate()?;
     /// let log = Sealer::new(key.clone()).seal_line(b"hello")?;
     /// let opener = Opener::new(Keyring::from(key));
@@ -186,7 +193,8 @@ impl<R: BufRead> Decryptor<R> {
     /// Sets the longest line (in bytes) that is buffered and opened.
     ///
     /// ```
-    /// use enclog::{Decryptor, Keyring, LineError, Outcome};
+    /// use enclog::Keyring;
+    /// use enclog::read::{Decryptor, LineError, Outcome};
     /// let mut reader = Decryptor::new(&b"0123456789\nok\n"[..], Keyring::new()).max_line(5);
     /// let entry = reader.next_entry()?.unwrap();
     /// assert!(matches!(entry.outcome, Outcome::Failed(LineError::TooLong { len: 10, limit: 5 })));
@@ -201,7 +209,8 @@ impl<R: BufRead> Decryptor<R> {
     /// Gives back the opener (to reuse its cache on the next file).
     ///
     /// ```
-    /// use enclog::{Decryptor, Key, Keyring};
+    /// use enclog::{Key, Keyring};
+    /// use enclog::read::Decryptor;
     /// let key = Key::generate()?;
     /// let reader = Decryptor::new(&b""[..], Keyring::from(key.clone()));
     /// let opener = reader.into_opener();
@@ -216,7 +225,7 @@ impl<R: BufRead> Decryptor<R> {
     /// The next line, or `None` at the end of input. I/O errors are returned as such.
     ///
     /// ```
-    /// let mut reader = enclog::Decryptor::new(&b"a\nb\n"[..], enclog::Keyring::new());
+    /// let mut reader = enclog::read::Decryptor::new(&b"a\nb\n"[..], enclog::Keyring::new());
     /// assert_eq!(reader.next_entry()?.unwrap().raw, b"a");
     /// assert_eq!(reader.next_entry()?.unwrap().raw, b"b");
     /// assert!(reader.next_entry()?.is_none());

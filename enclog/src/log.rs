@@ -7,8 +7,8 @@ use std::time::SystemTime;
 
 use log::{LevelFilter, Log, Metadata, Record, SetLoggerError};
 
-use crate::failure::{FailureState, WriteErrorPolicy};
-use crate::sealer::{Rotation, Sealer, SealingKey};
+use crate::seal::failure::{FailureState, WriteErrorPolicy};
+use crate::seal::sealer::{Sealer, SealingKey};
 use crate::timestamp::write_rfc3339;
 
 thread_local! {
@@ -18,7 +18,7 @@ thread_local! {
 }
 
 /// Where a record starts in its buffer: room for the header and the clear level (`ERROR`).
-const RECORD_START: usize = crate::sealer::room_before("ERROR".len());
+const RECORD_START: usize = crate::seal::sealer::room_before("ERROR".len());
 
 /// A `log::Log` that seals every record as one line: `TIMESTAMP LEVEL target: message`, all of
 /// it inside the ciphertext (optionally the level in clear too).
@@ -31,7 +31,7 @@ const RECORD_START: usize = crate::sealer::room_before("ERROR".len());
 /// let key = enclog::Key::generate()?;
 /// let file = tempfile::NamedTempFile::new()?;
 /// let logger = enclog::EncryptedLogger::new(key.clone(), file.reopen()?)
-///     .with_level(log::LevelFilter::Info);
+///     .level(log::LevelFilter::Info);
 /// use log::Log;
 /// logger.log(&log::Record::builder()
 ///     .args(format_args!("card 4111-1111-1111-1111 declined"))
@@ -71,7 +71,7 @@ impl<W: Write + Send> EncryptedLogger<W> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn new(key: impl Into<SealingKey>, writer: W) -> EncryptedLogger<W> {
-        let sealer = Sealer::with_key(key.into(), Rotation::default());
+        let sealer = Sealer::new(key);
         EncryptedLogger::with_sealer(sealer, writer)
     }
 
@@ -104,12 +104,12 @@ impl<W: Write + Send> EncryptedLogger<W> {
     /// ```
     /// use log::{Level, Log, Metadata};
     /// let logger = enclog::EncryptedLogger::new(enclog::Key::generate()?, std::io::sink())
-    ///     .with_level(log::LevelFilter::Warn);
+    ///     .level(log::LevelFilter::Warn);
     /// assert!(!logger.enabled(&Metadata::builder().level(Level::Info).build()));
     /// assert!(logger.enabled(&Metadata::builder().level(Level::Error).build()));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn with_level(mut self, level: LevelFilter) -> Self {
+    pub fn level(mut self, level: LevelFilter) -> Self {
         self.level = level;
         self
     }
@@ -120,13 +120,13 @@ impl<W: Write + Send> EncryptedLogger<W> {
     /// use log::Log;
     /// let file = tempfile::NamedTempFile::new()?;
     /// let logger = enclog::EncryptedLogger::new(enclog::Key::generate()?, file.reopen()?)
-    ///     .with_clear_level(true);
+    ///     .clear_level(true);
     /// let mut warn = log::Record::builder();
     /// logger.log(&warn.args(format_args!("disk full")).level(log::Level::Warn).build());
     /// assert!(std::fs::read_to_string(file.path())?.starts_with("WARN enclog:"));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn with_clear_level(mut self, on: bool) -> Self {
+    pub fn clear_level(mut self, on: bool) -> Self {
         self.clear_level = on;
         self
     }
@@ -137,12 +137,12 @@ impl<W: Write + Send> EncryptedLogger<W> {
     /// use log::Log;
     /// let full_disk = std::io::Cursor::new([0u8; 0]); // every write fails
     /// let logger = enclog::EncryptedLogger::new(enclog::Key::generate()?, full_disk)
-    ///     .with_error_policy(enclog::WriteErrorPolicy::Silent); // nothing on stderr
+    ///     .error_policy(enclog::seal::WriteErrorPolicy::Silent); // nothing on stderr
     /// logger.log(&log::Record::builder().args(format_args!("lost")).build());
     /// assert_eq!(logger.lost_lines(), 1);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn with_error_policy(mut self, policy: WriteErrorPolicy) -> Self {
+    pub fn error_policy(mut self, policy: WriteErrorPolicy) -> Self {
         self.failures = FailureState::new(policy);
         self
     }
@@ -153,7 +153,7 @@ impl<W: Write + Send> EncryptedLogger<W> {
     /// use log::Log;
     /// let full_disk = std::io::Cursor::new([0u8; 0]); // every write fails
     /// let logger = enclog::EncryptedLogger::new(enclog::Key::generate()?, full_disk)
-    ///     .with_error_policy(enclog::WriteErrorPolicy::Silent);
+    ///     .error_policy(enclog::seal::WriteErrorPolicy::Silent);
     /// assert_eq!(logger.lost_lines(), 0);
     /// for _ in 0..3 {
     ///     logger.log(&log::Record::builder().args(format_args!("lost")).build());
@@ -190,7 +190,7 @@ impl<W: Write + Send> EncryptedLogger<W> {
     /// let log = std::fs::read(file.path())?;
     /// let last = log.split_inclusive(|&b| b == b'\n').last().unwrap();
     /// let mut opener = enclog::Opener::new(key.into());
-    /// assert_eq!(opener.open(last).unwrap()?.record, enclog::RecordKind::Close);
+    /// assert_eq!(opener.open(last).unwrap()?.record, enclog::format::RecordKind::Close);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn close_session(&self) {
@@ -221,7 +221,7 @@ impl<W: Write + Send + 'static> EncryptedLogger<W> {
     /// let key = enclog::Key::from_env("MY_APP_LOG_KEY")?;
     /// let file = std::fs::OpenOptions::new().create(true).append(true).open("app.log.enc")?;
     /// let logger = enclog::EncryptedLogger::new(key, file)
-    ///     .with_level(log::LevelFilter::Info)
+    ///     .level(log::LevelFilter::Info)
     ///     .init()?;
     /// log::info!("started");
     /// logger.close_session(); // at exit
@@ -239,7 +239,8 @@ impl<W: Write + Send + 'static> EncryptedLogger<W> {
 /// [`EncryptedLogger::init`] failed. `Debug` shows the message and its causes.
 ///
 /// ```
-/// use enclog::{InitError, SealError};
+/// use enclog::log::InitError;
+/// use enclog::seal::SealError;
 /// // What `init` returns when the random number generator fails (fail closed).
 /// let err = InitError::Seal(SealError::Random(getrandom::Error::UNSUPPORTED));
 /// assert!(err.to_string().contains("random number generator failed"));
@@ -253,7 +254,7 @@ pub enum InitError {
     Logger(SetLoggerError),
     /// The session could not start.
     #[error(transparent)]
-    Seal(crate::SealError),
+    Seal(crate::seal::SealError),
 }
 
 impl<W: Write + Send> Log for EncryptedLogger<W> {
@@ -272,7 +273,7 @@ impl<W: Write + Send> Log for EncryptedLogger<W> {
             .ok()
             .flatten()
             .unwrap_or_default();
-        crate::sealer::reset_with_room(&mut event, RECORD_START);
+        crate::seal::sealer::reset_with_room(&mut event, RECORD_START);
         line.clear();
         write_rfc3339(SystemTime::now(), &mut event);
         let _ = write!(
@@ -339,7 +340,7 @@ mod tests {
         let mut opener = crate::Opener::new(identity.into());
         let line = out.bytes();
         let opened = opener.open(&line).unwrap().unwrap();
-        assert_eq!(opened.mode, crate::Mode::Recipient);
+        assert_eq!(opened.mode, crate::format::Mode::Recipient);
         assert!(opened.plaintext.ends_with(b"to the identity"));
     }
 

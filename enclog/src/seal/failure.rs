@@ -8,10 +8,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 /// counted (`lost_lines()`), never written in clear, and never panics.
 ///
 /// ```
-/// let policy = enclog::WriteErrorPolicy::default();
-/// assert_eq!(policy, enclog::WriteErrorPolicy::ReportOnce);
+/// let policy = enclog::seal::WriteErrorPolicy::default();
+/// assert_eq!(policy, enclog::seal::WriteErrorPolicy::ReportOnce);
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum WriteErrorPolicy {
     /// Print one message to stderr when writes start failing and one when they succeed again
     /// (with the number of lines lost). The default.

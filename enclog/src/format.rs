@@ -20,8 +20,8 @@ use crate::key::KeyId;
 ///
 /// ```
 /// let line = enclog::Sealer::new(enclog::Key::generate()?).seal_line(b"event")?;
-/// assert!(line.starts_with(enclog::MARKER));
-/// assert_eq!(enclog::MARKER, b"enclog:");
+/// assert!(line.starts_with(enclog::format::MARKER));
+/// assert_eq!(enclog::format::MARKER, b"enclog:");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub const MARKER: &[u8] = b"enclog:";
@@ -31,9 +31,9 @@ pub const MARKER: &[u8] = b"enclog:";
 /// ```
 /// use base64::Engine;
 /// let line = enclog::Sealer::new(enclog::Key::generate()?).seal_line(b"event")?;
-/// let token = &line[enclog::MARKER.len()..line.len() - 1]; // without the marker and `\n`
+/// let token = &line[enclog::format::MARKER.len()..line.len() - 1]; // without the marker and `\n`
 /// let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token)?;
-/// assert_eq!(bytes[0] >> 4, enclog::FORMAT_VERSION); // the kind byte's high nibble
+/// assert_eq!(bytes[0] >> 4, enclog::format::FORMAT_VERSION); // the kind byte's high nibble
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub const FORMAT_VERSION: u8 = 1;
@@ -50,7 +50,7 @@ const MIN_TOKEN_CHARS: usize = 8;
 /// Which mode sealed a line.
 ///
 /// ```
-/// assert_eq!(enclog::Mode::Symmetric.to_string(), "symmetric");
+/// assert_eq!(enclog::format::Mode::Symmetric.to_string(), "symmetric");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -96,9 +96,10 @@ impl fmt::Display for Mode {
 /// What a line records.
 ///
 /// ```
-/// assert_eq!(enclog::RecordKind::Close.to_string(), "close");
+/// assert_eq!(enclog::format::RecordKind::Close.to_string(), "close");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum RecordKind {
     /// One log event.
     Event,
@@ -119,7 +120,7 @@ impl fmt::Display for RecordKind {
 /// 16 bytes of the session's ephemeral public key). With the sequence number it forms the nonce.
 ///
 /// ```
-/// let id = enclog::SessionId::from_bytes([0xab; 16]);
+/// let id = enclog::format::SessionId::from_bytes([0xab; 16]);
 /// assert_eq!(id.to_string(), "ab".repeat(16));
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -129,7 +130,7 @@ impl SessionId {
     /// Builds a session id from its bytes.
     ///
     /// ```
-    /// let id = enclog::SessionId::from_bytes([7; 16]);
+    /// let id = enclog::format::SessionId::from_bytes([7; 16]);
     /// assert_eq!(id.to_bytes(), [7; 16]);
     /// assert_eq!(id.to_string(), "07".repeat(16));
     /// ```
@@ -142,7 +143,7 @@ impl SessionId {
     /// ```
     /// let sealer = enclog::Sealer::new(enclog::Key::generate()?);
     /// let id = sealer.start()?.expect("a symmetric key has sessions");
-    /// assert_eq!(enclog::SessionId::from_bytes(id.to_bytes()), id);
+    /// assert_eq!(enclog::format::SessionId::from_bytes(id.to_bytes()), id);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn to_bytes(self) -> [u8; 16] {

@@ -2,11 +2,11 @@
 
 use std::path::Path;
 
-use crate::armor::KeyKind;
 use crate::error::KeyError;
 use crate::fernet::FernetKey;
+use crate::key::armor::KeyKind;
+use crate::key::recipient::Identity;
 use crate::key::{Key, KeyId};
-use crate::recipient::Identity;
 
 /// The keys a reader holds: symmetric keys, identities (public-key mode) and zato-enclog
 /// Fernet keys, in any mix. Each enclog line names the id of the key that sealed it; the
@@ -62,7 +62,7 @@ impl Keyring {
     /// ```
     /// use enclog::{Identity, Keyring, Opener, Sealer};
     /// let identity = Identity::generate()?;
-    /// let line = Sealer::to_recipient(identity.recipient()).seal_line(b"secret")?;
+    /// let line = Sealer::new(identity.recipient()).seal_line(b"secret")?;
     /// let mut ring = Keyring::new();
     /// ring.add_identity(identity);
     /// assert_eq!(Opener::new(ring).open(&line).unwrap()?.plaintext, b"secret");
@@ -81,7 +81,7 @@ impl Keyring {
     /// Adds a zato-enclog Fernet key (opens `enclogdata:` lines).
     ///
     /// ```
-    /// let fernet = enclog::FernetKey::generate()?;
+    /// let fernet = enclog::fernet::FernetKey::generate()?;
     /// let mut ring = enclog::Keyring::new();
     /// ring.add_fernet(fernet.clone());
     /// assert_eq!(ring.ids(), [fernet.id()]);
@@ -140,14 +140,16 @@ impl Keyring {
     /// let dir = tempfile::tempdir()?;
     /// let path = dir.path().join("app.key");
     /// let key = enclog::Key::generate()?;
-    /// enclog::write_secret_file(&path, &key.to_text(), false)?;
+    /// # { use std::{io::Write, os::unix::fs::OpenOptionsExt}; // a key file, as `enclog genkey -o` writes it
+    /// # std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600)
+    /// #     .open(&path)?.write_all(&key.to_text().as_bytes())?; }
     /// let mut ring = enclog::Keyring::new();
     /// assert_eq!(ring.add_file(&path)?, key.id());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn add_file(&mut self, path: impl AsRef<Path>) -> Result<KeyId, KeyError> {
         let path = path.as_ref();
-        let text = match crate::secret_file::read_key_line(path) {
+        let text = match crate::key::secret_file::read_key_line(path) {
             Ok(text) => text,
             // A recipient file is public, so it may well be world-readable: say what it is
             // rather than asking for a chmod that would not help.
@@ -176,7 +178,9 @@ impl Keyring {
     /// let dir = tempfile::tempdir()?;
     /// for name in ["2026-01.key", "2026-02.key"] {
     ///     let key = enclog::Key::generate()?;
-    ///     enclog::write_secret_file(&dir.path().join(name), &key.to_text(), false)?;
+    /// # { use std::{io::Write, os::unix::fs::OpenOptionsExt}; // a key file, as `enclog genkey -o` writes it
+    /// # std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600)
+    /// #     .open(&dir.path().join(name))?.write_all(&key.to_text().as_bytes())?; }
     /// }
     /// let mut ring = enclog::Keyring::new();
     /// assert_eq!(ring.add_dir(dir.path())?.len(), 2);

@@ -6,8 +6,8 @@ use std::sync::Mutex;
 
 use tracing_subscriber::EnvFilter;
 
-use crate::sealer::{Sealer, SealingKey};
-use crate::writer::EncryptedWriter;
+use crate::seal::sealer::{Sealer, SealingKey};
+use crate::tracing::writer::EncryptedWriter;
 
 /// Sets up `tracing` for the common case: every event sealed into the file at `path` (created
 /// if needed, appended to otherwise), the level kept in clear for grep, `RUST_LOG` honoured
@@ -38,7 +38,7 @@ pub fn init_file(
         source,
     })?;
     // One lock per event: the file's mutex also keeps lines in sequence order.
-    let writer = EncryptedWriter::locked(key, file).with_clear_level(true);
+    let writer = EncryptedWriter::locked(key, file).clear_level(true);
     writer.sealer().start().map_err(SetupError::Seal)?;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     tracing_subscriber::fmt()
@@ -69,7 +69,7 @@ fn open_log(path: &Path) -> std::io::Result<File> {
 ///
 /// ```no_run
 /// fn main() -> Result<(), Box<dyn std::error::Error>> {
-///     let guard: enclog::LogGuard = enclog::init_file("app.log", enclog::Key::generate()?)?;
+///     let guard: enclog::tracing::LogGuard = enclog::init_file("app.log", enclog::Key::generate()?)?;
 ///     tracing::info!("working");
 ///     assert_eq!(guard.lost_lines(), 0);
 ///     Ok(()) // `guard` drops here: the close record is written
@@ -97,7 +97,7 @@ impl LogGuard {
         self.writer.lost_lines()
     }
 
-    /// The sealer, e.g. to watch the key file with [`KeyReloader`](crate::KeyReloader).
+    /// The sealer, e.g. to watch the key file with [`KeyReloader`](crate::seal::KeyReloader).
     ///
     /// Not run here: a guard comes from [`init_file`], which installs a global subscriber.
     ///
@@ -106,7 +106,7 @@ impl LogGuard {
     /// let guard = enclog::init_file("app.log", key.clone())?;
     /// assert_eq!(guard.sealer().key_id(), key.id());
     /// // Switch to a new key whenever app.key is replaced.
-    /// let _reloader = enclog::KeyReloader::watch(guard.sealer(), "app.key")?;
+    /// let _reloader = enclog::seal::KeyReloader::watch(guard.sealer(), "app.key")?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn sealer(&self) -> &Sealer {
@@ -134,7 +134,7 @@ impl std::fmt::Debug for LogGuard {
 /// let dir = tempfile::tempdir()?;
 /// // A directory is not a log file: nothing is installed.
 /// let err = enclog::init_file(dir.path(), enclog::Key::generate()?).unwrap_err();
-/// assert!(matches!(err, enclog::SetupError::Open { .. }));
+/// assert!(matches!(err, enclog::tracing::SetupError::Open { .. }));
 /// assert!(err.to_string().starts_with("cannot open log file"));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -152,7 +152,7 @@ pub enum SetupError {
     },
     /// The encryption session could not start.
     #[error(transparent)]
-    Seal(crate::SealError),
+    Seal(crate::seal::SealError),
     /// A global subscriber is already set.
     #[error("a global tracing subscriber is already installed ({0}); call init_file once, first")]
     AlreadyInitialized(String),

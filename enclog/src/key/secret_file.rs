@@ -1,6 +1,6 @@
-//! Reading and writing files that hold secrets: permission checks, size caps, comments.
+//! Reading files that hold secrets: permission checks, size caps, comments.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::Path;
 
 use zeroize::Zeroizing;
@@ -100,56 +100,4 @@ fn check_not_writable(_path: &Path, _meta: &std::fs::Metadata) -> Result<(), Key
 #[cfg(not(unix))]
 fn check_private(_path: &Path, _meta: &std::fs::Metadata) -> Result<(), KeyError> {
     Ok(())
-}
-
-/// Writes `contents` and a final newline to a new file readable only by its owner (mode 0600 on
-/// Unix, set when the file is created, so the secret is never readable by others even briefly).
-///
-/// An existing file is refused unless `overwrite` is true (threat: destroying the only copy of a
-/// key that old logs need).
-///
-/// ```
-/// let dir = tempfile::tempdir()?;
-/// let path = dir.path().join("k");
-/// enclog::write_secret_file(&path, "secret", false)?;
-/// assert!(enclog::write_secret_file(&path, "other", false).is_err());
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-pub fn write_secret_file(path: &Path, contents: &str, overwrite: bool) -> std::io::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true);
-    if overwrite {
-        options.create(true).truncate(true);
-    } else {
-        options.create_new(true);
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::AlreadyExists {
-            std::io::Error::new(
-                e.kind(),
-                format!(
-                    "{} already exists; refusing to overwrite a key (use --force to replace it)",
-                    path.display()
-                ),
-            )
-        } else {
-            std::io::Error::new(e.kind(), format!("cannot create {}: {e}", path.display()))
-        }
-    })?;
-    #[cfg(unix)]
-    {
-        // An overwritten file keeps its old mode: tighten it.
-        use std::os::unix::fs::PermissionsExt;
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    }
-    file.write_all(contents.as_bytes())?;
-    if !contents.ends_with('\n') {
-        file.write_all(b"\n")?;
-    }
-    file.sync_all()
 }

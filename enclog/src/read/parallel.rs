@@ -1,4 +1,4 @@
-//! [`ParallelDecryptor`]: a [`Decryptor`](crate::Decryptor) that opens lines on several threads,
+//! [`ParallelDecryptor`]: a [`Decryptor`](crate::read::Decryptor) that opens lines on several threads,
 //! for large files. Lines come out in file order, with the same outcomes and line numbers.
 //!
 //! A reader thread cuts the input into chunks of whole lines, worker threads open every line of
@@ -14,11 +14,11 @@ use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread;
 
-use crate::decryptor::{DEFAULT_MAX_LINE, Entry, LineError, Outcome, classify};
+use crate::format::{Mode, RecordKind};
 use crate::key::KeyId;
-use crate::keyring::Keyring;
-use crate::opener::{MetaStatus, Opened, Opener, Sequence};
-use crate::token::{Mode, RecordKind};
+use crate::key::keyring::Keyring;
+use crate::read::decryptor::{DEFAULT_MAX_LINE, Entry, LineError, Outcome, classify};
+use crate::read::opener::{MetaStatus, Opened, Opener, Sequence};
 
 /// Bytes of input per chunk, unless configured otherwise: large enough that handing a chunk
 /// between threads (a context switch or two) costs little next to opening its ~1,400 lines,
@@ -27,8 +27,9 @@ use crate::token::{Mode, RecordKind};
 /// misses).
 ///
 /// ```
-/// use enclog::{Keyring, ParallelDecryptor, ParallelOptions};
-/// assert_eq!(enclog::DEFAULT_CHUNK, 256 * 1024);
+/// use enclog::Keyring;
+/// use enclog::read::{ParallelDecryptor, ParallelOptions};
+/// assert_eq!(enclog::read::DEFAULT_CHUNK, 256 * 1024);
 /// // Input smaller than a chunk is handed out as one chunk.
 /// let input = std::io::Cursor::new(vec![b'x'; 1000]);
 /// let mut reader = ParallelDecryptor::new(input, Keyring::new(), ParallelOptions::default());
@@ -41,8 +42,12 @@ pub const DEFAULT_CHUNK: usize = 256 * 1024;
 /// Settings of a [`ParallelDecryptor`].
 ///
 /// ```
-/// let options = enclog::ParallelOptions::default().jobs(4).max_line(1 << 20);
-/// assert_eq!(options.get_jobs(), 4);
+/// use enclog::read::{ParallelDecryptor, ParallelOptions};
+/// let options = ParallelOptions::default().jobs(4).max_line(1 << 20);
+/// let input = std::io::Cursor::new(b"one line\n".to_vec());
+/// let mut reader = ParallelDecryptor::new(input, enclog::Keyring::new(), options);
+/// assert_eq!(reader.next_entry()?.unwrap().raw, b"one line");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ParallelOptions {
@@ -67,30 +72,22 @@ impl ParallelOptions {
     /// thread handles the output.
     ///
     /// ```
-    /// use enclog::ParallelOptions;
-    /// assert_eq!(ParallelOptions::default().jobs(3).get_jobs(), 3);
-    /// assert_eq!(ParallelOptions::default().jobs(0).get_jobs(), 1); // at least one
+    /// use enclog::read::ParallelOptions;
+    /// let options = ParallelOptions::default().jobs(3);
+    /// assert_eq!(ParallelOptions::default().jobs(0), ParallelOptions::default().jobs(1)); // at least one
+    /// # let _ = options;
     /// ```
     pub fn jobs(mut self, jobs: usize) -> Self {
         self.jobs = jobs.max(1);
         self
     }
 
-    /// The number of worker threads.
-    ///
-    /// ```
-    /// let options = enclog::ParallelOptions::default();
-    /// assert!(options.get_jobs() >= 1); // one per available core by default
-    /// ```
-    pub fn get_jobs(&self) -> usize {
-        self.jobs
-    }
-
     /// Bytes of input handed to a worker at a time (at least 1; a line longer than this still
     /// goes whole into one chunk).
     ///
     /// ```
-    /// use enclog::{Keyring, ParallelDecryptor, ParallelOptions};
+    /// use enclog::Keyring;
+    /// use enclog::read::{ParallelDecryptor, ParallelOptions};
     /// let input = std::io::Cursor::new(b"aaaa\nbbbb\ncccc\n".to_vec());
     /// let options = ParallelOptions::default().jobs(2).chunk_size(5);
     /// let mut reader = ParallelDecryptor::new(input, Keyring::new(), options);
@@ -105,10 +102,11 @@ impl ParallelOptions {
 
     /// The longest line (in bytes) that is buffered and opened, as [`Decryptor::max_line`].
     ///
-    /// [`Decryptor::max_line`]: crate::Decryptor::max_line
+    /// [`Decryptor::max_line`]: crate::read::Decryptor::max_line
     ///
     /// ```
-    /// use enclog::{Keyring, LineError, Outcome, ParallelDecryptor, ParallelOptions};
+    /// use enclog::Keyring;
+    /// use enclog::read::{LineError, Outcome, ParallelDecryptor, ParallelOptions};
     /// let input = std::io::Cursor::new(b"0123456789\nok\n".to_vec());
     /// let options = ParallelOptions::default().jobs(1).max_line(5);
     /// let mut reader = ParallelDecryptor::new(input, Keyring::new(), options);
@@ -124,14 +122,15 @@ impl ParallelOptions {
 }
 
 /// Decrypts a reader's lines on several threads and hands them back in order, as
-/// [`Decryptor`](crate::Decryptor) does: the same [`Entry`] for every line (outcome, raw text,
+/// [`Decryptor`](crate::read::Decryptor) does: the same [`Entry`] for every line (outcome, raw text,
 /// line number, `terminated`), with the same line cap. Use it for large regular files; for a
 /// pipe or a followed file, whose lines should appear as they arrive, use `Decryptor`.
 ///
 /// Dropping it early is fine: its threads notice and end.
 ///
 /// ```
-/// use enclog::{Key, Keyring, Outcome, ParallelDecryptor, ParallelOptions, Sealer};
+/// use enclog::{Key, Keyring, Sealer};
+/// use enclog::read::{Outcome, ParallelDecryptor, ParallelOptions};
 /// let key = Key::generate()?;
 /// let sealer = Sealer::new(key.clone());
 /// let mut log = Vec::new();
@@ -181,7 +180,8 @@ impl ParallelDecryptor {
     /// Starts reading `reader` and opening its lines with the keys of `keyring`.
     ///
     /// ```
-    /// use enclog::{Key, Keyring, Outcome, ParallelDecryptor, ParallelOptions, Sealer};
+    /// use enclog::{Key, Keyring, Sealer};
+    /// use enclog::read::{Outcome, ParallelDecryptor, ParallelOptions};
     /// let key = Key::generate()?;
     /// let log = Sealer::new(key.clone()).seal_line(b"hello")?;
     /// let (input, options) = (std::io::Cursor::new(log), ParallelOptions::default().jobs(2));
@@ -229,7 +229,8 @@ impl ParallelDecryptor {
     /// place after the lines read before it; the input ends there.
     ///
     /// ```
-    /// use enclog::{Keyring, ParallelDecryptor, ParallelOptions};
+    /// use enclog::Keyring;
+    /// use enclog::read::{ParallelDecryptor, ParallelOptions};
     /// let input = std::io::Cursor::new(b"a\nb".to_vec());
     /// let mut reader = ParallelDecryptor::new(input, Keyring::new(), ParallelOptions::default());
     /// let first = reader.next_entry()?.unwrap();
@@ -278,7 +279,8 @@ impl ParallelDecryptor {
     /// Bytes of input up to the end of the chunk being handed out (for a progress indicator).
     ///
     /// ```
-    /// use enclog::{Keyring, ParallelDecryptor, ParallelOptions};
+    /// use enclog::Keyring;
+    /// use enclog::read::{ParallelDecryptor, ParallelOptions};
     /// let input = std::io::Cursor::new(b"one\ntwo\n".to_vec());
     /// let mut reader = ParallelDecryptor::new(input, Keyring::new(), ParallelOptions::default());
     /// assert_eq!(reader.bytes_consumed(), 0);

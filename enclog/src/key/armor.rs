@@ -16,12 +16,13 @@ const CHECKSUM_LEN: usize = 4;
 /// What a key string is, told from its prefix alone.
 ///
 /// ```
-/// use enclog::KeyKind;
+/// use enclog::key::KeyKind;
 /// let key = enclog::Key::generate().unwrap();
 /// assert_eq!(KeyKind::detect(&key.to_text()), Some(KeyKind::Symmetric));
 /// assert_eq!(KeyKind::detect("hello"), None);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum KeyKind {
     /// A 256-bit symmetric key (`ENCLOG-KEY-1-…`): seals and opens.
     Symmetric,
@@ -37,7 +38,7 @@ impl KeyKind {
     /// The fixed prefix of this kind's text form (empty for Fernet, which has none).
     ///
     /// ```
-    /// use enclog::KeyKind;
+    /// use enclog::key::KeyKind;
     /// let key = enclog::Key::generate()?;
     /// assert!(key.to_text().starts_with(KeyKind::Symmetric.prefix()));
     /// assert_eq!(KeyKind::Fernet.prefix(), "");
@@ -55,7 +56,7 @@ impl KeyKind {
     /// A short human name, used in error messages.
     ///
     /// ```
-    /// assert_eq!(enclog::KeyKind::Symmetric.name(), "symmetric key");
+    /// assert_eq!(enclog::key::KeyKind::Symmetric.name(), "symmetric key");
     /// ```
     pub fn name(self) -> &'static str {
         match self {
@@ -69,7 +70,7 @@ impl KeyKind {
     /// Tells the kind of a key string from its shape, without validating its checksum.
     ///
     /// ```
-    /// use enclog::KeyKind;
+    /// use enclog::key::KeyKind;
     /// let identity = enclog::Identity::generate()?;
     /// assert_eq!(KeyKind::detect(&identity.to_text()), Some(KeyKind::Identity));
     /// let recipient = identity.recipient().to_string();

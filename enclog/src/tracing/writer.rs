@@ -7,8 +7,8 @@ use std::time::SystemTime;
 
 use tracing_subscriber::fmt::MakeWriter;
 
-use crate::failure::{FailureState, WriteErrorPolicy};
-use crate::sealer::{Rotation, Sealer, SealingKey};
+use crate::seal::failure::{FailureState, WriteErrorPolicy};
+use crate::seal::sealer::{Sealer, SealingKey};
 use crate::timestamp::write_rfc3339;
 
 thread_local! {
@@ -24,7 +24,7 @@ pub(crate) const MAX_CLEAR: usize = 48;
 
 /// Where an event's bytes start in [`Buffers::event`]: before them, room for the header, so
 /// that the event is sealed where it was written (`Sealer::seal_ordered_in_place`).
-const EVENT_START: usize = crate::sealer::room_before(MAX_CLEAR);
+const EVENT_START: usize = crate::seal::sealer::room_before(MAX_CLEAR);
 
 /// One event's buffers, taken from [`BUFFERS`] by `make_writer` and put back when the event
 /// is written. They travel with the event writer (which may be sent to another thread).
@@ -46,7 +46,7 @@ impl Buffers {
             .ok()
             .flatten()
             .unwrap_or_default();
-        crate::sealer::reset_with_room(&mut buffers.event, EVENT_START);
+        crate::seal::sealer::reset_with_room(&mut buffers.event, EVENT_START);
         buffers
     }
 
@@ -74,7 +74,7 @@ impl Buffers {
 /// use tracing_subscriber::fmt;
 /// let key = enclog::Key::generate()?;
 /// let file = tempfile::NamedTempFile::new()?;
-/// let writer = enclog::EncryptedWriter::new(key.clone(), file.reopen()?).with_clear_level(true);
+/// let writer = enclog::EncryptedWriter::new(key.clone(), file.reopen()?).clear_level(true);
 /// let subscriber = fmt().with_writer(writer).with_ansi(false).finish();
 /// tracing::subscriber::with_default(subscriber, || {
 ///     let _span = tracing::info_span!("request", id = 7).entered();
@@ -143,7 +143,7 @@ impl<M> EncryptedWriter<M> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn new(key: impl Into<SealingKey>, inner: M) -> EncryptedWriter<M> {
-        let sealer = Sealer::with_key(key.into(), Rotation::default());
+        let sealer = Sealer::new(key);
         EncryptedWriter::with_sealer(sealer, inner)
     }
 
@@ -181,13 +181,13 @@ impl<M> EncryptedWriter<M> {
     /// use tracing_subscriber::fmt;
     /// let file = tempfile::NamedTempFile::new()?;
     /// let writer = enclog::EncryptedWriter::new(enclog::Key::generate()?, file.reopen()?)
-    ///     .with_clear_level(true);
+    ///     .clear_level(true);
     /// let subscriber = fmt().with_writer(writer).with_ansi(false).finish();
     /// tracing::subscriber::with_default(subscriber, || tracing::error!("payment failed"));
     /// assert!(std::fs::read_to_string(file.path())?.starts_with("ERROR enclog:"));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn with_clear_level(mut self, on: bool) -> Self {
+    pub fn clear_level(mut self, on: bool) -> Self {
         self.settings.clear_level = on;
         self
     }
@@ -200,13 +200,13 @@ impl<M> EncryptedWriter<M> {
     /// use tracing_subscriber::fmt::MakeWriter;
     /// let file = tempfile::NamedTempFile::new()?;
     /// let writer = enclog::EncryptedWriter::new(enclog::Key::generate()?, file.reopen()?)
-    ///     .with_clear_timestamp(true);
+    ///     .clear_timestamp(true);
     /// writer.make_writer().write_all(b"event\n")?;
     /// let text = std::fs::read_to_string(file.path())?; // 2026-11-26T20:27:30.123456Z enclog:…
     /// assert_eq!((&text[4..5], &text[10..11], &text[26..35]), ("-", "T", "Z enclog:"));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn with_clear_timestamp(mut self, on: bool) -> Self {
+    pub fn clear_timestamp(mut self, on: bool) -> Self {
         self.settings.clear_timestamp = on;
         self
     }
@@ -218,12 +218,12 @@ impl<M> EncryptedWriter<M> {
     /// use tracing_subscriber::fmt::MakeWriter;
     /// let full_disk = || std::io::Cursor::new([0u8; 0]); // every write fails
     /// let writer = enclog::EncryptedWriter::new(enclog::Key::generate()?, full_disk)
-    ///     .with_error_policy(enclog::WriteErrorPolicy::Silent); // nothing on stderr
+    ///     .error_policy(enclog::seal::WriteErrorPolicy::Silent); // nothing on stderr
     /// writer.make_writer().write_all(b"event\n")?; // the line is sealed, then dropped
     /// assert_eq!(writer.lost_lines(), 1);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn with_error_policy(mut self, policy: WriteErrorPolicy) -> Self {
+    pub fn error_policy(mut self, policy: WriteErrorPolicy) -> Self {
         self.settings.failures = Arc::new(FailureState::new(policy));
         self
     }
@@ -235,7 +235,7 @@ impl<M> EncryptedWriter<M> {
     /// use tracing_subscriber::fmt::MakeWriter;
     /// let full_disk = || std::io::Cursor::new([0u8; 0]);
     /// let writer = enclog::EncryptedWriter::new(enclog::Key::generate()?, full_disk)
-    ///     .with_error_policy(enclog::WriteErrorPolicy::Silent);
+    ///     .error_policy(enclog::seal::WriteErrorPolicy::Silent);
     /// assert_eq!(writer.lost_lines(), 0);
     /// for _ in 0..3 {
     ///     writer.make_writer().write_all(b"event\n")?;
@@ -322,7 +322,7 @@ impl<M> EncryptedWriter<M> {
     /// let log = std::fs::read(file.path())?;
     /// let last = log.split_inclusive(|&b| b == b'\n').last().unwrap();
     /// let mut opener = enclog::Opener::new(key.into());
-    /// assert_eq!(opener.open(last).unwrap()?.record, enclog::RecordKind::Close);
+    /// assert_eq!(opener.open(last).unwrap()?.record, enclog::format::RecordKind::Close);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn session_guard(&self) -> SessionGuard<M>
@@ -389,10 +389,7 @@ impl<W: Write> EncryptedWriter<Mutex<W>> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn locked(key: impl Into<SealingKey>, writer: W) -> EncryptedWriter<Mutex<W>> {
-        let mut writer = EncryptedWriter::with_sealer(
-            Sealer::with_key(key.into(), Rotation::default()),
-            Mutex::new(writer),
-        );
+        let mut writer = EncryptedWriter::with_sealer(Sealer::new(key), Mutex::new(writer));
         writer.settings.inner_orders = true;
         writer
     }
@@ -435,7 +432,7 @@ impl<M> EncryptedWriter<M> {
 /// let key = enclog::Key::generate()?;
 /// let file = tempfile::NamedTempFile::new()?;
 /// let writer = enclog::EncryptedWriter::new(key.clone(), file.reopen()?);
-/// let mut event: enclog::EventWriter<'_, _> = writer.make_writer();
+/// let mut event: enclog::tracing::EventWriter<'_, _> = writer.make_writer();
 /// event.write_all(b"part one, ")?;
 /// event.write_all(b"part two\n")?;
 /// drop(event); // sealed as one line
@@ -560,8 +557,9 @@ pub(crate) fn clear_meta(
 mod tests {
     use super::*;
     use crate::Key;
+    use crate::Opener;
+    use crate::format::RecordKind;
     use crate::test_support::SharedVec as Shared;
-    use crate::{Opener, RecordKind};
 
     /// The events of every line in `log`, opened under `key`.
     fn events(key: &Key, log: &[u8]) -> Vec<String> {
@@ -586,7 +584,7 @@ mod tests {
         let log = out.bytes();
         let mut opener = Opener::new(identity.into());
         let opened = opener.open(&log).unwrap().unwrap();
-        assert_eq!(opened.mode, crate::Mode::Recipient);
+        assert_eq!(opened.mode, crate::format::Mode::Recipient);
         assert_eq!(opened.plaintext, b"to the identity");
     }
 
@@ -671,8 +669,7 @@ mod tests {
                 panicked: Arc::clone(&panicked),
             }
         };
-        let writer =
-            EncryptedWriter::new(key.clone(), make).with_error_policy(WriteErrorPolicy::Silent);
+        let writer = EncryptedWriter::new(key.clone(), make).error_policy(WriteErrorPolicy::Silent);
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let mut event = writer.make_writer();
             event.write_all(b"lost in the panic").unwrap();
