@@ -508,7 +508,7 @@ pub(crate) fn locate(line: &[u8]) -> Option<(usize, usize, usize)> {
 mod tests {
     use super::*;
 
-    const VECTORS: &str = include_str!("../../tests/zato/fernet-vectors.json");
+    const VECTORS: &str = include_str!("../vectors/fernet-vectors.json");
 
     fn vectors() -> serde_json::Value {
         serde_json::from_str(VECTORS).expect("fernet-vectors.json is valid JSON")
@@ -741,13 +741,13 @@ mod tests {
 
     #[test]
     fn every_fixture_token_is_located_and_opens() {
-        let key: FernetKey = include_str!("../../tests/zato/fixtures/fernet.key")
+        let key: FernetKey = include_str!("../vectors/zato-fernet.key")
             .lines()
             .find(|l| !l.starts_with('#'))
             .unwrap()
             .parse()
             .unwrap();
-        let log = include_bytes!("../../tests/zato/fixtures/basic.log");
+        let log = include_bytes!("../vectors/zato-basic.log");
         let mut opened = 0;
         for line in log.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
             let (marker, start, end) = locate(line).expect("every basic.log line has a token");

@@ -1138,7 +1138,7 @@ mod tests {
     /// independent XChaCha20-Poly1305.)
     #[test]
     fn format_vectors_seal_to_the_exact_lines() {
-        let vectors = crate::vectors::parse(include_str!("../../../tests/vectors/v1.txt"));
+        let vectors = crate::vectors::parse(include_str!("../../vectors/v1.txt"));
         assert!(vectors.len() >= 5, "vectors file lost entries");
         for v in vectors {
             let generation = enclog_fork::generation();
