@@ -24,15 +24,13 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use aes::Aes128;
 use aes::cipher::block_padding::Pkcs7;
 use aes::cipher::{BlockModeDecrypt, BlockModeEncrypt, InnerIvInit, KeyInit};
-use base64::Engine;
-use base64::alphabet::URL_SAFE;
-use base64::engine::DecodePaddingMode;
-use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::error::{KeyError, OpenError, SealError};
+use crate::format::base64url;
+use crate::format::scan::is_token_char;
 use crate::key::KeyId;
 use crate::key::armor::KeyKind;
 
@@ -52,19 +50,8 @@ const HEADER_LEN: usize = 1 + 8 + BLOCK;
 const TAG_LEN: usize = 32;
 /// The smallest token: one block of ciphertext (an empty message is one block of padding).
 const MIN_TOKEN_LEN: usize = HEADER_LEN + BLOCK + TAG_LEN;
-/// Fewer token characters than this after the marker is prose that happens to contain the
-/// marker, not a token (the same rule as enclog's own lines).
-const MIN_TOKEN_CHARS: usize = 8;
-const KEY_TEXT_LEN: usize = 44;
 
-/// Padded url-safe base64, as Python's `base64.urlsafe_b64encode` writes it. Trailing bits are
-/// allowed so that one altered character reads as "tampered", not as "malformed".
-const BASE64: GeneralPurpose = GeneralPurpose::new(
-    &URL_SAFE,
-    GeneralPurposeConfig::new()
-        .with_decode_allow_trailing_bits(true)
-        .with_decode_padding_mode(DecodePaddingMode::Indifferent),
-);
+const KEY_TEXT_LEN: usize = 44;
 
 /// A Fernet key, the key of zato-enclog: 16 bytes of HMAC-SHA256 signing key followed by 16
 /// bytes of AES-128 encryption key, written as 44 characters of url-safe base64 (what
@@ -155,8 +142,10 @@ impl FernetKey {
     /// assert_eq!(&*key.to_text(), "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
     /// ```
     pub fn to_text(&self) -> Zeroizing<String> {
+        // Encoded into a buffer that is wiped, then copied into the wiped string.
+        let mut buf = Zeroizing::new([0u8; KEY_TEXT_LEN]);
         let mut text = Zeroizing::new(String::with_capacity(KEY_TEXT_LEN));
-        BASE64.encode_string(&self.bytes[..], &mut text);
+        text.push_str(base64url::encode_padded_into(&self.bytes[..], &mut buf[..]));
         text
     }
 
@@ -206,7 +195,7 @@ impl FernetKey {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn open(&self, token: &[u8], out: &mut Vec<u8>) -> Result<u64, FernetError> {
-        if !token.iter().all(|&b| is_token_char(b)) {
+        if !token.iter().all(|&b| is_token_char(b) || b == b'=') {
             return Err(FernetError::Malformed {
                 reason: "it contains characters outside url-safe base64 (A-Z a-z 0-9 - _ and = padding)",
             });
@@ -223,9 +212,9 @@ impl FernetKey {
         }
         let start = out.len();
         out.resize(start + token.len() / 4 * 3, 0);
-        let opened = match BASE64.decode_slice(token, &mut out[start..]) {
-            Ok(len) => self.open_raw(&mut out[start..start + len], token.ends_with(b"=")),
-            Err(_) => Err(FernetError::Malformed {
+        let opened = match base64url::decode_fernet(token, &mut out[start..]) {
+            Some(len) => self.open_raw(&mut out[start..start + len], token.ends_with(b"=")),
+            None => Err(FernetError::Malformed {
                 reason: "its base64 text has `=` padding in the middle",
             }),
         };
@@ -345,12 +334,7 @@ impl FernetKey {
         token.extend_from_slice(&mac.finalize().into_bytes());
 
         out.extend_from_slice(MARKER);
-        let at = out.len();
-        let chars = base64::encoded_len(token.len(), true).expect("a log line fits in memory");
-        out.resize(at + chars, 0);
-        BASE64
-            .encode_slice(&token, &mut out[at..])
-            .expect("the output was sized with encoded_len");
+        base64url::encode_padded_append(&token, out);
     }
 
     pub(crate) fn bytes(&self) -> &[u8; 32] {
@@ -390,14 +374,14 @@ impl FromStr for FernetKey {
             });
         }
         let mut raw = Zeroizing::new([0u8; 33]);
-        let len = BASE64
-            .decode_slice(text, &mut raw[..])
-            .map_err(|_| KeyError::Malformed {
+        let len = base64url::decode_fernet(text.as_bytes(), &mut raw[..]).ok_or_else(|| {
+            KeyError::Malformed {
                 expected: KeyKind::Fernet,
                 reason:
                     "it contains characters outside url-safe base64 (A-Z a-z 0-9 - _ and a final =)"
                         .into(),
-            })?;
+            }
+        })?;
         if len != 32 {
             return Err(KeyError::Malformed {
                 expected: KeyKind::Fernet,
@@ -480,33 +464,10 @@ impl From<FernetError> for OpenError {
     }
 }
 
-fn is_token_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'='
-}
-
-/// Finds the first Fernet token in `line`: [`MARKER`] followed by at least 8 url-safe
-/// base64 characters (padding included). Returns the marker's start and the token's start and
-/// end.
-pub(crate) fn locate(line: &[u8]) -> Option<(usize, usize, usize)> {
-    let mut from = 0;
-    while let Some(pos) = line[from..].windows(MARKER.len()).position(|w| w == MARKER) {
-        let marker = from + pos;
-        let start = marker + MARKER.len();
-        let len = line[start..]
-            .iter()
-            .take_while(|&&b| is_token_char(b))
-            .count();
-        if len >= MIN_TOKEN_CHARS {
-            return Some((marker, start, start + len));
-        }
-        from = start;
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::format::locate_fernet;
 
     const VECTORS: &str = include_str!("../vectors/fernet-vectors.json");
 
@@ -594,7 +555,7 @@ mod tests {
             let plaintext: Vec<u8> = (0..len as u8).collect();
             let mut line = Vec::new();
             key.seal(&plaintext, &mut line).unwrap();
-            let (marker, start, end) = locate(&line).unwrap();
+            let crate::format::Located { marker, start, end } = locate_fernet(&line).unwrap();
             assert_eq!((marker, end), (0, line.len()));
             let mut out = b"prefix".to_vec();
             key.open(&line[start..end], &mut out).unwrap();
@@ -615,7 +576,11 @@ mod tests {
                 }
                 let mut altered = token.to_vec();
                 altered[i] = replacement;
-                if BASE64.decode(&altered).ok() == BASE64.decode(token).ok() {
+                let decoded = |t: &[u8]| {
+                    let mut out = vec![0u8; t.len()];
+                    base64url::decode_fernet(t, &mut out).map(|n| out[..n].to_vec())
+                };
+                if decoded(&altered) == decoded(token) {
                     // Only the unused low bits of the last character changed: the token's
                     // bytes are the same (Python's decoder ignores those bits too).
                     continue;
@@ -727,15 +692,15 @@ mod tests {
 
     #[test]
     fn locate_skips_prose_and_keeps_surrounding_text() {
-        assert_eq!(locate(b"no marker here"), None);
-        assert_eq!(locate(b"enclogdata: is our marker"), None);
+        assert_eq!(locate_fernet(b"no marker here"), None);
+        assert_eq!(locate_fernet(b"enclogdata: is our marker"), None);
         let line = b"INFO - enclogdata: x enclogdata:gAAAAABhello== (f) end";
-        let (marker, start, end) = locate(line).unwrap();
+        let crate::format::Located { marker, start, end } = locate_fernet(line).unwrap();
         assert_eq!(marker, 21);
         assert_eq!(&line[start..end], b"gAAAAABhello==");
         assert_eq!(&line[end..], b" (f) end");
         // enclog's own marker is not mistaken for zato-enclog's, nor the other way round.
-        assert_eq!(locate(b"enclog:AAAAAAAAAAAA"), None);
+        assert_eq!(locate_fernet(b"enclog:AAAAAAAAAAAA"), None);
         assert_eq!(crate::format::locate(b"enclogdata:gAAAAABhello=="), None);
     }
 
@@ -750,7 +715,8 @@ mod tests {
         let log = include_bytes!("../vectors/zato-basic.log");
         let mut opened = 0;
         for line in log.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-            let (marker, start, end) = locate(line).expect("every basic.log line has a token");
+            let crate::format::Located { marker, start, end } =
+                locate_fernet(line).expect("every basic.log line has a token");
             assert_eq!(&line[marker..start], MARKER);
             assert_eq!(end, line.len());
             key.open(&line[start..end], &mut Vec::new()).unwrap();

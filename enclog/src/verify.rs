@@ -17,11 +17,8 @@ use std::io::{self, BufRead};
 use std::ops::RangeInclusive;
 use std::sync::Arc;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-
 use crate::error::OpenError;
-use crate::format::{self, FORMAT_VERSION, Mode, RecordKind, SessionId};
+use crate::format::{self, RecordKind, SessionId};
 use crate::read::decryptor::{Decryptor, Entry, LineError, Outcome};
 use crate::read::opener::{MetaStatus, Opened};
 
@@ -1098,29 +1095,13 @@ impl Verifier {
 fn claimed_sequence(raw: &[u8]) -> Option<(SessionId, u64)> {
     let located = format::locate(raw)?;
     let chars = &raw[located.start..located.end];
-    // Enough whole base64 groups for the longest header: kind, key id, a recipient-mode
-    // session, a 10-byte sequence number.
-    const LONGEST: usize = 1 + 4 + 32 + 10;
-    let take = chars.len().min(LONGEST.div_ceil(3) * 4) / 4 * 4;
-    let mut header = [0u8; LONGEST.div_ceil(3) * 3];
-    let n = URL_SAFE_NO_PAD
-        .decode_slice(&chars[..take], &mut header)
-        .ok()?;
-    let header = &header[..n];
-    let &kind = header.first()?;
-    let mode = match kind & 0x03 {
-        1 => Mode::Symmetric,
-        2 => Mode::Recipient,
-        _ => return None,
-    };
-    let fixed = 1 + 4 + mode.session_len();
-    if kind >> 4 != FORMAT_VERSION || header.len() <= fixed {
-        return None;
-    }
-    // As the opener does: a session is named by the first 16 bytes of its field.
-    let session = SessionId::from_bytes(header[5..21].try_into().ok()?);
-    let (seq, _) = format::read_varint(&header[fixed..]).ok()?;
-    Some((session, seq))
+    // Whole base64 groups, enough for the longest header.
+    const GROUPS: usize = format::MAX_HEADER_LEN.div_ceil(3);
+    let take = chars.len().min(GROUPS * 4) / 4 * 4;
+    let mut prefix = [0u8; GROUPS * 3];
+    let n = format::base64url::decode_slice(&chars[..take], &mut prefix)?;
+    let (header, _) = format::Header::peek(&prefix[..n]).ok()?;
+    Some((header.session_id(), header.seq))
 }
 
 #[cfg(test)]
@@ -1196,7 +1177,7 @@ mod tests {
         header.extend_from_slice(&[9; 16]);
         header.extend_from_slice(&[0x96, 0x01]); // seq 150
         header.extend_from_slice(&[0; 20]);
-        raw.extend_from_slice(URL_SAFE_NO_PAD.encode(&header).as_bytes());
+        format::base64url::encode_append(&header, &mut raw);
         assert_eq!(
             claimed_sequence(&raw),
             Some((SessionId::from_bytes([9; 16]), 150))
@@ -1209,9 +1190,10 @@ mod tests {
         header.extend_from_slice(&[6; 16]);
         header.push(7);
         header.extend_from_slice(&[0; 20]);
-        let raw = format!("enclog:{}", URL_SAFE_NO_PAD.encode(&header));
+        let mut raw = b"enclog:".to_vec();
+        format::base64url::encode_append(&header, &mut raw);
         assert_eq!(
-            claimed_sequence(raw.as_bytes()),
+            claimed_sequence(&raw),
             Some((SessionId::from_bytes([5; 16]), 7))
         );
     }

@@ -2,7 +2,7 @@
 //! and nothing opens without the key's HMAC.
 #![no_main]
 
-use enclog::FernetKey;
+use enclog::fernet::FernetKey;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

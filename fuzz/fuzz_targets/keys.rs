@@ -2,7 +2,8 @@
 //! `SealingKey::from_text`, the `FromStr` impls) on arbitrary text: never a panic.
 #![no_main]
 
-use enclog::{FernetKey, Identity, Key, Keyring, Recipient, SealingKey};
+use enclog::{Identity, Key, Keyring, Recipient, SealingKey};
+use enclog::fernet::FernetKey;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -5,11 +5,11 @@
 //! copy-pasted-with-a-missing-character key before it is used (threat: a log written under a key
 //! nobody holds because the configured key was silently wrong).
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use zeroize::Zeroizing;
 
 use crate::error::KeyError;
+use crate::format::base64url;
+use crate::format::scan::is_token_char;
 
 const CHECKSUM_LEN: usize = 4;
 
@@ -86,11 +86,8 @@ impl KeyKind {
                 return Some(kind);
             }
         }
-        let fernet_shape = text.len() == 44
-            && text.ends_with('=')
-            && text[..43]
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        let fernet_shape =
+            text.len() == 44 && text.ends_with('=') && text[..43].bytes().all(is_token_char);
         fernet_shape.then_some(KeyKind::Fernet)
     }
 }
@@ -110,9 +107,10 @@ pub(crate) fn encode(kind: KeyKind, bytes: &[u8]) -> Zeroizing<String> {
     let mut raw = Zeroizing::new(Vec::with_capacity(bytes.len() + CHECKSUM_LEN));
     raw.extend_from_slice(bytes);
     raw.extend_from_slice(&checksum(kind.prefix(), bytes));
-    let mut text = Zeroizing::new(String::with_capacity(kind.prefix().len() + raw.len() * 2));
+    let mut chars = Zeroizing::new(vec![0u8; base64url::encoded_len(raw.len())]);
+    let mut text = Zeroizing::new(String::with_capacity(kind.prefix().len() + chars.len()));
     text.push_str(kind.prefix());
-    URL_SAFE_NO_PAD.encode_string(&*raw, &mut text);
+    text.push_str(base64url::encode_into(&raw, &mut chars));
     text
 }
 
@@ -149,12 +147,12 @@ pub(crate) fn decode<const N: usize>(
         });
     }
     let mut raw = Zeroizing::new([0u8; 64]);
-    let raw_len = URL_SAFE_NO_PAD
-        .decode_slice(body, &mut raw[..])
-        .map_err(|_| KeyError::Malformed {
+    let raw_len = base64url::decode_slice(body.as_bytes(), &mut raw[..]).ok_or_else(|| {
+        KeyError::Malformed {
             expected: kind,
             reason: "it contains characters outside base64url (A-Z a-z 0-9 - _)".into(),
-        })?;
+        }
+    })?;
     if raw_len != N + CHECKSUM_LEN {
         return Err(KeyError::Malformed {
             expected: kind,

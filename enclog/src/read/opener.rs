@@ -1,13 +1,10 @@
 //! [`Opener`]: finds the token in any line of text and opens it.
 
 use std::collections::HashMap;
-use std::sync::{Arc, LazyLock};
-
-use memchr::memmem;
+use std::sync::Arc;
 
 use crate::cipher::SessionCipher;
 use crate::error::OpenError;
-use crate::fernet;
 use crate::format::{self, Header, Mode, RecordKind, SessionId};
 use crate::key::KeyId;
 use crate::key::keyring::Keyring;
@@ -205,13 +202,8 @@ impl Opener {
         if let Some(located) = format::locate(line) {
             return Some(self.open_located(line, located));
         }
-        // Most lines without an enclog token are plain text: one SIMD search rules out a
-        // zato-enclog token before the byte-by-byte scan.
-        static FERNET: LazyLock<memmem::Finder<'static>> =
-            LazyLock::new(|| memmem::Finder::new(fernet::MARKER));
-        FERNET.find(line)?;
-        let (marker, start, end) = fernet::locate(line)?;
-        Some(self.open_fernet(line, marker, start, end))
+        let located = format::locate_fernet(line)?;
+        Some(self.open_fernet(line, located))
     }
 
     /// Opens a zato-enclog line. Fernet tokens do not name their key: every Fernet key of the
@@ -219,10 +211,9 @@ impl Opener {
     fn open_fernet<'a>(
         &'a mut self,
         line: &'a [u8],
-        marker: usize,
-        start: usize,
-        end: usize,
+        at: format::Located,
     ) -> Result<Opened<'a>, OpenError> {
+        let format::Located { marker, start, end } = at;
         let mut last = None;
         let mut opened_with = None;
         for key in self.keyring.fernet_keys() {
@@ -419,19 +410,10 @@ impl Opener {
     }
 }
 
-/// Decodes base64url `chars` into `buf` (SIMD, chosen at run time: 3–4× the `base64` crate's
-/// speed; like it, non-canonical trailing bits are refused, so each token has one encoding).
+/// Decodes a token's base64url `chars` into `buf`; non-canonical trailing bits are refused,
+/// so each token has one encoding.
 fn decode(chars: &[u8], buf: &mut Vec<u8>) -> Result<(), OpenError> {
-    let malformed = |_| OpenError::Malformed {
+    format::base64url::decode_into(chars, buf).ok_or(OpenError::Malformed {
         reason: "invalid base64 (non-canonical trailing bits)",
-    };
-    let engine = base64_simd::URL_SAFE_NO_PAD;
-    buf.clear();
-    buf.resize(engine.decoded_length(chars).map_err(malformed)?, 0);
-    let n = engine
-        .decode(chars, base64_simd::Out::from_slice(buf))
-        .map_err(malformed)?
-        .len();
-    buf.truncate(n);
-    Ok(())
+    })
 }

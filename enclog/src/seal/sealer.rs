@@ -25,7 +25,6 @@ use std::time::{Duration, Instant};
 use std::sync::{Arc, Mutex};
 
 use arc_swap::{ArcSwap, ArcSwapOption};
-use base64_simd::URL_SAFE_NO_PAD;
 
 use crate::cipher::SessionCipher;
 use crate::error::{KeyError, SealError};
@@ -1059,11 +1058,7 @@ fn seal_fernet(
 ) -> Result<(), SealError> {
     let start = out.len();
     if let Some(clear) = clear {
-        out.extend(
-            clear
-                .iter()
-                .map(|&b| if (0x20..0x7f).contains(&b) { b } else { b'?' }),
-        );
+        crate::format::push_clear_meta(clear, out);
         out.push(b' ');
     }
     if let Err(e) = key.seal(plaintext, out) {
@@ -1100,11 +1095,7 @@ fn encode(
     let mut meta_len = [0u8; MAX_VARINT_LEN];
     let mut meta_len_len = 0;
     if let Some(clear) = clear {
-        out.extend(
-            clear
-                .iter()
-                .map(|&b| if (0x20..0x7f).contains(&b) { b } else { b'?' }),
-        );
+        crate::format::push_clear_meta(clear, out);
         meta_len_len = varint_into(clear.len() as u64, &mut meta_len);
     }
     let meta = clear_start..out.len();
@@ -1124,8 +1115,7 @@ fn encode(
     buf.extend_from_slice(&tag);
 
     out.extend_from_slice(MARKER);
-    // SIMD base64 (AVX2/SSSE3/NEON, chosen at run time): 3× the `base64` crate's speed.
-    URL_SAFE_NO_PAD.encode_append(&buf[begin..], out);
+    crate::format::base64url::encode_append(&buf[begin..], out);
     out.push(b'\n');
 }
 
