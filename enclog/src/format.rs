@@ -1,13 +1,13 @@
-//! The line format: its marker, version, modes, record kinds and session ids, and (private)
-//! its one home in the code — the header's `read` and `write` halves ([`header`]), finding a
-//! token in a line ([`scan`]), base64url ([`base64url`]) and the clear metadata
-//! ([`push_clear_meta`]). What follows is `FORMAT.md`, the normative specification, with its
-//! test vectors.
+//! The line format: its marker, version, modes, record kinds and session ids. What follows is
+//! `FORMAT.md`, the normative specification, with its test vectors.
 //!
 #![doc = include_str!("../FORMAT.md")]
 
 use std::fmt;
 
+// The one home of the format in the code: the header's read and write halves (`header`),
+// finding a token in a line (`scan`), base64url (`base64url`) and the clear metadata
+// (`push_clear_meta`).
 pub(crate) mod base64url;
 pub(crate) mod header;
 pub(crate) mod scan;

@@ -1,0 +1,342 @@
+//! What a verification finds: [`Report`], its [`Finding`]s, their [`FindingKind`] and
+//! [`Location`].
+
+use std::fmt;
+use std::ops::RangeInclusive;
+use std::sync::Arc;
+
+use crate::format::SessionId;
+
+/// What a [`Finding`] is about.
+///
+/// [`FindingKind::as_str`] gives a stable snake_case name for machine-readable output.
+///
+/// ```
+/// assert_eq!(enclog::verify::FindingKind::OutOfOrder.as_str(), "out_of_order");
+/// assert_eq!(enclog::verify::FindingKind::Missing.to_string(), "missing lines");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum FindingKind {
+    /// A range of sequence numbers never appeared: lines were deleted, or are in another file.
+    Missing,
+    /// A sequence number appeared twice: a line was copied (or a file was given twice).
+    Duplicate,
+    /// A sequence number arrived after a higher one: a line was moved (or lines written by
+    /// concurrent threads landed in another order).
+    OutOfOrder,
+    /// A line fails authentication: it was altered after it was written.
+    Corrupted,
+    /// A line was sealed under a key that was not given, so it could not be checked.
+    UnknownKey,
+    /// A line is cut short (a crash mid-write or a cut file), or the last line lacks its newline.
+    Truncated,
+    /// A token is not well formed.
+    Malformed,
+    /// A token was written by a newer enclog or in a mode this build cannot read.
+    Unsupported,
+    /// A line is longer than the reader's limit and was skipped unread.
+    TooLong,
+    /// The clear metadata before a token differs from its encrypted copy: it was edited.
+    MetadataMismatch,
+    /// A record of a session came after that session's close record.
+    AfterClose,
+    /// A session has no close record: its writer crashed or was killed, or the log's end was
+    /// cut off.
+    Unclosed,
+}
+
+impl FindingKind {
+    /// Every kind, in the order of the declaration.
+    ///
+    /// ```
+    /// use enclog::{Key, Keyring, Sealer};
+    /// use enclog::read::Decryptor;
+    /// use enclog::verify::{FindingKind, Verifier};
+    /// let key = Key::generate()?;
+    /// let log = Sealer::new(key.clone()).seal_line(b"never closed")?;
+    /// let mut verifier = Verifier::new();
+    /// verifier.observe_all("app.log", &mut Decryptor::new(&log[..], Keyring::from(key)))?;
+    /// let report = verifier.finish();
+    /// // A summary by kind covers every finding.
+    /// let total: u64 = FindingKind::ALL.iter().map(|&kind| report.count(kind)).sum();
+    /// assert_eq!((total, report.count(FindingKind::Unclosed)), (report.findings_total, 1));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub const ALL: [FindingKind; 12] = [
+        FindingKind::Missing,
+        FindingKind::Duplicate,
+        FindingKind::OutOfOrder,
+        FindingKind::Corrupted,
+        FindingKind::UnknownKey,
+        FindingKind::Truncated,
+        FindingKind::Malformed,
+        FindingKind::Unsupported,
+        FindingKind::TooLong,
+        FindingKind::MetadataMismatch,
+        FindingKind::AfterClose,
+        FindingKind::Unclosed,
+    ];
+
+    /// A stable snake_case name (`"missing"`, `"duplicate"`, `"out_of_order"`, …) for JSON
+    /// and other machine-readable output.
+    ///
+    /// ```
+    /// assert_eq!(enclog::verify::FindingKind::MetadataMismatch.as_str(), "metadata_mismatch");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingKind::Missing => "missing",
+            FindingKind::Duplicate => "duplicate",
+            FindingKind::OutOfOrder => "out_of_order",
+            FindingKind::Corrupted => "corrupted",
+            FindingKind::UnknownKey => "unknown_key",
+            FindingKind::Truncated => "truncated",
+            FindingKind::Malformed => "malformed",
+            FindingKind::Unsupported => "unsupported",
+            FindingKind::TooLong => "too_long",
+            FindingKind::MetadataMismatch => "metadata_mismatch",
+            FindingKind::AfterClose => "after_close",
+            FindingKind::Unclosed => "unclosed",
+        }
+    }
+
+    pub(super) fn index(self) -> usize {
+        FindingKind::ALL
+            .iter()
+            .position(|&k| k == self)
+            .unwrap_or(0)
+    }
+}
+
+impl fmt::Display for FindingKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FindingKind::Missing => "missing lines",
+            FindingKind::Duplicate => "duplicate line",
+            FindingKind::OutOfOrder => "line out of order",
+            FindingKind::Corrupted => "corrupted line",
+            FindingKind::UnknownKey => "unknown key",
+            FindingKind::Truncated => "truncated line",
+            FindingKind::Malformed => "malformed token",
+            FindingKind::Unsupported => "unsupported token",
+            FindingKind::TooLong => "line too long",
+            FindingKind::MetadataMismatch => "clear metadata edited",
+            FindingKind::AfterClose => "record after close",
+            FindingKind::Unclosed => "session not closed",
+        })
+    }
+}
+
+/// A line of a named input: the file label given to [`Verifier::observe`](super::Verifier::observe) and the 1-based line
+/// number within that file.
+///
+/// ```
+/// let at = enclog::verify::Location { file: "app.log".into(), line: 57 };
+/// assert_eq!(at.to_string(), "app.log:57");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Location {
+    /// The file's label, as given to the verifier.
+    pub file: Arc<str>,
+    /// The 1-based line number within that file.
+    pub line: u64,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
+}
+
+/// One anomaly found by a [`Verifier`](super::Verifier): what, where, and what to do about it.
+///
+/// The fields are meant for machine-readable output (e.g. one JSON object per finding);
+/// [`Display`](fmt::Display) gives `file:line: kind: message`.
+///
+/// ```
+/// use enclog::{Key, Keyring, Sealer};
+/// use enclog::read::Decryptor;
+/// use enclog::verify::{FindingKind, Verifier};
+/// let key = Key::generate()?;
+/// let sealer = Sealer::new(key.clone());
+/// let mut log = Vec::new();
+/// for i in 0..3 {
+///     sealer.seal_to(None, format!("event {i}").as_bytes(), &mut log)?;
+/// }
+/// let second = log.iter().position(|&b| b == b'\n').unwrap() + 1;
+/// let third = second + log[second..].iter().position(|&b| b == b'\n').unwrap() + 1;
+/// log.drain(second..third); // delete line 2 (seq 1)
+///
+/// let mut verifier = Verifier::new();
+/// verifier.observe_all("app.log", &mut Decryptor::new(&log[..], Keyring::from(key)))?;
+/// let report = verifier.finish();
+/// let missing = &report.findings[0];
+/// assert_eq!(missing.kind, FindingKind::Missing);
+/// assert_eq!(missing.missing, Some(1..=1));
+/// assert_eq!(missing.at.to_string(), "app.log:2");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Finding {
+    /// What kind of anomaly.
+    pub kind: FindingKind,
+    /// The line concerned. For [`FindingKind::Missing`], the line where the gap was noticed
+    /// (the first line after it); for [`FindingKind::Unclosed`], the session's last line.
+    pub at: Location,
+    /// The session concerned, when known. For a line that failed to open, the session its
+    /// (unauthenticated) header claims, when that claim fits the sequence.
+    pub session: Option<SessionId>,
+    /// The line's sequence number, when known (for [`FindingKind::Unclosed`], the highest one
+    /// seen in the session).
+    pub seq: Option<u64>,
+    /// For [`FindingKind::Missing`]: the sequence numbers that never appeared.
+    pub missing: Option<RangeInclusive<u64>>,
+    /// Another line involved: the first occurrence of a duplicate, the line holding the highest
+    /// sequence number seen before an out-of-order line, or the session's close record.
+    pub related: Option<Location>,
+    /// What the finding means and what to do, for people.
+    pub message: String,
+    /// Position of the file among those observed, to sort findings in reading order.
+    pub(super) file_index: u32,
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}: {}", self.at, self.kind, self.message)
+    }
+}
+
+/// The outcome of a verification: counts and findings.
+///
+/// ```
+/// use enclog::{Key, Keyring, Sealer};
+/// use enclog::read::Decryptor;
+/// use enclog::verify::Verifier;
+/// let key = Key::generate()?;
+/// let sealer = Sealer::new(key.clone());
+/// let mut log = b"a plain line\n".to_vec();
+/// sealer.seal_to(None, b"started", &mut log)?;
+/// sealer.close_to(&mut log)?;
+///
+/// let mut verifier = Verifier::new();
+/// verifier.observe_all("app.log", &mut Decryptor::new(&log[..], Keyring::from(key)))?;
+/// let report = verifier.finish();
+/// assert!(report.is_clean());
+/// assert_eq!((report.lines, report.events, report.plain_lines), (3, 1, 1));
+/// assert_eq!((report.sessions, report.closed_sessions), (1, 1));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Report {
+    /// Lines read.
+    pub lines: u64,
+    /// Event records opened.
+    pub events: u64,
+    /// Close records opened.
+    pub close_records: u64,
+    /// Lines without a token.
+    pub plain_lines: u64,
+    /// Lines with a token that could not be opened.
+    pub failed_lines: u64,
+    /// Lines opened that carry no sequence number (zato-enclog lines), so were not checked.
+    pub unsequenced: u64,
+    /// Sessions seen.
+    pub sessions: u64,
+    /// Sessions that have a close record.
+    pub closed_sessions: u64,
+    /// Sessions without a close record (reported as [`FindingKind::Unclosed`] unless
+    /// [`VerifyOptions::allow_open_sessions`](super::VerifyOptions::allow_open_sessions)).
+    pub open_sessions: u64,
+    /// The findings kept, in reading order (file, then line).
+    pub findings: Vec<Finding>,
+    /// All findings, kept or not.
+    pub findings_total: u64,
+    pub(super) counts: [u64; FindingKind::ALL.len()],
+}
+
+impl Report {
+    /// Whether nothing was found.
+    ///
+    /// ```
+    /// use enclog::{Key, Keyring, Sealer};
+    /// use enclog::read::Decryptor;
+    /// use enclog::verify::Verifier;
+    /// let key = Key::generate()?;
+    /// let sealer = Sealer::new(key.clone());
+    /// let mut log = sealer.seal_line(b"event")?;
+    /// sealer.close_to(&mut log)?;
+    /// let mut verifier = Verifier::new();
+    /// verifier.observe_all("app.log", &mut Decryptor::new(&log[..], Keyring::from(key)))?;
+    /// assert!(verifier.report().is_clean());
+    /// let junk = b"enclog:AAAAAAAAAAAA\n"; // a token that cannot be opened
+    /// verifier.observe_all("app.log", &mut Decryptor::new(&junk[..], Keyring::new()))?;
+    /// assert!(!verifier.finish().is_clean());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn is_clean(&self) -> bool {
+        self.findings_total == 0
+    }
+
+    /// How many findings of `kind` there were (kept or not).
+    ///
+    /// ```
+    /// let report = enclog::verify::Verifier::new().finish();
+    /// assert_eq!(report.count(enclog::verify::FindingKind::Missing), 0);
+    /// ```
+    pub fn count(&self, kind: FindingKind) -> u64 {
+        self.counts[kind.index()]
+    }
+
+    /// Findings that were counted but not kept (past [`VerifyOptions::max_findings`](super::VerifyOptions::max_findings)).
+    ///
+    /// ```
+    /// use enclog::{Key, Keyring, Sealer};
+    /// use enclog::read::Decryptor;
+    /// use enclog::verify::{Verifier, VerifyOptions};
+    /// let key = Key::generate()?;
+    /// let log = Sealer::new(key.clone()).seal_line(b"never closed")?;
+    /// let options = VerifyOptions::default().max_findings(0);
+    /// let mut verifier = Verifier::with_options(options);
+    /// verifier.observe_all("app.log", &mut Decryptor::new(&log[..], Keyring::from(key)))?;
+    /// let report = verifier.finish();
+    /// assert_eq!((report.findings.len(), report.findings_dropped()), (0, 1));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn findings_dropped(&self) -> u64 {
+        self.findings_total - self.findings.len() as u64
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let plural = |n: u64| if n == 1 { "" } else { "s" };
+        write!(
+            f,
+            "{} line{}: {} event{} in {} session{} ({} closed), {} plain, {} failed: ",
+            self.lines,
+            plural(self.lines),
+            self.events,
+            plural(self.events),
+            self.sessions,
+            plural(self.sessions),
+            self.closed_sessions,
+            self.plain_lines,
+            self.failed_lines
+        )?;
+        if self.is_clean() {
+            return f.write_str("clean");
+        }
+        let mut first = true;
+        for kind in FindingKind::ALL {
+            let n = self.count(kind);
+            if n > 0 {
+                write!(f, "{}{n} {}", if first { "" } else { ", " }, kind.as_str())?;
+                first = false;
+            }
+        }
+        Ok(())
+    }
+}

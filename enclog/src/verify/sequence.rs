@@ -1,0 +1,419 @@
+//! The verifier's state machine: per session, the next expected number, the gaps still open
+//! and a window of recent lines; what each line read does to it.
+
+use std::ops::RangeInclusive;
+use std::sync::Arc;
+
+use crate::error::OpenError;
+use crate::format::{self, RecordKind, SessionId};
+use crate::read::decryptor::{Entry, LineError};
+use crate::read::opener::{MetaStatus, Opened};
+
+use super::{Finding, FindingKind, Location, Verifier};
+
+/// Sequenced lines remembered to name the first occurrence of a duplicate (about 3 MiB at most).
+const RECENT_WINDOW: usize = 1 << 16;
+
+/// A line position inside the verifier: file index and line number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Loc {
+    pub(super) file: u32,
+    pub(super) line: u64,
+}
+
+/// Sequence numbers not seen (yet) below a session's highest one.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Gap {
+    pub(super) start: u64,
+    pub(super) end: u64,
+    pub(super) noticed: Loc,
+    /// The session's first line seen did not have sequence number 0.
+    pub(super) initial: bool,
+}
+
+#[derive(Debug)]
+pub(super) struct SessionState {
+    /// One past the highest sequence number seen.
+    pub(super) next: u64,
+    /// Sorted, disjoint.
+    pub(super) gaps: Vec<Gap>,
+    /// The line holding the highest sequence number.
+    pub(super) highest_at: Loc,
+    /// The last line of the session in reading order.
+    pub(super) last_at: Loc,
+    pub(super) close: Option<(u64, Loc)>,
+}
+
+impl SessionState {
+    pub(super) fn gap_index(&self, seq: u64) -> Option<usize> {
+        let i = self.gaps.partition_point(|g| g.end < seq);
+        (i < self.gaps.len() && self.gaps[i].start <= seq).then_some(i)
+    }
+
+    /// Removes `seq` from the gap at `i`.
+    pub(super) fn fill(&mut self, i: usize, seq: u64) {
+        let gap = self.gaps[i];
+        match (gap.start == seq, gap.end == seq) {
+            (true, true) => {
+                self.gaps.remove(i);
+            }
+            (true, false) => self.gaps[i].start = seq + 1,
+            (false, true) => self.gaps[i].end = seq - 1,
+            (false, false) => {
+                self.gaps[i].end = seq - 1;
+                self.gaps.insert(
+                    i + 1,
+                    Gap {
+                        start: seq + 1,
+                        ..gap
+                    },
+                );
+            }
+        }
+    }
+}
+
+impl Verifier {
+    pub(super) fn file_index(&mut self, file: &str) -> u32 {
+        if self
+            .files
+            .get(self.current_file as usize)
+            .is_some_and(|f| &**f == file)
+        {
+            return self.current_file;
+        }
+        let index = match self.files.iter().position(|f| &**f == file) {
+            Some(i) => i,
+            None => {
+                self.files.push(Arc::from(file));
+                self.files.len() - 1
+            }
+        };
+        self.current_file = u32::try_from(index).unwrap_or(u32::MAX);
+        self.current_file
+    }
+
+    pub(super) fn location(&self, at: Loc) -> Location {
+        Location {
+            file: self
+                .files
+                .get(at.file as usize)
+                .cloned()
+                .unwrap_or_else(|| Arc::from("?")),
+            line: at.line,
+        }
+    }
+
+    pub(super) fn opened(&mut self, at: Loc, opened: &Opened<'_>) {
+        match opened.record {
+            RecordKind::Event => self.events += 1,
+            RecordKind::Close => self.close_records += 1,
+        }
+        if opened.meta_status == MetaStatus::Differs {
+            let shown = opened.meta.map(String::from_utf8_lossy).unwrap_or_default();
+            self.push(
+                FindingKind::MetadataMismatch,
+                at,
+                opened.sequence.map(|s| s.session),
+                opened.sequence.map(|s| s.seq),
+                None,
+                None,
+                format!(
+                    "the clear metadata before the token was edited: it was written as \
+                     {shown:?}; trust the encrypted copy, and look for whatever rewrote the line \
+                     (a log router relabelling levels, or tampering)"
+                ),
+            );
+        }
+        match opened.sequence {
+            Some(s) => self.sequenced(at, s.session, s.seq, opened.record),
+            None => self.unsequenced += 1,
+        }
+    }
+
+    pub(super) fn sequenced(&mut self, at: Loc, session: SessionId, seq: u64, record: RecordKind) {
+        let Some(state) = self.sessions.get_mut(&session) else {
+            let mut gaps = Vec::new();
+            if seq > 0 {
+                gaps.push(Gap {
+                    start: 0,
+                    end: seq - 1,
+                    noticed: at,
+                    initial: true,
+                });
+            }
+            self.sessions.insert(
+                session,
+                SessionState {
+                    next: seq.saturating_add(1),
+                    gaps,
+                    highest_at: at,
+                    last_at: at,
+                    close: (record == RecordKind::Close).then_some((seq, at)),
+                },
+            );
+            self.remember(session, seq, at);
+            return;
+        };
+        state.last_at = at;
+
+        if let Some((close_seq, close_at)) = state.close.filter(|&(close, _)| seq > close) {
+            let what = match record {
+                RecordKind::Event => "an event",
+                RecordKind::Close => "another close record",
+            };
+            let message = format!(
+                "{what} with seq {seq} of session {session} comes after the session's close \
+                 record (seq {close_seq}, at {}): a closed session never writes again, so this \
+                 line was forged or spliced in from elsewhere; treat it as untrusted",
+                self.location(close_at)
+            );
+            let related = self.location(close_at);
+            self.push(
+                FindingKind::AfterClose,
+                at,
+                Some(session),
+                Some(seq),
+                None,
+                Some(related),
+                message,
+            );
+            return;
+        }
+
+        if seq >= state.next {
+            if seq > state.next {
+                state.gaps.push(Gap {
+                    start: state.next,
+                    end: seq - 1,
+                    noticed: at,
+                    initial: false,
+                });
+            }
+            state.next = seq.saturating_add(1);
+            state.highest_at = at;
+        } else if let Some(i) = state.gap_index(seq) {
+            state.fill(i, seq);
+            let (highest, highest_at) = (state.next - 1, state.highest_at);
+            let related = self.location(highest_at);
+            self.push(
+                FindingKind::OutOfOrder,
+                at,
+                Some(session),
+                Some(seq),
+                None,
+                Some(related.clone()),
+                format!(
+                    "seq {seq} of session {session} arrives after seq {highest} (at {related}): \
+                     the line was moved, or lines were merged out of order (by a shipper, or by \
+                     threads that sealed and wrote in different orders); nothing is missing here"
+                ),
+            );
+        } else {
+            let first = self.recent.get(&(session, seq)).copied();
+            let related = first.map(|loc| self.location(loc));
+            let first_text = match &related {
+                Some(loc) => format!("first at {loc}"),
+                None => "first seen too long ago to name its line".into(),
+            };
+            self.push(
+                FindingKind::Duplicate,
+                at,
+                Some(session),
+                Some(seq),
+                None,
+                related,
+                format!(
+                    "seq {seq} of session {session} appears again ({first_text}): the line was \
+                     copied or replayed, or the same file was given twice; keep one copy"
+                ),
+            );
+            return;
+        }
+        if record == RecordKind::Close
+            && let Some(state) = self.sessions.get_mut(&session)
+        {
+            state.close.get_or_insert((seq, at));
+        }
+        self.remember(session, seq, at);
+    }
+
+    pub(super) fn remember(&mut self, session: SessionId, seq: u64, at: Loc) {
+        if self.recent.contains_key(&(session, seq)) {
+            return;
+        }
+        if self.recent_order.len() >= RECENT_WINDOW
+            && let Some(old) = self.recent_order.pop_front()
+        {
+            self.recent.remove(&old);
+        }
+        self.recent.insert((session, seq), at);
+        self.recent_order.push_back((session, seq));
+    }
+
+    pub(super) fn failed(&mut self, at: Loc, entry: &Entry<'_>, error: &LineError) {
+        let (kind, advice) = match error {
+            LineError::Open(OpenError::Corrupted { .. }) => (
+                FindingKind::Corrupted,
+                "the line was altered after it was written (tampering, or disk/transfer \
+                 corruption); do not trust it, and compare with a backup",
+            ),
+            // The error already names the key and the fix.
+            LineError::Open(OpenError::UnknownKey { .. }) => (FindingKind::UnknownKey, ""),
+            LineError::Open(OpenError::Truncated { .. }) => {
+                if !entry.terminated && self.options.allow_open_sessions {
+                    // A live log's last line may still be being written.
+                    return;
+                }
+                (
+                    FindingKind::Truncated,
+                    "the line is cut short: a writer crashed mid-line, or the file was cut; \
+                     the rest of this line is lost",
+                )
+            }
+            LineError::Open(OpenError::Unsupported { .. }) => (
+                FindingKind::Unsupported,
+                "read this log with a newer enclog",
+            ),
+            LineError::TooLong { .. } => (
+                FindingKind::TooLong,
+                "the line was not checked; raise the reader's line limit if such lines are \
+                 expected",
+            ),
+            _ => (
+                FindingKind::Malformed,
+                "the token was damaged or is not an enclog token; the line cannot be checked",
+            ),
+        };
+        let claim = match kind {
+            FindingKind::Corrupted | FindingKind::Truncated | FindingKind::Malformed => {
+                self.accept_claim(at, entry.raw)
+            }
+            _ => None,
+        };
+        self.push(
+            kind,
+            at,
+            claim.map(|(session, _)| session),
+            claim.map(|(_, seq)| seq),
+            None,
+            None,
+            if advice.is_empty() {
+                error.to_string()
+            } else {
+                format!("{error}: {advice}")
+            },
+        );
+    }
+
+    /// A line that failed to open still names a session and sequence number in its header,
+    /// unauthenticated. When that claim is exactly what the session lacks (the next number, or
+    /// one inside a gap), the line is taken as that record, so that one flipped bit is reported
+    /// once (as corrupted) rather than also as a missing line.
+    pub(super) fn accept_claim(&mut self, at: Loc, raw: &[u8]) -> Option<(SessionId, u64)> {
+        let (session, seq) = claimed_sequence(raw)?;
+        let state = self.sessions.get_mut(&session)?;
+        if state.close.is_some_and(|(close, _)| seq > close) {
+            return None;
+        }
+        if seq == state.next {
+            state.next = seq.saturating_add(1);
+            state.highest_at = at;
+        } else if let Some(i) = state.gap_index(seq) {
+            state.fill(i, seq);
+        } else {
+            return None;
+        }
+        state.last_at = at;
+        Some((session, seq))
+    }
+
+    pub(super) fn missing_finding(&self, session: SessionId, gap: &Gap) -> Finding {
+        let count = gap.end - gap.start + 1;
+        let plural = if count == 1 { "line" } else { "lines" };
+        let range = if count == 1 {
+            format!("seq {}", gap.start)
+        } else {
+            format!("seq {}..={}", gap.start, gap.end)
+        };
+        let noticed = self.location(gap.noticed);
+        let message = if gap.initial {
+            format!(
+                "{range} of session {session} ({count} {plural}) never appeared: the session's \
+                 first line seen, at {noticed}, does not have seq 0, so earlier lines are \
+                 missing or in another file; give the older files first (e.g. app.log.1 before \
+                 app.log)"
+            )
+        } else {
+            format!(
+                "{range} of session {session} ({count} {plural}) never appeared (the gap was \
+                 noticed at {noticed}): lines were deleted, or are in another file"
+            )
+        };
+        self.finding(
+            FindingKind::Missing,
+            gap.noticed,
+            Some(session),
+            None,
+            Some(gap.start..=gap.end),
+            None,
+            message,
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn finding(
+        &self,
+        kind: FindingKind,
+        at: Loc,
+        session: Option<SessionId>,
+        seq: Option<u64>,
+        missing: Option<RangeInclusive<u64>>,
+        related: Option<Location>,
+        message: String,
+    ) -> Finding {
+        Finding {
+            kind,
+            at: self.location(at),
+            session,
+            seq,
+            missing,
+            related,
+            message,
+            file_index: at.file,
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn push(
+        &mut self,
+        kind: FindingKind,
+        at: Loc,
+        session: Option<SessionId>,
+        seq: Option<u64>,
+        missing: Option<RangeInclusive<u64>>,
+        related: Option<Location>,
+        message: String,
+    ) {
+        self.findings_total += 1;
+        self.counts[kind.index()] += 1;
+        if self.findings.len() < self.options.max_findings {
+            let finding = self.finding(kind, at, session, seq, missing, related, message);
+            self.findings.push(finding);
+        }
+    }
+}
+
+/// The (session, seq) that the header of the first token in `raw` claims, if it can be read.
+/// Nothing here is authenticated: callers use it only as a hint.
+pub(super) fn claimed_sequence(raw: &[u8]) -> Option<(SessionId, u64)> {
+    let located = format::locate(raw)?;
+    let chars = &raw[located.start..located.end];
+    // Whole base64 groups, enough for the longest header.
+    const GROUPS: usize = format::MAX_HEADER_LEN.div_ceil(3);
+    let take = chars.len().min(GROUPS * 4) / 4 * 4;
+    let mut prefix = [0u8; GROUPS * 3];
+    let n = format::base64url::decode_slice(&chars[..take], &mut prefix)?;
+    let (header, _) = format::Header::peek(&prefix[..n]).ok()?;
+    Some((header.session_id(), header.seq))
+}
