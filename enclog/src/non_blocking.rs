@@ -13,25 +13,18 @@
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
-use std::thread::{JoinHandle, ThreadId};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
 use tracing_subscriber::fmt::MakeWriter;
 
 use crate::error::SealError;
 use crate::seal::failure::{FailureState, WriteErrorPolicy};
-use crate::seal::sealer::{Sealer, SealingKey, reset_with_room, room_before};
-use crate::tracing::writer::{MAX_CLEAR, clear_meta};
+use crate::seal::sealer::{Sealer, SealingKey};
 
-/// Where an event starts in the worker's sealing buffer: room for the header and clear
-/// metadata.
-const EVENT_START: usize = room_before(MAX_CLEAR);
+mod worker;
 
-/// How long the worker lets a short batch fill before taking it (bounds the added latency).
-const LINGER: Duration = Duration::from_micros(200);
-
-/// A batch shorter than this is left to fill for [`LINGER`] first.
-const SHORT_BATCH: usize = 64;
+use worker::{Batch, Dropped, Queued, Shared, State, Worker};
 
 /// Builds a [`NonBlocking`] writer: how many events may wait, and what happens when that many
 /// do.
@@ -373,42 +366,6 @@ impl<'a> MakeWriter<'a> for NonBlocking {
     }
 }
 
-/// Why an event did not reach the queue.
-#[derive(Clone, Copy, Debug)]
-enum Dropped {
-    /// In lossy mode, the queue was full.
-    Full,
-    /// The guard was dropped, or the worker died with its writer.
-    Stopped,
-    /// A forked child: the worker (and perhaps the queue's lock) belong to the parent.
-    Forked,
-    /// The worker's own writer logged while the worker shuts down: counted, not reported
-    /// (every clean shutdown of such a writer would print it) and not queued (a writer that
-    /// logs per line would keep the worker from ever finishing).
-    WorkerShuttingDown,
-}
-
-impl Dropped {
-    /// What the report says, if the drop is reported.
-    fn reason(self) -> Option<&'static str> {
-        match self {
-            Dropped::Full => Some(
-                "the queue is full (lossy mode; raise buffered_lines_limit, or turn lossy off \
-                 to make logging threads wait instead)",
-            ),
-            Dropped::Stopped => Some(
-                "the writer thread has stopped (its guard was dropped, or its writer panicked); \
-                 keep the guard until the program stops logging",
-            ),
-            Dropped::Forked => Some(
-                "this process was forked from the one that runs the writer thread; \
-                 set up a new writer in the child",
-            ),
-            Dropped::WorkerShuttingDown => None,
-        }
-    }
-}
-
 /// One event on its way to the worker, returned by [`NonBlocking`]'s `make_writer`: what is
 /// written to it is appended to the worker's queue (under its lock, held until the writer is
 /// dropped) and becomes one line.
@@ -594,236 +551,9 @@ impl Drop for NonBlockingGuard {
     }
 }
 
-struct Shared {
-    state: Mutex<State>,
-    /// The worker waits here for events (or the shutdown).
-    work: Condvar,
-    /// Logging threads wait here for room (lossless mode).
-    space: Condvar,
-    failures: FailureState,
-    lines_limit: usize,
-    lossy: bool,
-    /// Events taken by the worker and not yet written (counted as lost if it panics).
-    in_flight: AtomicUsize,
-    /// The worker thread, once it runs.
-    worker: OnceLock<ThreadId>,
-    /// The process's fork generation when the worker was started.
-    fork_generation: u64,
-    /// Events dropped before reaching the queue (full in lossy mode, after the shutdown, in a
-    /// forked child): counted in `lost_lines`, reported once.
-    dropped: AtomicU64,
-    dropped_reported: AtomicBool,
-    /// A clone of the worker's sealer, for `NonBlocking::sealer`.
-    sealer: Sealer,
-}
-
-impl Shared {
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Whether this is a forked child of the process that started the worker.
-    fn forked(&self) -> bool {
-        enclog_fork::generation() != self.fork_generation
-    }
-
-    /// Counts an event dropped before the queue. One message for the first (not one per
-    /// event, nor a "recovered" one per batch: an overloaded lossy queue drops thousands a
-    /// second); the guard sums them up at the end.
-    fn drop_event(&self, why: Dropped) {
-        let total = self.failures.count_lost(1);
-        let Some(why) = why.reason() else {
-            return;
-        };
-        self.dropped.fetch_add(1, Ordering::Relaxed);
-        if self.failures.reports() && !self.dropped_reported.swap(true, Ordering::Relaxed) {
-            eprintln!(
-                "enclog: a log event was dropped: {why}; further drops are counted silently \
-                 (lost so far: {total}; see lost_lines())"
-            );
-        }
-    }
-}
-
-#[derive(Default)]
-struct State {
-    batch: Batch,
-    worker_waiting: bool,
-    callers_waiting: usize,
-    shutdown: bool,
-    /// Set by the worker when it stops (after the shutdown, or a panic in the writer).
-    worker_gone: bool,
-}
-
-/// Events waiting for the worker: their bytes end to end, and where each ends.
-#[derive(Default)]
-struct Batch {
-    data: Vec<u8>,
-    events: Vec<Queued>,
-}
-
-/// The most event bytes a batch keeps room for between batches: a burst can grow it further
-/// (up to the lines limit), and the memory goes back once the burst is written.
-const KEPT_BYTES: usize = 1 << 20;
-
-/// The most events a batch keeps room for between batches (as [`KEPT_BYTES`]).
-const KEPT_EVENTS: usize = 16 * 1024;
-
-impl Batch {
-    /// Empties the batch for reuse. Once a burst is over (this batch was small again), gives
-    /// back what the burst grew it to; during one, keeps the room rather than regrow it.
-    fn clear(&mut self) {
-        let small = self.data.len() <= KEPT_BYTES / 2 && self.events.len() <= KEPT_EVENTS / 2;
-        self.data.clear();
-        self.events.clear();
-        if small {
-            if self.data.capacity() > KEPT_BYTES {
-                self.data.shrink_to(KEPT_BYTES);
-            }
-            if self.events.capacity() > KEPT_EVENTS {
-                self.events.shrink_to(KEPT_EVENTS);
-            }
-        }
-    }
-}
-
-struct Queued {
-    end: usize,
-    level: Option<tracing_core::Level>,
-    time: Option<SystemTime>,
-}
-
-struct Worker<W> {
-    shared: Arc<Shared>,
-    sealer: Sealer,
-    writer: W,
-    /// The batch being written; swapped with the queue's, so both are reused.
-    spare: Batch,
-    /// Room for the header, then one event (sealed in place).
-    event: Vec<u8>,
-    line: Vec<u8>,
-}
-
-/// Marks the worker gone when it stops, also by a panic in the writer: logging threads then
-/// stop queueing (and waiting) instead of blocking forever.
-struct Gone<'a>(&'a Shared);
-
-impl Drop for Gone<'_> {
-    fn drop(&mut self) {
-        let mut state = self.0.lock();
-        let lost = state.batch.events.len() + self.0.in_flight.swap(0, Ordering::Relaxed);
-        state.batch.events.clear();
-        state.batch.data.clear();
-        // Counted before the worker is seen gone: whoever sees it gone sees the count.
-        if lost > 0 {
-            let why = "the writer thread stopped before writing it";
-            self.0
-                .failures
-                .failed_lines(lost as u64, "write a log line", &why);
-        }
-        state.worker_gone = true;
-        self.0.space.notify_all();
-    }
-}
-
-impl<W: Write> Worker<W> {
-    fn run(mut self) {
-        let shared = Arc::clone(&self.shared);
-        let _ = shared.worker.set(std::thread::current().id());
-        let gone = Gone(&shared);
-        while self.take_batch() {
-            self.write_batch();
-        }
-        let mut close = Vec::new();
-        match self.sealer.close_to(&mut close) {
-            Ok(()) if !close.is_empty() => {
-                let _ = shared.failures.record(self.writer.write_all(&close));
-            }
-            Ok(()) => {}
-            Err(e) => shared.failures.failed("close the encryption session", &e),
-        }
-        let _ = self.writer.flush();
-        // The writer is dropped before the guard may see the worker gone: closing a file on a
-        // hung network file system is covered by the guard's timeout too.
-        drop(self);
-        drop(gone);
-    }
-
-    /// Waits for events and swaps them into `spare`; `false` once shut down with nothing left.
-    fn take_batch(&mut self) -> bool {
-        let shared = &*self.shared;
-        let mut state = shared.lock();
-        if state.batch.events.len() < SHORT_BATCH && !state.shutdown {
-            // Let a short batch fill a little: one wake-up and one lock hand-over per batch
-            // rather than per event.
-            drop(state);
-            std::thread::sleep(LINGER);
-            state = shared.lock();
-        }
-        while state.batch.events.is_empty() {
-            if state.shutdown {
-                return false;
-            }
-            state.worker_waiting = true;
-            state = shared
-                .work
-                .wait(state)
-                .unwrap_or_else(PoisonError::into_inner);
-            state.worker_waiting = false;
-        }
-        std::mem::swap(&mut state.batch, &mut self.spare);
-        shared
-            .in_flight
-            .store(self.spare.events.len(), Ordering::Relaxed);
-        if state.callers_waiting > 0 {
-            shared.space.notify_all();
-        }
-        true
-    }
-
-    /// Seals and writes the events in `spare`, in order, one `write_all` each; then flushes.
-    fn write_batch(&mut self) {
-        let mut start = 0;
-        for queued in &self.spare.events {
-            let mut bytes = &self.spare.data[start..queued.end];
-            start = queued.end;
-            if let Some(stripped) = bytes.strip_suffix(b"\n") {
-                bytes = stripped;
-            }
-            reset_with_room(&mut self.event, EVENT_START);
-            self.event.extend_from_slice(bytes);
-            let mut clear = [0u8; MAX_CLEAR];
-            let clear_len = clear_meta(queued.time, queued.level, &mut clear);
-            let clear = (clear_len > 0).then(|| &clear[..clear_len]);
-            self.line.clear();
-            match self
-                .sealer
-                .seal_in_place(clear, &mut self.event, EVENT_START, &mut self.line)
-            {
-                Ok(()) => {
-                    let _ = self
-                        .shared
-                        .failures
-                        .record(self.writer.write_all(&self.line));
-                }
-                Err(e) => self.shared.failures.failed("seal a log line", &e),
-            }
-            self.shared.in_flight.fetch_sub(1, Ordering::Relaxed);
-        }
-        self.spare.clear();
-        self.line.clear();
-        reset_with_room(&mut self.event, EVENT_START);
-        if self.event.capacity() > KEPT_BYTES {
-            self.event.shrink_to(KEPT_BYTES);
-        }
-        if let Err(e) = self.writer.flush() {
-            self.shared.failures.flush_failed(&e);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use super::worker::{KEPT_BYTES, KEPT_EVENTS};
     use super::*;
 
     /// Threat: one burst of large events leaving the process holding its peak memory for good.
