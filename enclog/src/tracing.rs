@@ -13,8 +13,10 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub(crate) mod event;
 pub(crate) mod setup;
 pub(crate) mod writer;
 
+pub use event::EventWriter;
 pub use setup::{LogGuard, SetupError, init_file};
-pub use writer::{EncryptedWriter, EventWriter, SessionGuard};
+pub use writer::{EncryptedWriter, SessionGuard};

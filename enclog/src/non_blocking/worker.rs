@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::seal::failure::FailureState;
 use crate::seal::sealer::{Sealer, reset_with_room, room_before};
-use crate::tracing::writer::{MAX_CLEAR, clear_meta};
+use crate::tracing::event::{MAX_CLEAR, clear_meta};
 
 /// Where an event starts in the worker's sealing buffer: room for the header and clear
 /// metadata.

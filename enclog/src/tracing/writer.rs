@@ -1,61 +1,14 @@
 //! [`EncryptedWriter`]: a `tracing_subscriber::fmt::MakeWriter` that seals every event.
 
-use std::cell::RefCell;
-use std::io::{self, Write};
+use std::io::Write;
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
 
 use tracing_subscriber::fmt::MakeWriter;
 
 use crate::seal::failure::{FailureState, WriteErrorPolicy};
 use crate::seal::sealer::{Sealer, SealingKey};
-use crate::timestamp::write_rfc3339;
 
-thread_local! {
-    /// The event being formatted, and the sealed line: reused, so a warm thread logs without
-    /// allocating.
-    static BUFFERS: RefCell<Buffers> = const {
-        RefCell::new(Buffers { event: Vec::new(), line: Vec::new() })
-    };
-}
-
-/// The longest clear metadata: an RFC 3339 timestamp with microseconds, a space, a level.
-pub(crate) const MAX_CLEAR: usize = 48;
-
-/// Where an event's bytes start in [`Buffers::event`]: before them, room for the header, so
-/// that the event is sealed where it was written (`Sealer::seal_ordered_in_place`).
-const EVENT_START: usize = crate::seal::sealer::room_before(MAX_CLEAR);
-
-/// One event's buffers, taken from [`BUFFERS`] by `make_writer` and put back when the event
-/// is written. They travel with the event writer (which may be sent to another thread).
-#[derive(Default)]
-struct Buffers {
-    /// [`EVENT_START`] bytes of room, then the event (sealed in place).
-    event: Vec<u8>,
-    /// The sealed line.
-    line: Vec<u8>,
-}
-
-impl Buffers {
-    /// This thread's buffers, ready for an event; fresh ones if an event is being written
-    /// already (a writer that logs) or the thread's locals are being destroyed (an event
-    /// logged by another thread-local's destructor).
-    fn take() -> Buffers {
-        let mut buffers = BUFFERS
-            .try_with(|b| b.try_borrow_mut().map(|mut b| std::mem::take(&mut *b)).ok())
-            .ok()
-            .flatten()
-            .unwrap_or_default();
-        crate::seal::sealer::reset_with_room(&mut buffers.event, EVENT_START);
-        buffers
-    }
-
-    /// Hands the buffers back to this thread for its next event (dropped if it cannot take
-    /// them).
-    fn put_back(self) {
-        let _ = BUFFERS.try_with(|b| b.try_borrow_mut().map(|mut b| *b = self));
-    }
-}
+use super::event::{Buffers, EventWriter};
 
 /// Wraps any [`MakeWriter`] (stderr, a `File`, `tracing_appender::non_blocking`, a
 /// `RollingFileAppender`…) so that every event becomes one encrypted line.
@@ -95,15 +48,15 @@ pub struct EncryptedWriter<M> {
 
 /// What the event writers of an [`EncryptedWriter`] read.
 #[derive(Clone)]
-struct Settings {
-    sealer: Sealer,
-    clear_level: bool,
-    clear_timestamp: bool,
-    failures: Arc<FailureState>,
+pub(super) struct Settings {
+    pub(super) sealer: Sealer,
+    pub(super) clear_level: bool,
+    pub(super) clear_timestamp: bool,
+    pub(super) failures: Arc<FailureState>,
     /// Whether `inner`'s writers hold a lock from `make_writer` until they are dropped (only
     /// [`EncryptedWriter::locked`] sets it): that lock then keeps lines in sequence order, and
     /// the session's order lock is not needed.
-    inner_orders: bool,
+    pub(super) inner_orders: bool,
 }
 
 impl<M> std::fmt::Debug for EncryptedWriter<M> {
@@ -423,136 +376,6 @@ impl<M> EncryptedWriter<M> {
     }
 }
 
-/// The writer for one event, returned by [`EncryptedWriter`]'s `make_writer`. It buffers what
-/// is written and seals it as one line when dropped (or flushed).
-///
-/// ```
-/// use std::io::Write;
-/// use tracing_subscriber::fmt::MakeWriter;
-/// let key = enclog::Key::generate()?;
-/// let file = tempfile::NamedTempFile::new()?;
-/// let writer = enclog::EncryptedWriter::new(key.clone(), file.reopen()?);
-/// let mut event: enclog::tracing::EventWriter<'_, _> = writer.make_writer();
-/// event.write_all(b"part one, ")?;
-/// event.write_all(b"part two\n")?;
-/// drop(event); // sealed as one line
-/// let log = std::fs::read(file.path())?;
-/// assert_eq!(log.iter().filter(|&&b| b == b'\n').count(), 1);
-/// let mut opener = enclog::Opener::new(key.into());
-/// assert_eq!(opener.open(&log).unwrap()?.plaintext, b"part one, part two");
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-pub struct EventWriter<'a, W: Write> {
-    inner: W,
-    buffers: Buffers,
-    level: Option<tracing_core::Level>,
-    settings: &'a Settings,
-    /// Set while a line is sealed and written: still set in `drop` only if the inner writer
-    /// panicked out of a `flush`.
-    writing: bool,
-}
-
-impl<W: Write> std::fmt::Debug for EventWriter<'_, W> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Never the buffered event: it is plaintext.
-        f.debug_struct("EventWriter")
-            .field("buffered_bytes", &(self.buffers.event.len() - EVENT_START))
-            .finish_non_exhaustive()
-    }
-}
-
-impl<W: Write> EventWriter<'_, W> {
-    /// After the inner writer panicked while a line was written (from `flush`, the panic
-    /// caught): the buffer holds that line's ciphertext, which must not be sealed again as an
-    /// event. The line is counted as lost.
-    fn discard_interrupted_line(&mut self) {
-        if self.writing {
-            self.writing = false;
-            self.buffers.event.truncate(EVENT_START);
-            (self.settings.failures).failed("write an encrypted log line", &"the writer panicked");
-        }
-    }
-
-    /// Seals the buffered event (if any) and writes it with one `write_all`.
-    fn seal_and_write(&mut self) {
-        self.discard_interrupted_line();
-        let Buffers { event, line } = &mut self.buffers;
-        let settings = self.settings;
-        if event.len() == EVENT_START {
-            return;
-        }
-        self.writing = true;
-        let mut clear = [0u8; MAX_CLEAR];
-        let time = settings.clear_timestamp.then(SystemTime::now);
-        let clear_len = clear_meta(time, self.level, &mut clear);
-        let clear = (clear_len > 0).then(|| &clear[..clear_len]);
-        if event.last() == Some(&b'\n') {
-            event.pop();
-        }
-        line.clear();
-        let inner = &mut self.inner;
-        let written = if settings.inner_orders {
-            // `inner` holds the lock that keeps lines in order (`EncryptedWriter::locked`).
-            let sealed = settings
-                .sealer
-                .seal_in_place(clear, event, EVENT_START, line);
-            sealed.map(|()| inner.write_all(line))
-        } else {
-            let write = |l: &[u8]| inner.write_all(l);
-            (settings.sealer).seal_ordered_in_place(clear, event, EVENT_START, line, write)
-        };
-        match written {
-            Ok(result) => {
-                // Reported and counted by `record`: a drop cannot return it.
-                let _ = settings.failures.record(result);
-            }
-            Err(e) => settings.failures.failed("seal a log line", &e),
-        }
-        line.clear();
-        event.truncate(EVENT_START);
-        self.writing = false;
-    }
-}
-
-impl<W: Write> Write for EventWriter<'_, W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.discard_interrupted_line();
-        self.buffers.event.extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    /// Seals what was written so far as one line, then flushes the inner writer.
-    fn flush(&mut self) -> io::Result<()> {
-        self.seal_and_write();
-        self.inner.flush()
-    }
-}
-
-impl<W: Write> Drop for EventWriter<'_, W> {
-    fn drop(&mut self) {
-        self.seal_and_write();
-        std::mem::take(&mut self.buffers).put_back();
-    }
-}
-
-/// Fills `out` with the clear metadata of an event, `[TIMESTAMP][ ][LEVEL]` (no allocation);
-/// returns its length (0: none).
-pub(crate) fn clear_meta(
-    time: Option<SystemTime>,
-    level: Option<tracing_core::Level>,
-    out: &mut [u8; MAX_CLEAR],
-) -> usize {
-    let mut cursor = io::Cursor::new(&mut out[..]);
-    if let Some(time) = time {
-        write_rfc3339(time, &mut cursor);
-    }
-    if let Some(level) = level {
-        let sep = if cursor.position() > 0 { " " } else { "" };
-        let _ = write!(cursor, "{sep}{}", level.as_str());
-    }
-    cursor.position() as usize
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -560,6 +383,10 @@ mod tests {
     use crate::Opener;
     use crate::format::RecordKind;
     use crate::test_support::SharedVec as Shared;
+    use std::cell::RefCell;
+    use std::io;
+
+    use crate::tracing::event::BUFFERS;
 
     /// The events of every line in `log`, opened under `key`.
     fn events(key: &Key, log: &[u8]) -> Vec<String> {
