@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use log::{LevelFilter, Log, Metadata, Record, SetLoggerError};
 
 use crate::seal::failure::{FailureState, WriteErrorPolicy};
-use crate::seal::sealer::{Sealer, SealingKey};
+use crate::seal::{Sealer, SealingKey};
 use crate::timestamp::write_rfc3339;
 
 thread_local! {
@@ -18,7 +18,7 @@ thread_local! {
 }
 
 /// Where a record starts in its buffer: room for the header and the clear level (`ERROR`).
-const RECORD_START: usize = crate::seal::sealer::room_before("ERROR".len());
+const RECORD_START: usize = crate::seal::line::room_before("ERROR".len());
 
 /// A `log::Log` that seals every record as one line: `TIMESTAMP LEVEL target: message`, all of
 /// it inside the ciphertext (optionally the level in clear too).
@@ -273,7 +273,7 @@ impl<W: Write + Send> Log for EncryptedLogger<W> {
             .ok()
             .flatten()
             .unwrap_or_default();
-        crate::seal::sealer::reset_with_room(&mut event, RECORD_START);
+        crate::seal::line::reset_with_room(&mut event, RECORD_START);
         line.clear();
         write_rfc3339(SystemTime::now(), &mut event);
         let _ = write!(

@@ -20,7 +20,7 @@ use tracing_subscriber::fmt::MakeWriter;
 
 use crate::error::SealError;
 use crate::seal::failure::{FailureState, WriteErrorPolicy};
-use crate::seal::sealer::{Sealer, SealingKey};
+use crate::seal::{Sealer, SealingKey};
 
 mod worker;
 

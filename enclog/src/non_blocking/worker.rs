@@ -7,8 +7,9 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::thread::ThreadId;
 use std::time::{Duration, SystemTime};
 
+use crate::seal::Sealer;
 use crate::seal::failure::FailureState;
-use crate::seal::sealer::{Sealer, reset_with_room, room_before};
+use crate::seal::line::{reset_with_room, room_before};
 use crate::tracing::event::{MAX_CLEAR, clear_meta};
 
 /// Where an event starts in the worker's sealing buffer: room for the header and clear

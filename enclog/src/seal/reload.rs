@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use notify::{RecursiveMode, Watcher};
 
 use crate::error::KeyError;
-use crate::seal::sealer::{Sealer, SealingKey};
+use crate::seal::{Sealer, SealingKey};
 
 /// Watches a key (or recipient) file and switches a [`Sealer`] to the key it holds whenever the
 /// file is replaced or rewritten. Dropping the reloader stops watching.

@@ -23,7 +23,7 @@ pub(crate) const MAX_CLEAR: usize = 48;
 
 /// Where an event's bytes start in [`Buffers::event`]: before them, room for the header, so
 /// that the event is sealed where it was written (`Sealer::seal_ordered_in_place`).
-const EVENT_START: usize = crate::seal::sealer::room_before(MAX_CLEAR);
+const EVENT_START: usize = crate::seal::line::room_before(MAX_CLEAR);
 
 /// One event's buffers, taken from [`BUFFERS`] by `make_writer` and put back when the event
 /// is written. They travel with the event writer (which may be sent to another thread).
@@ -45,7 +45,7 @@ impl Buffers {
             .ok()
             .flatten()
             .unwrap_or_default();
-        crate::seal::sealer::reset_with_room(&mut buffers.event, EVENT_START);
+        crate::seal::line::reset_with_room(&mut buffers.event, EVENT_START);
         buffers
     }
 

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use tracing_subscriber::EnvFilter;
 
-use crate::seal::sealer::{Sealer, SealingKey};
+use crate::seal::{Sealer, SealingKey};
 use crate::tracing::writer::EncryptedWriter;
 
 /// Sets up `tracing` for the common case: every event sealed into the file at `path` (created

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use tracing_subscriber::fmt::MakeWriter;
 
 use crate::seal::failure::{FailureState, WriteErrorPolicy};
-use crate::seal::sealer::{Sealer, SealingKey};
+use crate::seal::{Sealer, SealingKey};
 
 use super::event::{Buffers, EventWriter};
 

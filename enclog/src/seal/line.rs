@@ -1,0 +1,216 @@
+//! One line: the header and the clear metadata's authenticated copy written before the
+//! plaintext, the plaintext encrypted where it is, and the whole base64-encoded after the
+//! marker.
+
+use std::cell::RefCell;
+
+use crate::error::SealError;
+use crate::fernet::FernetKey;
+use crate::format::{Header, MARKER, MAX_HEADER_LEN, MAX_VARINT_LEN, RecordKind, varint_into};
+
+use super::Sealer;
+use super::session::Session;
+
+/// What one sealing call asks for, handed down the attempts of [`Sealer::seal_inner`].
+pub(super) struct Line<'a> {
+    pub(super) key_generation: u64,
+    pub(super) ordered: bool,
+    pub(super) clear: Option<&'a [u8]>,
+    pub(super) plaintext: Plaintext<'a>,
+}
+
+/// Where a line's plaintext is.
+pub(super) enum Plaintext<'a> {
+    /// Borrowed: copied into the thread's scratch buffer, after room for the header.
+    Borrowed(&'a [u8]),
+    /// In `buf` from `start` on, with room for the header before it: sealed where it is.
+    #[cfg_attr(not(any(feature = "tracing", feature = "log")), allow(dead_code))]
+    InPlace { buf: &'a mut Vec<u8>, start: usize },
+}
+
+impl Plaintext<'_> {
+    pub(super) fn bytes(&self) -> &[u8] {
+        match self {
+            Plaintext::Borrowed(plaintext) => plaintext,
+            Plaintext::InPlace { buf, start } => &buf[*start..],
+        }
+    }
+}
+
+/// The room [`encode`] needs before a plaintext: the longest header, and the clear
+/// metadata's authenticated copy with its length.
+pub(crate) const fn room_before(clear_len: usize) -> usize {
+    MAX_HEADER_LEN + MAX_VARINT_LEN + clear_len
+}
+
+/// Readies a buffer for the next plaintext to seal in place: `room` bytes, then nothing. What
+/// the room holds may stay (zeros, earlier headers and ciphertext: never plaintext, which
+/// starts after it and is encrypted where it is).
+#[cfg_attr(not(any(feature = "tracing", feature = "log")), allow(dead_code))]
+pub(crate) fn reset_with_room(buf: &mut Vec<u8>, room: usize) {
+    if buf.len() < room {
+        buf.resize(room, 0);
+    }
+    buf.truncate(room);
+}
+
+thread_local! {
+    /// Scratch for header ‖ plaintext ‖ tag before base64: reused, so a warm thread seals
+    /// without allocating.
+    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+impl Sealer {
+    pub(super) fn write_line(
+        &self,
+        session: &Session,
+        seq: u64,
+        record: RecordKind,
+        clear: Option<&[u8]>,
+        plaintext: &[u8],
+        out: &mut Vec<u8>,
+    ) {
+        let mut copy = |scratch: &mut Vec<u8>| {
+            let start = room_before(clear.map_or(0, <[u8]>::len));
+            scratch.clear();
+            scratch.resize(start, 0);
+            scratch.extend_from_slice(plaintext);
+            encode(session, seq, record, clear, scratch, start, out);
+        };
+        let copied = SCRATCH.try_with(|cell| {
+            let scratch = cell.try_borrow_mut();
+            scratch.map(|mut scratch| copy(&mut scratch)).is_ok()
+        });
+        if copied != Ok(true) {
+            // Re-entered (sealing from inside a sealing call), or sealing while the thread's
+            // locals are destroyed: a fresh buffer.
+            copy(&mut Vec::new());
+        }
+    }
+}
+
+/// zato-enclog's line shape: `[clear SP]enclogdata:<fernet token>`, nothing after the token
+/// (zato-enclog's `open` drops text after a padded token).
+pub(super) fn seal_fernet(
+    key: &FernetKey,
+    clear: Option<&[u8]>,
+    plaintext: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), SealError> {
+    let start = out.len();
+    if let Some(clear) = clear {
+        crate::format::push_clear_meta(clear, out);
+        out.push(b' ');
+    }
+    if let Err(e) = key.seal(plaintext, out) {
+        out.truncate(start);
+        return Err(e);
+    }
+    out.push(b'\n');
+    Ok(())
+}
+
+/// Seals the plaintext that `buf` holds from `start` on into one line appended to `out`:
+/// the header and the clear metadata's authenticated copy are written just before `start`
+/// (in the room the caller left), the rest is encrypted in place and the tag appended, and
+/// header ‖ ciphertext ‖ tag is base64-encoded after the clear metadata and the marker.
+pub(super) fn encode(
+    session: &Session,
+    seq: u64,
+    record: RecordKind,
+    clear: Option<&[u8]>,
+    buf: &mut Vec<u8>,
+    start: usize,
+    out: &mut Vec<u8>,
+) {
+    let header = Header {
+        record,
+        has_meta: clear.is_some(),
+        seq,
+        ..session.header
+    };
+    let mut header_bytes = [0u8; MAX_HEADER_LEN];
+    let header_len = header.write_into(&mut header_bytes);
+
+    let clear_start = out.len();
+    let mut meta_len = [0u8; MAX_VARINT_LEN];
+    let mut meta_len_len = 0;
+    if let Some(clear) = clear {
+        crate::format::push_clear_meta(clear, out);
+        meta_len_len = varint_into(clear.len() as u64, &mut meta_len);
+    }
+    let meta = clear_start..out.len();
+    let begin = start
+        .checked_sub(header_len + meta_len_len + meta.len())
+        .expect("callers leave room_before(clear) bytes before the plaintext");
+    let body = begin + header_len;
+    buf[begin..body].copy_from_slice(&header_bytes[..header_len]);
+    buf[body..body + meta_len_len].copy_from_slice(&meta_len[..meta_len_len]);
+    buf[start - meta.len()..start].copy_from_slice(&out[meta]);
+    if clear.is_some() {
+        out.push(b' ');
+    }
+
+    let (aad, body) = buf[begin..].split_at_mut(header_len);
+    let tag = session.cipher.seal(seq, aad, body);
+    buf.extend_from_slice(&tag);
+
+    out.extend_from_slice(MARKER);
+    crate::format::base64url::encode_append(&buf[begin..], out);
+    out.push(b'\n');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Key;
+
+    /// The `FORMAT.md` vectors, sealed with a fixed session: the exact bytes the spec states.
+    /// (`tests/vectors.rs` opens them through the public API and re-derives them with an
+    /// independent XChaCha20-Poly1305.)
+    #[test]
+    fn format_vectors_seal_to_the_exact_lines() {
+        let vectors = crate::vectors::parse(include_str!("../../vectors/v1.txt"));
+        assert!(vectors.len() >= 5, "vectors file lost entries");
+        for v in vectors {
+            let generation = enclog_fork::generation();
+            let (sealer, session) = match &v.ephemeral_secret {
+                None => {
+                    let key: Key = v.key.parse().unwrap();
+                    let session = Session::symmetric(&key, v.session, v.seq, generation, 0);
+                    (Sealer::new(key), session)
+                }
+                Some(secret) => {
+                    let identity: crate::Identity = v.key.parse().unwrap();
+                    let recipient = identity.recipient();
+                    let bytes: [u8; 32] = secret.clone().try_into().unwrap();
+                    let (ephemeral, key) = recipient.session_from(bytes.into());
+                    assert_eq!(ephemeral[..16], v.session, "vector {}: session", v.name);
+                    let session =
+                        Session::recipient(&recipient, ephemeral, &key, v.seq, None, generation, 0);
+                    (Sealer::new(recipient), session)
+                }
+            };
+            let mut out = Vec::new();
+            if v.record == "close" {
+                sealer.write_line(&session, v.seq, RecordKind::Close, None, b"", &mut out);
+            } else {
+                let meta = v.meta.as_deref().map(str::as_bytes);
+                sealer.write_line(
+                    &session,
+                    v.seq,
+                    RecordKind::Event,
+                    meta,
+                    &v.plaintext,
+                    &mut out,
+                );
+            }
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                format!("{}\n", v.line),
+                "vector {}",
+                v.name
+            );
+        }
+    }
+}
