@@ -562,7 +562,7 @@ mod tests {
     }
 
     /// An event logged by a thread-local's destructor, after this thread's buffers and
-    /// session cache were destroyed, is still sealed and written: it used to panic (which
+    /// sealing scratch were destroyed, is still sealed and written: it used to panic (which
     /// aborts the process).
     #[test]
     fn an_event_logged_while_the_threads_locals_are_destroyed_is_written() {
