@@ -5,14 +5,18 @@
 //! ```
 
 use std::error::Error;
+use std::os::unix::fs::OpenOptionsExt;
 
 fn main() -> Result<(), Box<dyn Error>> {
     let key = enclog::Key::generate()?;
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("app.log");
+    // Created 0640, as enclog creates logs: the lines are ciphertext, but others need not see
+    // how many there are, or when they were written.
     let file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
+        .mode(0o640)
         .open(&path)?;
 
     let logger = enclog::EncryptedLogger::new(key.clone(), file)

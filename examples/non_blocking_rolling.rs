@@ -7,7 +7,7 @@
 //! and writes it to the appender. The queue applies back-pressure instead of dropping lines
 //! when it is full (an audit log wants that; `NonBlockingBuilder::lossy(true)` drops and
 //! counts instead). With tracing-appender's own `non_blocking`, wrap it in `EncryptedWriter`
-//! (sealing on the logging thread) or put a `SealingWrite` inside it (sealing on its worker).
+//! (sealing on the logging thread).
 
 use std::error::Error;
 

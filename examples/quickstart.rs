@@ -6,6 +6,7 @@
 //! In a real service the key comes from `enclog genkey -o app.key` and `SealingKey::from_file`.
 
 use std::error::Error;
+use std::os::unix::fs::OpenOptionsExt;
 
 use tracing_subscriber::EnvFilter;
 
@@ -13,9 +14,12 @@ fn main() -> Result<(), Box<dyn Error>> {
     let key = enclog::Key::generate()?;
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("app.log");
+    // Created 0640, as enclog creates logs: the lines are ciphertext, but others need not see
+    // how many there are, or when they were written.
     let file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
+        .mode(0o640)
         .open(&path)?;
 
     let writer = enclog::EncryptedWriter::new(key.clone(), file)

@@ -86,6 +86,26 @@ fn output_file_is_appended_to() {
     assert_eq!(lines(&sealed).len(), 4, "two events, two close records");
 }
 
+/// Threat: a log others can read tells them how many events happened, and when. `encrypt -o`
+/// creates its file 0640 (a umask may remove more); an existing file keeps its mode.
+#[test]
+fn encrypt_creates_its_output_file_unreadable_by_others() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new();
+    let log = env.path("new.log");
+    let r = run(env.cmd(&["encrypt"]).arg("-o").arg(&log), b"event\n");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let mode = std::fs::metadata(&log).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode & 0o007, 0, "no access for others: {mode:o}");
+    assert_eq!(mode & 0o600, 0o600, "the owner reads and writes: {mode:o}");
+
+    std::fs::set_permissions(&log, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let r = run(env.cmd(&["encrypt"]).arg("-o").arg(&log), b"more\n");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let mode = std::fs::metadata(&log).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "an existing file keeps its mode");
+}
+
 #[test]
 fn encrypt_writes_each_line_as_it_arrives() {
     let env = Env::new();

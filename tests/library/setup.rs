@@ -46,4 +46,10 @@ fn init_file_seals_events_and_log_records_and_closes_the_session_on_drop() {
         text.lines().next().unwrap().starts_with("INFO enclog:"),
         "the level is in clear"
     );
+    // Threat: a log others can read tells them how many events happened, and when. Created
+    // 0640 (the process's umask may take more away, never add).
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode & 0o007, 0, "no access for others: {mode:o}");
+    assert_eq!(mode & 0o600, 0o600, "the owner reads and writes: {mode:o}");
 }

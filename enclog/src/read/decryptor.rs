@@ -21,6 +21,9 @@ pub const DEFAULT_MAX_LINE: usize = 16 * 1024 * 1024;
 
 /// What one line of input turned out to be.
 ///
+/// New kinds of line come as new variants (a line holding several sealed values is planned),
+/// so a `match` needs a `_` arm: show such a line as not understood, never as plain text.
+///
 /// ```
 /// use enclog::{Key, Keyring, Sealer};
 /// use enclog::read::{Decryptor, Outcome};

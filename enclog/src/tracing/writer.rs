@@ -10,7 +10,7 @@ use crate::seal::{Sealer, SealingKey};
 
 use super::event::{Buffers, EventWriter};
 
-/// Wraps any [`MakeWriter`] (stderr, a `File`, `tracing_appender::non_blocking`, a
+/// Wraps any [`MakeWriter`](tracing_subscriber::fmt::MakeWriter) (stderr, a `File`, `tracing_appender::non_blocking`, a
 /// `RollingFileAppender`…) so that every event becomes one encrypted line.
 ///
 /// `tracing_subscriber::fmt` formats a whole event (message, fields, span context, multi-line
