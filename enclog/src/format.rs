@@ -5,6 +5,8 @@
 
 use std::fmt;
 
+use crate::error::OpenError;
+
 // The one home of the format in the code: the header's read and write halves (`header`),
 // finding a token in a line (`scan`), base64url (`base64url`) and the clear metadata
 // (`push_clear_meta`).
@@ -156,6 +158,21 @@ impl fmt::Debug for SessionId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "SessionId({self})")
     }
+}
+
+/// Appends a token as it goes in a line: the marker, then `raw` (header ‖ ciphertext ‖ tag) in
+/// base64url without padding. The reading half is [`locate`] and [`Header::parse`].
+pub(crate) fn push_token(raw: &[u8], out: &mut Vec<u8>) {
+    out.extend_from_slice(MARKER);
+    base64url::encode_append(raw, out);
+}
+
+/// Decodes a token's base64url characters (found by [`locate`]) into `buf`; non-canonical
+/// trailing bits are refused, so each token has exactly one encoding.
+pub(crate) fn decode_token(chars: &[u8], buf: &mut Vec<u8>) -> Result<(), OpenError> {
+    base64url::decode_into(chars, buf).ok_or(OpenError::Malformed {
+        reason: "invalid base64 (non-canonical trailing bits)",
+    })
 }
 
 /// Appends clear metadata as it goes in a line: bytes outside printable ASCII become `?`, so

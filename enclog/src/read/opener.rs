@@ -257,12 +257,12 @@ impl Opener {
                 reason: "the base64 text is cut mid-character",
             });
         }
-        decode(chars, &mut self.buf)?;
+        format::decode_token(chars, &mut self.buf)?;
         let (header, header_len) = Header::parse(&self.buf)?;
 
         let Some(len) = self.open_body(&header, header_len, chars) else {
             // A failed open zeroes the buffer: decode again to look at the line.
-            decode(chars, &mut self.buf)?;
+            format::decode_token(chars, &mut self.buf)?;
             return Err(self.diagnose(&header, header_len));
         };
         let body = &self.buf[header_len..header_len + len];
@@ -337,7 +337,7 @@ impl Opener {
             if i > 0 {
                 // The failed attempt zeroed the buffer (ring does, so that unauthenticated
                 // plaintext is never used): decode again for the next key with this id.
-                decode(chars, &mut self.buf).ok()?;
+                format::decode_token(chars, &mut self.buf).ok()?;
             }
             let (aad, body) = self.buf.split_at_mut(header_len);
             if let Some(len) = cipher.open(header.seq, aad, body).map(|p| p.len()) {
@@ -408,12 +408,4 @@ impl Opener {
             known: self.keyring.ids(),
         }
     }
-}
-
-/// Decodes a token's base64url `chars` into `buf`; non-canonical trailing bits are refused,
-/// so each token has one encoding.
-fn decode(chars: &[u8], buf: &mut Vec<u8>) -> Result<(), OpenError> {
-    format::base64url::decode_into(chars, buf).ok_or(OpenError::Malformed {
-        reason: "invalid base64 (non-canonical trailing bits)",
-    })
 }

@@ -6,7 +6,7 @@ use std::cell::RefCell;
 
 use crate::error::SealError;
 use crate::fernet::FernetKey;
-use crate::format::{Header, MARKER, MAX_HEADER_LEN, MAX_VARINT_LEN, RecordKind, varint_into};
+use crate::format::{Header, MAX_HEADER_LEN, MAX_VARINT_LEN, RecordKind, varint_into};
 
 use super::Sealer;
 use super::session::Session;
@@ -155,8 +155,7 @@ pub(super) fn encode(
     let tag = session.cipher.seal(seq, aad, body);
     buf.extend_from_slice(&tag);
 
-    out.extend_from_slice(MARKER);
-    crate::format::base64url::encode_append(&buf[begin..], out);
+    crate::format::push_token(&buf[begin..], out);
     out.push(b'\n');
 }
 
