@@ -42,7 +42,7 @@ pub use token::FernetError;
 /// let line = b"2026-11-26 10:00:00,001 - INFO - app - enclogdata:gAAAAAB...";
 /// assert!(line.windows(enclog::fernet::MARKER.len()).any(|w| w == enclog::fernet::MARKER));
 /// ```
-pub const MARKER: &[u8] = b"enclogdata:";
+pub const MARKER: &[u8] = crate::format::FERNET_MARKER;
 
 const KEY_TEXT_LEN: usize = 44;
 

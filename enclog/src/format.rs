@@ -160,6 +160,10 @@ impl fmt::Debug for SessionId {
     }
 }
 
+/// zato-enclog's marker, public as [`fernet::MARKER`](crate::fernet::MARKER); here so that the
+/// scanner finds both kinds of token without depending on the Fernet code.
+pub(crate) const FERNET_MARKER: &[u8] = b"enclogdata:";
+
 /// Appends a token as it goes in a line: the marker, then `raw` (header ‖ ciphertext ‖ tag) in
 /// base64url without padding. The reading half is [`locate`] and [`Header::parse`].
 pub(crate) fn push_token(raw: &[u8], out: &mut Vec<u8>) {

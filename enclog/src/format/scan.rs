@@ -5,7 +5,7 @@ use std::sync::LazyLock;
 
 use memchr::memmem;
 
-use super::MARKER;
+use super::{FERNET_MARKER, MARKER};
 
 /// Fewer base64 characters than this after the marker is prose that happens to contain the
 /// marker, not a token.
@@ -108,11 +108,11 @@ fn find_marker(haystack: &[u8]) -> Option<usize> {
 /// followed by at least 8 url-safe base64 characters, `=` padding included.
 pub(crate) fn locate_fernet(line: &[u8]) -> Option<Located> {
     static FINDER: LazyLock<memmem::Finder<'static>> =
-        LazyLock::new(|| memmem::Finder::new(crate::fernet::MARKER));
+        LazyLock::new(|| memmem::Finder::new(FERNET_MARKER));
     let mut from = 0;
     while let Some(pos) = FINDER.find(&line[from..]) {
         let marker = from + pos;
-        let start = marker + crate::fernet::MARKER.len();
+        let start = marker + FERNET_MARKER.len();
         let len = line[start..]
             .iter()
             .take_while(|&&b| is_token_char(b) || b == b'=')

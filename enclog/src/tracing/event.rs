@@ -4,11 +4,12 @@
 
 use std::cell::RefCell;
 use std::io::{self, Write};
+use std::sync::Arc;
 use std::time::SystemTime;
 
+use crate::seal::Sealer;
+use crate::seal::failure::FailureState;
 use crate::timestamp::write_rfc3339;
-
-use super::writer::Settings;
 
 thread_local! {
     /// The event being formatted, and the sealed line: reused, so a warm thread logs without
@@ -54,6 +55,19 @@ impl Buffers {
     fn put_back(self) {
         let _ = BUFFERS.try_with(|b| b.try_borrow_mut().map(|mut b| *b = self));
     }
+}
+
+/// What the event writers of an [`EncryptedWriter`](super::EncryptedWriter) read.
+#[derive(Clone)]
+pub(super) struct Settings {
+    pub(super) sealer: Sealer,
+    pub(super) clear_level: bool,
+    pub(super) clear_timestamp: bool,
+    pub(super) failures: Arc<FailureState>,
+    /// Whether `inner`'s writers hold a lock from `make_writer` until they are dropped (only
+    /// [`EncryptedWriter::locked`](super::EncryptedWriter::locked) sets it): that lock then keeps lines in sequence order, and
+    /// the session's order lock is not needed.
+    pub(super) inner_orders: bool,
 }
 
 /// The writer for one event, returned by [`EncryptedWriter`](super::EncryptedWriter)'s `make_writer`. It buffers what

@@ -8,7 +8,7 @@ use tracing_subscriber::fmt::MakeWriter;
 use crate::seal::failure::{FailureState, WriteErrorPolicy};
 use crate::seal::{Sealer, SealingKey};
 
-use super::event::{Buffers, EventWriter};
+use super::event::{Buffers, EventWriter, Settings};
 
 /// Wraps any [`MakeWriter`](tracing_subscriber::fmt::MakeWriter) (stderr, a `File`, `tracing_appender::non_blocking`, a
 /// `RollingFileAppender`…) so that every event becomes one encrypted line.
@@ -44,19 +44,6 @@ use super::event::{Buffers, EventWriter};
 pub struct EncryptedWriter<M> {
     inner: Arc<M>,
     settings: Settings,
-}
-
-/// What the event writers of an [`EncryptedWriter`] read.
-#[derive(Clone)]
-pub(super) struct Settings {
-    pub(super) sealer: Sealer,
-    pub(super) clear_level: bool,
-    pub(super) clear_timestamp: bool,
-    pub(super) failures: Arc<FailureState>,
-    /// Whether `inner`'s writers hold a lock from `make_writer` until they are dropped (only
-    /// [`EncryptedWriter::locked`] sets it): that lock then keeps lines in sequence order, and
-    /// the session's order lock is not needed.
-    pub(super) inner_orders: bool,
 }
 
 impl<M> std::fmt::Debug for EncryptedWriter<M> {
