@@ -1,8 +1,9 @@
 //! A process-wide **fork generation**: a counter that increases in every child created by
 //! `fork()`, read with one relaxed atomic load and no system call.
 //!
-//! This is the one place of the enclog workspace that needs `unsafe` (to register a
-//! `pthread_atfork` handler); the `enclog` library itself is `#![forbid(unsafe_code)]` and asks
+//! This is the one place of the enclog library that needs `unsafe` (to register a
+//! `pthread_atfork` handler; the `enclog` command's `setrlimit` is the workspace's only other
+//! shipped `unsafe`); the `enclog` library itself is `#![forbid(unsafe_code)]` and asks
 //! this crate whether it is still in the process that drew its nonce session.
 //!
 //! Threat defended: `fork()` copies a nonce sequence into two processes. A sealer that compares
