@@ -89,6 +89,40 @@ fn the_tail_cut_off() {
     assert_finding(code, &out, &format!("{path}:4: session not closed"));
 }
 
+/// Like `decrypt`: the first line under each missing key is listed, the others counted.
+#[test]
+fn lines_under_a_missing_key_are_listed_once_per_key_and_counted() {
+    let env = Env::new();
+    let (a, b) = (Env::new(), Env::new());
+    let log = [
+        lines(&a.encrypt(b"a1\na2\n")), // lines 1-3 (with its close record)
+        lines(&b.encrypt(b"b1\n")),     // lines 4-5
+        lines(&env.encrypt(b"mine\n")), // lines 6-7
+        lines(&a.encrypt(b"a3\n")),     // lines 8-9
+    ]
+    .concat();
+    let (code, out) = verify(&env, "keys.log", &log);
+    assert_eq!(code, 1, "{out:?}");
+    let path = env.path("keys.log").display().to_string();
+    assert_eq!(out.len(), 5, "{out:#?}");
+    for (finding, line, key) in [(&out[0], 1, &a), (&out[1], 4, &b)] {
+        assert!(
+            finding.starts_with(&format!("{path}:{line}: unknown key: "))
+                && finding.contains(&key.key_id()),
+            "{finding}"
+        );
+    }
+    // In the order the keys were first listed.
+    assert_eq!(
+        out[2..4],
+        [
+            "… and 4 more lines under the same missing key (not listed)",
+            "… and 1 more lines under the same missing key (not listed)",
+        ]
+    );
+    assert!(out[4].starts_with("FAILED: 9 lines"), "{}", out[4]);
+}
+
 #[test]
 fn allow_open_accepts_a_live_log() {
     let env = Env::new();
