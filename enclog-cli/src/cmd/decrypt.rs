@@ -17,8 +17,9 @@ use crate::keys::{self, ReaderKeys};
 use crate::output::{self, Format, JsonLine, Progress, TextOptions, TextStyle};
 use crate::unwrap::{LineMap, Unwrap};
 
-/// Arguments of `enclog decrypt`.
+/// Decrypt logs: each token replaced by its plaintext, other text kept.
 #[derive(Args, Debug)]
+#[command(after_help = AFTER_HELP)]
 pub(crate) struct DecryptArgs {
     /// Log files to read (gzip files too); none or `-` reads standard input.
     #[arg(value_name = "FILE")]
@@ -46,6 +47,23 @@ pub(crate) struct DecryptArgs {
     #[command(flatten)]
     text: TextOptions,
 }
+
+const AFTER_HELP: &str = "\
+Examples:
+  enclog decrypt --key-file app.key app.log
+  enclog decrypt --keyring keys --color always --escape always app.log.1.gz app.log | less -R
+  journalctl -u app -o cat | ENCLOG_KEY_FILE=app.key enclog decrypt
+  enclog decrypt --key-command 'pass show logs/app' --output json app.log | jq .
+  enclog decrypt --unwrap --key-file app.key /var/lib/docker/containers/*/*-json.log
+
+Lines without a token pass through unchanged; gzip files are read transparently.
+A line that does not decrypt is reported on stderr as FILE:LINE: reason, and the
+others still come out (exit status 1 at the end; --strict stops at the first).
+
+Keys are read from --key-file / --keyring / --key-command, else ENCLOG_KEY_FILE,
+ENCLOG_KEY, ENCLOG_KEY_COMMAND, else a hidden prompt on a terminal; never argv.
+
+Exit status: 0 all lines fine; 1 some lines did not decrypt; 2 usage, I/O or key error.";
 
 /// Files smaller than this are decrypted by one thread: starting workers would cost more than
 /// it saves.

@@ -10,8 +10,14 @@ use enclog::{Identity, Key};
 use crate::cmd::Status;
 use crate::output;
 
-/// Arguments of `enclog genkey`.
+/// Generate a new key (or, with --recipient, an identity for the public-key mode).
 #[derive(Args, Debug)]
+#[command(after_help = "\
+Examples:
+  enclog genkey -o app.key          # a new key file, mode 0600; its id on stderr
+  enclog genkey | pass insert -m logs/app
+  enclog genkey --recipient -o identity.key > recipient.txt
+                                    # public-key mode: the identity reads, the recipient writes")]
 pub(crate) struct GenkeyArgs {
     /// Write the key to FILE (created with mode 0600) instead of standard output.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
@@ -79,23 +85,5 @@ fn identity(args: &GenkeyArgs) -> Result<Status> {
             output::note(format_args!("recipient {recipient} (id {})", identity.id()));
         }
     }
-    Ok(Status::Clean)
-}
-
-/// Arguments of `enclog recipient`.
-#[derive(Args, Debug)]
-pub(crate) struct RecipientArgs {
-    /// The identity file (as written by `enclog genkey --recipient -o FILE`).
-    #[arg(value_name = "IDENTITY_FILE")]
-    identity: PathBuf,
-}
-
-/// Runs `enclog recipient`: prints the recipient of an identity file.
-pub(crate) fn recipient(args: RecipientArgs) -> Result<Status> {
-    let identity = Identity::from_file(&args.identity)?;
-    let mut out = io::stdout().lock();
-    writeln!(out, "{}", identity.recipient())
-        .and_then(|()| out.flush())
-        .context("cannot write the recipient to standard output")?;
     Ok(Status::Clean)
 }

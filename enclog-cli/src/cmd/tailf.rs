@@ -16,8 +16,18 @@ use crate::cmd::Status;
 use crate::keys::{self, LoadedKeys, ReaderKeys};
 use crate::output::{self, TextOptions, TextStyle};
 
-/// Arguments of `enclog tailf`.
+/// Print the last lines of a log decrypted, then follow it (like `tail -F`).
 #[derive(Args, Debug)]
+#[command(after_help = "\
+Examples:
+  enclog tailf --key-file app.key /var/log/app.log
+  enclog tailf --keyring /etc/enclog/keys -n 100 /var/log/app.log
+
+Survives rotation (rename and create, copy and truncate, delete and recreate).
+With --keyring, a key added to the folder while following is picked up.
+Ctrl-C stops (exit status 0).
+
+Exit status: 0 stopped by Ctrl-C; 2 usage, I/O or key error.")]
 pub(crate) struct TailfArgs {
     /// The log file to follow.
     #[arg(value_name = "FILE")]

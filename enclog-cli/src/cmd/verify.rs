@@ -15,8 +15,17 @@ use crate::input;
 use crate::keys::{self, ReaderKeys};
 use crate::output::{self, Format};
 
-/// Arguments of `enclog verify`.
+/// Check that nothing was deleted, duplicated, reordered, altered or cut off.
 #[derive(Args, Debug)]
+#[command(after_help = "\
+Examples:
+  enclog verify --key-file app.key app.log
+  enclog verify --keyring keys/ app.log.2.gz app.log.1 app.log   # oldest first
+  enclog verify --allow-open --key-file app.key /var/log/app.log  # a log still written to
+
+Reports each finding as FILE:LINE: kind: message, then a summary line.
+
+Exit status: 0 clean; 1 problems found; 2 usage, I/O or key error.")]
 pub(crate) struct VerifyArgs {
     /// Log files to check, oldest first (gzip files too); none or `-` reads standard input.
     #[arg(value_name = "FILE")]
