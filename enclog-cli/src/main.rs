@@ -5,6 +5,7 @@ mod cli;
 mod cmd;
 mod input;
 mod keys;
+mod messages;
 mod output;
 mod secret_file;
 mod unwrap;
@@ -45,9 +46,9 @@ fn main() -> ExitCode {
     match result {
         Ok(status) => status.into(),
         // The reader of our output went away (`enclog decrypt big.log | head`): done.
-        Err(err) if output::is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) if messages::is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            output::note(format_args!("{err:#}"));
+            messages::note(format_args!("{err:#}"));
             Status::Error.into()
         }
     }

@@ -1,12 +1,11 @@
 //! `enclog completions SHELL`: a completion script, generated from the one clap definition.
 
-use std::io::{self, Write};
-
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
 use clap_complete::Shell;
 
 use crate::cmd::Status;
+use crate::{messages, output};
 
 /// Print a shell completion script.
 #[derive(Args, Debug)]
@@ -24,9 +23,6 @@ pub(crate) struct CompletionsArgs {
 pub(crate) fn run(args: CompletionsArgs, mut command: clap::Command) -> Result<Status> {
     let mut script = Vec::new();
     clap_complete::generate(args.shell, &mut command, "enclog", &mut script);
-    let mut out = io::stdout().lock();
-    out.write_all(&script)
-        .and_then(|()| out.flush())
-        .context("cannot write to standard output")?;
+    output::print(&script).map_err(messages::stdout_failed)?;
     Ok(Status::Clean)
 }

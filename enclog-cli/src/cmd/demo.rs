@@ -13,6 +13,7 @@ use enclog::read::{Decryptor, Outcome};
 use enclog::{EncryptedWriter, Key, Keyring};
 
 use crate::cmd::Status;
+use crate::messages;
 use crate::output::{self, ColorOption, TextStyle};
 
 /// Raw lines are shortened to this many characters on screen (they are long and all alike).
@@ -163,10 +164,7 @@ pub(crate) fn run(args: DemoArgs) -> Result<Status> {
     )?;
     writeln!(w, "  More: enclog help COMMAND")?;
 
-    let mut out = io::stdout().lock();
-    out.write_all(&page)
-        .and_then(|()| out.flush())
-        .context("cannot write to standard output")?;
+    output::print(&page).map_err(messages::stdout_failed)?;
     Ok(Status::Clean)
 }
 

@@ -8,7 +8,7 @@ use clap::Args;
 use enclog::{Identity, Key};
 
 use crate::cmd::Status;
-use crate::output;
+use crate::messages;
 
 /// Generate a new key (or, with --recipient, an identity for the public-key mode).
 #[derive(Args, Debug)]
@@ -42,7 +42,7 @@ pub(crate) fn run(args: GenkeyArgs) -> Result<Status> {
     match &args.output {
         Some(path) => {
             crate::secret_file::write_secret_file(path, &text, args.force)?;
-            output::note(format_args!(
+            messages::note(format_args!(
                 "key {} written to {} (mode 0600); keep a copy in a safe place: the logs it seals cannot be read without it",
                 key.id(),
                 path.display()
@@ -54,7 +54,7 @@ pub(crate) fn run(args: GenkeyArgs) -> Result<Status> {
                 .and_then(|()| out.write_all(b"\n"))
                 .and_then(|()| out.flush())
                 .context("cannot write the key to standard output")?;
-            output::note(format_args!("key id {}", key.id()));
+            messages::note(format_args!("key id {}", key.id()));
         }
     }
     Ok(Status::Clean)
@@ -67,7 +67,7 @@ fn identity(args: &GenkeyArgs) -> Result<Status> {
     match &args.output {
         Some(path) => {
             crate::secret_file::write_secret_file(path, &identity.to_file_text(), args.force)?;
-            output::note(format_args!(
+            messages::note(format_args!(
                 "identity {} written to {} (mode 0600): keep it on the hosts that read logs, and a copy in a safe place; give the writers the recipient printed on stdout",
                 identity.id(),
                 path.display()
@@ -82,7 +82,7 @@ fn identity(args: &GenkeyArgs) -> Result<Status> {
             out.write_all(identity.to_file_text().as_bytes())
                 .and_then(|()| out.flush())
                 .context("cannot write the identity to standard output")?;
-            output::note(format_args!("recipient {recipient} (id {})", identity.id()));
+            messages::note(format_args!("recipient {recipient} (id {})", identity.id()));
         }
     }
     Ok(Status::Clean)

@@ -1,13 +1,12 @@
 //! `enclog man`: the man pages, generated from the one clap definition.
 
-use std::io::{self, Write};
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
 
 use crate::cmd::Status;
-use crate::output;
+use crate::{messages, output};
 
 /// Print the man page (roff).
 #[derive(Args, Debug)]
@@ -27,16 +26,13 @@ pub(crate) fn run(args: ManArgs, command: clap::Command) -> Result<Status> {
     if let Some(dir) = &args.dir {
         clap_mangen::generate_to(command, dir)
             .with_context(|| format!("cannot write man pages to {}", dir.display()))?;
-        output::note(format_args!("man pages written to {}", dir.display()));
+        messages::note(format_args!("man pages written to {}", dir.display()));
         return Ok(Status::Clean);
     }
     let mut page = Vec::new();
     clap_mangen::Man::new(command)
         .render(&mut page)
         .context("cannot render the man page")?;
-    let mut out = io::stdout().lock();
-    out.write_all(&page)
-        .and_then(|()| out.flush())
-        .context("cannot write to standard output")?;
+    output::print(&page).map_err(messages::stdout_failed)?;
     Ok(Status::Clean)
 }
