@@ -2,8 +2,6 @@
 
 use std::io::{self, Write};
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use enclog::read::{MetaStatus, Opened};
 use serde_json::{Map, Value};
 
@@ -16,7 +14,7 @@ fn put_bytes(map: &mut Map<String, Value>, name: &str, bytes: &[u8]) {
         Ok(text) => map.insert(name.to_owned(), Value::from(text)),
         Err(_) => map.insert(
             format!("{name}_base64"),
-            Value::from(STANDARD.encode(bytes)),
+            Value::from(base64_simd::STANDARD.encode_to_string(bytes)),
         ),
     };
 }
@@ -116,5 +114,18 @@ mod tests {
             "\"a\\u001b\\u009b2J\\u009d0;t\\u0007 \\u007f \\u202ex é\"\n"
         );
         assert_eq!(serde_json::from_str::<Value>(&json).unwrap(), value);
+    }
+
+    /// Bytes that are not UTF-8 go under `NAME_base64`, in the standard alphabet with padding
+    /// (what `base64 -d` and most JSON consumers decode).
+    #[test]
+    fn bytes_that_are_not_utf8_are_given_in_padded_standard_base64() {
+        let mut map = Map::new();
+        put_bytes(&mut map, "text", b"\xff\xfe\xfd\xfc");
+        put_bytes(&mut map, "meta", b"plain");
+        assert_eq!(
+            Value::Object(map),
+            serde_json::json!({"text_base64": "//79/A==", "meta": "plain"})
+        );
     }
 }
