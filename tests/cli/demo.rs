@@ -1,5 +1,7 @@
 //! `enclog demo`, completions, man page, version and help.
 
+use std::collections::BTreeSet;
+
 use crate::fixture::{enclog, run};
 
 #[test]
@@ -34,6 +36,57 @@ fn completions_and_man_page() {
     assert_eq!(r.code, 0);
     assert!(r.stdout_text().starts_with(".ie"), "roff");
     assert!(r.stdout_text().contains("tailf"));
+}
+
+/// A man page may refer only to pages that `man --dir` writes: `enclog.1` lists one page per
+/// command (and none for `enclog help`, which has none), and `enclog man` prints that same
+/// `enclog.1`.
+#[test]
+fn man_pages_refer_only_to_pages_that_are_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = run(enclog(["man", "--dir"]).arg(dir.path()), b"");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let written: BTreeSet<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .collect();
+    let mut referred = BTreeSet::new();
+    for page in &written {
+        let roff = std::fs::read_to_string(dir.path().join(page)).unwrap();
+        for (at, _) in roff.match_indices("enclog\\-") {
+            let rest = &roff[at + "enclog\\-".len()..];
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_lowercase() || *c == '-')
+                .collect();
+            if rest[name.len()..].starts_with("(1)") {
+                referred.insert(format!("enclog-{name}.1"));
+            }
+        }
+    }
+    let commands = [
+        "genkey",
+        "recipient",
+        "decrypt",
+        "tailf",
+        "verify",
+        "encrypt",
+        "demo",
+        "completions",
+        "man",
+    ];
+    let pages: BTreeSet<String> = commands.iter().map(|c| format!("enclog-{c}.1")).collect();
+    assert_eq!(referred, pages, "pages referred to");
+    let mut all = pages;
+    all.insert("enclog.1".into());
+    assert_eq!(written, all, "pages written");
+
+    let single = run(&mut enclog(["man"]), b"");
+    assert_eq!(single.code, 0, "{}", single.stderr);
+    assert_eq!(
+        single.stdout_text(),
+        std::fs::read_to_string(dir.path().join("enclog.1")).unwrap()
+    );
 }
 
 #[test]

@@ -23,6 +23,9 @@ pub(crate) struct ManArgs {
 /// Runs `enclog man`: prints the man page of `command`, or with `--dir` writes `enclog.1` and
 /// one page per command (`enclog-decrypt.1`, …) into the folder.
 pub(crate) fn run(args: ManArgs, command: clap::Command) -> Result<Status> {
+    // `enclog help` gets no page of its own (`generate_to` leaves it out), so no page may list
+    // it: the single page is rendered without it too, and is then the `enclog.1` of `--dir`.
+    let command = command.disable_help_subcommand(true);
     if let Some(dir) = &args.dir {
         clap_mangen::generate_to(command, dir)
             .with_context(|| format!("cannot write man pages to {}", dir.display()))?;
