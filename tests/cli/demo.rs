@@ -1,6 +1,7 @@
 //! `enclog demo`, completions, man page, version and help.
 
 use std::collections::BTreeSet;
+use std::path::Path;
 
 use crate::fixture::{enclog, run};
 
@@ -87,6 +88,47 @@ fn man_pages_refer_only_to_pages_that_are_written() {
         single.stdout_text(),
         std::fs::read_to_string(dir.path().join("enclog.1")).unwrap()
     );
+}
+
+/// The README's shell integration block, pasted into bash or sh as it is, installs the bash
+/// and zsh completions and the man pages under the home folder.
+#[test]
+fn the_readme_shell_integration_block_works_in_bash_and_sh() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
+        .expect("README.md");
+    let block = readme
+        .split_once("Shell integration:\n\n```sh\n")
+        .and_then(|(_, rest)| rest.split_once("```"))
+        .map(|(block, _)| block)
+        .expect("the README's shell integration block");
+    let bin = Path::new(env!("CARGO_BIN_EXE_enclog")).parent().unwrap();
+    for shell in ["bash", "sh"] {
+        let home = tempfile::tempdir().unwrap();
+        let out = std::process::Command::new(shell)
+            .args(["-euc", block])
+            .env("HOME", home.path())
+            .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{shell}: {stderr}");
+        let installed = |path: &str| {
+            std::fs::read_to_string(home.path().join(path))
+                .unwrap_or_else(|e| panic!("{shell}: {path}: {e}; {stderr}"))
+        };
+        assert!(
+            installed(".local/share/bash-completion/completions/enclog").contains("_enclog()"),
+            "{shell}: bash completion"
+        );
+        assert!(
+            installed(".zfunc/_enclog").starts_with("#compdef enclog"),
+            "{shell}: zsh completion"
+        );
+        assert!(
+            installed(".local/share/man/man1/enclog-decrypt.1").starts_with(".ie"),
+            "{shell}: man pages"
+        );
+    }
 }
 
 #[test]
