@@ -8,7 +8,7 @@ use clap::Args;
 use enclog::{Identity, Key};
 
 use crate::cmd::Status;
-use crate::messages;
+use crate::{messages, secret_file};
 
 /// Generate a new key (or, with --recipient, an identity for the public-key mode).
 #[derive(Args, Debug)]
@@ -41,7 +41,7 @@ pub(crate) fn run(args: GenkeyArgs) -> Result<Status> {
     let text = key.to_text();
     match &args.output {
         Some(path) => {
-            crate::secret_file::write_secret_file(path, &text, args.force)?;
+            secret_file::write_secret_file(path, &text, args.force)?;
             messages::note(format_args!(
                 "key {} written to {} (mode 0600); keep a copy in a safe place: the logs it seals cannot be read without it",
                 key.id(),
@@ -55,6 +55,7 @@ pub(crate) fn run(args: GenkeyArgs) -> Result<Status> {
                 .and_then(|()| out.flush())
                 .context("cannot write the key to standard output")?;
             messages::note(format_args!("key id {}", key.id()));
+            warn_if_readers_refuse_stdout("enclog genkey -o FILE");
         }
     }
     Ok(Status::Clean)
@@ -66,7 +67,7 @@ fn identity(args: &GenkeyArgs) -> Result<Status> {
     let recipient = identity.recipient();
     match &args.output {
         Some(path) => {
-            crate::secret_file::write_secret_file(path, &identity.to_file_text(), args.force)?;
+            secret_file::write_secret_file(path, &identity.to_file_text(), args.force)?;
             messages::note(format_args!(
                 "identity {} written to {} (mode 0600): keep it on the hosts that read logs, and a copy in a safe place; give the writers the recipient printed on stdout",
                 identity.id(),
@@ -83,7 +84,31 @@ fn identity(args: &GenkeyArgs) -> Result<Status> {
                 .and_then(|()| out.flush())
                 .context("cannot write the identity to standard output")?;
             messages::note(format_args!("recipient {recipient} (id {})", identity.id()));
+            warn_if_readers_refuse_stdout("enclog genkey --recipient -o FILE");
         }
     }
     Ok(Status::Clean)
+}
+
+/// After a secret went to standard output: when that is a file readers will refuse (`enclog
+/// genkey > app.key`), say so now rather than at the first `decrypt`, and how to fix it. The
+/// secret was written all the same: standard output is what was asked for, and the file is
+/// not ours to change. `instead`: the command that writes such a file with the right mode.
+fn warn_if_readers_refuse_stdout(instead: &str) {
+    let Some(loose) = secret_file::loose_stdout() else {
+        return;
+    };
+    let (file, chmod) = match &loose.path {
+        Some(path) => (
+            format!("the file {}", path.display()),
+            format!("`chmod 600 {}`", path.display()),
+        ),
+        None => ("a file".to_owned(), "`chmod 600` on it".to_owned()),
+    };
+    messages::note(format_args!(
+        "warning: standard output is {file}, which group or others can read (mode {:04o}); \
+         enclog refuses to load a key from such a file: run {chmod}, or write it with \
+         `{instead}` (mode 0600)",
+        loose.mode
+    ));
 }
