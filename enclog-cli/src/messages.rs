@@ -17,6 +17,14 @@ pub(crate) fn stdout_failed(error: io::Error) -> anyhow::Error {
     anyhow::Error::new(error).context("cannot write to standard output")
 }
 
+/// [`stdout_failed`] naming what was being written (`"the key"`): a secret that did not get out
+/// whole must not be mistaken for one that did.
+pub(crate) fn stdout_failed_writing(what: &str) -> impl FnOnce(io::Error) -> anyhow::Error + '_ {
+    move |error| {
+        anyhow::Error::new(error).context(format!("cannot write {what} to standard output"))
+    }
+}
+
 /// Whether an error (anywhere in its chain) is a write to a closed pipe: the reader went away
 /// (`enclog decrypt big.log | head`), which is how such pipelines end, not a failure.
 pub(crate) fn is_broken_pipe(err: &anyhow::Error) -> bool {

@@ -173,7 +173,7 @@ fn find_level(text: &[u8]) -> Option<(usize, usize, &'static [u8])> {
 }
 
 /// Writes `bytes` to standard output and flushes it: for the commands that print one block
-/// (`completions`, `man`, `demo`, `genkey`).
+/// (`completions`, `man`, `demo`, `genkey`, `recipient`).
 pub(crate) fn print(bytes: &[u8]) -> io::Result<()> {
     let mut out = io::stdout().lock();
     out.write_all(bytes).and_then(|()| out.flush())

@@ -8,7 +8,7 @@ use clap::Args;
 use enclog::{Identity, Key};
 
 use crate::cmd::Status;
-use crate::{messages, secret_file};
+use crate::{messages, output, secret_file};
 
 /// Generate a new key (or, with --recipient, an identity for the public-key mode).
 #[derive(Args, Debug)]
@@ -53,7 +53,7 @@ pub(crate) fn run(args: GenkeyArgs) -> Result<Status> {
             out.write_all(text.as_bytes())
                 .and_then(|()| out.write_all(b"\n"))
                 .and_then(|()| out.flush())
-                .context("cannot write the key to standard output")?;
+                .map_err(messages::stdout_failed_writing("the key"))?;
             messages::note(format_args!("key id {}", key.id()));
             warn_if_readers_refuse_stdout("enclog genkey -o FILE");
         }
@@ -73,16 +73,12 @@ fn identity(args: &GenkeyArgs) -> Result<Status> {
                 identity.id(),
                 path.display()
             ));
-            let mut out = io::stdout().lock();
-            writeln!(out, "{recipient}")
-                .and_then(|()| out.flush())
-                .context("cannot write the recipient to standard output")?;
+            output::print(format!("{recipient}\n").as_bytes())
+                .map_err(messages::stdout_failed_writing("the recipient"))?;
         }
         None => {
-            let mut out = io::stdout().lock();
-            out.write_all(identity.to_file_text().as_bytes())
-                .and_then(|()| out.flush())
-                .context("cannot write the identity to standard output")?;
+            output::print(identity.to_file_text().as_bytes())
+                .map_err(messages::stdout_failed_writing("the identity"))?;
             messages::note(format_args!("recipient {recipient} (id {})", identity.id()));
             warn_if_readers_refuse_stdout("enclog genkey --recipient -o FILE");
         }

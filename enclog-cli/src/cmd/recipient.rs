@@ -1,13 +1,13 @@
 //! `enclog recipient`: the recipient (public key) of an identity file, for the writers.
 
-use std::io::{self, Write};
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
 use enclog::Identity;
 
 use crate::cmd::Status;
+use crate::{messages, output};
 
 /// Print the recipient (public key) of an identity file, for the writers.
 #[derive(Args, Debug)]
@@ -25,9 +25,7 @@ pub(crate) struct RecipientArgs {
 /// Runs `enclog recipient`: prints the recipient of an identity file.
 pub(crate) fn run(args: RecipientArgs) -> Result<Status> {
     let identity = Identity::from_file(&args.identity)?;
-    let mut out = io::stdout().lock();
-    writeln!(out, "{}", identity.recipient())
-        .and_then(|()| out.flush())
-        .context("cannot write the recipient to standard output")?;
+    output::print(format!("{}\n", identity.recipient()).as_bytes())
+        .map_err(messages::stdout_failed_writing("the recipient"))?;
     Ok(Status::Clean)
 }
