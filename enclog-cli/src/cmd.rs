@@ -1,10 +1,12 @@
-//! One module per subcommand.
+//! One module per subcommand: its arguments, its help and examples, and what it does.
 
 pub(crate) mod completions;
 pub(crate) mod decrypt;
 pub(crate) mod demo;
 pub(crate) mod encrypt;
 pub(crate) mod genkey;
+pub(crate) mod man;
+pub(crate) mod recipient;
 pub(crate) mod tailf;
 pub(crate) mod verify;
 

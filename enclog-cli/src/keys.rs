@@ -312,7 +312,7 @@ fn run_key_command(command: &str, origin: &str) -> Result<Zeroizing<String>> {
         bail!("{origin} `{command}` failed ({status}): {detail}");
     }
     if !stderr.trim().is_empty() {
-        crate::output::note(format_args!("{origin}: {}", stderr.trim_end()));
+        crate::messages::note(format_args!("{origin}: {}", stderr.trim_end()));
     }
     let text = std::str::from_utf8(&stdout)
         .map_err(|_| anyhow::anyhow!("{origin} `{command}` printed something that is not text"))?;

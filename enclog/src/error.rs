@@ -129,6 +129,10 @@ pub enum KeyError {
 /// The variants tell apart the causes a reader can act on: a key that is missing from the
 /// keyring, a line that was altered, and a line that was cut short.
 ///
+/// A message says what is wrong with the line, with no label for its kind in front: whoever
+/// classifies the error puts its own there (`enclog verify` prints `FILE:LINE: corrupted line:
+/// MESSAGE`), and a label in the message said the kind twice.
+///
 /// ```
 /// use enclog::{Key, Keyring, Opener, Sealer};
 /// use enclog::read::OpenError;
@@ -142,7 +146,7 @@ pub enum KeyError {
 #[non_exhaustive]
 pub enum OpenError {
     /// The line was sealed under a key that is not in the keyring.
-    #[error("wrong key: the line was sealed with key {key_id}, which is not among the keys given ({known}); add that key (--key-file/--keyring)", known = display_ids(.known))]
+    #[error("the line was sealed with key {key_id}, which is not among the keys given ({known}); add that key (--key-file/--keyring)", known = display_ids(.known))]
     UnknownKey {
         /// The key id the line names.
         key_id: KeyId,
@@ -150,19 +154,19 @@ pub enum OpenError {
         known: Vec<KeyId>,
     },
     /// The line failed authentication: it was altered (tampering or corruption).
-    #[error("corrupted or tampered: the line fails authentication under key {key_id}")]
+    #[error("the line fails authentication under key {key_id}")]
     Corrupted {
         /// The key id the line names.
         key_id: KeyId,
     },
     /// The token is cut short: the line was truncated (a crash mid-write, a cut file).
-    #[error("truncated: the token ends early ({reason})")]
+    #[error("the token ends early ({reason})")]
     Truncated {
         /// What is missing.
         reason: &'static str,
     },
     /// The token is not well formed.
-    #[error("malformed token: {reason}")]
+    #[error("the token cannot be parsed: {reason}")]
     Malformed {
         /// What is wrong.
         reason: &'static str,
@@ -174,9 +178,7 @@ pub enum OpenError {
     NoFernetKey,
     /// The token names a format version or mode this build does not read: written by a newer
     /// enclog, or its first byte was damaged.
-    #[error(
-        "unsupported token: {reason}: written by a newer enclog (upgrade), or the line is damaged"
-    )]
+    #[error("the token has {reason}: written by a newer enclog (upgrade), or the line is damaged")]
     Unsupported {
         /// What is unsupported.
         reason: String,

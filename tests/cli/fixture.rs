@@ -60,6 +60,14 @@ impl Env {
         r.stdout
     }
 
+    /// The id of `app.key`, as messages show it.
+    pub(crate) fn key_id(&self) -> String {
+        enclog::SealingKey::from_file(&self.key)
+            .unwrap()
+            .id()
+            .to_string()
+    }
+
     /// Writes `bytes` to a file of the folder; returns its path.
     pub(crate) fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
         let path = self.path(name);

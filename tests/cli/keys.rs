@@ -55,6 +55,75 @@ fn genkey_to_stdout_works_as_enclog_key() {
     assert_eq!(opened.stdout, b"via env\n");
 }
 
+/// `enclog genkey > app.key` makes the file with the shell's umask (usually 0644), and every
+/// reader refuses a key file others can read: genkey says so at once, and how to fix it.
+#[test]
+fn genkey_to_a_file_others_can_read_warns_how_to_fix_it() {
+    let env = Env::new();
+    for (args, instead) in [
+        (&["genkey"][..], "`enclog genkey -o FILE`"),
+        (
+            &["genkey", "--recipient"][..],
+            "`enclog genkey --recipient -o FILE`",
+        ),
+    ] {
+        let path = env.path("redirected.key");
+        let file = std::fs::File::create(&path).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let out = crate::enclog_bin::command()
+            .args(args)
+            .stdout(file)
+            .output()
+            .unwrap();
+        let r = crate::enclog_bin::Run::checked(out);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let path = path.canonicalize().unwrap();
+        let warning = r.stderr.lines().last().unwrap();
+        assert_eq!(
+            warning,
+            format!(
+                "enclog: warning: standard output is the file {path}, which group or others can \
+                 read (mode 0644); enclog refuses to load a key from such a file: run \
+                 `chmod 600 {path}`, or write it with {instead} (mode 0600)",
+                path = path.display()
+            )
+        );
+        // The secret was written all the same, and the warning is true: readers refuse it
+        // until the file is fixed as it says.
+        let loaded = || run(enclog(["decrypt", "--key-file"]).arg(&path), b"");
+        let refused = loaded();
+        assert_eq!(refused.code, 2);
+        assert!(refused.stderr.contains("mode 0644"), "{}", refused.stderr);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(loaded().code, 0, "{}", loaded().stderr);
+        std::fs::remove_file(&path).unwrap();
+    }
+}
+
+/// A key or identity written to a pipe, or to a file only its owner can read, needs no warning.
+#[test]
+fn genkey_to_a_pipe_or_a_private_file_does_not_warn() {
+    let env = Env::new();
+    for args in [&["genkey"][..], &["genkey", "--recipient"][..]] {
+        let piped = run(&mut enclog(args), b"");
+        assert_eq!(piped.code, 0, "{}", piped.stderr);
+        assert!(!piped.stderr.contains("warning"), "{}", piped.stderr);
+
+        let path = env.path("private.key");
+        let file = std::fs::File::create(&path).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let out = crate::enclog_bin::command()
+            .args(args)
+            .stdout(file)
+            .output()
+            .unwrap();
+        let r = crate::enclog_bin::Run::checked(out);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert!(!r.stderr.contains("warning"), "{}", r.stderr);
+        std::fs::remove_file(&path).unwrap();
+    }
+}
+
 #[test]
 fn no_key_lists_the_options() {
     let r = run(&mut enclog(["decrypt"]), b"");

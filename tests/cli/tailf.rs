@@ -187,7 +187,7 @@ fn a_bad_line_is_reported_and_following_goes_on() {
     append(&log, &bad);
     append(&log, b"a plain line\n");
     append(&log, &s.seal_line(b"still following").unwrap());
-    tail.expect_stderr("app.log:1: corrupted");
+    tail.expect_stderr("app.log:1: the line fails authentication");
     tail.expect("a plain line");
     tail.expect("still following");
     assert!(tail.interrupt().is_empty());

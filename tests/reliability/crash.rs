@@ -123,8 +123,8 @@ fn check_cli(env: &Env, path: &std::path::Path, complete: usize, tail: &Tail) {
             assert_eq!(
                 r.stderr,
                 format!(
-                    "enclog: {name}:{last}: truncated: the token ends early (the last line has \
-                     no newline: the writer was cut off mid-line)\n"
+                    "enclog: {name}:{last}: the token ends early (the last line has no newline: \
+                     the writer was cut off mid-line)\n"
                 )
             );
         }

@@ -3,10 +3,11 @@
 //! silently, or making the writer fall back to plaintext.
 //!
 //! Each case runs in a child process (the library reports on the process's stderr, which is
-//! read here): 100 events, each holding a secret.
+//! read here): 100 events, each holding a secret. The last case is the `enclog` command's own
+//! standard output on a full disk.
 
 use crate::child::{result_line, vars};
-use crate::support::{Env, Line, child, contains, read_log};
+use crate::support::{Env, Line, child, contains, enclog, read_log, run, run_with_stdin};
 
 /// Runs `role`; returns (lost lines reported by `lost_lines()`, stderr).
 fn failing(role: &str, env: &Env, log: &std::path::Path) -> (u64, String) {
@@ -158,4 +159,60 @@ fn an_overloaded_lossy_non_blocking_writer_counts_every_drop_and_reports_twice()
         format!("enclog: {lost} log events were dropped before reaching the writer thread")
     );
     assert_no_secret(&stderr);
+}
+
+/// The `enclog` command on a full disk: whatever it was printing, one message naming standard
+/// output (and the secret, when one was being written), exit status 2.
+#[test]
+fn every_command_reports_a_full_standard_output_once_with_exit_2() {
+    let full = std::path::Path::new("/dev/full");
+    if !full.exists() {
+        eprintln!("skipped: no /dev/full");
+        return;
+    }
+    let env = Env::new();
+    let log = env.path("app.log");
+    let sealed = run_with_stdin(&mut env.cli(&["encrypt"]), b"one\ntwo\n");
+    std::fs::write(&log, &sealed.stdout).unwrap();
+    let identity = env.path("identity.key");
+    let made = run(enclog(["genkey", "--recipient", "-o"])
+        .arg(&identity)
+        .stdout(std::process::Stdio::null()));
+    assert_eq!(made.code, 0, "{}", made.stderr);
+    let with = |mut cmd: std::process::Command, arg: &std::path::Path| {
+        cmd.arg(arg);
+        cmd
+    };
+    let generic = "cannot write to standard output";
+    let cases = [
+        (with(env.cli(&["decrypt"]), &log), generic),
+        (with(env.cli(&["verify"]), &log), generic),
+        (enclog(["demo"]), generic),
+        (enclog(["man"]), generic),
+        (enclog(["completions", "bash"]), generic),
+        (
+            enclog(["genkey"]),
+            "cannot write the key to standard output",
+        ),
+        (
+            enclog(["genkey", "--recipient"]),
+            "cannot write the identity to standard output",
+        ),
+        (
+            with(enclog(["recipient"]), &identity),
+            "cannot write the recipient to standard output",
+        ),
+    ];
+    for (mut cmd, message) in cases {
+        let file = std::fs::OpenOptions::new().write(true).open(full).unwrap();
+        let r = run(cmd.stdout(file));
+        assert_eq!(
+            (r.code, r.stderr.as_str()),
+            (
+                2,
+                &*format!("enclog: {message}: No space left on device (os error 28)\n")
+            ),
+            "{cmd:?}"
+        );
+    }
 }

@@ -1,39 +1,28 @@
-//! `enclog completions SHELL` and `enclog man`: generated from the one clap definition.
+//! `enclog completions SHELL`: a completion script, generated from the one clap definition.
 
-use std::io::{self, Write};
-
-use anyhow::{Context, Result};
+use anyhow::Result;
+use clap::Args;
 use clap_complete::Shell;
 
 use crate::cmd::Status;
+use crate::{messages, output};
 
-/// Prints the completion script for `shell`.
-pub(crate) fn completions(shell: Shell, mut command: clap::Command) -> Result<Status> {
+/// Print a shell completion script.
+#[derive(Args, Debug)]
+#[command(after_help = "\
+Examples:
+  enclog completions bash > ~/.local/share/bash-completion/completions/enclog
+  enclog completions zsh > ~/.zfunc/_enclog")]
+pub(crate) struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    shell: Shell,
+}
+
+/// Runs `enclog completions`: prints the script for the shell asked, completing `command`.
+pub(crate) fn run(args: CompletionsArgs, mut command: clap::Command) -> Result<Status> {
     let mut script = Vec::new();
-    clap_complete::generate(shell, &mut command, "enclog", &mut script);
-    print(&script)
-}
-
-/// Prints the man page (roff), or with `dir` writes `enclog.1` and one page per command
-/// (`enclog-decrypt.1`, …) into it.
-pub(crate) fn man(command: clap::Command, dir: Option<&std::path::Path>) -> Result<Status> {
-    if let Some(dir) = dir {
-        clap_mangen::generate_to(command, dir)
-            .with_context(|| format!("cannot write man pages to {}", dir.display()))?;
-        crate::output::note(format_args!("man pages written to {}", dir.display()));
-        return Ok(Status::Clean);
-    }
-    let mut page = Vec::new();
-    clap_mangen::Man::new(command)
-        .render(&mut page)
-        .context("cannot render the man page")?;
-    print(&page)
-}
-
-fn print(bytes: &[u8]) -> Result<Status> {
-    let mut out = io::stdout().lock();
-    out.write_all(bytes)
-        .and_then(|()| out.flush())
-        .context("cannot write to standard output")?;
+    clap_complete::generate(args.shell, &mut command, "enclog", &mut script);
+    output::print(&script).map_err(messages::stdout_failed)?;
     Ok(Status::Clean)
 }

@@ -3,10 +3,11 @@
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
 use enclog::Opener;
 use enclog::format::RecordKind;
+use enclog::key::KeyId;
 use enclog::read::{
     Decryptor, Entry, LineError, MetaStatus, OpenError, Outcome, ParallelDecryptor, ParallelOptions,
 };
@@ -14,11 +15,13 @@ use enclog::read::{
 use crate::cmd::Status;
 use crate::input;
 use crate::keys::{self, ReaderKeys};
+use crate::messages::{self, MissingKeys};
 use crate::output::{self, Format, JsonLine, Progress, TextOptions, TextStyle};
 use crate::unwrap::{LineMap, Unwrap};
 
-/// Arguments of `enclog decrypt`.
+/// Decrypt logs: each token replaced by its plaintext, other text kept.
 #[derive(Args, Debug)]
+#[command(after_help = AFTER_HELP)]
 pub(crate) struct DecryptArgs {
     /// Log files to read (gzip files too); none or `-` reads standard input.
     #[arg(value_name = "FILE")]
@@ -47,6 +50,23 @@ pub(crate) struct DecryptArgs {
     text: TextOptions,
 }
 
+const AFTER_HELP: &str = "\
+Examples:
+  enclog decrypt --key-file app.key app.log
+  enclog decrypt --keyring keys --color always --escape always app.log.1.gz app.log | less -R
+  journalctl -u app -o cat | ENCLOG_KEY_FILE=app.key enclog decrypt
+  enclog decrypt --key-command 'pass show logs/app' --output json app.log | jq .
+  enclog decrypt --unwrap --key-file app.key /var/lib/docker/containers/*/*-json.log
+
+Lines without a token pass through unchanged; gzip files are read transparently.
+A line that does not decrypt is reported on stderr as FILE:LINE: reason, and the
+others still come out (exit status 1 at the end; --strict stops at the first).
+
+Keys are read from --key-file / --keyring / --key-command, else ENCLOG_KEY_FILE,
+ENCLOG_KEY, ENCLOG_KEY_COMMAND, else a hidden prompt on a terminal; never argv.
+
+Exit status: 0 all lines fine; 1 some lines did not decrypt; 2 usage, I/O or key error.";
+
 /// Files smaller than this are decrypted by one thread: starting workers would cost more than
 /// it saves.
 const PARALLEL_MIN_BYTES: u64 = 4 << 20;
@@ -66,13 +86,10 @@ enum StreamError {
     Write(io::Error),
 }
 
-#[derive(Default)]
 struct Tally {
     failed_lines: u64,
     bad_inputs: u64,
-    /// Lines under keys we lack, by key id: the first is reported, the rest counted (a log
-    /// under a missing key would otherwise print one identical message per line).
-    missing_keys: std::collections::BTreeMap<enclog::key::KeyId, u64>,
+    missing_keys: MissingKeys<KeyId>,
 }
 
 /// Runs `enclog decrypt`.
@@ -82,7 +99,11 @@ pub(crate) fn run(args: DecryptArgs) -> Result<Status> {
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(output::STDOUT_BUFFER, stdout.lock());
     let mut opener = Some(Opener::new(keys.keyring));
-    let mut tally = Tally::default();
+    let mut tally = Tally {
+        failed_lines: 0,
+        bad_inputs: 0,
+        missing_keys: MissingKeys::new(),
+    };
     let files = input::files_or_stdin(args.files);
 
     for path in &files {
@@ -90,8 +111,8 @@ pub(crate) fn run(args: DecryptArgs) -> Result<Status> {
             Ok(input) => input,
             Err(e) => {
                 // Keep the order: what earlier files gave comes before this message.
-                out.flush().context("cannot write to standard output")?;
-                output::note(format_args!("{e:#}"));
+                out.flush().map_err(messages::stdout_failed)?;
+                messages::note(format_args!("{e:#}"));
                 tally.bad_inputs += 1;
                 continue;
             }
@@ -152,24 +173,25 @@ pub(crate) fn run(args: DecryptArgs) -> Result<Status> {
             Ok(End::Done) => {}
             Ok(End::Stop) => break,
             Err(StreamError::Write(e)) => {
-                return Err(e).context("cannot write to standard output");
+                return Err(messages::stdout_failed(e));
             }
             Err(StreamError::Read(e)) => {
                 let what = input::read_failure(input.gzip);
                 // What was decrypted before the error is printed before the message.
-                out.flush().context("cannot write to standard output")?;
-                output::note(format_args!("{}: {what}: {e}", input.name));
+                out.flush().map_err(messages::stdout_failed)?;
+                messages::note(format_args!("{}: {what}: {e}", input.name));
                 tally.bad_inputs += 1;
             }
         }
     }
-    out.flush().context("cannot write to standard output")?;
-    for (key_id, lines) in &tally.missing_keys {
-        if *lines > 1 {
-            output::note(format_args!(
-                "{lines} lines in all were sealed with key {key_id}, which was not given; only the first was listed"
-            ));
-        }
+    out.flush().map_err(messages::stdout_failed)?;
+    // By key id: the summary reads the same whatever order the files were given in.
+    let mut unreported: Vec<_> = tally.missing_keys.unreported().collect();
+    unreported.sort();
+    for (key_id, lines) in unreported {
+        messages::note(format_args!(
+            "{lines} lines in all were sealed with key {key_id}, which was not given; only the first was listed"
+        ));
     }
     Ok(if tally.bad_inputs > 0 {
         Status::Error
@@ -311,15 +333,13 @@ impl Ctx<'_> {
         let LineError::Open(OpenError::UnknownKey { key_id, .. }) = err else {
             return true;
         };
-        let seen = self.tally.missing_keys.entry(*key_id).or_default();
-        *seen += 1;
-        *seen == 1
+        self.tally.missing_keys.first(*key_id)
     }
 
     fn message(&mut self, message: std::fmt::Arguments<'_>) {
         if let Some(p) = self.progress {
             p.clear();
         }
-        output::note(message);
+        messages::note(message);
     }
 }

@@ -7,19 +7,29 @@ use std::fs::File;
 use std::io::{self, Write};
 
 use anyhow::{Context, Result};
+use clap::Args;
 use enclog::format::RecordKind;
 use enclog::read::{Decryptor, Outcome};
 use enclog::{EncryptedWriter, Key, Keyring};
 
 use crate::cmd::Status;
-use crate::output::{self, TextStyle, When};
+use crate::messages;
+use crate::output::{self, ColorOption, TextStyle};
 
 /// Raw lines are shortened to this many characters on screen (they are long and all alike).
 const RAW_WIDTH: usize = 96;
 
+/// Show what enclog does, with a throwaway key (no setup needed).
+#[derive(Args, Debug)]
+#[command(after_help = "Example:\n  enclog demo")]
+pub(crate) struct DemoArgs {
+    #[command(flatten)]
+    color: ColorOption,
+}
+
 /// Runs `enclog demo`.
-pub(crate) fn run(color: When) -> Result<Status> {
-    let color = color.color_stdout();
+pub(crate) fn run(args: DemoArgs) -> Result<Status> {
+    let color = args.color.color.color_stdout();
     let key = Key::generate().context("cannot generate a key")?;
     let dir = tempfile::tempdir().context("cannot create a temporary folder")?;
     let path = dir.path().join("app.log");
@@ -154,10 +164,7 @@ pub(crate) fn run(color: When) -> Result<Status> {
     )?;
     writeln!(w, "  More: enclog help COMMAND")?;
 
-    let mut out = io::stdout().lock();
-    out.write_all(&page)
-        .and_then(|()| out.flush())
-        .context("cannot write to standard output")?;
+    output::print(&page).map_err(messages::stdout_failed)?;
     Ok(Status::Clean)
 }
 

@@ -10,8 +10,20 @@ use clap::Args;
 use crate::cmd::Status;
 use crate::keys::{self, WriterKeys};
 
-/// Arguments of `enclog encrypt`.
+/// Encrypt lines read on standard input, one sealed line each, live.
 #[derive(Args, Debug)]
+#[command(after_help = "\
+Examples:
+  legacy-app 2>&1 | enclog encrypt --key-file app.key >> app.log
+  legacy-app 2>&1 | enclog encrypt --key-file app.key -o app.log
+
+Each input line becomes one sealed line as soon as it is read; a session close
+record is written at the end of input. `enclog decrypt` gives the lines back
+byte for byte (a trailing \\r is data and is kept). Reading a pipe, Ctrl-C is
+ignored: encrypt stops when its input ends, so what the program logs while
+shutting down is still sealed and the session is closed cleanly.
+
+Exit status: 0 success; 2 usage, I/O or key error.")]
 pub(crate) struct EncryptArgs {
     /// Append to FILE (created if missing) instead of writing to standard output.
     #[arg(short = 'o', long = "output", value_name = "FILE")]

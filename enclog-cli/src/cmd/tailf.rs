@@ -14,10 +14,21 @@ use enclog::read::OpenError;
 
 use crate::cmd::Status;
 use crate::keys::{self, LoadedKeys, ReaderKeys};
+use crate::messages;
 use crate::output::{self, TextOptions, TextStyle};
 
-/// Arguments of `enclog tailf`.
+/// Print the last lines of a log decrypted, then follow it (like `tail -F`).
 #[derive(Args, Debug)]
+#[command(after_help = "\
+Examples:
+  enclog tailf --key-file app.key /var/log/app.log
+  enclog tailf --keyring /etc/enclog/keys -n 100 /var/log/app.log
+
+Survives rotation (rename and create, copy and truncate, delete and recreate).
+With --keyring, a key added to the folder while following is picked up.
+Ctrl-C stops (exit status 0).
+
+Exit status: 0 stopped by Ctrl-C; 2 usage, I/O or key error.")]
 pub(crate) struct TailfArgs {
     /// The log file to follow.
     #[arg(value_name = "FILE")]
@@ -61,7 +72,7 @@ pub(crate) fn run(args: TailfArgs) -> Result<Status> {
         }
         // Like tail -F: wait for a file that does not exist yet; say so once.
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            output::note(format_args!("{name} does not exist yet; waiting for it"));
+            messages::note(format_args!("{name} does not exist yet; waiting for it"));
         }
         Err(e) => return Err(e).with_context(|| format!("{name}: cannot open")),
     }
@@ -97,24 +108,21 @@ pub(crate) fn run(args: TailfArgs) -> Result<Status> {
                 ) {
                     line_no = 1;
                 }
-                output::note(format_args!("{}: {event}", printer.name));
+                messages::note(format_args!("{}: {event}", printer.name));
             }
-            Ok(Some(other)) => output::note(format_args!("{}: {other:?}", printer.name)),
+            Ok(Some(other)) => messages::note(format_args!("{}: {other:?}", printer.name)),
             Err(e @ FollowError::LineTooLong { .. }) => {
                 line_no += 1;
-                output::note(format_args!("{e}"));
+                messages::note(format_args!("{e}"));
             }
             Err(e) => {
                 // The follower tries again on the next call; do not spin on a lasting error.
-                output::note(format_args!("{e}"));
+                messages::note(format_args!("{e}"));
                 std::thread::sleep(Duration::from_secs(1));
             }
         }
     }
-    printer
-        .out
-        .flush()
-        .context("cannot write to standard output")?;
+    printer.out.flush().map_err(messages::stdout_failed)?;
     Ok(Status::Clean)
 }
 
@@ -168,7 +176,7 @@ impl<W: Write> Printer<W> {
         match self.keys.rescan() {
             Ok(Some(ring)) => {
                 let added = ring.len() - self.keys.keyring.len();
-                output::note(format_args!(
+                messages::note(format_args!(
                     "loaded {added} new key(s) from the keyring folder"
                 ));
                 // Keep the opener and its session cache: give it the whole, larger keyring.
@@ -176,7 +184,7 @@ impl<W: Write> Printer<W> {
                 self.keys.keyring = ring;
             }
             Ok(None) => {}
-            Err(e) => output::note(format_args!("{e:#}")),
+            Err(e) => messages::note(format_args!("{e:#}")),
         }
     }
 }
@@ -196,12 +204,12 @@ fn emit(
         Some(Ok(opened)) if opened.record == RecordKind::Close => Ok(()),
         Some(Ok(opened)) => output::write_opened(out, &opened, style),
         Some(Err(e)) => {
-            out.flush().context("cannot write to standard output")?;
-            output::note(format_args!("{name}:{line_no}: {e}"));
+            out.flush().map_err(messages::stdout_failed)?;
+            messages::note(format_args!("{name}:{line_no}: {e}"));
             Ok(())
         }
     };
     written
         .and_then(|()| out.flush())
-        .context("cannot write to standard output")
+        .map_err(messages::stdout_failed)
 }

@@ -3,7 +3,7 @@
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
 use enclog::Opener;
 use enclog::read::Decryptor;
@@ -13,10 +13,20 @@ use serde_json::{Map, Value};
 use crate::cmd::Status;
 use crate::input;
 use crate::keys::{self, ReaderKeys};
+use crate::messages::{self, MissingKeys};
 use crate::output::{self, Format};
 
-/// Arguments of `enclog verify`.
+/// Check that nothing was deleted, duplicated, reordered, altered or cut off.
 #[derive(Args, Debug)]
+#[command(after_help = "\
+Examples:
+  enclog verify --key-file app.key app.log
+  enclog verify --keyring keys/ app.log.2.gz app.log.1 app.log   # oldest first
+  enclog verify --allow-open --key-file app.key /var/log/app.log  # a log still written to
+
+Reports each finding as FILE:LINE: kind: message, then a summary line.
+
+Exit status: 0 clean; 1 problems found; 2 usage, I/O or key error.")]
 pub(crate) struct VerifyArgs {
     /// Log files to check, oldest first (gzip files too); none or `-` reads standard input.
     #[arg(value_name = "FILE")]
@@ -44,7 +54,7 @@ pub(crate) fn run(args: VerifyArgs) -> Result<Status> {
         let input = match input::open(path) {
             Ok(input) => input,
             Err(e) => {
-                output::note(format_args!("{e:#}"));
+                messages::note(format_args!("{e:#}"));
                 bad_inputs += 1;
                 continue;
             }
@@ -52,7 +62,7 @@ pub(crate) fn run(args: VerifyArgs) -> Result<Status> {
         let mut reader = Decryptor::with_opener(input.reader, opener.take().expect("opener"));
         if let Err(e) = verifier.observe_all(&input.name, &mut reader) {
             let what = input::read_failure(input.gzip);
-            output::note(format_args!(
+            messages::note(format_args!(
                 "{}: {what}: {e} (the lines before were checked)",
                 input.name
             ));
@@ -68,7 +78,7 @@ pub(crate) fn run(args: VerifyArgs) -> Result<Status> {
         Format::Json => write_json(&mut out, &report),
     }
     .and_then(|()| out.flush())
-    .context("cannot write to standard output")?;
+    .map_err(messages::stdout_failed)?;
 
     Ok(if bad_inputs > 0 {
         Status::Error
@@ -80,24 +90,20 @@ pub(crate) fn run(args: VerifyArgs) -> Result<Status> {
 }
 
 fn write_text(out: &mut impl Write, report: &Report) -> io::Result<()> {
-    // Lines under a key that was not given all say the same thing: list the first for each
-    // key, count the rest (a whole log under a missing key would otherwise list every line).
-    let mut missing_keys: Vec<(&str, u64)> = Vec::new();
+    // A finding under a missing key names the key only in its message: the same message, the
+    // same key.
+    let mut missing_keys = MissingKeys::new();
     for finding in &report.findings {
-        if finding.kind == FindingKind::UnknownKey {
-            if let Some((_, n)) = missing_keys.iter_mut().find(|(m, _)| *m == finding.message) {
-                *n += 1;
-                continue;
-            }
-            missing_keys.push((&finding.message, 1));
+        if finding.kind == FindingKind::UnknownKey && !missing_keys.first(&finding.message) {
+            continue;
         }
         writeln!(out, "{finding}")?;
     }
-    for (_, n) in missing_keys.iter().filter(|(_, n)| *n > 1) {
+    for (_, lines) in missing_keys.unreported() {
         writeln!(
             out,
             "… and {} more lines under the same missing key (not listed)",
-            n - 1
+            lines - 1
         )?;
     }
     if report.findings_dropped() > 0 {

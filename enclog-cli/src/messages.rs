@@ -1,0 +1,90 @@
+//! Messages about the run itself, on stderr, and the rules they share: how a failed write to
+//! standard output is reported, when a closed pipe is not worth reporting, and how lines under
+//! a missing key are reported once instead of once per line.
+
+use std::fmt;
+use std::io::{self, Write};
+
+/// Prints `enclog: MESSAGE` on stderr (a closed stderr is ignored: there is nowhere left to
+/// report to).
+pub(crate) fn note(message: fmt::Arguments<'_>) {
+    let _ = writeln!(io::stderr().lock(), "enclog: {message}");
+}
+
+/// A failed write to standard output, as every command reports it (exit status 2), unless it
+/// is a closed pipe (see [`is_broken_pipe`]).
+pub(crate) fn stdout_failed(error: io::Error) -> anyhow::Error {
+    anyhow::Error::new(error).context("cannot write to standard output")
+}
+
+/// [`stdout_failed`] naming what was being written (`"the key"`): a secret that did not get out
+/// whole must not be mistaken for one that did.
+pub(crate) fn stdout_failed_writing(what: &str) -> impl FnOnce(io::Error) -> anyhow::Error + '_ {
+    move |error| {
+        anyhow::Error::new(error).context(format!("cannot write {what} to standard output"))
+    }
+}
+
+/// Whether an error (anywhere in its chain) is a write to a closed pipe: the reader went away
+/// (`enclog decrypt big.log | head`), which is how such pipelines end, not a failure.
+pub(crate) fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<io::Error>()
+            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Lines under keys that were not given, counted by key (`K`: whatever names the key where
+/// they are counted). They all say the same thing, and a log under a missing key would
+/// otherwise print one identical message per line: only the first line under each key is
+/// reported, the others are counted and summed up at the end.
+#[derive(Debug)]
+pub(crate) struct MissingKeys<K> {
+    /// The keys in the order their first line came, with their line counts.
+    lines: Vec<(K, u64)>,
+}
+
+impl<K: PartialEq> MissingKeys<K> {
+    pub(crate) fn new() -> MissingKeys<K> {
+        MissingKeys { lines: Vec::new() }
+    }
+
+    /// Counts a line under `key`; `true` for the first under it, the one to report. (A
+    /// linear search: the keys missing from one run are few.)
+    pub(crate) fn first(&mut self, key: K) -> bool {
+        if let Some((_, lines)) = self.lines.iter_mut().find(|(k, _)| *k == key) {
+            *lines += 1;
+            return false;
+        }
+        self.lines.push((key, 1));
+        true
+    }
+
+    /// The keys with lines that were not reported, and how many lines each had in all, in the
+    /// order their first line came.
+    pub(crate) fn unreported(&self) -> impl Iterator<Item = (&K, u64)> {
+        self.lines
+            .iter()
+            .filter(|(_, lines)| *lines > 1)
+            .map(|(key, lines)| (key, *lines))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_line_under_each_missing_key_is_reported_and_the_others_counted() {
+        let mut missing = MissingKeys::new();
+        let reported: Vec<bool> = ["b", "a", "b", "c", "b", "a"]
+            .into_iter()
+            .map(|key| missing.first(key))
+            .collect();
+        assert_eq!(reported, [true, true, false, true, false, false]);
+        assert_eq!(
+            missing.unreported().collect::<Vec<_>>(),
+            [(&"b", 3), (&"a", 2)]
+        );
+    }
+}
