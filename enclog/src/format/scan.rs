@@ -77,21 +77,7 @@ pub(crate) struct Located {
 
 /// Finds the first token in `line`: the marker followed by at least 8 base64url characters.
 pub(crate) fn locate(line: &[u8]) -> Option<Located> {
-    let mut from = 0;
-    while let Some(pos) = find_marker(&line[from..]) {
-        let marker = from + pos;
-        let start = marker + MARKER.len();
-        let len = token_len(&line[start..]);
-        if len >= MIN_TOKEN_CHARS {
-            return Some(Located {
-                marker,
-                start,
-                end: start + len,
-            });
-        }
-        from = start;
-    }
-    None
+    locate_with(line, find_marker, MARKER.len(), token_len)
 }
 
 /// The first occurrence of [`MARKER`] (SIMD search; lines written by enclog start with it).
@@ -109,14 +95,29 @@ fn find_marker(haystack: &[u8]) -> Option<usize> {
 pub(crate) fn locate_fernet(line: &[u8]) -> Option<Located> {
     static FINDER: LazyLock<memmem::Finder<'static>> =
         LazyLock::new(|| memmem::Finder::new(FERNET_MARKER));
-    let mut from = 0;
-    while let Some(pos) = FINDER.find(&line[from..]) {
-        let marker = from + pos;
-        let start = marker + FERNET_MARKER.len();
-        let len = line[start..]
-            .iter()
+    let padded_len = |s: &[u8]| {
+        s.iter()
             .take_while(|&&b| is_token_char(b) || b == b'=')
-            .count();
+            .count()
+    };
+    locate_with(line, |h| FINDER.find(h), FERNET_MARKER.len(), padded_len)
+}
+
+/// The rule both kinds of token share: the first marker (found by `find`) followed by at least
+/// [`MIN_TOKEN_CHARS`] token characters (counted by `run`); a marker with fewer is prose, and
+/// the search goes on after it.
+#[inline(always)]
+fn locate_with(
+    line: &[u8],
+    find: impl Fn(&[u8]) -> Option<usize>,
+    marker_len: usize,
+    run: impl Fn(&[u8]) -> usize,
+) -> Option<Located> {
+    let mut from = 0;
+    while let Some(pos) = find(&line[from..]) {
+        let marker = from + pos;
+        let start = marker + marker_len;
+        let len = run(&line[start..]);
         if len >= MIN_TOKEN_CHARS {
             return Some(Located {
                 marker,
