@@ -3,7 +3,7 @@
 //!
 //! `XChaCha20-Poly1305(k, sid ‖ seq)` is by definition `ChaCha20-Poly1305(HChaCha20(k, sid),
 //! 0⁴ ‖ seq)`. Deriving the subkey once per session and sealing with ring is ~9× faster than
-//! chacha20poly1305 0.11's default build on this hardware (see `RESEARCH.md`/`BENCHMARKS.md`),
+//! chacha20poly1305 0.11's default build on this hardware (see `BENCHMARKS.md`),
 //! and the `FORMAT.md` vectors hold the two byte-identical.
 
 use chacha20::cipher::consts::U10;

@@ -37,21 +37,31 @@ pub(crate) const BLOCK: usize = 64 * 1024;
 /// ```
 #[derive(Clone, Debug)]
 pub struct FollowOptions {
-    pub(crate) from_start: bool,
-    pub(crate) last_lines: usize,
-    pub(crate) poll: bool,
-    pub(crate) poll_interval: Duration,
-    pub(crate) max_line: usize,
+    from_start: bool,
+    last_lines: usize,
+    poll: bool,
+    poll_interval: Duration,
+    max_line: usize,
 }
 
 impl FollowOptions {
     /// Read the file from its start instead of its end. Default: `false`.
+    ///
+    /// ```
+    /// let options = enclog::follow::FollowOptions::default().from_start(true); // like `tail -f -n +1`
+    /// # let _ = options;
+    /// ```
     pub fn from_start(mut self, on: bool) -> Self {
         self.from_start = on;
         self
     }
 
     /// When starting at the end, first deliver this many of the last complete lines. Default: 0.
+    ///
+    /// ```
+    /// let options = enclog::follow::FollowOptions::default().last_lines(10); // like `tail -n 10 -F`
+    /// # let _ = options;
+    /// ```
     pub fn last_lines(mut self, last_lines: usize) -> Self {
         self.last_lines = last_lines;
         self
@@ -60,6 +70,11 @@ impl FollowOptions {
     /// Do not use the platform's file watcher; look at the file every
     /// [`FollowOptions::poll_interval`] instead (for network file systems, where change events
     /// do not arrive). Default: `false`.
+    ///
+    /// ```
+    /// let nfs = enclog::follow::FollowOptions::default().poll(true);
+    /// # let _ = nfs;
+    /// ```
     pub fn poll(mut self, on: bool) -> Self {
         self.poll = on;
         self
@@ -67,6 +82,12 @@ impl FollowOptions {
 
     /// How often to look at the file when polling; when watching, how often to look anyway in
     /// case a change event was lost. Default: 250 ms.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let options = enclog::follow::FollowOptions::default().poll_interval(Duration::from_secs(1));
+    /// # let _ = options;
+    /// ```
     pub fn poll_interval(mut self, poll_interval: Duration) -> Self {
         self.poll_interval = poll_interval;
         self
@@ -74,6 +95,11 @@ impl FollowOptions {
 
     /// Longest line delivered, in bytes; a longer one is skipped and reported as
     /// [`FollowError::LineTooLong`], so memory stays bounded. Default: [`DEFAULT_MAX_LINE`].
+    ///
+    /// ```
+    /// let options = enclog::follow::FollowOptions::default().max_line(1 << 20); // 1 MiB
+    /// # let _ = options;
+    /// ```
     pub fn max_line(mut self, max_line: usize) -> Self {
         self.max_line = max_line;
         self
@@ -185,7 +211,8 @@ impl fmt::Display for FollowEvent {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Followed {
-    /// A complete line.
+    /// A line: complete, or (see [`FollowedLine::terminated`]) the unfinished last line of a
+    /// file that was rotated away or truncated.
     Line(FollowedLine),
     /// Something happened to the path.
     Event(FollowEvent),

@@ -200,9 +200,7 @@ impl<W: Write + Send> EncryptedLogger<W> {
             Ok(()) if line.is_empty() => {}
             Ok(()) => {
                 // Reported and counted by `record`; the caller has nothing to act on.
-                let _ = self
-                    .failures
-                    .record(writer.write_all(&line).and_then(|()| writer.flush()));
+                (self.failures).record(writer.write_all(&line).and_then(|()| writer.flush()));
             }
             Err(e) => self.failures.failed("close the encryption session", &e),
         }
@@ -294,7 +292,7 @@ impl<W: Write + Send> Log for EncryptedLogger<W> {
         {
             Ok(()) => {
                 // Reported and counted by `record`: `Log::log` cannot return it.
-                let _ = self.failures.record(writer.write_all(&line));
+                self.failures.record(writer.write_all(&line));
             }
             Err(e) => self.failures.failed("seal a log line", &e),
         }

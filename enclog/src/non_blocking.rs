@@ -259,6 +259,18 @@ where
 /// `make_writer` until it is dropped, as `Mutex<W>` does: holding two on one thread deadlocks)
 /// and written in that order. After a `fork()` the child has no worker: its events are dropped
 /// and counted; set up a new writer there.
+///
+/// ```
+/// let key = enclog::Key::generate()?;
+/// let file = tempfile::NamedTempFile::new()?;
+/// let (writer, guard) = enclog::non_blocking(key, file.reopen()?)?;
+/// let subscriber = tracing_subscriber::fmt().with_writer(writer.clone()).finish();
+/// tracing::subscriber::with_default(subscriber, || tracing::info!("queued, then sealed"));
+/// drop(guard); // the worker writes what is queued and the close record
+/// assert_eq!(writer.lost_lines(), 0);
+/// assert_eq!(std::fs::read_to_string(file.path())?.lines().count(), 2);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone)]
 pub struct NonBlocking {
     shared: Arc<Shared>,
@@ -296,7 +308,7 @@ impl NonBlocking {
     /// let (old, new) = (enclog::Key::generate()?, enclog::Key::generate()?);
     /// let (writer, _guard) = enclog::non_blocking(old.clone(), std::io::sink())?;
     /// assert_eq!(writer.sealer().key_id(), old.id());
-    /// writer.sealer().set_key(new.clone().into());
+    /// writer.sealer().set_key(new.clone());
     /// assert_eq!(writer.sealer().key_id(), new.id());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -471,6 +483,18 @@ impl Drop for PendingEvent<'_> {
 /// the worker write what is waiting and the session's close record, flush, and stop; the drop
 /// returns when that is done (or after [`NonBlockingBuilder::shutdown_timeout`]). Events logged
 /// afterwards are dropped (and counted).
+///
+/// ```
+/// let key = enclog::Key::generate()?;
+/// let file = tempfile::NamedTempFile::new()?;
+/// let (writer, guard) = enclog::non_blocking(key, file.reopen()?)?;
+/// # let _ = writer;
+/// // … install `writer` in a subscriber, log …
+/// assert_eq!(guard.lost_lines(), 0);
+/// drop(guard); // at the end of `main`: drains the queue, writes the close record, flushes
+/// assert!(std::fs::read_to_string(file.path())?.starts_with("enclog:")); // the close record
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[must_use = "dropping the guard stops the worker: keep it in main"]
 pub struct NonBlockingGuard {
     shared: Arc<Shared>,

@@ -176,7 +176,7 @@ impl Sealer {
     /// let (old, new) = (enclog::Key::generate()?, enclog::Key::generate()?);
     /// let sealer = enclog::Sealer::new(old.clone());
     /// assert_eq!(sealer.key_id(), old.id());
-    /// sealer.set_key(new.clone().into());
+    /// sealer.set_key(new.clone());
     /// assert_eq!(sealer.key_id(), new.id());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -193,7 +193,7 @@ impl Sealer {
     /// let (old, new) = (Key::generate()?, Key::generate()?);
     /// let sealer = Sealer::new(old.clone());
     /// let mut log = sealer.seal_line(b"before")?;
-    /// sealer.set_key(new.clone().into());
+    /// sealer.set_key(new.clone());
     /// sealer.seal_to(None, b"after", &mut log)?;
     /// let mut opener = Opener::new([old.clone(), new.clone()].into_iter().collect::<Keyring>());
     /// let ids: Vec<_> = log.split_inclusive(|&b| b == b'\n')
@@ -201,8 +201,8 @@ impl Sealer {
     /// assert_eq!(ids, [old.id(), old.id(), new.id()]); // event, close record, event
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn set_key(&self, key: SealingKey) {
-        self.shared.key.store(Arc::new(key));
+    pub fn set_key(&self, key: impl Into<SealingKey>) {
+        self.shared.key.store(Arc::new(key.into()));
         self.shared.key_generation.fetch_add(1, Ordering::Release);
     }
 
@@ -361,11 +361,16 @@ impl Sealer {
                 drop(guard);
                 // A Fernet key has no sessions.
                 if let SealingKey::Fernet(key) = &**self.shared.key.load() {
-                    seal_fernet(key, clear, line.plaintext.bytes(), out)?;
+                    let sealed = seal_fernet(key, clear, line.plaintext.bytes(), out);
+                    line.plaintext.wipe();
+                    sealed?;
                     let write = write.take().expect("the loop ends once a line is sealed");
                     return Ok(write(out));
                 }
-                self.current_session(generation)?;
+                if let Err(e) = self.current_session(generation) {
+                    line.plaintext.wipe();
+                    return Err(e);
+                }
                 continue;
             };
             if let Attempt::Sealed(result) = self.seal_with(session, &mut line, out, &mut write) {
@@ -611,5 +616,24 @@ mod tests {
         assert_eq!(opened.plaintext, event);
         assert_eq!(opened.meta, Some(&clear[..]));
         assert_eq!(opened.meta_status, crate::read::MetaStatus::Matches);
+    }
+
+    /// A Fernet line is sealed from a copy of the event (its IV comes first): the writer's
+    /// buffer must not keep the event all the same.
+    #[test]
+    fn sealing_in_place_under_a_fernet_key_leaves_no_plaintext_in_the_buffer() {
+        let key = crate::fernet::FernetKey::generate().unwrap();
+        let sealer = Sealer::new(key.clone());
+        let event = b"user alice@example.com paid 42.00 with card 4111111111111111";
+        let start = room_before(0);
+        let mut buf = vec![0u8; start];
+        buf.extend_from_slice(event);
+        let mut line = Vec::new();
+        sealer
+            .seal_ordered_in_place(None, &mut buf, start, &mut line, |_| ())
+            .unwrap();
+        assert!(!buf.windows(5).any(|w| w == b"alice"), "plaintext left");
+        let mut opener = crate::Opener::new(key.into());
+        assert_eq!(opener.open(&line).unwrap().unwrap().plaintext, event);
     }
 }

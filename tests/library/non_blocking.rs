@@ -275,7 +275,7 @@ fn a_key_set_through_the_writers_sealer_takes_effect_on_the_worker() {
     while sink.lines().is_empty() && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(1));
     }
-    writer.sealer().set_key(new.clone().into());
+    writer.sealer().set_key(new.clone());
     write!(writer.make_writer(), "after").unwrap();
     drop(guard);
     let keyring: Keyring = [old.clone(), new.clone()].into_iter().collect();

@@ -330,7 +330,7 @@ fn set_key_racing_a_session_start_always_wins() {
         for _ in 0..(round % 7) * 200 {
             std::hint::spin_loop();
         }
-        sealer.set_key(new.recipient().into());
+        sealer.set_key(new.recipient());
         let mut log = first.join().unwrap();
         sealer.seal_to(None, b"after set_key", &mut log).unwrap();
         sealer.close_to(&mut log).unwrap();

@@ -1,14 +1,7 @@
 //! Reading a file backwards: where its last lines start.
 
 use std::fs::File;
-#[cfg(test)]
-use std::io::BufRead;
 use std::io::{self, Read, Seek, SeekFrom};
-#[cfg(test)]
-use std::path::Path;
-
-#[cfg(test)]
-use crate::read::DEFAULT_MAX_LINE;
 
 use super::BLOCK;
 
@@ -48,87 +41,91 @@ pub(super) fn start_of_last_lines(file: &mut File, len: u64, n: usize) -> io::Re
     after_nth_newline_back(file, end_of_complete, n + 1)
 }
 
-/// Reads and drops bytes up to and including the next newline (or the end), in bounded pieces.
-#[cfg(test)]
-fn skip_line(reader: &mut impl BufRead) -> io::Result<()> {
-    loop {
-        let available = reader.fill_buf()?;
-        if available.is_empty() {
-            return Ok(());
-        }
-        match available.iter().position(|&b| b == b'\n') {
-            Some(i) => {
-                reader.consume(i + 1);
-                return Ok(());
-            }
-            None => {
-                let n = available.len();
-                reader.consume(n);
-            }
-        }
-    }
-}
-
-/// The last `n` lines of the file at `path` (what `tail -n` prints; the tests' view of
-/// [`start_of_last_lines`], whose skipping of huge lines a follower shares), without their newlines, like `tail -n`: an
-/// unfinished last line counts as a line. The file is read backwards in blocks from its end, so
-/// only the lines returned are held in memory, whatever the file's size; a line longer than
-/// [`DEFAULT_MAX_LINE`](crate::read::DEFAULT_MAX_LINE) is skipped (a follower reports such lines as
-/// errors) rather than read into memory.
-#[cfg(test)]
-fn last_lines(path: impl AsRef<Path>, n: usize) -> Result<Vec<Vec<u8>>, super::FollowError> {
-    let path = path.as_ref();
-    let io_error = |action, source| super::FollowError::Io {
-        path: path.to_path_buf(),
-        action,
-        source,
-    };
-    let mut file = File::open(path).map_err(|e| io_error("open", e))?;
-    let len = file.metadata().map_err(|e| io_error("read", e))?.len();
-    if n == 0 || len == 0 {
-        return Ok(Vec::new());
-    }
-    let read = |file: &mut File| -> io::Result<Vec<Vec<u8>>> {
-        let mut last = [0u8];
-        file.seek(SeekFrom::Start(len - 1))?;
-        file.read_exact(&mut last)?;
-        let terminated = last[0] == b'\n';
-        let start = after_nth_newline_back(file, len, if terminated { n + 1 } else { n })?;
-        file.seek(SeekFrom::Start(start))?;
-        // Only up to the length seen: a writer appending meanwhile does not grow the result.
-        // Line by line, so that one huge line is skipped rather than read into memory.
-        let mut reader = io::BufReader::new(file.take(len - start));
-        let mut lines = Vec::new();
-        loop {
-            let mut line = Vec::new();
-            let n = (&mut reader)
-                .take(DEFAULT_MAX_LINE as u64 + 1)
-                .read_until(b'\n', &mut line)?;
-            if n == 0 {
-                return Ok(lines);
-            }
-            let terminated = line.ends_with(b"\n");
-            if terminated {
-                line.pop();
-            }
-            if line.len() > DEFAULT_MAX_LINE {
-                // Over the cap: skip the rest of this line without keeping it.
-                if !terminated {
-                    skip_line(&mut reader)?;
-                }
-                continue;
-            }
-            lines.push(line);
-        }
-    };
-    read(&mut file).map_err(|e| io_error("read", e))
-}
-
 #[cfg(test)]
 mod tests {
     use std::fs;
+    use std::io::BufRead;
+    use std::path::Path;
 
     use super::*;
+    use crate::read::DEFAULT_MAX_LINE;
+
+    /// The last `n` lines of the file at `path` (what `tail -n` prints; the tests' view of
+    /// [`start_of_last_lines`], whose skipping of huge lines a follower shares), without their newlines, like `tail -n`: an
+    /// unfinished last line counts as a line. The file is read backwards in blocks from its end, so
+    /// only the lines returned are held in memory, whatever the file's size; a line longer than
+    /// [`DEFAULT_MAX_LINE`](crate::read::DEFAULT_MAX_LINE) is skipped (a follower reports such lines as
+    /// errors) rather than read into memory.
+    fn last_lines(
+        path: impl AsRef<Path>,
+        n: usize,
+    ) -> Result<Vec<Vec<u8>>, crate::follow::FollowError> {
+        let path = path.as_ref();
+        let io_error = |action, source| crate::follow::FollowError::Io {
+            path: path.to_path_buf(),
+            action,
+            source,
+        };
+        let mut file = File::open(path).map_err(|e| io_error("open", e))?;
+        let len = file.metadata().map_err(|e| io_error("read", e))?.len();
+        if n == 0 || len == 0 {
+            return Ok(Vec::new());
+        }
+        let read = |file: &mut File| -> io::Result<Vec<Vec<u8>>> {
+            let mut last = [0u8];
+            file.seek(SeekFrom::Start(len - 1))?;
+            file.read_exact(&mut last)?;
+            let terminated = last[0] == b'\n';
+            let start = after_nth_newline_back(file, len, if terminated { n + 1 } else { n })?;
+            file.seek(SeekFrom::Start(start))?;
+            // Only up to the length seen: a writer appending meanwhile does not grow the result.
+            // Line by line, so that one huge line is skipped rather than read into memory.
+            let mut reader = io::BufReader::new(file.take(len - start));
+            let mut lines = Vec::new();
+            loop {
+                let mut line = Vec::new();
+                let n = (&mut reader)
+                    .take(DEFAULT_MAX_LINE as u64 + 1)
+                    .read_until(b'\n', &mut line)?;
+                if n == 0 {
+                    return Ok(lines);
+                }
+                let terminated = line.ends_with(b"\n");
+                if terminated {
+                    line.pop();
+                }
+                if line.len() > DEFAULT_MAX_LINE {
+                    // Over the cap: skip the rest of this line without keeping it.
+                    if !terminated {
+                        skip_line(&mut reader)?;
+                    }
+                    continue;
+                }
+                lines.push(line);
+            }
+        };
+        read(&mut file).map_err(|e| io_error("read", e))
+    }
+
+    /// Reads and drops bytes up to and including the next newline (or the end), in bounded pieces.
+    fn skip_line(reader: &mut impl BufRead) -> io::Result<()> {
+        loop {
+            let available = reader.fill_buf()?;
+            if available.is_empty() {
+                return Ok(());
+            }
+            match available.iter().position(|&b| b == b'\n') {
+                Some(i) => {
+                    reader.consume(i + 1);
+                    return Ok(());
+                }
+                None => {
+                    let n = available.len();
+                    reader.consume(n);
+                }
+            }
+        }
+    }
 
     fn strings(lines: Vec<Vec<u8>>) -> Vec<String> {
         lines

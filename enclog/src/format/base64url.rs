@@ -61,9 +61,9 @@ pub(crate) fn decode_slice(chars: &[u8], out: &mut [u8]) -> Option<usize> {
     )
 }
 
-/// Decodes a Fernet token (url-safe, padded or not, a multiple of 4 characters when padded)
-/// into the start of `out`; returns the length, or `None` for characters outside the alphabet
-/// or `=` anywhere but at the end. Trailing bits are ignored, as Python does, so that one
+/// Decodes a Fernet token (url-safe; unpadded, or padded to a multiple of 4 characters with
+/// exactly the `=` it needs) into the start of `out`; returns the length, or `None` for
+/// characters outside the alphabet, `=` anywhere but at the end, or wrong padding. Trailing bits are ignored, as Python does, so that one
 /// altered last character reads as a token that fails authentication (tampering), not as
 /// malformed text.
 pub(crate) fn decode_fernet(chars: &[u8], out: &mut [u8]) -> Option<usize> {
@@ -71,11 +71,14 @@ pub(crate) fn decode_fernet(chars: &[u8], out: &mut [u8]) -> Option<usize> {
         .strip_suffix(b"==")
         .or_else(|| chars.strip_suffix(b"="))
         .unwrap_or(chars);
-    if data.len() % 4 == 1 || data.contains(&b'=') {
+    let padding = chars.len() - data.len();
+    let needed = (4 - data.len() % 4) % 4;
+    if data.len() % 4 == 1 || data.contains(&b'=') || (padding != 0 && padding != needed) {
         return None;
     }
-    // Clear the unused low bits of the last character, so the strict decoder accepts it.
-    let mut last_group = [0u8; 4];
+    // Clear the unused low bits of the last character, so the strict decoder accepts it (a
+    // copy, wiped after use: for a key's text these are key characters).
+    let mut last_group = zeroize::Zeroizing::new([0u8; 4]);
     let whole = data.len() / 4 * 4;
     let rest = &data[whole..];
     last_group[..rest.len()].copy_from_slice(rest);
@@ -138,6 +141,14 @@ mod tests {
             decode_fernet(b"ab+/", &mut out).is_none(),
             "standard alphabet"
         );
+        for wrong in [&b"abcd="[..], b"abcd==", b"abc==", b"ab="] {
+            assert!(
+                decode_fernet(wrong, &mut out).is_none(),
+                "{wrong:?}: wrong padding"
+            );
+        }
+        assert_eq!(decode_fernet(b"abc=", &mut out), Some(2));
+        assert_eq!(decode_fernet(b"ab==", &mut out), Some(1));
     }
 
     #[test]

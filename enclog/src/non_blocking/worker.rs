@@ -201,7 +201,7 @@ impl<W: Write> Worker<W> {
         let mut close = Vec::new();
         match self.sealer.close_to(&mut close) {
             Ok(()) if !close.is_empty() => {
-                let _ = shared.failures.record(self.writer.write_all(&close));
+                shared.failures.record(self.writer.write_all(&close));
             }
             Ok(()) => {}
             Err(e) => shared.failures.failed("close the encryption session", &e),
@@ -265,10 +265,7 @@ impl<W: Write> Worker<W> {
                 .seal_in_place(clear, &mut self.event, EVENT_START, &mut self.line)
             {
                 Ok(()) => {
-                    let _ = self
-                        .shared
-                        .failures
-                        .record(self.writer.write_all(&self.line));
+                    (self.shared.failures).record(self.writer.write_all(&self.line));
                 }
                 Err(e) => self.shared.failures.failed("seal a log line", &e),
             }

@@ -98,14 +98,12 @@ impl FailureState {
         }
     }
 
-    /// Records the outcome of writing one line and hands it back: writers that can return it
-    /// (`SealingWrite`) do; those that cannot (a drop, `log::Log::log`) have reported and
-    /// counted it here.
-    pub(crate) fn record(&self, result: std::io::Result<()>) -> std::io::Result<()> {
+    /// Records the outcome of writing one line: the writers cannot return it (it happens in a
+    /// drop, in `log::Log::log`, on a worker thread), so it is reported and counted here.
+    pub(crate) fn record(&self, result: std::io::Result<()>) {
         match &result {
             Ok(()) => self.succeeded(),
             Err(e) => self.failed("write an encrypted log line", e),
         }
-        result
     }
 }

@@ -35,6 +35,15 @@ impl Plaintext<'_> {
             Plaintext::InPlace { buf, start } => &buf[*start..],
         }
     }
+
+    /// Overwrites an in-place plaintext that was not encrypted where it is (a Fernet line is
+    /// sealed from a copy; a line that failed was not sealed): the writer reuses its buffer, and
+    /// the event must not stay in it (threat: plaintext in memory a later dump or bug exposes).
+    pub(super) fn wipe(&mut self) {
+        if let Plaintext::InPlace { buf, start } = self {
+            zeroize::Zeroize::zeroize(&mut buf[*start..]);
+        }
+    }
 }
 
 /// The room [`encode`] needs before a plaintext: the longest header, and the clear

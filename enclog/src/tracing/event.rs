@@ -151,7 +151,7 @@ impl<W: Write> EventWriter<'_, W> {
         match written {
             Ok(result) => {
                 // Reported and counted by `record`: a drop cannot return it.
-                let _ = settings.failures.record(result);
+                settings.failures.record(result);
             }
             Err(e) => settings.failures.failed("seal a log line", &e),
         }

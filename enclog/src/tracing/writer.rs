@@ -238,7 +238,7 @@ impl<M> EncryptedWriter<M> {
             Ok(None) => {}
             Ok(Some(result)) => {
                 // Reported and counted by `record`: a drop cannot return it.
-                let _ = self.settings.failures.record(result);
+                self.settings.failures.record(result);
             }
             Err(e) => self
                 .settings
