@@ -1,6 +1,6 @@
-//! Printing what was logged: text as the application wrote it (level words coloured, control
-//! characters escaped) or JSON; and the progress indicator. Messages about the run itself are
-//! in [`crate::messages`].
+//! Printing what was logged: text as the application wrote it (level words coloured, text no
+//! token authenticates dim, control characters escaped) or JSON; and the progress indicator.
+//! Messages about the run itself are in [`crate::messages`].
 
 mod escape;
 mod json;
@@ -53,7 +53,8 @@ impl When {
 /// `--color`, for the commands that print decrypted text (`decrypt`, `tailf`, `demo`).
 #[derive(Args, Debug)]
 pub(crate) struct ColorOption {
-    /// When to colour level words in decrypted output (NO_COLOR is honoured by `auto`).
+    /// When to colour decrypted output: level words in colour, text no token authenticates
+    /// (plain lines, text around a token) dim (NO_COLOR is honoured by `auto`).
     #[arg(long, value_enum, default_value_t = When::Auto, value_name = "WHEN")]
     pub(crate) color: When,
 }
@@ -75,11 +76,13 @@ pub(crate) struct TextOptions {
     #[arg(long, value_enum, value_name = "WHEN", default_value_t = When::Auto)]
     escape: When,
     /// Print only authenticated text: the events sealed in tokens. Plain lines, the text
-    /// around a token (a syslog header, a JSON wrapper) and clear metadata are left out.
+    /// around a token (a syslog header, a JSON wrapper) and clear metadata are left out; JSON
+    /// output leaves out plain lines and the `before` and `after` fields.
     ///
     /// Without it, text that is not authenticated is printed too; with colour on it is shown
     /// dim, and clear metadata that differs from its encrypted copy is followed by
-    /// `[clear metadata edited: authentic "…"]` (in pipes too).
+    /// `[clear metadata edited: authentic "…"]` (in pipes too). With `--escape never`, a
+    /// logged escape sequence can undo the dimming.
     #[arg(long)]
     authenticated_only: bool,
 }
