@@ -608,11 +608,9 @@ fn a_carriage_return_is_kept_only_where_a_newline_follows() {
     );
 }
 
-/// `--escape auto` (the default) escapes when standard output is a terminal: run under a
-/// pseudo-terminal (Python's `pty`, which every machine running the suite has).
-#[test]
-fn control_characters_are_escaped_on_a_terminal_by_default() {
-    const UNDER_PTY: &str = r#"
+/// Runs its arguments with standard output on a pseudo-terminal (Python's `pty`, which every
+/// machine running the suite has) and prints what the terminal received.
+const UNDER_PTY: &str = r#"
 import os, pty, subprocess, sys
 main, sub = pty.openpty()
 child = subprocess.Popen(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=sub)
@@ -629,24 +627,55 @@ while True:
 sys.stdout.buffer.write(out)
 sys.exit(child.wait())
 "#;
-    let env = Env::new();
-    let file = env.write("app.log", &env.encrypt(b"title \x1b]0;pwned\x07 set\n"));
+
+/// `enclog decrypt --key-file app.key FILE` with standard output on a pseudo-terminal and
+/// `NO_COLOR` as given: what the terminal got.
+fn decrypt_on_a_terminal(env: &Env, file: &std::path::Path, no_color: Option<&str>) -> Vec<u8> {
     let enclog = crate::enclog_bin::command();
-    let out = std::process::Command::new("python3")
+    let mut python = std::process::Command::new("python3");
+    python
         .args(["-c", UNDER_PTY])
         .arg(enclog.get_program())
         .args(["decrypt", "--key-file"])
-        .args([&env.key, &file])
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("python3 runs");
+        .args([&env.key, file]);
+    match no_color {
+        Some(v) => python.env("NO_COLOR", v),
+        None => python.env_remove("NO_COLOR"),
+    };
+    let out = python.output().expect("python3 runs");
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    out.stdout
+}
+
+/// `--escape auto` (the default) escapes when standard output is a terminal.
+#[test]
+fn control_characters_are_escaped_on_a_terminal_by_default() {
+    let env = Env::new();
+    let file = env.write("app.log", &env.encrypt(b"title \x1b]0;pwned\x07 set\n"));
     // The terminal turns the newline into CRLF.
-    assert_eq!(out.stdout, b"title \\x1b]0;pwned\\x07 set\r\n");
+    assert_eq!(
+        decrypt_on_a_terminal(&env, &file, Some("1")),
+        b"title \\x1b]0;pwned\\x07 set\r\n"
+    );
+}
+
+/// Threat: a forged line, or a forged prefix before a real token, read on a terminal as if
+/// enclog had vouched for it. `--color auto` (the default) shows it dim on a terminal.
+#[test]
+fn unauthenticated_text_is_dim_on_a_terminal_by_default() {
+    let env = Env::new();
+    let mut log = b"FORGED plain\n".to_vec();
+    log.extend_from_slice(b"FORGED prefix: ");
+    log.extend_from_slice(&env.encrypt(b"event\n"));
+    let file = env.write("app.log", &log);
+    assert_eq!(
+        decrypt_on_a_terminal(&env, &file, None),
+        b"\x1b[2mFORGED plain\x1b[22m\r\n\x1b[2mFORGED prefix: \x1b[22mevent\r\n"
+    );
 }
 
 #[test]

@@ -282,6 +282,30 @@ fn authenticated_only_prints_only_sealed_events() {
     assert!(tail.interrupt().is_empty());
 }
 
+/// Like `decrypt`: clear metadata edited from `ERROR` to `DEBUG` is flagged on stdout where
+/// it is printed. Threat: a log router or an attacker relabelling an ERROR line.
+#[test]
+fn edited_clear_metadata_is_flagged_where_it_is_printed() {
+    let env = Env::new();
+    let log = env.path("app.log");
+    let mut line = Vec::new();
+    sealer(&env)
+        .seal_to(Some(b"ERROR"), b"disk full", &mut line)
+        .unwrap();
+    append(
+        &log,
+        &[&b"DEBUG"[..], line.strip_prefix(b"ERROR").unwrap()].concat(),
+    );
+    let tail = Tail::spawn(&[
+        "--from-start".as_ref(),
+        log.as_ref(),
+        "--key-file".as_ref(),
+        env.key.as_ref(),
+    ]);
+    tail.expect("DEBUG [clear metadata edited: authentic \"ERROR\"] disk full");
+    assert!(tail.interrupt().is_empty());
+}
+
 #[test]
 fn a_missing_key_is_exit_2() {
     let env = Env::new();
