@@ -1,6 +1,6 @@
-//! Printing what was logged: text as the application wrote it (level words coloured, control
-//! characters escaped) or JSON; and the progress indicator. Messages about the run itself are
-//! in [`crate::messages`].
+//! Printing what was logged: text as the application wrote it (level words coloured, text no
+//! token authenticates dim, control characters escaped) or JSON; and the progress indicator.
+//! Messages about the run itself are in [`crate::messages`].
 
 mod escape;
 mod json;
@@ -9,7 +9,7 @@ mod progress;
 use std::io::{self, IsTerminal, Write};
 
 use clap::{Args, ValueEnum};
-use enclog::read::Opened;
+use enclog::read::{MetaStatus, Opened};
 
 pub(crate) use self::json::{JsonLine, write_json, write_json_value};
 pub(crate) use self::progress::Progress;
@@ -53,7 +53,8 @@ impl When {
 /// `--color`, for the commands that print decrypted text (`decrypt`, `tailf`, `demo`).
 #[derive(Args, Debug)]
 pub(crate) struct ColorOption {
-    /// When to colour level words in decrypted output (NO_COLOR is honoured by `auto`).
+    /// When to colour decrypted output: level words in colour, text no token authenticates
+    /// (plain lines, text around a token) dim (NO_COLOR is honoured by `auto`).
     #[arg(long, value_enum, default_value_t = When::Auto, value_name = "WHEN")]
     pub(crate) color: When,
 }
@@ -69,8 +70,21 @@ pub(crate) struct TextOptions {
     /// or reorder a line: `auto` does it when standard output is a terminal; give `always` when
     /// a pipe ends at one (`| grep …`, `| less -R`). Tabs, newlines and a carriage return
     /// ending a line are kept.
+    ///
+    /// With escaping on, every further line of a multi-line event (an error chain, a
+    /// backtrace) is indented by two spaces, so that it cannot pass for a line of its own.
     #[arg(long, value_enum, value_name = "WHEN", default_value_t = When::Auto)]
     escape: When,
+    /// Print only authenticated text: the events sealed in tokens. Plain lines, the text
+    /// around a token (a syslog header, a JSON wrapper) and clear metadata are left out; JSON
+    /// output leaves out plain lines and the `before` and `after` fields.
+    ///
+    /// Without it, text that is not authenticated is printed too; with colour on it is shown
+    /// dim, and clear metadata that differs from its encrypted copy is followed by
+    /// `[clear metadata edited: authentic "…"]` (in pipes too). With `--escape never`, a
+    /// logged escape sequence can undo the dimming.
+    #[arg(long)]
+    authenticated_only: bool,
 }
 
 /// How logged text is printed: level words coloured or not, control characters escaped or not.
@@ -80,13 +94,101 @@ pub(crate) struct TextStyle {
     pub(crate) escape: bool,
 }
 
-impl TextStyle {
-    /// The style for standard output, from `--color` and `--escape`.
-    pub(crate) fn for_stdout(options: &TextOptions) -> TextStyle {
-        TextStyle {
-            color: options.color.color.color_stdout(),
-            escape: options.escape.escape_stdout(),
+/// How a reading command prints what it read (`decrypt`, `tailf`): the [`TextStyle`], and
+/// whether text that is not authenticated is printed at all (`--authenticated-only`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct TextOutput {
+    pub(crate) style: TextStyle,
+    pub(crate) authenticated_only: bool,
+}
+
+impl TextOutput {
+    /// The output for standard output, from `--color`, `--escape` and `--authenticated-only`.
+    pub(crate) fn for_stdout(options: &TextOptions) -> TextOutput {
+        TextOutput {
+            style: TextStyle {
+                color: options.color.color.color_stdout(),
+                escape: options.escape.escape_stdout(),
+            },
+            authenticated_only: options.authenticated_only,
         }
+    }
+
+    /// Writes a line that holds no token (and a newline, when `terminated`): dim with colour
+    /// on, nothing at all with `--authenticated-only`.
+    pub(crate) fn write_plain(
+        self,
+        out: &mut impl Write,
+        raw: &[u8],
+        terminated: bool,
+    ) -> io::Result<()> {
+        if self.authenticated_only {
+            return Ok(());
+        }
+        self.style.write_unauthenticated(out, raw, terminated)?;
+        if terminated {
+            out.write_all(b"\n")?;
+        }
+        Ok(())
+    }
+
+    /// Writes an opened line: see [`write_opened`]; with `--authenticated-only` the event
+    /// alone.
+    pub(crate) fn write_opened(self, out: &mut impl Write, opened: &Opened<'_>) -> io::Result<()> {
+        if self.authenticated_only {
+            self.style.write_event(out, opened.plaintext, true)?;
+            return out.write_all(b"\n");
+        }
+        write_opened(out, opened, self.style)
+    }
+}
+
+/// Dim (SGR 2), for text that is not authenticated; SGR 22 ends it (and nothing else).
+const DIM: &[u8] = b"\x1b[2m";
+const UNDIM: &[u8] = b"\x1b[22m";
+/// Reverse video, for the marker of edited clear metadata.
+const MARK: &[u8] = b"\x1b[7m";
+const UNMARK: &[u8] = b"\x1b[27m";
+
+/// What starts each further line of a multi-line event when escaping: an indent, so that a
+/// logged `\n` followed by text shaped like a log line cannot pass for a line of its own.
+const CONTINUATION: &[u8] = b"  ";
+
+impl TextStyle {
+    /// Writes text from the log that no token authenticates (a plain line, the text around a
+    /// token) like [`TextStyle::write_text`], dim with colour on. Threat: a forged line, or a
+    /// forged prefix before a real token (`… ERROR `), read as if enclog had vouched for it.
+    fn write_unauthenticated(
+        self,
+        out: &mut impl Write,
+        text: &[u8],
+        line_end: bool,
+    ) -> io::Result<()> {
+        // Nothing to show (an empty line, the CR of a CRLF line): no escape sequence either.
+        if !self.color || text.is_empty() || text == b"\r" {
+            return self.write_text(out, text, line_end);
+        }
+        out.write_all(DIM)?;
+        self.write_text(out, text, line_end)?;
+        out.write_all(UNDIM)
+    }
+
+    /// Writes part of an event like [`TextStyle::write_text`]; when escaping, every newline
+    /// in it is followed by [`CONTINUATION`], but for one that ends the printed line
+    /// (`line_end` and nothing after it).
+    fn write_event_text(self, out: &mut impl Write, text: &[u8], line_end: bool) -> io::Result<()> {
+        if !self.escape {
+            return out.write_all(text);
+        }
+        let mut rest = text;
+        while let Some(nl) = rest.iter().position(|&b| b == b'\n') {
+            escape::write_escaped(out, &rest[..=nl], true)?;
+            rest = &rest[nl + 1..];
+            if !(line_end && rest.is_empty()) {
+                out.write_all(CONTINUATION)?;
+            }
+        }
+        escape::write_escaped(out, rest, line_end)
     }
 
     /// Writes text from the log as it is, or with its control characters escaped;
@@ -110,13 +212,13 @@ impl TextStyle {
         let level = if self.color { find_level(text) } else { None };
         match level {
             Some((at, len, color)) => {
-                self.write_text(out, &text[..at], false)?;
+                self.write_event_text(out, &text[..at], false)?;
                 out.write_all(color)?;
                 out.write_all(&text[at..at + len])?;
                 out.write_all(b"\x1b[0m")?;
-                self.write_text(out, &text[at + len..], line_end)
+                self.write_event_text(out, &text[at + len..], line_end)
             }
-            None => self.write_text(out, text, line_end),
+            None => self.write_event_text(out, text, line_end),
         }
     }
 }
@@ -130,17 +232,38 @@ pub(crate) enum Format {
     Json,
 }
 
-/// Writes an opened line as text: the text around the token kept, the token replaced by its
-/// plaintext. No allocation: this is the hot path of `decrypt`.
+/// Writes an opened line as text: the text around the token kept (dim with colour on: no
+/// token authenticates it), the token replaced by its plaintext. Clear metadata that differs
+/// from its encrypted copy is followed by `[clear metadata edited: authentic "…"]`, where it
+/// is printed, colour or not. No allocation: this is the hot path of `decrypt`.
 pub(crate) fn write_opened(
     out: &mut impl Write,
     opened: &Opened<'_>,
     style: TextStyle,
 ) -> io::Result<()> {
-    style.write_text(out, opened.before, false)?;
+    style.write_unauthenticated(out, opened.before, false)?;
+    if opened.meta_status == MetaStatus::Differs {
+        write_edited_marker(out, opened.meta.unwrap_or_default(), style)?;
+    }
     style.write_event(out, opened.plaintext, opened.after.is_empty())?;
-    style.write_text(out, opened.after, true)?;
+    style.write_unauthenticated(out, opened.after, true)?;
     out.write_all(b"\n")
+}
+
+/// The marker after clear metadata that was edited. Threat: a log router or an attacker
+/// relabelling an ERROR line as DEBUG, for whoever reads the output rather than stderr. The
+/// authentic value is always shown escaped: it is inside enclog's own words.
+fn write_edited_marker(out: &mut impl Write, authentic: &[u8], style: TextStyle) -> io::Result<()> {
+    if style.color {
+        out.write_all(MARK)?;
+    }
+    out.write_all(b"[clear metadata edited: authentic \"")?;
+    escape::write_escaped(out, authentic, false)?;
+    out.write_all(b"\"]")?;
+    if style.color {
+        out.write_all(UNMARK)?;
+    }
+    out.write_all(b" ")
 }
 
 /// Level words are looked for only near the start of an event, where formatters put them, so
@@ -221,6 +344,53 @@ mod tests {
         };
         assert_eq!(event(escape, b"as\x1bis"), b"as\\x1bis");
         assert_eq!(event(TextStyle::default(), b"as\x1bis"), b"as\x1bis");
+    }
+
+    /// Threat: a logged newline followed by text shaped like a log line, read as a line of
+    /// its own. Escaping indents every further line of an event, the level word's colour and
+    /// the carriage return of a CRLF line kept; a newline ending the printed line is not
+    /// followed by an indent, one followed by more text is.
+    #[test]
+    fn escaping_indents_the_continuation_lines_of_an_event() {
+        let escape = TextStyle {
+            color: false,
+            escape: true,
+        };
+        assert_eq!(
+            event(escape, b"boom\r\nDEC 6 INFO fake\n"),
+            b"boom\r\n  DEC 6 INFO fake\n  "
+        );
+        let mut out = Vec::new();
+        escape.write_event(&mut out, b"a\nb\n", true).unwrap();
+        assert_eq!(out, b"a\n  b\n");
+        let both = TextStyle {
+            color: true,
+            escape: true,
+        };
+        assert_eq!(
+            event(both, b"x\nERROR y\nz\x1b"),
+            b"x\n  \x1b[1;31mERROR\x1b[0m y\n  z\\x1b"
+        );
+        assert_eq!(event(TextStyle::default(), b"a\nb"), b"a\nb");
+    }
+
+    /// With colour on, text no token authenticates is dim, but an empty one or a lone CR
+    /// gets no escape sequence; without colour it is as logged.
+    #[test]
+    fn unauthenticated_text_is_dim_only_with_colour() {
+        let color = TextStyle {
+            color: true,
+            escape: false,
+        };
+        let dim = |style: TextStyle, text: &[u8]| {
+            let mut out = Vec::new();
+            style.write_unauthenticated(&mut out, text, true).unwrap();
+            out
+        };
+        assert_eq!(dim(color, b"forged"), b"\x1b[2mforged\x1b[22m");
+        assert_eq!(dim(color, b""), b"");
+        assert_eq!(dim(color, b"\r"), b"\r");
+        assert_eq!(dim(TextStyle::default(), b"forged"), b"forged");
     }
 
     #[test]

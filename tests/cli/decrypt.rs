@@ -30,7 +30,7 @@ fn mixed_plain_syslog_and_encrypted_lines() {
 }
 
 #[test]
-fn clear_metadata_is_dropped_when_authentic_and_flagged_when_edited() {
+fn clear_metadata_is_dropped_when_authentic_and_flagged_on_stdout_and_stderr_when_edited() {
     let env = Env::new();
     let sealer = enclog::Sealer::new(enclog::SealingKey::from_file(&env.key).unwrap());
     let mut log = Vec::new();
@@ -48,9 +48,11 @@ fn clear_metadata_is_dropped_when_authentic_and_flagged_when_edited() {
     let file = env.write("meta.log", &log);
     let r = run(env.cmd(&["decrypt"]).arg(&file), b"");
     assert_eq!(r.code, 0, "{}", r.stderr);
+    // Flagged on stdout too, where the edited value is printed: a reader of the output alone
+    // (`| less`, `| grep`) sees it.
     assert_eq!(
         r.stdout_text(),
-        "2026 WARN disk full\nDEBUG 2026 ERROR boom\n"
+        "2026 WARN disk full\nDEBUG [clear metadata edited: authentic \"ERROR\"] 2026 ERROR boom\n"
     );
     assert!(r.stderr.contains("meta.log:2: warning"), "{}", r.stderr);
     assert!(r.stderr.contains("\"ERROR\""), "{}", r.stderr);
@@ -392,6 +394,160 @@ fn colour_is_off_in_pipes_and_on_when_asked() {
     );
 }
 
+/// A log where every kind of text no token authenticates sits beside authenticated events: a
+/// plain line, a syslog header, a JSON wrapper, a forged `ERROR ` in front of authentic clear
+/// metadata, edited clear metadata, a forged plain line shaped like a log line. Returns the log
+/// and the events it holds.
+fn mixed_authenticity(env: &Env) -> (Vec<u8>, &'static str) {
+    let sealer = enclog::Sealer::new(enclog::SealingKey::from_file(&env.key).unwrap());
+    // `META TOKEN`, or `TOKEN`.
+    let token = |meta: Option<&[u8]>, event: &[u8]| {
+        let mut line = Vec::new();
+        sealer.seal_to(meta, event, &mut line).unwrap();
+        line.strip_suffix(b"\n").unwrap().to_vec()
+    };
+    let mut log = b"2026-12-06T08:00:00Z ERROR FORGED plain line\n".to_vec();
+    log.extend_from_slice(b"Dec  6 08:00:01 web1 FORGED-syslog[77]: ");
+    log.extend_from_slice(&token(None, b"event one"));
+    log.extend_from_slice(b"\n{\"FORGED-wrapper\":\"");
+    log.extend_from_slice(&token(None, b"event two"));
+    log.extend_from_slice(b"\",\"FORGED-after\":1}\n");
+    // Authentic clear metadata (`INFO <token>`), with a forged level in front of it.
+    log.extend_from_slice(b"FORGED-ERROR ");
+    log.extend_from_slice(&token(Some(b"INFO"), b"event three"));
+    // Clear metadata edited from `ERROR` to `FORGED-DEBUG`.
+    log.extend_from_slice(b"\nFORGED-DEBUG ");
+    let edited = token(Some(b"ERROR"), b"event four");
+    log.extend_from_slice(edited.strip_prefix(b"ERROR ").unwrap());
+    log.extend_from_slice(b"\nFORGED last plain line\n");
+    (log, "event one\nevent two\nevent three\nevent four\n")
+}
+
+/// Threat: text no token authenticates — a forged line, a forged prefix before a real token,
+/// an edited level — read as if enclog had vouched for it. `--authenticated-only` prints the
+/// sealed events and nothing else, as text and as JSON.
+#[test]
+fn authenticated_only_prints_no_unauthenticated_text() {
+    let env = Env::new();
+    let (log, events) = mixed_authenticity(&env);
+    let file = env.write("mixed.log", &log);
+    let r = run(
+        env.cmd(&["decrypt", "--authenticated-only"]).arg(&file),
+        b"",
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout_text(), events);
+    assert!(!r.stdout_text().contains("FORGED"));
+    // Colour and escaping change nothing here: there is nothing to mark.
+    let r = run(
+        env.cmd(&[
+            "decrypt",
+            "--authenticated-only",
+            "--color",
+            "never",
+            "--escape",
+            "always",
+        ])
+        .arg(&file),
+        b"",
+    );
+    assert_eq!(r.stdout_text(), events);
+
+    // JSON keeps its separation and leaves out plain lines and the text around tokens.
+    let json = run(
+        env.cmd(&["decrypt", "--authenticated-only", "--output", "json"])
+            .arg(&file),
+        b"",
+    );
+    assert_eq!(json.code, 0, "{}", json.stderr);
+    assert!(
+        !json.stdout_text().contains("FORGED"),
+        "{}",
+        json.stdout_text()
+    );
+    let objects: Vec<serde_json::Value> = json
+        .stdout_text()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(objects.len(), 4);
+    assert!(objects.iter().all(|o| o["type"] == "opened"));
+    assert_eq!(objects[3]["meta"], "ERROR");
+    assert_eq!(objects[3]["meta_status"], "differs");
+    // Without the option, JSON still gives everything.
+    let json = run(env.cmd(&["decrypt", "--output", "json"]).arg(&file), b"");
+    assert_eq!(json.stdout_text().lines().count(), 6);
+}
+
+/// Threat: as above, for whoever reads `decrypt` on a terminal. With colour on, text no token
+/// authenticates is dim (SGR 2 … SGR 22), events are not, and edited clear metadata is
+/// followed by a marker in reverse video. Without colour (a pipe) the bytes are as logged, but
+/// for the marker.
+#[test]
+fn colour_shows_unauthenticated_text_dim_and_marks_edited_metadata() {
+    let env = Env::new();
+    let (log, _) = mixed_authenticity(&env);
+    let file = env.write("mixed.log", &log);
+    let r = run(env.cmd(&["decrypt", "--color", "always"]).arg(&file), b"");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        r.stdout_text(),
+        "\x1b[2m2026-12-06T08:00:00Z ERROR FORGED plain line\x1b[22m\n\
+         \x1b[2mDec  6 08:00:01 web1 FORGED-syslog[77]: \x1b[22mevent one\n\
+         \x1b[2m{\"FORGED-wrapper\":\"\x1b[22mevent two\x1b[2m\",\"FORGED-after\":1}\x1b[22m\n\
+         \x1b[2mFORGED-ERROR \x1b[22mevent three\n\
+         \x1b[2mFORGED-DEBUG \x1b[22m\x1b[7m[clear metadata edited: authentic \"ERROR\"]\x1b[27m event four\n\
+         \x1b[2mFORGED last plain line\x1b[22m\n"
+    );
+    let piped = run(env.cmd(&["decrypt"]).arg(&file), b"");
+    assert_eq!(
+        piped.stdout_text(),
+        "2026-12-06T08:00:00Z ERROR FORGED plain line\n\
+         Dec  6 08:00:01 web1 FORGED-syslog[77]: event one\n\
+         {\"FORGED-wrapper\":\"event two\",\"FORGED-after\":1}\n\
+         FORGED-ERROR event three\n\
+         FORGED-DEBUG [clear metadata edited: authentic \"ERROR\"] event four\n\
+         FORGED last plain line\n"
+    );
+}
+
+/// Threat: an event holding a newline followed by text shaped like a log line (an error
+/// chain quoting input, a backtrace), read as a line of its own. With escaping on, every
+/// further line of an event is indented; in a pipe the bytes are as logged.
+#[test]
+fn continuation_lines_of_an_event_are_indented_when_escaping() {
+    let env = Env::new();
+    let sealer = enclog::Sealer::new(enclog::SealingKey::from_file(&env.key).unwrap());
+    let event = b"2026-12-06T08:00:00Z ERROR login failed\ncaused by: bad name\n\
+                  2026-12-06T08:00:01Z INFO admin logged in\r\n";
+    let mut log = sealer.seal_line(event).unwrap();
+    log.extend_from_slice(b"<");
+    log.extend_from_slice(&sealer.seal_line(b"two\nlines").unwrap());
+    log.pop();
+    log.extend_from_slice(b">\n");
+    let file = env.write("app.log", &log);
+    let r = run(env.cmd(&["decrypt", "--escape", "always"]).arg(&file), b"");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        r.stdout_text(),
+        "2026-12-06T08:00:00Z ERROR login failed\n  caused by: bad name\n  \
+         2026-12-06T08:00:01Z INFO admin logged in\r\n\n<two\n  lines>\n"
+    );
+    let r = run(
+        env.cmd(&["decrypt", "--escape", "always", "--color", "always"])
+            .arg(&file),
+        b"",
+    );
+    assert!(
+        r.stdout_text()
+            .starts_with("2026-12-06T08:00:00Z \x1b[1;31mERROR\x1b[0m login failed\n  caused by"),
+        "{}",
+        r.stdout_text()
+    );
+    let piped = run(env.cmd(&["decrypt"]).arg(&file), b"");
+    assert_eq!(piped.stdout, [&event[..], b"\n<two\nlines>\n"].concat());
+}
+
 /// Threat: a logged value (a user name, a header) that drives the terminal of whoever decrypts
 /// the log — sets the title, erases or overwrites lines to hide others. On a terminal (or with
 /// `--escape always`) control characters in events and in plain lines are shown escaped.
@@ -452,11 +608,9 @@ fn a_carriage_return_is_kept_only_where_a_newline_follows() {
     );
 }
 
-/// `--escape auto` (the default) escapes when standard output is a terminal: run under a
-/// pseudo-terminal (Python's `pty`, which every machine running the suite has).
-#[test]
-fn control_characters_are_escaped_on_a_terminal_by_default() {
-    const UNDER_PTY: &str = r#"
+/// Runs its arguments with standard output on a pseudo-terminal (Python's `pty`, which every
+/// machine running the suite has) and prints what the terminal received.
+const UNDER_PTY: &str = r#"
 import os, pty, subprocess, sys
 main, sub = pty.openpty()
 child = subprocess.Popen(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=sub)
@@ -473,24 +627,55 @@ while True:
 sys.stdout.buffer.write(out)
 sys.exit(child.wait())
 "#;
-    let env = Env::new();
-    let file = env.write("app.log", &env.encrypt(b"title \x1b]0;pwned\x07 set\n"));
+
+/// `enclog decrypt --key-file app.key FILE` with standard output on a pseudo-terminal and
+/// `NO_COLOR` as given: what the terminal got.
+fn decrypt_on_a_terminal(env: &Env, file: &std::path::Path, no_color: Option<&str>) -> Vec<u8> {
     let enclog = crate::enclog_bin::command();
-    let out = std::process::Command::new("python3")
+    let mut python = std::process::Command::new("python3");
+    python
         .args(["-c", UNDER_PTY])
         .arg(enclog.get_program())
         .args(["decrypt", "--key-file"])
-        .args([&env.key, &file])
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("python3 runs");
+        .args([&env.key, file]);
+    match no_color {
+        Some(v) => python.env("NO_COLOR", v),
+        None => python.env_remove("NO_COLOR"),
+    };
+    let out = python.output().expect("python3 runs");
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    out.stdout
+}
+
+/// `--escape auto` (the default) escapes when standard output is a terminal.
+#[test]
+fn control_characters_are_escaped_on_a_terminal_by_default() {
+    let env = Env::new();
+    let file = env.write("app.log", &env.encrypt(b"title \x1b]0;pwned\x07 set\n"));
     // The terminal turns the newline into CRLF.
-    assert_eq!(out.stdout, b"title \\x1b]0;pwned\\x07 set\r\n");
+    assert_eq!(
+        decrypt_on_a_terminal(&env, &file, Some("1")),
+        b"title \\x1b]0;pwned\\x07 set\r\n"
+    );
+}
+
+/// Threat: a forged line, or a forged prefix before a real token, read on a terminal as if
+/// enclog had vouched for it. `--color auto` (the default) shows it dim on a terminal.
+#[test]
+fn unauthenticated_text_is_dim_on_a_terminal_by_default() {
+    let env = Env::new();
+    let mut log = b"FORGED plain\n".to_vec();
+    log.extend_from_slice(b"FORGED prefix: ");
+    log.extend_from_slice(&env.encrypt(b"event\n"));
+    let file = env.write("app.log", &log);
+    assert_eq!(
+        decrypt_on_a_terminal(&env, &file, None),
+        b"\x1b[2mFORGED plain\x1b[22m\r\n\x1b[2mFORGED prefix: \x1b[22mevent\r\n"
+    );
 }
 
 #[test]

@@ -257,6 +257,55 @@ fn control_characters_are_escaped_when_asked() {
     assert!(tail.interrupt().is_empty());
 }
 
+/// Like `decrypt`: with `--authenticated-only`, plain lines and the text around tokens (here a
+/// forged syslog header) are not printed, only the sealed events. Threat: forged text read as
+/// if enclog had vouched for it.
+#[test]
+fn authenticated_only_prints_only_sealed_events() {
+    let env = Env::new();
+    let log = env.path("app.log");
+    let s = sealer(&env);
+    append(&log, b"2026-12-06T08:00:00Z ERROR FORGED plain line\n");
+    append(&log, b"FORGED header: ");
+    append(&log, &s.seal_line(b"event one").unwrap());
+    append(&log, b"FORGED plain line\n");
+    append(&log, &s.seal_line(b"event two").unwrap());
+    let tail = Tail::spawn(&[
+        "--from-start".as_ref(),
+        "--authenticated-only".as_ref(),
+        log.as_ref(),
+        "--key-file".as_ref(),
+        env.key.as_ref(),
+    ]);
+    tail.expect("event one");
+    tail.expect("event two");
+    assert!(tail.interrupt().is_empty());
+}
+
+/// Like `decrypt`: clear metadata edited from `ERROR` to `DEBUG` is flagged on stdout where
+/// it is printed. Threat: a log router or an attacker relabelling an ERROR line.
+#[test]
+fn edited_clear_metadata_is_flagged_where_it_is_printed() {
+    let env = Env::new();
+    let log = env.path("app.log");
+    let mut line = Vec::new();
+    sealer(&env)
+        .seal_to(Some(b"ERROR"), b"disk full", &mut line)
+        .unwrap();
+    append(
+        &log,
+        &[&b"DEBUG"[..], line.strip_prefix(b"ERROR").unwrap()].concat(),
+    );
+    let tail = Tail::spawn(&[
+        "--from-start".as_ref(),
+        log.as_ref(),
+        "--key-file".as_ref(),
+        env.key.as_ref(),
+    ]);
+    tail.expect("DEBUG [clear metadata edited: authentic \"ERROR\"] disk full");
+    assert!(tail.interrupt().is_empty());
+}
+
 #[test]
 fn a_missing_key_is_exit_2() {
     let env = Env::new();

@@ -16,7 +16,7 @@ use crate::cmd::Status;
 use crate::input;
 use crate::keys::{self, ReaderKeys};
 use crate::messages::{self, MissingKeys};
-use crate::output::{self, Format, JsonLine, Progress, TextOptions, TextStyle};
+use crate::output::{self, Format, JsonLine, Progress, TextOptions, TextOutput};
 use crate::unwrap::{LineMap, Unwrap};
 
 /// Decrypt logs: each token replaced by its plaintext, other text kept.
@@ -59,6 +59,9 @@ Examples:
   enclog decrypt --unwrap --key-file app.key /var/lib/docker/containers/*/*-json.log
 
 Lines without a token pass through unchanged; gzip files are read transparently.
+No token authenticates them, nor the text around a token: with colour on they are
+shown dim, and --authenticated-only leaves them out. Clear metadata that was edited
+is followed by [clear metadata edited: authentic \"…\"] on stdout too.
 A line that does not decrypt is reported on stderr as FILE:LINE: reason, and the
 others still come out (exit status 1 at the end; --strict stops at the first).
 
@@ -95,7 +98,7 @@ struct Tally {
 /// Runs `enclog decrypt`.
 pub(crate) fn run(args: DecryptArgs) -> Result<Status> {
     let keys = keys::load_keyring(&args.keys)?;
-    let style = TextStyle::for_stdout(&args.text);
+    let text = TextOutput::for_stdout(&args.text);
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(output::STDOUT_BUFFER, stdout.lock());
     let mut opener = Some(Opener::new(keys.keyring));
@@ -138,7 +141,7 @@ pub(crate) fn run(args: DecryptArgs) -> Result<Status> {
         .flatten();
         let mut ctx = Ctx {
             name: &input.name,
-            style,
+            text,
             strict: args.strict,
             format: args.output,
             tally: &mut tally,
@@ -228,7 +231,7 @@ impl Entries for Parallel<'_> {
 
 struct Ctx<'a> {
     name: &'a str,
-    style: TextStyle,
+    text: TextOutput,
     strict: bool,
     format: Format,
     tally: &'a mut Tally,
@@ -259,16 +262,10 @@ impl Ctx<'_> {
                 p.update(self.consumed.get());
             }
             let write = match (&entry.outcome, self.format) {
-                (Outcome::Plain, Format::Text) => self
-                    .style
-                    .write_text(out, entry.raw, entry.terminated)
-                    .and_then(|()| {
-                        if entry.terminated {
-                            out.write_all(b"\n")
-                        } else {
-                            Ok(())
-                        }
-                    }),
+                (Outcome::Plain, Format::Text) => {
+                    self.text.write_plain(out, entry.raw, entry.terminated)
+                }
+                (Outcome::Plain, Format::Json) if self.text.authenticated_only => Ok(()),
                 (Outcome::Plain, Format::Json) => {
                     output::write_json(out, self.name, line_no, JsonLine::Plain(entry.raw))
                 }
@@ -286,9 +283,14 @@ impl Ctx<'_> {
                     match format {
                         // A close record carries no event: nothing to print.
                         Format::Text if opened.record == RecordKind::Close => Ok(()),
-                        Format::Text => output::write_opened(out, opened, self.style),
+                        Format::Text => self.text.write_opened(out, opened),
                         Format::Json => {
-                            output::write_json(out, self.name, line_no, JsonLine::Opened(opened))
+                            let what = if self.text.authenticated_only {
+                                JsonLine::OpenedOnly(opened)
+                            } else {
+                                JsonLine::Opened(opened)
+                            };
+                            output::write_json(out, self.name, line_no, what)
                         }
                     }
                 }

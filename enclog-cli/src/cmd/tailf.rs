@@ -15,7 +15,7 @@ use enclog::read::OpenError;
 use crate::cmd::Status;
 use crate::keys::{self, LoadedKeys, ReaderKeys};
 use crate::messages;
-use crate::output::{self, TextOptions, TextStyle};
+use crate::output::{TextOptions, TextOutput};
 
 /// Print the last lines of a log decrypted, then follow it (like `tail -F`).
 #[derive(Args, Debug)]
@@ -55,7 +55,7 @@ const RESCAN_EVERY: Duration = Duration::from_secs(1);
 /// Runs `enclog tailf`.
 pub(crate) fn run(args: TailfArgs) -> Result<Status> {
     let keys = keys::load_keyring(&args.keys)?;
-    let style = TextStyle::for_stdout(&args.text);
+    let text = TextOutput::for_stdout(&args.text);
     let name = args.file.display().to_string();
 
     let mut first_line = 1;
@@ -87,7 +87,7 @@ pub(crate) fn run(args: TailfArgs) -> Result<Status> {
 
     let mut printer = Printer {
         name,
-        style,
+        text,
         opener: Opener::new(keys.keyring.clone()),
         keys,
         last_rescan: None,
@@ -144,7 +144,7 @@ fn count_lines(path: &std::path::Path) -> io::Result<u64> {
 
 struct Printer<W: Write> {
     name: String,
-    style: TextStyle,
+    text: TextOutput,
     opener: Opener,
     keys: LoadedKeys,
     last_rescan: Option<Instant>,
@@ -159,11 +159,11 @@ impl<W: Write> Printer<W> {
         let retry =
             matches!(opened, Some(Err(OpenError::UnknownKey { .. }))) && !self.keys.dirs.is_empty();
         if !retry {
-            return emit(&mut self.out, &self.name, self.style, opened, raw, line_no);
+            return emit(&mut self.out, &self.name, self.text, opened, raw, line_no);
         }
         self.rescan();
         let opened = self.opener.open(raw);
-        emit(&mut self.out, &self.name, self.style, opened, raw, line_no)
+        emit(&mut self.out, &self.name, self.text, opened, raw, line_no)
     }
 
     /// A line names a key we lack: look in the keyring folders again (a key added while
@@ -192,17 +192,15 @@ impl<W: Write> Printer<W> {
 fn emit(
     out: &mut impl Write,
     name: &str,
-    style: TextStyle,
+    text: TextOutput,
     opened: Option<Result<enclog::read::Opened<'_>, OpenError>>,
     raw: &[u8],
     line_no: u64,
 ) -> Result<()> {
     let written = match opened {
-        None => style
-            .write_text(out, raw, true)
-            .and_then(|()| out.write_all(b"\n")),
+        None => text.write_plain(out, raw, true),
         Some(Ok(opened)) if opened.record == RecordKind::Close => Ok(()),
-        Some(Ok(opened)) => output::write_opened(out, &opened, style),
+        Some(Ok(opened)) => text.write_opened(out, &opened),
         Some(Err(e)) => {
             out.flush().map_err(messages::stdout_failed)?;
             messages::note(format_args!("{name}:{line_no}: {e}"));

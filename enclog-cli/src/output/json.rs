@@ -23,6 +23,8 @@ fn put_bytes(map: &mut Map<String, Value>, name: &str, bytes: &[u8]) {
 pub(crate) enum JsonLine<'a> {
     Plain(&'a [u8]),
     Opened(&'a Opened<'a>),
+    /// An opened line without the text around its token (`--authenticated-only`).
+    OpenedOnly(&'a Opened<'a>),
     Failed(&'a str),
 }
 
@@ -45,7 +47,7 @@ pub(crate) fn write_json(
             map.insert("type".into(), "failed".into());
             map.insert("error".into(), error.into());
         }
-        JsonLine::Opened(o) => {
+        JsonLine::Opened(o) | JsonLine::OpenedOnly(o) => {
             map.insert("type".into(), "opened".into());
             map.insert("key_id".into(), o.key_id.to_string().into());
             map.insert("mode".into(), o.mode.to_string().into());
@@ -73,8 +75,10 @@ pub(crate) fn write_json(
                 _ => "unknown",
             };
             map.insert("meta_status".into(), status.into());
-            put_bytes(&mut map, "before", o.before);
-            put_bytes(&mut map, "after", o.after);
+            if let JsonLine::Opened(_) = what {
+                put_bytes(&mut map, "before", o.before);
+                put_bytes(&mut map, "after", o.after);
+            }
             put_bytes(&mut map, "plaintext", o.plaintext);
         }
     }
