@@ -34,10 +34,10 @@
 //! # Limits
 //!
 //! A **process snapshot** copies the page as it is, marker included, and is **not detected**:
-//! a virtual machine snapshot restored (or cloned) more than once, a CRIU checkpoint restored
-//! more than once, any "fork server" that copies a process's memory from outside. Each restored
-//! copy continues the same nonce session. Do not snapshot a process that seals, or restart it
-//! after a restore.
+//! a virtual machine snapshot or a CRIU checkpoint restored more than once, or restored while
+//! the original keeps running. Each running copy continues the same nonce session, so two of
+//! them seal different lines under one nonce. Do not snapshot a process that seals, or restart
+//! the sealing after a restore (a new `Sealer` draws a new session).
 //!
 //! ```
 //! let g = enclog_fork::generation();
