@@ -48,9 +48,11 @@ use session::{CLOSED, OrderGuard, Session};
 //   so threads sharing a `Sealer` never take the same number;
 // - restarts, other processes and other hosts sharing the key draw their own session ids
 //   (a collision needs ~2⁶⁴ sessions);
-// - after `fork()` the child's copy of the counter continues the parent's numbers, so a sealer
-//   compares the process's fork generation (one atomic load, no syscall; `enclog-fork`) with the
-//   one its session was drawn in and starts a new session in a child.
+// - after `fork()` (or any copy of the process: `_Fork()`, a raw `clone` without `CLONE_VM`)
+//   the child's copy of the counter continues the parent's numbers, so a sealer compares the
+//   process's fork generation (two atomic loads, no syscall; `enclog-fork`, which on Linux also
+//   sees copies that run no atfork handler) with the one its session was drawn in and starts a
+//   new session in a child. Process snapshots (VM, CRIU) are not detected.
 //
 // The current session sits in an `ArcSwapOption`, not behind a lock: a `fork()` taken while
 // another thread is sealing leaves the child with that thread's lock state but not the thread,

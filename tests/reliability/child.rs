@@ -53,6 +53,8 @@ fn run_role(role: &str) -> Result<(), String> {
         "logger-dev-full" => logger_dev_full(),
         "non-blocking-overload" => non_blocking_overload(),
         "non-blocking-fork" => non_blocking_fork(),
+        #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+        "raw-clone" => raw_clone_logging(),
         other => Err(format!("unknown role {other:?}")),
     }
 }
@@ -437,4 +439,50 @@ fn non_blocking_fork() -> Result<(), String> {
     drop(guard);
     println!("RESULT lost={}", writer.lost_lines());
     Ok(())
+}
+
+/// A copy made by the raw `clone` system call without `CLONE_VM`, as glibc's `_Fork()` and
+/// `nix::sched::clone` make them: no atfork handler runs in the child. The parent seals 100
+/// lines through a `Sealer`, clones, and then parent and child each seal 300 more through the
+/// same `Sealer` (the child through its copy) and close their session. The child exits 0 only
+/// if every line was sealed and written.
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+fn raw_clone_logging() -> Result<(), String> {
+    let sealer = enclog::Sealer::new(key()?);
+    let mut file = log_file()?;
+    let mut line = Vec::new();
+    let mut seal = |file: &mut std::fs::File, who: &str, i: u64| -> Result<(), String> {
+        line.clear();
+        let event = format!("{who}:{} {i}", std::process::id());
+        sealer
+            .seal_to(None, event.as_bytes(), &mut line)
+            .map_err(|e| e.to_string())?;
+        file.write_all(&line).map_err(|e| e.to_string())
+    };
+    for i in 0..100 {
+        seal(&mut file, "parent", i)?;
+    }
+    // SAFETY: `clone` with only SIGCHLD as flags and no new stack is `fork` without libc's
+    // wrapper (no atfork handlers run). This process has no other thread that could hold a
+    // lock at the clone (libtest's main thread only waits for this one); the child seals,
+    // writes, and ends with `_exit` without returning into the test harness.
+    #[allow(unsafe_code)]
+    let pid = unsafe { libc::syscall(libc::SYS_clone, libc::SIGCHLD, 0, 0, 0, 0) };
+    if pid < 0 {
+        return Err(format!("clone failed: {}", io::Error::last_os_error()));
+    }
+    let pid = libc::pid_t::try_from(pid).map_err(|e| e.to_string())?;
+    if pid == 0 {
+        let sealed = (0..300).try_for_each(|i| seal(&mut file, "child", i));
+        let mut close = Vec::new();
+        let closed = sealer.close_to(&mut close).is_ok() && file.write_all(&close).is_ok();
+        exit_now(i32::from(sealed.is_err() || !closed));
+    }
+    for i in 100..400 {
+        seal(&mut file, "parent", i)?;
+    }
+    wait_child(pid)?;
+    let mut close = Vec::new();
+    sealer.close_to(&mut close).map_err(|e| e.to_string())?;
+    file.write_all(&close).map_err(|e| e.to_string())
 }

@@ -105,3 +105,46 @@ fn a_non_blocking_writer_in_a_forked_child_drops_and_counts_and_the_parent_is_un
     let r = run(env.cli(&["verify"]).arg(&path));
     assert_eq!(r.code, 0, "{}", r.stdout_text());
 }
+
+/// Threat: a copy made without `fork()` (the raw `clone` system call without `CLONE_VM`,
+/// glibc's `_Fork()`, `nix::sched::clone`) runs no atfork handler, so before the wipe-on-fork
+/// page parent and child continued one (session, seq) and the XOR of two lines gave back a
+/// plaintext. Now the child starts a session of its own: no (session, seq) appears twice
+/// (asserted while reading), the parent's lines before and after the clone share one session,
+/// and the child's session holds exactly the child's 300 lines.
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+#[test]
+fn a_raw_clone_child_sealing_through_the_parents_sealer_draws_its_own_session() {
+    let env = Env::new();
+    let (path, by_session) = run_forking("raw-clone", &env);
+    assert_eq!(by_session.len(), 2, "one session per process");
+    let who = |text: &str| text.split(' ').next().unwrap().to_owned();
+    let mut sessions: Vec<_> = by_session.values().collect();
+    sessions.sort_by_key(|events| events[0].1.starts_with("child"));
+    let (parent, child) = (sessions[0], sessions[1]);
+    assert_eq!(
+        parent.len(),
+        400,
+        "the parent's lines, before and after the clone"
+    );
+    assert_eq!(child.len(), 300, "the child's lines");
+    let (parent_who, child_who) = (who(&parent[0].1), who(&child[0].1));
+    assert!(parent_who.starts_with("parent:") && child_who.starts_with("child:"));
+    assert_ne!(parent_who[7..], child_who[6..], "two processes");
+    assert!(
+        parent.iter().all(|(_, t)| who(t) == parent_who),
+        "a session spans processes"
+    );
+    assert!(
+        child.iter().all(|(_, t)| who(t) == child_who),
+        "a session spans processes"
+    );
+
+    let r = run(env.cli(&["verify"]).arg(&path));
+    assert_eq!(r.code, 0, "{}", r.stdout_text());
+    assert!(
+        r.stdout_text().contains("sessions (2 closed)"),
+        "{}",
+        r.stdout_text()
+    );
+}
