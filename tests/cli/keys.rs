@@ -175,24 +175,77 @@ fn key_command_supplies_the_key() {
     assert_eq!(r.code, 0, "{}", r.stderr);
 }
 
+/// Threat: a key command's error output holding the key (`cat app.key >&2`, a `set -x` trace)
+/// reaching enclog's standard error, which often ends up in a journal. Its status and the size
+/// of what it wrote are shown, never the text.
 #[test]
-fn a_failing_key_command_shows_its_status_and_stderr() {
-    let r = run(
-        &mut enclog([
-            "decrypt",
-            "--key-command",
-            "echo 'vault: permission denied' >&2; exit 3",
-        ]),
-        b"",
-    );
+fn a_failing_key_command_shows_its_status_but_never_its_stderr() {
+    let fake_key = "ENCLOG-KEY-1-s3cr3tK3yT3xtTh4tMustN0tL3ak";
+    let command = format!("echo 'vault: permission denied' >&2; echo '{fake_key}' >&2; exit 3");
+    let r = run(&mut enclog(["decrypt", "--key-command", &command]), b"");
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("exit status 3"), "{}", r.stderr);
     assert!(
-        r.stderr.contains("vault: permission denied"),
+        r.stderr.contains("wrote 2 lines") && r.stderr.contains("run it yourself"),
+        "says how much it wrote and how to see it: {}",
+        r.stderr
+    );
+    // The command itself (as given) is named; its output is not: take the key out of the
+    // message's quoting of the command before looking for it.
+    let without_command = r.stderr.replace(&command, "");
+    assert!(!without_command.contains("s3cr3tK3y"), "{}", r.stderr);
+    assert!(
+        !without_command.contains("permission denied"),
         "{}",
         r.stderr
     );
     assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+
+    // A command that succeeds but writes to standard error: summarised the same way.
+    let env = Env::new();
+    let command = format!("echo '{fake_key}' >&2; cat '{}'", env.key.display());
+    let r = run(&mut enclog(["decrypt", "--key-command", &command]), b"");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("wrote 1 line "), "{}", r.stderr);
+    assert!(
+        !r.stderr.replace(&command, "").contains("s3cr3tK3y"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// Threat: the key handed to the very command that is to supply it (a helper logging its
+/// environment would log the key). `ENCLOG_KEY*` are removed from its environment; other
+/// variables are passed on.
+#[test]
+fn the_key_command_runs_without_the_enclog_key_variables() {
+    let env = Env::new();
+    let other = env.path("other.key");
+    crate::key_file::write_key_file(&other, &enclog::Key::generate().unwrap().to_text());
+    let seen = env.path("environment.txt");
+    let command = format!("env > '{}'; cat '{}'", seen.display(), env.key.display());
+    let sealed = env.encrypt(b"hi\n");
+    for sub in ["decrypt", "encrypt"] {
+        let mut cmd = enclog([sub, "--key-command", &command]);
+        cmd.env("ENCLOG_KEY", "ENCLOG-KEY-1-from-the-environment")
+            .env("ENCLOG_KEY_FILE", &other)
+            .env("ENCLOG_KEY_COMMAND", "false")
+            .env("ENCLOG_TEST_MARKER", "passed-on");
+        let r = run(&mut cmd, &sealed);
+        assert_eq!(
+            r.code, 0,
+            "{sub}: --key-command wins over the environment: {}",
+            r.stderr
+        );
+        let environment = std::fs::read_to_string(&seen)
+            .unwrap_or_else(|e| panic!("{sub}: the key command did not run: {e}"));
+        assert!(
+            environment.contains("ENCLOG_TEST_MARKER=passed-on"),
+            "{sub}: {environment}"
+        );
+        assert!(!environment.contains("ENCLOG_KEY"), "{sub}: {environment}");
+        std::fs::remove_file(&seen).unwrap();
+    }
 }
 
 #[test]
