@@ -61,7 +61,8 @@ pub(crate) struct WriterKeys {
         conflicts_with_all = ["key_file", "key_command"]
     )]
     recipient: Option<String>,
-    /// Seal to the recipient in FILE (public; any permissions).
+    /// Seal to the recipient in FILE (public: anyone may read it, but only you or root may
+    /// own and write it).
     #[arg(
         long = "recipient-file",
         value_name = "FILE",
@@ -294,12 +295,15 @@ fn from_environment_or_prompt(options: &str) -> Result<Vec<Source>> {
 /// `set -x` trace), and enclog's standard error often ends up in a journal. Only its size and
 /// the exit status are reported; run the command yourself to see what it said.
 fn run_key_command(command: &str, origin: &str) -> Result<Zeroizing<String>> {
-    let output = Command::new("sh")
-        .arg("-c")
-        .arg(command)
-        .env_remove(ENV_KEY)
-        .env_remove(ENV_KEY_FILE)
-        .env_remove(ENV_KEY_COMMAND)
+    let mut sh = Command::new("sh");
+    sh.arg("-c").arg(command);
+    // ENCLOG_KEY, ENCLOG_KEY_FILE, ENCLOG_KEY_COMMAND, and any later ENCLOG_KEY… variable.
+    for (name, _) in std::env::vars_os() {
+        if name.as_encoded_bytes().starts_with(ENV_KEY.as_bytes()) {
+            sh.env_remove(name);
+        }
+    }
+    let output = sh
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -215,8 +215,8 @@ fn a_failing_key_command_shows_its_status_but_never_its_stderr() {
 }
 
 /// Threat: the key handed to the very command that is to supply it (a helper logging its
-/// environment would log the key). `ENCLOG_KEY*` are removed from its environment; other
-/// variables are passed on.
+/// environment would log the key). `ENCLOG_KEY`, `ENCLOG_KEY_FILE`, `ENCLOG_KEY_COMMAND` and any
+/// other `ENCLOG_KEY…` variable are removed from its environment; other variables are passed on.
 #[test]
 fn the_key_command_runs_without_the_enclog_key_variables() {
     let env = Env::new();
@@ -230,6 +230,7 @@ fn the_key_command_runs_without_the_enclog_key_variables() {
         cmd.env("ENCLOG_KEY", "ENCLOG-KEY-1-from-the-environment")
             .env("ENCLOG_KEY_FILE", &other)
             .env("ENCLOG_KEY_COMMAND", "false")
+            .env("ENCLOG_KEY_PASSPHRASE", "any ENCLOG_KEY… variable")
             .env("ENCLOG_TEST_MARKER", "passed-on");
         let r = run(&mut cmd, &sealed);
         assert_eq!(
