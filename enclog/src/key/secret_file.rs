@@ -96,16 +96,15 @@ fn read_line(path: &Path, unknown: Rule) -> Result<Zeroizing<String>, KeyError> 
         Rule::Private => check_private(path, &meta, kind)?,
         Rule::Public => check_not_writable(path, &meta, kind)?,
     }
-    let Some(text) = text else {
+    if text.is_none() {
         return Err(KeyError::NotAKeyFile {
             path: path.to_owned(),
             reason: "it is not text (not UTF-8)".into(),
         });
-    };
+    }
     let line = line.ok_or_else(|| KeyError::EmptyFile {
         path: path.to_owned(),
     })?;
-    debug_assert!(text.contains(line));
     Ok(Zeroizing::new(line.to_owned()))
 }
 
