@@ -288,9 +288,9 @@ fn from_environment_or_prompt(options: &str) -> Result<Vec<Source>> {
 /// Runs a key command and returns its standard output. Its standard input is closed (the
 /// command must not eat the log being read from ours).
 ///
-/// Threats: a key leaking through the command. It runs without `ENCLOG_KEY`, `ENCLOG_KEY_FILE`
-/// and `ENCLOG_KEY_COMMAND` in its environment (it is there to supply the key, not to be handed
-/// one; a helper that logs its environment would log the key). Its standard error is never
+/// Threats: a key leaking through the command. It runs without `ENCLOG_KEY`, `ENCLOG_KEY_FILE`,
+/// `ENCLOG_KEY_COMMAND` or any other `ENCLOG_KEY…` variable in its environment (it is there to
+/// supply the key, not to be handed one; a helper that logs its environment would log the key). Its standard error is never
 /// echoed: a command that fails half-way may have written the key there (`cat app.key >&2`, a
 /// `set -x` trace), and enclog's standard error often ends up in a journal. Only its size and
 /// the exit status are reported; run the command yourself to see what it said.
@@ -333,8 +333,8 @@ fn run_key_command(command: &str, origin: &str) -> Result<Zeroizing<String>> {
 }
 
 /// What a key command wrote to its standard error, told without its content (which may hold
-/// the key): ", and wrote 3 lines (120 bytes) to its standard error, not shown (it may hold
-/// the key)", or nothing when it wrote nothing.
+/// the key): " and wrote 3 lines (120 bytes) to its standard error, not shown here because it
+/// may hold the key", or nothing when it wrote nothing but blanks.
 fn stderr_summary(stderr: &[u8]) -> String {
     if stderr.iter().all(u8::is_ascii_whitespace) {
         return String::new();
