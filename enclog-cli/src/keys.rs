@@ -61,7 +61,8 @@ pub(crate) struct WriterKeys {
         conflicts_with_all = ["key_file", "key_command"]
     )]
     recipient: Option<String>,
-    /// Seal to the recipient in FILE (public; any permissions).
+    /// Seal to the recipient in FILE (public: anyone may read it, but only you or root may
+    /// own and write it).
     #[arg(
         long = "recipient-file",
         value_name = "FILE",
@@ -285,38 +286,69 @@ fn from_environment_or_prompt(options: &str) -> Result<Vec<Source>> {
 }
 
 /// Runs a key command and returns its standard output. Its standard input is closed (the
-/// command must not eat the log being read from ours); its standard error is passed on when
-/// it succeeds and quoted when it fails.
+/// command must not eat the log being read from ours).
+///
+/// Threats: a key leaking through the command. It runs without `ENCLOG_KEY`, `ENCLOG_KEY_FILE`,
+/// `ENCLOG_KEY_COMMAND` or any other `ENCLOG_KEY…` variable in its environment (it is there to
+/// supply the key, not to be handed one; a helper that logs its environment would log the key). Its standard error is never
+/// echoed: a command that fails half-way may have written the key there (`cat app.key >&2`, a
+/// `set -x` trace), and enclog's standard error often ends up in a journal. Only its size and
+/// the exit status are reported; run the command yourself to see what it said.
 fn run_key_command(command: &str, origin: &str) -> Result<Zeroizing<String>> {
-    let output = Command::new("sh")
-        .arg("-c")
-        .arg(command)
+    let mut sh = Command::new("sh");
+    sh.arg("-c").arg(command);
+    // ENCLOG_KEY, ENCLOG_KEY_FILE, ENCLOG_KEY_COMMAND, and any later ENCLOG_KEY… variable.
+    for (name, _) in std::env::vars_os() {
+        if name.as_encoded_bytes().starts_with(ENV_KEY.as_bytes()) {
+            sh.env_remove(name);
+        }
+    }
+    let output = sh
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .output()
         .with_context(|| format!("{origin}: cannot run `sh -c {command:?}`"))?;
     let stdout = Zeroizing::new(output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = Zeroizing::new(output.stderr);
     if !output.status.success() {
         let status = match output.status.code() {
             Some(code) => format!("exit status {code}"),
             None => "killed by a signal".to_owned(),
         };
-        let detail = stderr.trim();
-        let detail = if detail.is_empty() {
-            "no error output".to_owned()
-        } else {
-            detail.lines().collect::<Vec<_>>().join(" / ")
-        };
-        bail!("{origin} `{command}` failed ({status}): {detail}");
+        bail!(
+            "{origin} `{command}` failed ({status}){}; run it yourself to see why",
+            stderr_summary(&stderr)
+        );
     }
-    if !stderr.trim().is_empty() {
-        crate::messages::note(format_args!("{origin}: {}", stderr.trim_end()));
+    if !stderr.iter().all(u8::is_ascii_whitespace) {
+        crate::messages::note(format_args!(
+            "{origin} `{command}` succeeded{}",
+            stderr_summary(&stderr)
+        ));
     }
     let text = std::str::from_utf8(&stdout)
         .map_err(|_| anyhow::anyhow!("{origin} `{command}` printed something that is not text"))?;
     Ok(Zeroizing::new(text.to_owned()))
+}
+
+/// What a key command wrote to its standard error, told without its content (which may hold
+/// the key): " and wrote 3 lines (120 bytes) to its standard error, not shown here because it
+/// may hold the key", or nothing when it wrote nothing but blanks.
+fn stderr_summary(stderr: &[u8]) -> String {
+    if stderr.iter().all(u8::is_ascii_whitespace) {
+        return String::new();
+    }
+    let lines = stderr
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
+        .count();
+    format!(
+        " and wrote {lines} line{} ({} bytes) to its standard error, not shown here \
+         because it may hold the key",
+        if lines == 1 { "" } else { "s" },
+        stderr.len()
+    )
 }
 
 /// The lines of a command's output that hold a key: not blank, not a `#` comment.

@@ -17,6 +17,12 @@ use crate::cmd::Status;
 
 /// Threat: a crash of `enclog`, which holds keys and plaintext while it runs, writing both into
 /// a core file. Core dumps are turned off for this process only (`RLIMIT_CORE` = 0).
+///
+/// On Linux the process is also made non-dumpable (`PR_SET_DUMPABLE` = 0), which a core limit
+/// does not do: other processes of the same user can then no longer attach to it with ptrace
+/// or read its memory and environment (`/proc/PID/mem`, `/proc/PID/environ`, where a key is
+/// while enclog runs), and a core handler piping to a program (`core_pattern` = `|…`), which
+/// ignores `RLIMIT_CORE`, gets no dump.
 fn disable_core_dumps() {
     #[cfg(unix)]
     {
@@ -27,6 +33,13 @@ fn disable_core_dumps() {
         // SAFETY: `setrlimit` only reads the `rlimit` behind the pointer, a live local value.
         #[allow(unsafe_code)]
         let _ = unsafe { libc::setrlimit(libc::RLIMIT_CORE, &none) };
+    }
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: `prctl(PR_SET_DUMPABLE, 0)` takes integer arguments only and changes a flag
+        // of this process; no memory is passed.
+        #[allow(unsafe_code)]
+        let _ = unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0 as libc::c_ulong) };
     }
 }
 

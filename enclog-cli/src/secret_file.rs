@@ -6,50 +6,67 @@ use std::path::{Path, PathBuf};
 /// Writes `contents` and a final newline to a new file readable only by its owner (mode 0600 on
 /// Unix, set when the file is created, so the secret is never readable by others even briefly).
 ///
-/// An existing file is refused unless `overwrite` is true (threat: destroying the only copy of a
-/// key that old logs need).
+/// The file is written under a temporary name in the same folder (created with `O_EXCL`, mode
+/// 0600), synced, then renamed to `path`. A rename replaces a symbolic link itself, never the
+/// file it points to (threat: `genkey --force -o app.key`, where `app.key` is a link another
+/// user planted, overwriting that link's target, or creating it when the link dangles), and a
+/// crash leaves either the old file or the new one, never half a key.
 ///
+/// An existing `path` (a file, or a link, dangling or not) is refused unless `overwrite` is
+/// true (threat: destroying the only copy of a key that old logs need).
 pub(crate) fn write_secret_file(
     path: &Path,
     contents: &str,
     overwrite: bool,
 ) -> std::io::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true);
-    if overwrite {
-        options.create(true).truncate(true);
+    let context = |e: std::io::Error, what: &str| {
+        std::io::Error::new(e.kind(), format!("cannot {what} {}: {e}", path.display()))
+    };
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    // tempfile creates the file with O_CREAT | O_EXCL and mode 0600.
+    let mut temp = tempfile::Builder::new()
+        .prefix(".enclog-genkey-")
+        .tempfile_in(dir)
+        .map_err(|e| context(e, "create a temporary file beside"))?;
+    let file = temp.as_file_mut();
+    file.write_all(contents.as_bytes())
+        .and_then(|()| {
+            if contents.ends_with('\n') {
+                Ok(())
+            } else {
+                file.write_all(b"\n")
+            }
+        })
+        .and_then(|()| file.sync_all())
+        .map_err(|e| context(e, "write"))?;
+    let persisted = if overwrite {
+        temp.persist(path)
     } else {
-        options.create_new(true);
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::AlreadyExists {
+        temp.persist_noclobber(path)
+    };
+    // On failure the temporary file is removed when `persisted`'s error is dropped.
+    persisted.map_err(|e| {
+        if e.error.kind() == std::io::ErrorKind::AlreadyExists {
             std::io::Error::new(
-                e.kind(),
+                e.error.kind(),
                 format!(
                     "{} already exists; refusing to overwrite a key (use --force to replace it)",
                     path.display()
                 ),
             )
         } else {
-            std::io::Error::new(e.kind(), format!("cannot create {}: {e}", path.display()))
+            context(e.error, "create")
         }
     })?;
-    #[cfg(unix)]
-    {
-        // An overwritten file keeps its old mode: tighten it.
-        use std::os::unix::fs::PermissionsExt;
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    // The rename itself is durable once the folder is synced; a folder that cannot be synced
+    // (some network file systems) still holds the file.
+    if let Ok(dir) = std::fs::File::open(dir) {
+        let _ = dir.sync_all();
     }
-    file.write_all(contents.as_bytes())?;
-    if !contents.ends_with('\n') {
-        file.write_all(b"\n")?;
-    }
-    file.sync_all()
+    Ok(())
 }
 
 /// Standard output redirected to a regular file that group or others can read: a key written

@@ -55,21 +55,39 @@ pub enum KeyError {
         #[source]
         source: std::io::Error,
     },
-    /// A key file can be read by group or others.
-    #[error("key file {} is readable by group or others (mode {mode:04o}): run `chmod 600 {}`", .path.display(), .path.display())]
+    /// A file holding a secret (key, identity, Fernet key) gives group or others access.
+    #[error("{} {} is {} by group or others (mode {mode:04o}): run `chmod 600 {}`", crate::key::secret_file::file_noun(*.kind), .path.display(), crate::key::secret_file::access(*.mode), .path.display())]
     LoosePermissions {
         /// The file.
         path: PathBuf,
         /// Its permission bits.
         mode: u32,
+        /// The kind of key the file holds, when its text tells (`None`: no key recognised).
+        kind: Option<KeyKind>,
     },
     /// A recipient file can be written by group or others.
-    #[error("recipient file {} can be written by group or others (mode {mode:04o}), so they could choose who reads the logs: run `chmod go-w {}`", .path.display(), .path.display())]
+    #[error("{} {} can be written by group or others (mode {mode:04o}), so they could choose who reads the logs: run `chmod go-w {}`", crate::key::secret_file::file_noun(*.kind), .path.display(), .path.display())]
     WritableByOthers {
         /// The file.
         path: PathBuf,
         /// Its permission bits.
         mode: u32,
+        /// The kind of key the file holds, when its text tells (`None`: no key recognised).
+        kind: Option<KeyKind>,
+    },
+    /// A key, identity or recipient file belongs to another user, who could replace it (and so
+    /// choose the key logs are sealed with, or who reads them) at any time. As ssh's
+    /// `StrictModes`, only files owned by the user enclog runs as, or by root, are used.
+    #[error("{} {} belongs to user id {owner}, not to you (user id {uid}) or root, so its owner could replace it at any time: take it over (`sudo chown {uid} {}`) or use a copy you own", crate::key::secret_file::file_noun(*.kind), .path.display(), .path.display())]
+    ForeignOwner {
+        /// The file.
+        path: PathBuf,
+        /// The kind of key the file holds, when its text tells (`None`: no key recognised).
+        kind: Option<KeyKind>,
+        /// The user id that owns the file.
+        owner: u32,
+        /// The effective user id of this process.
+        uid: u32,
     },
     /// A key file holds no key line.
     #[error("key file {} holds no key (only blank or `#` comment lines)", .path.display())]
@@ -256,6 +274,7 @@ mod tests {
             source: Box::new(KeyError::LoosePermissions {
                 path: "app.key".into(),
                 mode: 0o644,
+                kind: Some(KeyKind::Symmetric),
             }),
         };
         let shown = format!("{err:?}");

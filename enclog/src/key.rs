@@ -124,8 +124,10 @@ impl Key {
     /// Reads a key from a file written by `enclog genkey -o FILE`.
     ///
     /// Blank lines and lines starting with `#` are skipped. On Unix a file that group or others
-    /// can read is refused (threat: another local user copying the key); the error says to run
-    /// `chmod 600 FILE`.
+    /// can read or write is refused (threat: another local user copying the key); the error
+    /// says to run `chmod 600 FILE`. So is a file owned by another user than the one enclog runs
+    /// as or root (threat: its owner replacing the key), and a named pipe nothing writes to
+    /// (which would otherwise be waited on forever).
     ///
     /// ```
     /// let dir = tempfile::tempdir()?;

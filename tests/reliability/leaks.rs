@@ -300,3 +300,55 @@ fn the_cli_runs_with_core_dumps_off() {
         "core file size (soft hard) of a running enclog"
     );
 }
+
+/// Threat: another process of the same user reading a running `enclog`'s memory or environment
+/// (`/proc/PID/mem`, `/proc/PID/environ`, ptrace), where its key is. `enclog` makes itself
+/// non-dumpable at start (`PR_SET_DUMPABLE` = 0), which the kernel shows by giving the files of
+/// `/proc/PID` to root instead of the process's user.
+///
+/// Root owns the `/proc` files of its own processes either way, so enclog runs as user 65534
+/// when the tests run as root (as in CI); otherwise as the test's own user.
+#[test]
+fn the_cli_runs_non_dumpable() {
+    use std::os::unix::fs::MetadataExt;
+    use std::os::unix::process::CommandExt;
+    const NOBODY: u32 = 65534;
+    let env = Env::new();
+    let as_root = std::fs::metadata("/proc/self").unwrap().uid() == 0;
+    let mut cmd = enclog(["decrypt"]);
+    cmd.env("ENCLOG_KEY", &*env.key.to_text())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    if as_root {
+        cmd.uid(NOBODY).gid(NOBODY);
+    }
+    // `decrypt` waits on its standard input, kept open until the end of the test.
+    let mut decrypt = cmd.spawn().unwrap();
+    let proc_dir = format!("/proc/{}", decrypt.id());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let owner = loop {
+        // Before `exec` the child is still this test, and when root it is non-dumpable for a
+        // moment after changing user: wait until the process runs enclog (which root can see,
+        // and another user need not: its own child is dumpable until enclog says otherwise),
+        // then until its `/proc` files change hands.
+        let exe = std::fs::read_link(format!("{proc_dir}/exe")).ok();
+        let running_enclog = !as_root || exe.is_some_and(|e| e.ends_with("enclog"));
+        let owner = std::fs::metadata(format!("{proc_dir}/environ")).map(|m| m.uid());
+        if running_enclog && owner.as_ref().is_ok_and(|&uid| uid == 0) {
+            break owner.ok();
+        }
+        if std::time::Instant::now() > deadline {
+            break owner.ok();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    drop(decrypt.stdin.take());
+    let status = decrypt.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    assert_eq!(
+        owner,
+        Some(0),
+        "owner of {proc_dir}/environ of a running enclog: root when it is not dumpable"
+    );
+}

@@ -149,21 +149,10 @@ impl Keyring {
     /// ```
     pub fn add_file(&mut self, path: impl AsRef<Path>) -> Result<KeyId, KeyError> {
         let path = path.as_ref();
-        let text = match crate::key::secret_file::read_key_line(path) {
-            Ok(text) => text,
-            // A recipient file is public, so it may well be world-readable: say what it is
-            // rather than asking for a chmod that would not help.
-            Err(loose @ KeyError::LoosePermissions { .. }) => {
-                return Err(match crate::Recipient::from_file(path) {
-                    Ok(_) => KeyError::InFile {
-                        path: path.to_owned(),
-                        source: Box::new(KeyError::RecipientForReader),
-                    },
-                    Err(_) => loose,
-                });
-            }
-            Err(e) => return Err(e),
-        };
+        // A recipient file (public, so possibly world-readable) passes the file checks and is
+        // then named for what it is by `add_text`, rather than refused with a chmod that would
+        // not help.
+        let text = crate::key::secret_file::read_key_line(path)?;
         self.add_text(&text).map_err(|e| KeyError::InFile {
             path: path.to_owned(),
             source: Box::new(e),

@@ -214,8 +214,10 @@ impl Recipient {
     }
 
     /// Reads a recipient from a file: its first line that is neither blank nor a `#` comment.
-    /// A recipient is public, so the file may have any permissions. An identity file is refused
-    /// even though it names its recipient in a comment: writers must never be given one.
+    /// A recipient is public, so anyone may read the file; but whoever can replace it chooses
+    /// who reads the logs, so a file group or others can write, or owned by another user than
+    /// the one this process runs as or root, is refused. An identity file is refused even
+    /// though it names its recipient in a comment: writers must never be given one.
     ///
     /// ```
     /// let dir = tempfile::tempdir()?;
