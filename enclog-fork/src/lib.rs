@@ -4,9 +4,9 @@
 //!
 //! This is the one place of the enclog library that needs `unsafe` (to register a
 //! `pthread_atfork` handler and to map the wipe-on-fork page; the `enclog` command's
-//! `setrlimit` is the workspace's only other shipped `unsafe`); the `enclog` library itself is
-//! `#![forbid(unsafe_code)]` and asks this crate whether it is still in the process that drew
-//! its nonce session.
+//! `setrlimit` and `prctl` calls are the workspace's only other shipped `unsafe`); the `enclog`
+//! library itself is `#![forbid(unsafe_code)]` and asks this crate whether it is still in the
+//! process that drew its nonce session.
 //!
 //! Threat defended: copying a process copies a nonce sequence into two processes. A sealer that
 //! compares [`generation`] with the value it saw when its session started knows that it is in
