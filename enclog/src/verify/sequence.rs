@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::error::OpenError;
 use crate::format::{self, RecordKind, SessionId};
+use crate::key::KeyId;
 use crate::read::decryptor::{Entry, LineError};
 use crate::read::opener::{MetaStatus, Opened};
 
@@ -31,8 +32,27 @@ pub(super) struct Gap {
     pub(super) initial: bool,
 }
 
+/// Consecutive lines of one session that each arrived after a higher sequence number, each the
+/// next number after the one before (a block moved, or files given newest first).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct OutOfOrderRun {
+    first_at: Loc,
+    last_at: Loc,
+    first_seq: u64,
+    last_seq: u64,
+    /// The highest sequence number seen when the run began, and its line.
+    highest: u64,
+    highest_at: Loc,
+}
+
 #[derive(Debug)]
 pub(super) struct SessionState {
+    /// The key the session's first line seen was sealed under.
+    pub(super) key: KeyId,
+    /// The session's first line seen.
+    pub(super) first_at: Loc,
+    /// The run of out-of-order lines being read, reported as one finding when it ends.
+    pub(super) out_of_order: Option<OutOfOrderRun>,
     /// One past the highest sequence number seen.
     pub(super) next: u64,
     /// Sorted, disjoint.
@@ -126,12 +146,43 @@ impl Verifier {
             );
         }
         match opened.sequence {
-            Some(s) => self.sequenced(at, s.session, s.seq, opened.record),
+            Some(s) => self.sequenced(at, opened.key_id, s.session, s.seq, opened.record),
             None => self.unsequenced += 1,
         }
     }
 
-    pub(super) fn sequenced(&mut self, at: Loc, session: SessionId, seq: u64, record: RecordKind) {
+    pub(super) fn sequenced(
+        &mut self,
+        at: Loc,
+        key: KeyId,
+        session: SessionId,
+        seq: u64,
+        record: RecordKind,
+    ) {
+        if let Some(state) = self.sessions.get(&session)
+            && state.key != key
+        {
+            // Threat: a holder of a second key of the keyring sealing lines (or a close
+            // record) under the session id of a session written with the first. The line is
+            // not taken into the session: what it replaced shows as missing.
+            let (first_key, first_at) = (state.key, self.location(state.first_at));
+            let what = match record {
+                RecordKind::Event => "an event",
+                RecordKind::Close => "a close record",
+            };
+            self.push(
+                FindingKind::KeyChanged,
+                at,
+                Some(session),
+                Some(seq),
+                None,
+                Some(first_at.clone()),
+                format!(
+                    "{what} with seq {seq} of session {session} is sealed with key {key}, but                      the session was written with key {first_key} (first at {first_at}): a                      writer never changes key inside a session, so this line was forged with                      another key of the keyring or spliced in from elsewhere; treat it as                      untrusted, and find out who holds key {key}"
+                ),
+            );
+            return;
+        }
         let Some(state) = self.sessions.get_mut(&session) else {
             let mut gaps = Vec::new();
             if seq > 0 {
@@ -145,6 +196,9 @@ impl Verifier {
             self.sessions.insert(
                 session,
                 SessionState {
+                    key,
+                    first_at: at,
+                    out_of_order: None,
                     next: seq.saturating_add(1),
                     gaps,
                     highest_at: at,
@@ -155,7 +209,7 @@ impl Verifier {
             self.remember(session, seq, at);
             return;
         };
-        state.last_at = at;
+        let previous_at = std::mem::replace(&mut state.last_at, at);
 
         if let Some((close_seq, close_at)) = state.close.filter(|&(close, _)| seq > close) {
             let what = match record {
@@ -194,21 +248,26 @@ impl Verifier {
             state.highest_at = at;
         } else if let Some(i) = state.gap_index(seq) {
             state.fill(i, seq);
-            let (highest, highest_at) = (state.next - 1, state.highest_at);
-            let related = self.location(highest_at);
-            self.push(
-                FindingKind::OutOfOrder,
-                at,
-                Some(session),
-                Some(seq),
-                None,
-                Some(related.clone()),
-                format!(
-                    "seq {seq} of session {session} arrives after seq {highest} (at {related}): \
-                     the line was moved, or lines were merged out of order (by a shipper, or by \
-                     threads that sealed and wrote in different orders); nothing is missing here"
-                ),
-            );
+            match &mut state.out_of_order {
+                Some(run) if run.last_at == previous_at && seq == run.last_seq + 1 => {
+                    run.last_at = at;
+                    run.last_seq = seq;
+                }
+                _ => {
+                    let run = OutOfOrderRun {
+                        first_at: at,
+                        last_at: at,
+                        first_seq: seq,
+                        last_seq: seq,
+                        highest: state.next - 1,
+                        highest_at: state.highest_at,
+                    };
+                    if let Some(ended) = state.out_of_order.replace(run) {
+                        let finding = self.out_of_order_finding(session, &ended);
+                        self.push_finding(finding);
+                    }
+                }
+            }
         } else {
             let first = self.recent.get(&(session, seq)).copied();
             let related = first.map(|loc| self.location(loc));
@@ -328,6 +387,55 @@ impl Verifier {
         Some((session, seq))
     }
 
+    pub(super) fn out_of_order_finding(&self, session: SessionId, run: &OutOfOrderRun) -> Finding {
+        let related = self.location(run.highest_at);
+        let highest = run.highest;
+        let count = run.last_seq - run.first_seq + 1;
+        let mut message = if count == 1 {
+            format!(
+                "seq {} of session {session} arrives after seq {highest} (at {related}): \
+                 the line was moved, or lines were merged out of order (by a shipper, or by \
+                 threads that sealed and wrote in different orders); nothing is missing here",
+                run.first_seq
+            )
+        } else {
+            format!(
+                "seq {}..={} of session {session} ({count} lines, through {}) arrive after seq \
+                 {highest} (at {related}): the lines were moved, or files or lines were merged \
+                 out of order; nothing is missing here",
+                run.first_seq,
+                run.last_seq,
+                self.location(run.last_at)
+            )
+        };
+        // The numbers drop where a later file begins: the files were most likely given in the
+        // order `ls` sorts rotated logs, newest first.
+        if run.first_at.file > run.highest_at.file {
+            let mut oldest_first: Vec<&str> = self.files.iter().rev().map(|f| &**f).collect();
+            if oldest_first.len() > 8 {
+                oldest_first.truncate(8);
+                oldest_first.push("…");
+            }
+            message.push_str(&format!(
+                "; the files seem to be given newest first: give them oldest first ({})",
+                oldest_first.join(" ")
+            ));
+        }
+        let mut finding = self.finding(
+            FindingKind::OutOfOrder,
+            run.first_at,
+            Some(session),
+            Some(run.first_seq),
+            None,
+            Some(related),
+            message,
+        );
+        if count > 1 {
+            finding.through = Some(self.location(run.last_at));
+        }
+        finding
+    }
+
     pub(super) fn missing_finding(&self, session: SessionId, gap: &Gap) -> Finding {
         let count = gap.end - gap.start + 1;
         let plural = if count == 1 { "line" } else { "lines" };
@@ -379,6 +487,7 @@ impl Verifier {
             seq,
             missing,
             related,
+            through: None,
             message,
             file_index: at.file,
         }
@@ -395,10 +504,14 @@ impl Verifier {
         related: Option<Location>,
         message: String,
     ) {
+        let finding = self.finding(kind, at, session, seq, missing, related, message);
+        self.push_finding(finding);
+    }
+
+    pub(super) fn push_finding(&mut self, finding: Finding) {
         self.findings_total += 1;
-        self.counts[kind.index()] += 1;
+        self.counts[finding.kind.index()] += 1;
         if self.findings.len() < self.options.max_findings {
-            let finding = self.finding(kind, at, session, seq, missing, related, message);
             self.findings.push(finding);
         }
     }
