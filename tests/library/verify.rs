@@ -533,11 +533,24 @@ fn files_given_newest_first_give_a_finding_per_file_with_a_hint() {
     );
     assert_eq!(&*report.findings[1].at.file, "app.log.2");
 
-    // Two moved lines in one file are not a newest-first hint.
+    // Two moved lines in one file are not a newest-first hint, nor is a line of the older
+    // file moved into the middle of the newer one.
     let mut lines = log(30);
     lines.swap(19, 20);
     let report = verify(&lines.concat());
     assert!(!report.findings[0].message.contains("newest first"));
+    let lines = log(30);
+    let (old, new) = lines.split_at(10);
+    let mut new = new.to_vec();
+    let mut old = old.to_vec();
+    new.insert(5, old.remove(3));
+    let report = verify_with(
+        &[("app.log.1", &old.concat()), ("app.log", &new.concat())],
+        VerifyOptions::default(),
+    );
+    let moved = only(&report, FindingKind::OutOfOrder);
+    assert_eq!(moved.at.to_string(), "app.log:6");
+    assert!(!moved.message.contains("newest first"), "{}", moved.message);
 }
 
 /// Seals `plaintext` (or a close record) with raw key `key` under `session` at `seq`, as

@@ -43,6 +43,9 @@ pub(super) struct OutOfOrderRun {
     /// The highest sequence number seen when the run began, and its line.
     highest: u64,
     highest_at: Loc,
+    /// The run begins the session's lines in a file, and numbers dropped there from those of
+    /// an earlier file: what files given newest first look like.
+    at_file_start: bool,
 }
 
 #[derive(Debug)]
@@ -261,6 +264,8 @@ impl Verifier {
                         last_seq: seq,
                         highest: state.next - 1,
                         highest_at: state.highest_at,
+                        at_file_start: previous_at.file != at.file
+                            && state.highest_at.file < at.file,
                     };
                     if let Some(ended) = state.out_of_order.replace(run) {
                         let finding = self.out_of_order_finding(session, &ended);
@@ -410,7 +415,7 @@ impl Verifier {
         };
         // The numbers drop where a later file begins: the files were most likely given in the
         // order `ls` sorts rotated logs, newest first.
-        if run.first_at.file > run.highest_at.file {
+        if run.at_file_start {
             let mut oldest_first: Vec<&str> = self.files.iter().rev().map(|f| &**f).collect();
             if oldest_first.len() > 8 {
                 oldest_first.truncate(8);
