@@ -468,3 +468,37 @@ fn text_around_tokens_is_noted_and_a_finding_with_strict() {
     assert_eq!(objects[1]["plain_lines"], 1);
     assert_eq!(objects[1]["inputs_failed"], 0);
 }
+
+/// zato-enclog lines carry no sequence numbers: the summary says deletions among them cannot
+/// be seen, instead of a bare "clean".
+#[test]
+fn zato_enclog_lines_are_reported_as_unsequenced() {
+    let env = Env::new();
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/zato/fixtures");
+    let text = std::fs::read_to_string(fixtures.join("fernet.key")).unwrap();
+    let key = text
+        .lines()
+        .find(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .unwrap();
+    let key = key_file(&env, "fernet.key", key);
+    let log = std::fs::read(fixtures.join("basic.log")).unwrap();
+    let file = env.write("zato.log", &log);
+    let r = run(enclog(["verify", "--key-file"]).arg(&key).arg(&file), b"");
+    let out = r.stdout_text();
+    assert_eq!(r.code, 0, "{out}");
+    let n = log.split(|&b| b == b'\n').filter(|l| !l.is_empty()).count();
+    assert!(
+        out.contains(&format!(
+            "note: {n} lines in zato-enclog's format carry no sequence numbers: deletions among \
+             them cannot be seen"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .last()
+            .unwrap()
+            .contains(&format!(", {n} unsequenced (zato-enclog): clean")),
+        "{out}"
+    );
+}
