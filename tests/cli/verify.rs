@@ -374,7 +374,7 @@ fn a_directory_never_prints_clean() {
         assert_eq!(r.code, 2, "{out}");
         assert!(!out.contains("clean") && !out.contains("ok:"), "{out}");
         assert!(
-            out.starts_with("FAILED: 1 input could not be read (see the errors above)"),
+            out.starts_with("FAILED: 1 input could not be read (see standard error)"),
             "{out}"
         );
         assert!(r.stderr.contains("is a directory"), "{}", r.stderr);

@@ -155,8 +155,8 @@ fn write_text(out: &mut impl Write, report: &Report, bad_inputs: u64) -> io::Res
         let plural = if bad_inputs == 1 { "" } else { "s" };
         return writeln!(
             out,
-            "FAILED: {bad_inputs} input{plural} could not be read (see the errors above); of what \
-             was read: {report:#}{}",
+            "FAILED: {bad_inputs} input{plural} could not be read (see standard error); of \
+             what was read: {report:#}{}",
             if report.is_clean() {
                 String::new()
             } else {
