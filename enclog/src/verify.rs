@@ -396,8 +396,8 @@ impl Verifier {
             for gap in &state.gaps {
                 add(self.missing_finding(session, gap));
             }
-            if let Some(run) = &state.out_of_order {
-                add(self.out_of_order_finding(session, run));
+            if let Some(run) = &state.run {
+                add(self.run_finding(session, run));
             }
             if state.close.is_some() {
                 closed_sessions += 1;

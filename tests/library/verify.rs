@@ -297,16 +297,26 @@ fn a_log_spread_over_files_is_checked_in_the_order_given() {
     assert_eq!(report.count(FindingKind::Missing), 0);
     assert_eq!(&*report.findings[0].at.file, "app.log.1");
 
-    // The same file twice: duplicates, each pointing at the first copy in the other file.
+    // The same file twice: the copy's lines are duplicates, as one run pointing at the first
+    // copy in the other file.
     let report = verify_with(
         &[("app.log.1", &old), ("copy", &old), ("app.log", &new)],
         opts(),
     );
-    assert_eq!(report.count(FindingKind::Duplicate), 10);
-    assert_eq!(report.findings_total, 10);
+    assert_eq!(report.count(FindingKind::Duplicate), 1);
+    assert_eq!(report.findings_total, 1);
     let first = &report.findings[0];
     assert_eq!(first.at.to_string(), "copy:1");
+    assert_eq!(first.through.as_ref().unwrap().to_string(), "copy:10");
     assert_eq!(first.related.as_ref().unwrap().to_string(), "app.log.1:1");
+    assert!(
+        first.message.starts_with("seq 0..=9 of session")
+            && first
+                .message
+                .contains("(10 lines, through copy:10) appear again (first at app.log.1:1)"),
+        "{}",
+        first.message
+    );
 }
 
 /// A way a log gets damaged.

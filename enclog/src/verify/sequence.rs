@@ -32,19 +32,24 @@ pub(super) struct Gap {
     pub(super) initial: bool,
 }
 
-/// Consecutive lines of one session that each arrived after a higher sequence number, each the
-/// next number after the one before (a block moved, or files given newest first).
+/// Consecutive lines of one session with the same problem, each the next number after the
+/// one before: out of order (a block moved, or files given newest first) or duplicates (a
+/// block copied, or a file given twice). One finding, not one per line.
 #[derive(Clone, Copy, Debug)]
-pub(super) struct OutOfOrderRun {
+pub(super) struct LineRun {
+    /// [`FindingKind::OutOfOrder`] or [`FindingKind::Duplicate`].
+    kind: FindingKind,
     first_at: Loc,
     last_at: Loc,
     first_seq: u64,
     last_seq: u64,
-    /// The highest sequence number seen when the run began, and its line.
+    /// Out of order: the highest sequence number seen when the run began.
     highest: u64,
-    highest_at: Loc,
-    /// The run begins the session's lines in a file, and numbers dropped there from those of
-    /// an earlier file: what files given newest first look like.
+    /// Out of order: the line holding `highest`; duplicate: the first copy of `first_seq`,
+    /// when still remembered.
+    related: Option<Loc>,
+    /// Out of order: the run begins the session's lines in a file, and numbers dropped there
+    /// from those of an earlier file: what files given newest first look like.
     at_file_start: bool,
 }
 
@@ -54,8 +59,9 @@ pub(super) struct SessionState {
     pub(super) key: KeyId,
     /// The session's first line seen.
     pub(super) first_at: Loc,
-    /// The run of out-of-order lines being read, reported as one finding when it ends.
-    pub(super) out_of_order: Option<OutOfOrderRun>,
+    /// The run of out-of-order or duplicate lines being read, reported as one finding when it
+    /// ends.
+    pub(super) run: Option<LineRun>,
     /// One past the highest sequence number seen.
     pub(super) next: u64,
     /// Sorted, disjoint.
@@ -201,7 +207,7 @@ impl Verifier {
                 SessionState {
                     key,
                     first_at: at,
-                    out_of_order: None,
+                    run: None,
                     next: seq.saturating_add(1),
                     gaps,
                     highest_at: at,
@@ -251,47 +257,29 @@ impl Verifier {
             state.highest_at = at;
         } else if let Some(i) = state.gap_index(seq) {
             state.fill(i, seq);
-            match &mut state.out_of_order {
-                Some(run) if run.last_at == previous_at && seq == run.last_seq + 1 => {
-                    run.last_at = at;
-                    run.last_seq = seq;
-                }
-                _ => {
-                    let run = OutOfOrderRun {
-                        first_at: at,
-                        last_at: at,
-                        first_seq: seq,
-                        last_seq: seq,
-                        highest: state.next - 1,
-                        highest_at: state.highest_at,
-                        at_file_start: previous_at.file != at.file
-                            && state.highest_at.file < at.file,
-                    };
-                    if let Some(ended) = state.out_of_order.replace(run) {
-                        let finding = self.out_of_order_finding(session, &ended);
-                        self.push_finding(finding);
-                    }
-                }
-            }
-        } else {
-            let first = self.recent.get(&(session, seq)).copied();
-            let related = first.map(|loc| self.location(loc));
-            let first_text = match &related {
-                Some(loc) => format!("first at {loc}"),
-                None => "first seen too long ago to name its line".into(),
+            let run = LineRun {
+                kind: FindingKind::OutOfOrder,
+                first_at: at,
+                last_at: at,
+                first_seq: seq,
+                last_seq: seq,
+                highest: state.next - 1,
+                related: Some(state.highest_at),
+                at_file_start: previous_at.file != at.file && state.highest_at.file < at.file,
             };
-            self.push(
-                FindingKind::Duplicate,
-                at,
-                Some(session),
-                Some(seq),
-                None,
-                related,
-                format!(
-                    "seq {seq} of session {session} appears again ({first_text}): the line was \
-                     copied or replayed, or the same file was given twice; keep one copy"
-                ),
-            );
+            self.extend_run(session, previous_at, run);
+        } else {
+            let run = LineRun {
+                kind: FindingKind::Duplicate,
+                first_at: at,
+                last_at: at,
+                first_seq: seq,
+                last_seq: seq,
+                highest: state.next - 1,
+                related: self.recent.get(&(session, seq)).copied(),
+                at_file_start: false,
+            };
+            self.extend_run(session, previous_at, run);
             return;
         }
         if record == RecordKind::Close
@@ -300,6 +288,28 @@ impl Verifier {
             state.close.get_or_insert((seq, at));
         }
         self.remember(session, seq, at);
+    }
+
+    /// Adds the line `line` (a run of one) to the session's current run when it continues it
+    /// (same kind, the session's previous line, the next number); otherwise ends the current
+    /// run (its finding) and starts `line`'s.
+    fn extend_run(&mut self, session: SessionId, previous_at: Loc, line: LineRun) {
+        let Some(state) = self.sessions.get_mut(&session) else {
+            return;
+        };
+        if let Some(run) = &mut state.run
+            && run.kind == line.kind
+            && run.last_at == previous_at
+            && line.first_seq == run.last_seq + 1
+        {
+            run.last_at = line.last_at;
+            run.last_seq = line.last_seq;
+            return;
+        }
+        if let Some(ended) = state.run.replace(line) {
+            let finding = self.run_finding(session, &ended);
+            self.push_finding(finding);
+        }
     }
 
     pub(super) fn remember(&mut self, session: SessionId, seq: u64, at: Loc) {
@@ -392,26 +402,51 @@ impl Verifier {
         Some((session, seq))
     }
 
-    pub(super) fn out_of_order_finding(&self, session: SessionId, run: &OutOfOrderRun) -> Finding {
-        let related = self.location(run.highest_at);
-        let highest = run.highest;
+    pub(super) fn run_finding(&self, session: SessionId, run: &LineRun) -> Finding {
+        let related = run.related.map(|loc| self.location(loc));
         let count = run.last_seq - run.first_seq + 1;
-        let mut message = if count == 1 {
-            format!(
-                "seq {} of session {session} arrives after seq {highest} (at {related}): \
-                 the line was moved, or lines were merged out of order (by a shipper, or by \
-                 threads that sealed and wrote in different orders); nothing is missing here",
-                run.first_seq
-            )
-        } else {
-            format!(
-                "seq {}..={} of session {session} ({count} lines, through {}) arrive after seq \
-                 {highest} (at {related}): the lines were moved, or files or lines were merged \
-                 out of order; nothing is missing here",
-                run.first_seq,
-                run.last_seq,
-                self.location(run.last_at)
-            )
+        let (first, last) = (run.first_seq, run.last_seq);
+        let mut message = match (run.kind, count) {
+            (FindingKind::Duplicate, _) => {
+                let first_text = match &related {
+                    Some(loc) => format!("first at {loc}"),
+                    None => "first seen too long ago to name its line".into(),
+                };
+                if count == 1 {
+                    format!(
+                        "seq {first} of session {session} appears again ({first_text}): the line \
+                         was copied or replayed, or the same file was given twice; keep one copy"
+                    )
+                } else {
+                    format!(
+                        "seq {first}..={last} of session {session} ({count} lines, through {}) \
+                         appear again ({first_text}): the lines were copied or replayed, or the \
+                         same file was given twice; keep one copy",
+                        self.location(run.last_at)
+                    )
+                }
+            }
+            (_, 1) => format!(
+                "seq {first} of session {session} arrives after seq {} (at {}): the line was \
+                 moved, or lines were merged out of order (by a shipper, or by threads that \
+                 sealed and wrote in different orders); nothing is missing here",
+                run.highest,
+                related
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default()
+            ),
+            _ => format!(
+                "seq {first}..={last} of session {session} ({count} lines, through {}) arrive \
+                 after seq {} (at {}): the lines were moved, or files or lines were merged out \
+                 of order; nothing is missing here",
+                self.location(run.last_at),
+                run.highest,
+                related
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default()
+            ),
         };
         // The numbers drop where a later file begins: the files were most likely given in the
         // order `ls` sorts rotated logs, newest first.
@@ -427,12 +462,12 @@ impl Verifier {
             ));
         }
         let mut finding = self.finding(
-            FindingKind::OutOfOrder,
+            run.kind,
             run.first_at,
             Some(session),
             Some(run.first_seq),
             None,
-            Some(related),
+            related,
             message,
         );
         if count > 1 {
