@@ -12,8 +12,9 @@
 //! zato-enclog's format are counted as unsequenced, and a session id that turns up under a
 //! second key is a finding: a session is identified by its key and its id together.
 //!
-//! A run of lines with the same problem is one finding (plain lines, lines out of order), so
-//! that files given newest first give a handful of findings, with a hint, not one per line.
+//! A run of lines with the same problem is one finding (plain lines, lines out of order,
+//! duplicates), so that files given newest first, or a file given twice, give a handful of
+//! findings (with a hint for the order), not one per line.
 //!
 //! Memory stays bounded: per session the verifier keeps the gaps still open (one entry per
 //! anomaly, not per line), plus a fixed-size window of recent lines used to name the first
@@ -305,7 +306,7 @@ impl Verifier {
             Outcome::Plain => {
                 self.plain_lines += 1;
                 if entry.terminated {
-                    // Blank lines say nothing, so they neither count nor break a run.
+                    // Blank lines say nothing: never a finding, and they do not break a run.
                     if !unauthenticated::is_blank(entry.raw) {
                         let finding =
                             (!self.options.allow_plain_lines).then_some(FindingKind::PlainLine);

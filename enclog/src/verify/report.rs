@@ -211,7 +211,7 @@ pub struct Finding {
     /// (unauthenticated) header claims, when that claim fits the sequence.
     pub session: Option<SessionId>,
     /// The line's sequence number, when known (for [`FindingKind::Unclosed`], the highest one
-    /// seen in the session).
+    /// seen in the session; for a run of lines, the first line's).
     pub seq: Option<u64>,
     /// For [`FindingKind::Missing`]: the sequence numbers that never appeared.
     pub missing: Option<RangeInclusive<u64>>,
