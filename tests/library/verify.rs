@@ -651,9 +651,12 @@ fn a_line_sealed_with_another_key_inside_a_session_is_a_finding() {
     let changed = &report.findings[0];
     assert_eq!(changed.session, Some(session));
     assert!(
-        changed
-            .message
-            .contains(&format!("is sealed with key {}", key_b.id())),
+        changed.message.contains(&format!(
+            "is sealed with key {}, but the session was written with key {} (first at \
+                 app.log:1): a writer never changes key",
+            key_b.id(),
+            Key::from_bytes(zeroize::Zeroizing::new(raw_a)).id()
+        )),
         "{}",
         changed.message
     );

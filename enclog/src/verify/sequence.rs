@@ -187,7 +187,11 @@ impl Verifier {
                 None,
                 Some(first_at.clone()),
                 format!(
-                    "{what} with seq {seq} of session {session} is sealed with key {key}, but                      the session was written with key {first_key} (first at {first_at}): a                      writer never changes key inside a session, so this line was forged with                      another key of the keyring or spliced in from elsewhere; treat it as                      untrusted, and find out who holds key {key}"
+                    "{what} with seq {seq} of session {session} is sealed with key {key}, but \
+                     the session was written with key {first_key} (first at {first_at}): a \
+                     writer never changes key inside a session, so this line was forged with \
+                     another key of the keyring or spliced in from elsewhere; treat it as \
+                     untrusted, and find out who holds key {key}"
                 ),
             );
             return;
