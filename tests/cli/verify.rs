@@ -331,6 +331,24 @@ fn a_line_sealed_with_another_keyring_key_inside_a_session_exits_1() {
     assert!(out.contains("is sealed with key"), "{out}");
     assert!(out.contains(": missing lines: seq 1 "), "{out}");
     assert!(out.lines().last().unwrap().starts_with("FAILED: "), "{out}");
+
+    let file = env.path("tampered.log");
+    let mut cmd = enclog(["verify", "--output", "json", "--key-file"]);
+    cmd.arg(&a).arg("--key-file").arg(&b).arg(&file);
+    let r = run(&mut cmd, b"");
+    let kinds: Vec<String> = r
+        .stdout_text()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter_map(|v| v["kind"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(
+        kinds,
+        ["key_changed", "missing", "unclosed", "key_changed"],
+        "{}",
+        r.stdout_text()
+    );
+    assert_eq!(r.code, 1);
 }
 
 /// A file of plain lines holds nothing authenticated: never "clean", and one finding for the
