@@ -270,6 +270,7 @@ fn a_missing_file_is_exit_2() {
     let r = run(env.cmd(&["verify"]).arg(env.path("nope.log")), b"");
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("no such file"), "{}", r.stderr);
+    assert!(!r.stdout_text().contains("clean"), "{}", r.stdout_text());
 }
 
 /// A key file of mode 0600 holding `text`.
