@@ -7,6 +7,15 @@
 //! copied line, a number lower than one already seen is a moved line, and a session without a
 //! close record ended in a crash or was cut off.
 //!
+//! Nothing unauthenticated is called clean: a line without a token is a finding (unless plain
+//! lines are allowed), text around a token is counted (and a finding in strict mode), lines in
+//! zato-enclog's format are counted as unsequenced, and a session id that turns up under a
+//! second key is a finding: a session is identified by its key and its id together.
+//!
+//! A run of lines with the same problem is one finding (plain lines, lines out of order,
+//! duplicates), so that files given newest first, or a file given twice, give a handful of
+//! findings (with a hint for the order), not one per line.
+//!
 //! Memory stays bounded: per session the verifier keeps the gaps still open (one entry per
 //! anomaly, not per line), plus a fixed-size window of recent lines used to name the first
 //! occurrence of a duplicate, and at most [`VerifyOptions::max_findings`] findings.
@@ -20,8 +29,10 @@ use crate::read::decryptor::{Decryptor, Entry, Outcome};
 
 mod report;
 mod sequence;
+mod unauthenticated;
 
 use sequence::{Loc, SessionState};
+use unauthenticated::TextRun;
 
 pub use report::{Finding, FindingKind, Location, Report};
 
@@ -36,6 +47,8 @@ pub use report::{Finding, FindingKind, Location, Report};
 #[derive(Clone, Debug)]
 pub struct VerifyOptions {
     pub(crate) allow_open_sessions: bool,
+    pub(crate) allow_plain_lines: bool,
+    pub(crate) strict: bool,
     pub(crate) max_findings: usize,
 }
 
@@ -47,6 +60,58 @@ impl VerifyOptions {
     /// [`Report::open_sessions`]. Default: `false`.
     pub fn allow_open_sessions(mut self, on: bool) -> Self {
         self.allow_open_sessions = on;
+        self
+    }
+
+    /// For a log that mixes plain lines with enclog's on purpose (another program writing to
+    /// the same file): lines without a token are counted in [`Report::plain_lines`] but are
+    /// not [`FindingKind::PlainLine`] findings. The price: a forged plain line goes unreported.
+    /// Blank lines are never findings. Default: `false`.
+    ///
+    /// ```
+    /// use enclog::{Key, Keyring, Sealer};
+    /// use enclog::read::Decryptor;
+    /// use enclog::verify::{Verifier, VerifyOptions};
+    /// let key = Key::generate()?;
+    /// let sealer = Sealer::new(key.clone());
+    /// let mut log = b"starting (a plain line from a wrapper script)\n".to_vec();
+    /// sealer.seal_to(None, b"event", &mut log)?;
+    /// sealer.close_to(&mut log)?;
+    /// let mut verifier = Verifier::with_options(VerifyOptions::default().allow_plain_lines(true));
+    /// verifier.observe_all("app.log", &mut Decryptor::new(&log[..], Keyring::from(key)))?;
+    /// let report = verifier.finish();
+    /// assert!(report.is_clean() && report.plain_lines == 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn allow_plain_lines(mut self, on: bool) -> Self {
+        self.allow_plain_lines = on;
+        self
+    }
+
+    /// Text before or after a token (a syslog header, a JSON wrapper, or words an attacker put
+    /// there) is not authenticated; it is always counted in [`Report::unauthenticated_text`],
+    /// and with `strict` each run of such lines is also a
+    /// [`FindingKind::UnauthenticatedText`] finding. Clear metadata that matches its encrypted
+    /// copy is authenticated and does not count. Default: `false`.
+    ///
+    /// ```
+    /// use enclog::{Key, Keyring, Sealer};
+    /// use enclog::read::Decryptor;
+    /// use enclog::verify::{FindingKind, Verifier, VerifyOptions};
+    /// let key = Key::generate()?;
+    /// let sealer = Sealer::new(key.clone());
+    /// let mut log = b"Nov 26 20:27:30 web1 app[77]: ".to_vec(); // a syslog header
+    /// sealer.seal_to(None, b"event", &mut log)?;
+    /// sealer.close_to(&mut log)?;
+    /// let mut verifier = Verifier::with_options(VerifyOptions::default().strict(true));
+    /// verifier.observe_all("app.log", &mut Decryptor::new(&log[..], Keyring::from(key)))?;
+    /// let report = verifier.finish();
+    /// assert_eq!(report.unauthenticated_text, 1);
+    /// assert_eq!(report.count(FindingKind::UnauthenticatedText), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn strict(mut self, on: bool) -> Self {
+        self.strict = on;
         self
     }
 
@@ -62,6 +127,8 @@ impl Default for VerifyOptions {
     fn default() -> Self {
         VerifyOptions {
             allow_open_sessions: false,
+            allow_plain_lines: false,
+            strict: false,
             max_findings: 10_000,
         }
     }
@@ -74,7 +141,8 @@ impl Default for VerifyOptions {
 /// [`Verifier::observe_all`] for a whole reader), then call [`Verifier::finish`]. It reports,
 /// per session: missing ranges of sequence numbers, duplicates, lines out of order, lines that
 /// fail authentication, unknown keys, malformed and truncated tokens, clear metadata that
-/// differs from its encrypted copy, records after a close record, and sessions never closed.
+/// differs from its encrypted copy, a session id sealed under a second key, records after a
+/// close record, and sessions never closed; and lines without a token (plain text).
 ///
 /// Gaps are provisional while reading, because a line that arrives late fills its gap (and is
 /// reported as out of order instead); missing ranges are therefore reported by `finish`.
@@ -105,6 +173,8 @@ pub struct Verifier {
     options: VerifyOptions,
     files: Vec<Arc<str>>,
     current_file: u32,
+    /// Keyed by session id; each state holds the key its session was sealed under, so that a
+    /// second key using the same id is a finding rather than a continuation.
     sessions: HashMap<SessionId, SessionState>,
     recent: HashMap<(SessionId, u64), Loc>,
     recent_order: VecDeque<(SessionId, u64)>,
@@ -117,6 +187,10 @@ pub struct Verifier {
     plain_lines: u64,
     failed_lines: u64,
     unsequenced: u64,
+    unauthenticated_text: u64,
+    /// The run of plain lines (or, in strict mode, of lines with text around the token) being
+    /// read, reported as one finding when it ends.
+    text_run: Option<TextRun>,
 }
 
 impl Default for Verifier {
@@ -168,6 +242,8 @@ impl Verifier {
             plain_lines: 0,
             failed_lines: 0,
             unsequenced: 0,
+            unauthenticated_text: 0,
+            text_run: None,
         }
     }
 
@@ -229,9 +305,20 @@ impl Verifier {
         match &entry.outcome {
             Outcome::Plain => {
                 self.plain_lines += 1;
+                if entry.terminated {
+                    // Blank lines say nothing: never a finding, and they do not break a run.
+                    if !unauthenticated::is_blank(entry.raw) {
+                        let finding =
+                            (!self.options.allow_plain_lines).then_some(FindingKind::PlainLine);
+                        self.text_line(at, finding);
+                    }
+                    return;
+                }
+                self.text_line(at, None);
                 // A writer cut off inside `LEVEL enclog:` or the token's first characters
-                // leaves a last line in which no token can be found: still a cut line.
-                if !entry.terminated && !self.options.allow_open_sessions {
+                // leaves a last line in which no token can be found: still a cut line, not
+                // plain text.
+                if !self.options.allow_open_sessions {
                     self.push(
                         FindingKind::Truncated,
                         at,
@@ -246,6 +333,8 @@ impl Verifier {
                 }
             }
             Outcome::Opened(opened) => {
+                let finding = self.text_around(opened);
+                self.text_line(at, finding);
                 self.opened(at, opened);
                 if !entry.terminated && !self.options.allow_open_sessions {
                     self.push(
@@ -263,6 +352,7 @@ impl Verifier {
                 }
             }
             Outcome::Failed(error) => {
+                self.text_line(at, None);
                 self.failed_lines += 1;
                 self.failed(at, entry, error);
             }
@@ -300,9 +390,15 @@ impl Verifier {
             counts[finding.kind.index()] += 1;
             findings.push(finding);
         };
+        if let Some(run) = &self.text_run {
+            add(self.text_run_finding(run));
+        }
         for (&session, state) in &self.sessions {
             for gap in &state.gaps {
                 add(self.missing_finding(session, gap));
+            }
+            if let Some(run) = &state.run {
+                add(self.run_finding(session, run));
             }
             if state.close.is_some() {
                 closed_sessions += 1;
@@ -336,6 +432,7 @@ impl Verifier {
             plain_lines: self.plain_lines,
             failed_lines: self.failed_lines,
             unsequenced: self.unsequenced,
+            unauthenticated_text: self.unauthenticated_text,
             sessions: self.sessions.len() as u64,
             closed_sessions,
             open_sessions,
@@ -374,6 +471,8 @@ mod tests {
     use super::*;
     use crate::format::{self, RecordKind};
 
+    const K: crate::key::KeyId = crate::key::KeyId([1; 4]);
+
     fn at(line: u64) -> Loc {
         Loc { file: 0, line }
     }
@@ -388,10 +487,10 @@ mod tests {
     fn records_after_a_close_record_are_reported() {
         let mut v = verifier();
         let s = SessionId::from_bytes([7; 16]);
-        v.sequenced(at(1), s, 0, RecordKind::Event);
-        v.sequenced(at(2), s, 1, RecordKind::Close);
-        v.sequenced(at(3), s, 2, RecordKind::Event);
-        v.sequenced(at(4), s, 3, RecordKind::Close);
+        v.sequenced(at(1), K, s, 0, RecordKind::Event);
+        v.sequenced(at(2), K, s, 1, RecordKind::Close);
+        v.sequenced(at(3), K, s, 2, RecordKind::Event);
+        v.sequenced(at(4), K, s, 3, RecordKind::Close);
         let report = v.finish();
         assert_eq!(report.count(FindingKind::AfterClose), 2);
         assert_eq!(report.findings_total, 2);
@@ -404,11 +503,11 @@ mod tests {
     fn gaps_split_and_fill() {
         let mut v = verifier();
         let s = SessionId::from_bytes([1; 16]);
-        v.sequenced(at(1), s, 0, RecordKind::Event);
-        v.sequenced(at(2), s, 10, RecordKind::Event);
-        v.sequenced(at(3), s, 5, RecordKind::Event);
-        v.sequenced(at(4), s, 1, RecordKind::Event);
-        v.sequenced(at(5), s, 9, RecordKind::Event);
+        v.sequenced(at(1), K, s, 0, RecordKind::Event);
+        v.sequenced(at(2), K, s, 10, RecordKind::Event);
+        v.sequenced(at(3), K, s, 5, RecordKind::Event);
+        v.sequenced(at(4), K, s, 1, RecordKind::Event);
+        v.sequenced(at(5), K, s, 9, RecordKind::Event);
         let report = v.finish();
         let missing: Vec<_> = report
             .findings
@@ -428,7 +527,7 @@ mod tests {
         v.file_index("t.log");
         let s = SessionId::from_bytes([2; 16]);
         for line in 1..=5 {
-            v.sequenced(at(line), s, 0, RecordKind::Event);
+            v.sequenced(at(line), K, s, 0, RecordKind::Event);
         }
         let report = v.finish();
         assert_eq!(report.count(FindingKind::Duplicate), 4);

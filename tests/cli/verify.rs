@@ -270,4 +270,254 @@ fn a_missing_file_is_exit_2() {
     let r = run(env.cmd(&["verify"]).arg(env.path("nope.log")), b"");
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("no such file"), "{}", r.stderr);
+    assert!(!r.stdout_text().contains("clean"), "{}", r.stdout_text());
+}
+
+/// A key file of mode 0600 holding `text`.
+fn key_file(env: &Env, name: &str, text: &str) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = env.write(name, format!("{text}\n").as_bytes());
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    path
+}
+
+/// Test keys (raw bytes 0x5a… and 0xc3…), and a session of key A: three events and its close
+/// record. `FORGED` are seq 1 and a close record (seq 3) of the same session id, sealed with
+/// key B (made by `forge` in `tests/library/verify.rs`).
+const KEY_A: &str = "ENCLOG-KEY-1-WlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWloRP_w7";
+const KEY_B: &str = "ENCLOG-KEY-1-w8PDw8PDw8PDw8PDw8PDw8PDw8PDw8PDw8PDw8PDw8OXoFdz";
+const SESSION_A: [&str; 4] = [
+    "enclog:ESvWYYT2y2_YdKOkxjMgMY2avHL3AEsn20s-ANmQxcjHGuHjOQv4YEsrhbgh\n",
+    "enclog:ESvWYYT2y2_YdKOkxjMgMY2avHL3ARmzSJ7nSKm_X5SdPK_YvnSr-jQGmv7i\n",
+    "enclog:ESvWYYT2y2_YdKOkxjMgMY2avHL3Agl_R58sB-Qmk0N7m-nWoyWRq42rfbJS\n",
+    "enclog:FSvWYYT2y2_YdKOkxjMgMY2avHL3AyuaoXk7kYgzU0x2WguiI_k\n",
+];
+const FORGED: [&str; 2] = [
+    "enclog:EaGtIg32y2_YdKOkxjMgMY2avHL3AaqvkQDTRyyh9l65BqqDAHaDReBbb-JZNQQET6GeelL5\n",
+    "enclog:FaGtIg32y2_YdKOkxjMgMY2avHL3AwYZAM13DnLQsIeWaSl9T-U\n",
+];
+
+/// Threat: a holder of a second key of the keyring replacing a line of a session sealed under
+/// the first key, and forging its close record. Every line opens with the keyring, so only
+/// telling sessions apart by key and id catches it (it was clean, exit 0, before).
+#[test]
+fn a_line_sealed_with_another_keyring_key_inside_a_session_exits_1() {
+    let env = Env::new();
+    let (a, b) = (
+        key_file(&env, "a.key", KEY_A),
+        key_file(&env, "b.key", KEY_B),
+    );
+    let verify = |name: &str, lines: &[&str]| {
+        let file = env.write(name, lines.concat().as_bytes());
+        let mut cmd = enclog(["verify", "--key-file"]);
+        cmd.arg(&a).arg("--key-file").arg(&b).arg(&file);
+        let r = run(&mut cmd, b"");
+        (r.code, r.stdout_text())
+    };
+    let (code, out) = verify("real.log", &SESSION_A);
+    assert_eq!(code, 0, "{out}");
+
+    let tampered = [SESSION_A[0], FORGED[0], SESSION_A[2], FORGED[1]];
+    let (code, out) = verify("tampered.log", &tampered);
+    assert_eq!(code, 1, "{out}");
+    let path = env.path("tampered.log").display().to_string();
+    assert!(
+        out.contains(&format!(
+            "{path}:2: key changed inside a session: an event with seq 1 of session"
+        )) && out.contains(&format!(
+            "{path}:4: key changed inside a session: a close record"
+        )),
+        "{out}"
+    );
+    assert!(out.contains("is sealed with key"), "{out}");
+    assert!(out.contains(": missing lines: seq 1 "), "{out}");
+    assert!(out.lines().last().unwrap().starts_with("FAILED: "), "{out}");
+
+    let file = env.path("tampered.log");
+    let mut cmd = enclog(["verify", "--output", "json", "--key-file"]);
+    cmd.arg(&a).arg("--key-file").arg(&b).arg(&file);
+    let r = run(&mut cmd, b"");
+    let kinds: Vec<String> = r
+        .stdout_text()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter_map(|v| v["kind"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(
+        kinds,
+        ["key_changed", "missing", "unclosed", "key_changed"],
+        "{}",
+        r.stdout_text()
+    );
+    assert_eq!(r.code, 1);
+}
+
+/// A file of plain lines holds nothing authenticated: never "clean", and one finding for the
+/// run rather than one per line.
+#[test]
+fn a_plain_only_file_is_never_clean() {
+    let env = Env::new();
+    let plain: Vec<Vec<u8>> = (0..500)
+        .map(|i| format!("ERROR payment {i} failed\n").into_bytes())
+        .collect();
+    let (code, out) = verify(&env, "plain.log", &plain);
+    let path = env.path("plain.log").display().to_string();
+    assert_eq!(code, 1, "{out:?}");
+    assert_eq!(out.len(), 2, "{out:?}");
+    assert!(
+        out[0].starts_with(&format!(
+            "{path}:1: plain text: 500 lines, from here through line 500, hold no token"
+        )) && out[0].contains("--allow-plain"),
+        "{out:?}"
+    );
+    assert!(out[1].starts_with("FAILED: 500 lines") && out[1].ends_with(": 1 plain_line"));
+
+    let file = env.path("plain.log");
+    let r = run(env.cmd(&["verify", "--allow-plain"]).arg(&file), b"");
+    assert_eq!(r.code, 0, "{}", r.stdout_text());
+    assert!(r.stdout_text().starts_with("ok: 500 lines"));
+}
+
+/// Threat: a check that read nothing passing for a check that found nothing. A directory (or
+/// any input that cannot be read) is exit 2 and the summary never says "clean", even when the
+/// other files are clean.
+#[test]
+fn a_directory_never_prints_clean() {
+    let env = Env::new();
+    let good = env.write("good.log", &log(&env).concat());
+    for args in [vec![env.dir.path()], vec![env.dir.path(), good.as_path()]] {
+        let mut cmd = env.cmd(&["verify"]);
+        cmd.args(&args);
+        let r = run(&mut cmd, b"");
+        let out = r.stdout_text();
+        assert_eq!(r.code, 2, "{out}");
+        assert!(!out.contains("clean") && !out.contains("ok:"), "{out}");
+        assert!(
+            out.starts_with("FAILED: 1 input could not be read (see standard error)"),
+            "{out}"
+        );
+        assert!(r.stderr.contains("is a directory"), "{}", r.stderr);
+
+        let mut cmd = env.cmd(&["verify", "--output", "json"]);
+        cmd.args(&args);
+        let r = run(&mut cmd, b"");
+        let summary: serde_json::Value =
+            serde_json::from_str(r.stdout_text().lines().last().unwrap()).unwrap();
+        assert_eq!((summary["clean"].clone(), r.code), (false.into(), 2));
+        assert_eq!(summary["inputs_failed"], 1);
+    }
+}
+
+/// `ls` order (`app.log app.log.1 app.log.2`) is newest first: a handful of findings with a
+/// hint to reverse them, where each line used to be a finding of its own.
+#[test]
+fn files_given_newest_first_are_a_few_findings_with_a_hint() {
+    let env = Env::new();
+    let plain: String = (0..300).map(|i| format!("event {i}\n")).collect();
+    let lines = lines(&env.encrypt(plain.as_bytes()));
+    let (old, rest) = lines.split_at(100);
+    let (older, new) = rest.split_at(100);
+    let files = [
+        env.write("app.log", &new.concat()),
+        env.write("app.log.1", &older.concat()),
+        env.write("app.log.2", &old.concat()),
+    ];
+    let r = run(env.cmd(&["verify"]).args(&files), b"");
+    let out = r.stdout_text();
+    assert_eq!(r.code, 1, "{out}");
+    assert_eq!(out.lines().count(), 3, "{out}");
+    let oldest_first = files
+        .iter()
+        .rev()
+        .map(|f| f.display().to_string())
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        out.contains(&format!(
+            "the files seem to be given newest first: give them oldest first ({oldest_first})"
+        )),
+        "{out}"
+    );
+    assert!(out.lines().last().unwrap().ends_with(": 2 out_of_order"));
+}
+
+/// Text around a token is not authenticated: counted and said in a note; with --strict a
+/// finding. JSON carries the new kinds and counters.
+#[test]
+fn text_around_tokens_is_noted_and_a_finding_with_strict() {
+    let env = Env::new();
+    let lines: Vec<Vec<u8>> = log(&env)
+        .into_iter()
+        .map(|l| [&b"Nov 26 20:27:30 web1 app[77]: "[..], &l].concat())
+        .collect();
+    let (code, out) = verify(&env, "syslog.log", &lines);
+    assert_eq!(code, 0, "{out:?}");
+    assert!(
+        out[0].starts_with("note: 6 lines have text before or after the token")
+            && out[0].contains("--strict"),
+        "{out:?}"
+    );
+    assert!(out[1].starts_with("ok: 6 lines") && out[1].ends_with("clean"));
+
+    let file = env.path("syslog.log");
+    let r = run(env.cmd(&["verify", "--strict"]).arg(&file), b"");
+    assert_eq!(r.code, 1, "{}", r.stdout_text());
+    assert!(
+        r.stdout_text().contains(
+            ":1: unauthenticated text around a token: 6 lines, from here through line 6,"
+        ),
+        "{}",
+        r.stdout_text()
+    );
+
+    let mut file = lines.concat();
+    file.extend_from_slice(b"a plain line\n");
+    let file = env.write("mixed.log", &file);
+    let r = run(env.cmd(&["verify", "--output", "json"]).arg(&file), b"");
+    let objects: Vec<serde_json::Value> = r
+        .stdout_text()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(objects.len(), 2, "{objects:?}");
+    assert_eq!(objects[0]["kind"], "plain_line");
+    assert_eq!(objects[0]["line"], 7);
+    assert_eq!(objects[0]["through"], serde_json::Value::Null);
+    assert_eq!(objects[1]["unauthenticated_text"], 6);
+    assert_eq!(objects[1]["plain_lines"], 1);
+    assert_eq!(objects[1]["inputs_failed"], 0);
+}
+
+/// zato-enclog lines carry no sequence numbers: the summary says deletions among them cannot
+/// be seen, instead of a bare "clean".
+#[test]
+fn zato_enclog_lines_are_reported_as_unsequenced() {
+    let env = Env::new();
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/zato/fixtures");
+    let text = std::fs::read_to_string(fixtures.join("fernet.key")).unwrap();
+    let key = text
+        .lines()
+        .find(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .unwrap();
+    let key = key_file(&env, "fernet.key", key);
+    let log = std::fs::read(fixtures.join("basic.log")).unwrap();
+    let file = env.write("zato.log", &log);
+    let r = run(enclog(["verify", "--key-file"]).arg(&key).arg(&file), b"");
+    let out = r.stdout_text();
+    assert_eq!(r.code, 0, "{out}");
+    let n = log.split(|&b| b == b'\n').filter(|l| !l.is_empty()).count();
+    assert!(
+        out.contains(&format!(
+            "note: {n} lines in zato-enclog's format carry no sequence numbers: deletions among \
+             them cannot be seen"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .last()
+            .unwrap()
+            .contains(&format!(", {n} unsequenced (zato-enclog): clean")),
+        "{out}"
+    );
 }

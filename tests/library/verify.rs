@@ -84,14 +84,14 @@ fn only(report: &Report, kind: FindingKind) -> &Finding {
 
 #[test]
 fn a_clean_closed_log_is_clean() {
-    let mut bytes = b"plain startup banner\n".to_vec();
-    bytes.extend(log(100).concat());
+    let bytes = log(100).concat();
     let report = verify(&bytes);
     assert!(report.is_clean(), "{:#?}", report.findings);
-    assert_eq!(report.lines, 102);
+    assert_eq!(report.lines, 101);
     assert_eq!(report.events, 100);
     assert_eq!(report.close_records, 1);
-    assert_eq!(report.plain_lines, 1);
+    assert_eq!(report.plain_lines, 0);
+    assert_eq!(report.unauthenticated_text, 0);
     assert_eq!(
         (
             report.sessions,
@@ -291,22 +291,32 @@ fn a_log_spread_over_files_is_checked_in_the_order_given() {
     assert_eq!(missing.at.to_string(), "app.log:1");
     assert!(missing.message.contains("in another file"));
 
-    // Files in the wrong order: every line of the older file is out of order.
+    // Files in the wrong order: the older file's lines are out of order, as one run.
     let report = verify_with(&[("app.log", &new), ("app.log.1", &old)], opts());
-    assert_eq!(report.count(FindingKind::OutOfOrder), 10);
+    assert_eq!(report.count(FindingKind::OutOfOrder), 1);
     assert_eq!(report.count(FindingKind::Missing), 0);
     assert_eq!(&*report.findings[0].at.file, "app.log.1");
 
-    // The same file twice: duplicates, each pointing at the first copy in the other file.
+    // The same file twice: the copy's lines are duplicates, as one run pointing at the first
+    // copy in the other file.
     let report = verify_with(
         &[("app.log.1", &old), ("copy", &old), ("app.log", &new)],
         opts(),
     );
-    assert_eq!(report.count(FindingKind::Duplicate), 10);
-    assert_eq!(report.findings_total, 10);
+    assert_eq!(report.count(FindingKind::Duplicate), 1);
+    assert_eq!(report.findings_total, 1);
     let first = &report.findings[0];
     assert_eq!(first.at.to_string(), "copy:1");
+    assert_eq!(first.through.as_ref().unwrap().to_string(), "copy:10");
     assert_eq!(first.related.as_ref().unwrap().to_string(), "app.log.1:1");
+    assert!(
+        first.message.starts_with("seq 0..=9 of session")
+            && first
+                .message
+                .contains("(10 lines, through copy:10) appear again (first at app.log.1:1)"),
+        "{}",
+        first.message
+    );
 }
 
 /// A way a log gets damaged.
@@ -389,4 +399,266 @@ proptest! {
             }
         }
     }
+}
+
+/// Threat: forged plain text passing for part of the log. The line carries no token, so
+/// nothing in it is authenticated: a finding unless plain lines are allowed.
+#[test]
+fn a_plain_line_is_a_finding_unless_plain_lines_are_allowed() {
+    let mut bytes = b"plain startup banner\n".to_vec();
+    bytes.extend(log(100).concat());
+    let report = verify(&bytes);
+    assert_eq!(kinds(&report), [(FindingKind::PlainLine, 1)]);
+    assert_eq!(report.plain_lines, 1);
+    assert!(report.findings[0].message.contains("allow plain lines"));
+    assert!(report.to_string().ends_with(": 1 plain_line"), "{report}");
+
+    let allowed = VerifyOptions::default().allow_plain_lines(true);
+    let report = verify_with(&[("app.log", &bytes)], allowed);
+    assert!(report.is_clean(), "{:#?}", report.findings);
+    assert_eq!(report.plain_lines, 1);
+}
+
+/// A file of nothing but plain lines is never clean, and is one finding, not one per line
+/// (blank lines neither count nor break the run).
+#[test]
+fn a_file_of_plain_lines_is_one_finding_and_never_clean() {
+    let mut bytes = Vec::new();
+    for i in 0..1000 {
+        bytes.extend_from_slice(format!("ERROR payment {i} failed\n").as_bytes());
+        if i % 100 == 0 {
+            bytes.extend_from_slice(b"\n \r\n");
+        }
+    }
+    let report = verify(&bytes);
+    assert!(!report.is_clean());
+    assert_eq!(kinds(&report), [(FindingKind::PlainLine, 1)]);
+    let run = &report.findings[0];
+    assert_eq!(run.through.as_ref().unwrap().line, 1020);
+    assert!(
+        run.message
+            .starts_with("1000 lines, from here through line 1020,")
+    );
+
+    // A plain run ends at an enclog line: two runs, two findings.
+    let mut bytes = b"one\ntwo\n".to_vec();
+    bytes.extend(log(3).concat());
+    bytes.extend_from_slice(b"three\n");
+    let report = verify(&bytes);
+    assert_eq!(
+        kinds(&report),
+        [(FindingKind::PlainLine, 1), (FindingKind::PlainLine, 7)]
+    );
+    // The cut last line of a crashed writer stays `truncated`, not plain text.
+    let report = verify(b"INFO encl");
+    assert_eq!(kinds(&report), [(FindingKind::Truncated, 1)]);
+}
+
+/// Threat: words put before or after a valid token reading as part of the event. Counted
+/// always; a finding (one per run) in strict mode. Matching clear metadata is authenticated.
+#[test]
+fn text_around_a_token_is_counted_and_a_finding_when_strict() {
+    let lines = log(5); // clear metadata on every line: not counted
+    let mut bytes = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        if (1..=2).contains(&i) {
+            bytes.extend_from_slice(b"web1 app[7]: ");
+        }
+        bytes.extend_from_slice(line);
+        if i == 4 {
+            bytes.pop();
+            bytes.extend_from_slice(b" (user=root)\n");
+        }
+    }
+    let report = verify(&bytes);
+    assert!(report.is_clean(), "{:#?}", report.findings);
+    assert_eq!(report.unauthenticated_text, 3);
+    assert!(
+        report
+            .to_string()
+            .contains("3 with unauthenticated text around the token"),
+        "{report}"
+    );
+
+    let strict = VerifyOptions::default().strict(true);
+    let report = verify_with(&[("app.log", &bytes)], strict);
+    assert_eq!(
+        kinds(&report),
+        [
+            (FindingKind::UnauthenticatedText, 2),
+            (FindingKind::UnauthenticatedText, 5)
+        ]
+    );
+    assert_eq!(report.findings[0].through.as_ref().unwrap().line, 3);
+}
+
+/// zato-enclog lines have no sequence numbers: the report says they were not checked.
+#[test]
+fn zato_lines_are_counted_as_unsequenced() {
+    let key = enclog::fernet::FernetKey::generate().unwrap();
+    let mut bytes = Vec::new();
+    for _ in 0..3 {
+        key.seal(b"event", &mut bytes).unwrap();
+        bytes.push(b'\n');
+    }
+    let mut verifier = Verifier::new();
+    let mut reader = Decryptor::new(&bytes[..], Keyring::from(key));
+    verifier.observe_all("app.log", &mut reader).unwrap();
+    let report = verifier.finish();
+    assert!(report.is_clean(), "{:#?}", report.findings);
+    assert_eq!((report.unsequenced, report.sessions), (3, 0));
+    assert!(report.to_string().contains("3 unsequenced (zato-enclog)"));
+}
+
+/// Files given newest first (`app.log app.log.1 app.log.2`, as a shell glob sorts them): one
+/// finding per older file, with a hint naming the right order, not one finding per line.
+#[test]
+fn files_given_newest_first_give_a_finding_per_file_with_a_hint() {
+    let sealer = Sealer::new(key().clone());
+    let oldest = session_lines(&sealer, 100, false).concat();
+    let older = session_lines(&sealer, 100, false).concat();
+    let new = session_lines(&sealer, 100, true).concat();
+    let files = [
+        ("app.log", &new[..]),
+        ("app.log.1", &older[..]),
+        ("app.log.2", &oldest[..]),
+    ];
+    let report = verify_with(&files, VerifyOptions::default());
+    assert_eq!(
+        kinds(&report),
+        [(FindingKind::OutOfOrder, 1), (FindingKind::OutOfOrder, 1)]
+    );
+    let first = &report.findings[0];
+    assert_eq!(&*first.at.file, "app.log.1");
+    assert_eq!(first.through.as_ref().unwrap().to_string(), "app.log.1:100");
+    assert!(
+        first.message.starts_with("seq 100..=199 of session")
+            && first.message.contains("(100 lines, through app.log.1:100)")
+            && first.message.ends_with(
+                "the files seem to be given newest first: give them oldest first \
+                 (app.log.2 app.log.1 app.log)"
+            ),
+        "{}",
+        first.message
+    );
+    assert_eq!(&*report.findings[1].at.file, "app.log.2");
+
+    // Two moved lines in one file are not a newest-first hint, nor is a line of the older
+    // file moved into the middle of the newer one.
+    let mut lines = log(30);
+    lines.swap(19, 20);
+    let report = verify(&lines.concat());
+    assert!(!report.findings[0].message.contains("newest first"));
+    let lines = log(30);
+    let (old, new) = lines.split_at(10);
+    let mut new = new.to_vec();
+    let mut old = old.to_vec();
+    new.insert(5, old.remove(3));
+    let report = verify_with(
+        &[("app.log.1", &old.concat()), ("app.log", &new.concat())],
+        VerifyOptions::default(),
+    );
+    let moved = only(&report, FindingKind::OutOfOrder);
+    assert_eq!(moved.at.to_string(), "app.log:6");
+    assert!(!moved.message.contains("newest first"), "{}", moved.message);
+}
+
+/// Seals `plaintext` (or a close record) with raw key `key` under `session` at `seq`, as
+/// FORMAT.md §4 says, the way a holder of that key could forge a line of any session.
+fn forge(key: &[u8; 32], session: [u8; 16], seq: u64, close: bool, plaintext: &[u8]) -> Vec<u8> {
+    use base64::Engine;
+    use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+    use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+
+    let id = Key::from_bytes(zeroize::Zeroizing::new(*key)).id();
+    let mut header = vec![if close { 0x15 } else { 0x11 }];
+    header.extend_from_slice(&id.to_bytes());
+    header.extend_from_slice(&session);
+    let mut v = seq;
+    loop {
+        let byte = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            header.push(byte);
+            break;
+        }
+        header.push(byte | 0x80);
+    }
+    let mut nonce = session.to_vec();
+    nonce.extend_from_slice(&seq.to_be_bytes());
+    let sealed = XChaCha20Poly1305::new_from_slice(key)
+        .unwrap()
+        .encrypt(
+            XNonce::from_slice(&nonce),
+            Payload {
+                msg: plaintext,
+                aad: &header,
+            },
+        )
+        .unwrap();
+    header.extend_from_slice(&sealed);
+    let mut line = b"enclog:".to_vec();
+    line.extend_from_slice(
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(&header)
+            .as_bytes(),
+    );
+    line.push(b'\n');
+    line
+}
+
+/// Threat: a holder of a second key of the keyring replacing a line of a session written
+/// under the first key, with a forged close record. Sessions are told apart by key and id: the
+/// forged lines are `key_changed`, the replaced line is missing, the session unclosed.
+#[test]
+fn a_line_sealed_with_another_key_inside_a_session_is_a_finding() {
+    let (raw_a, raw_b) = ([0xa1; 32], [0xb2; 32]);
+    let key_a = Key::from_bytes(zeroize::Zeroizing::new(raw_a));
+    let key_b = Key::from_bytes(zeroize::Zeroizing::new(raw_b));
+    let mut lines = session_lines(&Sealer::new(key_a.clone()), 5, false);
+    let session = {
+        let mut opener = enclog::Opener::new(Keyring::from(key_a.clone()));
+        opener
+            .open(&lines[0])
+            .unwrap()
+            .unwrap()
+            .sequence
+            .unwrap()
+            .session
+    };
+    let session_bytes: [u8; 16] = session.to_bytes();
+    // The forgery itself opens: a keyring holding both keys cannot tell it from a real line.
+    lines[2] = forge(&raw_b, session_bytes, 2, false, b"transfer approved");
+    lines.push(forge(&raw_b, session_bytes, 5, true, b""));
+    let mut ring = Keyring::from(key_a);
+    ring.add(key_b.clone());
+    let mut verifier = Verifier::new();
+    let bytes = lines.concat();
+    verifier
+        .observe_all("app.log", &mut Decryptor::new(&bytes[..], ring))
+        .unwrap();
+    let report = verifier.finish();
+    assert_eq!((report.events, report.failed_lines), (5, 0));
+    assert_eq!(
+        kinds(&report),
+        [
+            (FindingKind::KeyChanged, 3),
+            (FindingKind::Missing, 4),
+            (FindingKind::Unclosed, 5),
+            (FindingKind::KeyChanged, 6),
+        ]
+    );
+    let changed = &report.findings[0];
+    assert_eq!(changed.session, Some(session));
+    assert!(
+        changed.message.contains(&format!(
+            "is sealed with key {}, but the session was written with key {} (first at \
+                 app.log:1): a writer never changes key",
+            key_b.id(),
+            Key::from_bytes(zeroize::Zeroizing::new(raw_a)).id()
+        )),
+        "{}",
+        changed.message
+    );
+    assert_eq!(report.sessions, 1);
 }

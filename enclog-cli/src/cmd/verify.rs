@@ -24,7 +24,10 @@ Examples:
   enclog verify --keyring keys/ app.log.2.gz app.log.1 app.log   # oldest first
   enclog verify --allow-open --key-file app.key /var/log/app.log  # a log still written to
 
-Reports each finding as FILE:LINE: kind: message, then a summary line.
+Reports each finding as FILE:LINE: kind: message, then a summary line. Nothing
+unauthenticated is called clean: a line without a token is a finding (unless
+--allow-plain), text around a token is counted (a finding with --strict), and
+lines in zato-enclog's format, which carry no sequence numbers, are counted apart.
 
 Exit status: 0 clean; 1 problems found; 2 usage, I/O or key error.")]
 pub(crate) struct VerifyArgs {
@@ -40,12 +43,23 @@ pub(crate) struct VerifyArgs {
     /// (a live log). A crashed writer then goes unreported.
     #[arg(long)]
     allow_open: bool,
+    /// Accept lines without a token (another program writing to the same file). A forged
+    /// plain line then goes unreported; they are still counted.
+    #[arg(long)]
+    allow_plain: bool,
+    /// Also report text before or after a token (a syslog header, a JSON wrapper, forged
+    /// words): it is not authenticated. Without this it is only counted.
+    #[arg(long)]
+    strict: bool,
 }
 
 /// Runs `enclog verify`.
 pub(crate) fn run(args: VerifyArgs) -> Result<Status> {
     let keys = keys::load_keyring(&args.keys)?;
-    let options = VerifyOptions::default().allow_open_sessions(args.allow_open);
+    let options = VerifyOptions::default()
+        .allow_open_sessions(args.allow_open)
+        .allow_plain_lines(args.allow_plain)
+        .strict(args.strict);
     let mut verifier = Verifier::with_options(options);
     let mut opener = Some(Opener::new(keys.keyring));
     let mut bad_inputs = 0u64;
@@ -74,8 +88,8 @@ pub(crate) fn run(args: VerifyArgs) -> Result<Status> {
 
     let mut out = BufWriter::new(io::stdout().lock());
     match args.output {
-        Format::Text => write_text(&mut out, &report),
-        Format::Json => write_json(&mut out, &report),
+        Format::Text => write_text(&mut out, &report, bad_inputs),
+        Format::Json => write_json(&mut out, &report, bad_inputs),
     }
     .and_then(|()| out.flush())
     .map_err(messages::stdout_failed)?;
@@ -89,7 +103,7 @@ pub(crate) fn run(args: VerifyArgs) -> Result<Status> {
     })
 }
 
-fn write_text(out: &mut impl Write, report: &Report) -> io::Result<()> {
+fn write_text(out: &mut impl Write, report: &Report, bad_inputs: u64) -> io::Result<()> {
     // A finding under a missing key names the key only in its message: the same message, the
     // same key.
     let mut missing_keys = MissingKeys::new();
@@ -113,6 +127,43 @@ fn write_text(out: &mut impl Write, report: &Report) -> io::Result<()> {
             report.findings_dropped()
         )?;
     }
+    if report.unsequenced > 0 {
+        writeln!(
+            out,
+            "note: {} line{} in zato-enclog's format carry no sequence numbers: deletions among \
+             them cannot be seen",
+            report.unsequenced,
+            if report.unsequenced == 1 { "" } else { "s" }
+        )?;
+    }
+    if report.unauthenticated_text > 0 && report.count(FindingKind::UnauthenticatedText) == 0 {
+        writeln!(
+            out,
+            "note: {} line{} have text before or after the token that is not authenticated \
+             (a syslog header, a JSON wrapper, or forged words); verify with --strict to list \
+             them",
+            report.unauthenticated_text,
+            if report.unauthenticated_text == 1 {
+                ""
+            } else {
+                "s"
+            }
+        )?;
+    }
+    if bad_inputs > 0 {
+        // Threat: a check that read nothing passing for one that found nothing.
+        let plural = if bad_inputs == 1 { "" } else { "s" };
+        return writeln!(
+            out,
+            "FAILED: {bad_inputs} input{plural} could not be read (see standard error); of \
+             what was read: {report:#}{}",
+            if report.is_clean() {
+                String::new()
+            } else {
+                format!("; {}", findings_summary(report))
+            }
+        );
+    }
     writeln!(
         out,
         "{}: {report}",
@@ -120,13 +171,26 @@ fn write_text(out: &mut impl Write, report: &Report) -> io::Result<()> {
     )
 }
 
-fn write_json(out: &mut impl Write, report: &Report) -> io::Result<()> {
+/// `2 missing, 1 plain_line`: the number of findings of each kind.
+fn findings_summary(report: &Report) -> String {
+    FindingKind::ALL
+        .iter()
+        .filter(|&&kind| report.count(kind) > 0)
+        .map(|&kind| format!("{} {}", report.count(kind), kind.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn write_json(out: &mut impl Write, report: &Report, bad_inputs: u64) -> io::Result<()> {
     for finding in &report.findings {
         output::write_json_value(out, &finding_json(finding))?;
     }
     let mut summary = Map::new();
     summary.insert("summary".into(), true.into());
-    summary.insert("clean".into(), report.is_clean().into());
+    summary.insert(
+        "clean".into(),
+        (report.is_clean() && bad_inputs == 0).into(),
+    );
     for (name, value) in [
         ("lines", report.lines),
         ("events", report.events),
@@ -134,6 +198,8 @@ fn write_json(out: &mut impl Write, report: &Report) -> io::Result<()> {
         ("plain_lines", report.plain_lines),
         ("failed_lines", report.failed_lines),
         ("unsequenced", report.unsequenced),
+        ("unauthenticated_text", report.unauthenticated_text),
+        ("inputs_failed", bad_inputs),
         ("sessions", report.sessions),
         ("closed_sessions", report.closed_sessions),
         ("open_sessions", report.open_sessions),
@@ -164,6 +230,13 @@ fn finding_json(finding: &Finding) -> Value {
             .missing
             .as_ref()
             .map_or(Value::Null, |r| Value::from(vec![*r.start(), *r.end()])),
+    );
+    map.insert(
+        "through".into(),
+        finding
+            .through
+            .as_ref()
+            .map_or(Value::Null, |l| l.to_string().into()),
     );
     map.insert(
         "related".into(),

@@ -39,6 +39,19 @@ pub enum FindingKind {
     TooLong,
     /// The clear metadata before a token differs from its encrypted copy: it was edited.
     MetadataMismatch,
+    /// A line's session id belongs to a session written under another key: a writer never
+    /// changes key inside a session, so the line was sealed with another key of the keyring and
+    /// spliced in (threat: a holder of a second key forging lines, or a close record, into a
+    /// session sealed under the first).
+    KeyChanged,
+    /// Lines without a token: nothing in them is authenticated (threat: forged plain text
+    /// passing for part of the log). Not a finding with
+    /// [`VerifyOptions::allow_plain_lines`](super::VerifyOptions::allow_plain_lines).
+    PlainLine,
+    /// Text before or after a token that is not authenticated (a syslog header, a JSON wrapper,
+    /// or forged words). Only a finding with [`VerifyOptions::strict`](super::VerifyOptions::strict);
+    /// otherwise counted in [`Report::unauthenticated_text`].
+    UnauthenticatedText,
     /// A record of a session came after that session's close record.
     AfterClose,
     /// A session has no close record: its writer crashed or was killed, or the log's end was
@@ -63,7 +76,7 @@ impl FindingKind {
     /// assert_eq!((total, report.count(FindingKind::Unclosed)), (report.findings_total, 1));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub const ALL: [FindingKind; 12] = [
+    pub const ALL: [FindingKind; 15] = [
         FindingKind::Missing,
         FindingKind::Duplicate,
         FindingKind::OutOfOrder,
@@ -74,6 +87,9 @@ impl FindingKind {
         FindingKind::Unsupported,
         FindingKind::TooLong,
         FindingKind::MetadataMismatch,
+        FindingKind::KeyChanged,
+        FindingKind::PlainLine,
+        FindingKind::UnauthenticatedText,
         FindingKind::AfterClose,
         FindingKind::Unclosed,
     ];
@@ -96,6 +112,9 @@ impl FindingKind {
             FindingKind::Unsupported => "unsupported",
             FindingKind::TooLong => "too_long",
             FindingKind::MetadataMismatch => "metadata_mismatch",
+            FindingKind::KeyChanged => "key_changed",
+            FindingKind::PlainLine => "plain_line",
+            FindingKind::UnauthenticatedText => "unauthenticated_text",
             FindingKind::AfterClose => "after_close",
             FindingKind::Unclosed => "unclosed",
         }
@@ -122,6 +141,9 @@ impl fmt::Display for FindingKind {
             FindingKind::Unsupported => "unsupported token",
             FindingKind::TooLong => "line too long",
             FindingKind::MetadataMismatch => "clear metadata edited",
+            FindingKind::KeyChanged => "key changed inside a session",
+            FindingKind::PlainLine => "plain text",
+            FindingKind::UnauthenticatedText => "unauthenticated text around a token",
             FindingKind::AfterClose => "record after close",
             FindingKind::Unclosed => "session not closed",
         })
@@ -189,13 +211,16 @@ pub struct Finding {
     /// (unauthenticated) header claims, when that claim fits the sequence.
     pub session: Option<SessionId>,
     /// The line's sequence number, when known (for [`FindingKind::Unclosed`], the highest one
-    /// seen in the session).
+    /// seen in the session; for a run of lines, the first line's).
     pub seq: Option<u64>,
     /// For [`FindingKind::Missing`]: the sequence numbers that never appeared.
     pub missing: Option<RangeInclusive<u64>>,
     /// Another line involved: the first occurrence of a duplicate, the line holding the highest
     /// sequence number seen before an out-of-order line, or the session's close record.
     pub related: Option<Location>,
+    /// For a run of lines reported as one finding (plain lines, lines out of order): the
+    /// run's last line; [`Finding::at`] is its first.
+    pub through: Option<Location>,
     /// What the finding means and what to do, for people.
     pub message: String,
     /// Position of the file among those observed, to sort findings in reading order.
@@ -210,10 +235,14 @@ impl fmt::Display for Finding {
 
 /// The outcome of a verification: counts and findings.
 ///
+/// [`Display`](fmt::Display) gives a one-line summary ending in `clean` or the count of each
+/// kind of finding; the alternate form (`{:#}`) gives the counts alone, for a caller whose own
+/// verdict differs (an input that could not be read is never "clean").
+///
 /// ```
 /// use enclog::{Key, Keyring, Sealer};
 /// use enclog::read::Decryptor;
-/// use enclog::verify::Verifier;
+/// use enclog::verify::{FindingKind, Verifier};
 /// let key = Key::generate()?;
 /// let sealer = Sealer::new(key.clone());
 /// let mut log = b"a plain line\n".to_vec();
@@ -223,9 +252,12 @@ impl fmt::Display for Finding {
 /// let mut verifier = Verifier::new();
 /// verifier.observe_all("app.log", &mut Decryptor::new(&log[..], Keyring::from(key)))?;
 /// let report = verifier.finish();
-/// assert!(report.is_clean());
+/// // The plain line is not authenticated: a finding, unless plain lines are allowed.
+/// assert_eq!(report.count(FindingKind::PlainLine), 1);
 /// assert_eq!((report.lines, report.events, report.plain_lines), (3, 1, 1));
 /// assert_eq!((report.sessions, report.closed_sessions), (1, 1));
+/// assert!(report.to_string().ends_with(": 1 plain_line"));
+/// assert!(!format!("{report:#}").contains("plain_line"));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -241,8 +273,13 @@ pub struct Report {
     pub plain_lines: u64,
     /// Lines with a token that could not be opened.
     pub failed_lines: u64,
-    /// Lines opened that carry no sequence number (zato-enclog lines), so were not checked.
+    /// Lines opened that carry no sequence number (zato-enclog lines), so were not checked:
+    /// deletions among them cannot be seen.
     pub unsequenced: u64,
+    /// Lines opened whose token has text before or after it that is not authenticated (clear
+    /// metadata that matches its encrypted copy does not count; blank text does not count).
+    /// A finding of its own only with [`VerifyOptions::strict`](super::VerifyOptions::strict).
+    pub unauthenticated_text: u64,
     /// Sessions seen.
     pub sessions: u64,
     /// Sessions that have a close record.
@@ -315,7 +352,7 @@ impl fmt::Display for Report {
         let plural = |n: u64| if n == 1 { "" } else { "s" };
         write!(
             f,
-            "{} line{}: {} event{} in {} session{} ({} closed), {} plain, {} failed: ",
+            "{} line{}: {} event{} in {} session{} ({} closed), {} plain, {} failed",
             self.lines,
             plural(self.lines),
             self.events,
@@ -326,14 +363,32 @@ impl fmt::Display for Report {
             self.plain_lines,
             self.failed_lines
         )?;
+        if self.unauthenticated_text > 0 {
+            write!(
+                f,
+                ", {} with unauthenticated text around the token",
+                self.unauthenticated_text
+            )?;
+        }
+        if self.unsequenced > 0 {
+            write!(f, ", {} unsequenced (zato-enclog)", self.unsequenced)?;
+        }
+        if f.alternate() {
+            return Ok(());
+        }
         if self.is_clean() {
-            return f.write_str("clean");
+            return f.write_str(": clean");
         }
         let mut first = true;
         for kind in FindingKind::ALL {
             let n = self.count(kind);
             if n > 0 {
-                write!(f, "{}{n} {}", if first { "" } else { ", " }, kind.as_str())?;
+                write!(
+                    f,
+                    "{}{n} {}",
+                    if first { ": " } else { ", " },
+                    kind.as_str()
+                )?;
                 first = false;
             }
         }

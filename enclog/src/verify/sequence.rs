@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::error::OpenError;
 use crate::format::{self, RecordKind, SessionId};
+use crate::key::KeyId;
 use crate::read::decryptor::{Entry, LineError};
 use crate::read::opener::{MetaStatus, Opened};
 
@@ -31,8 +32,36 @@ pub(super) struct Gap {
     pub(super) initial: bool,
 }
 
+/// Consecutive lines of one session with the same problem, each the next number after the
+/// one before: out of order (a block moved, or files given newest first) or duplicates (a
+/// block copied, or a file given twice). One finding, not one per line.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct LineRun {
+    /// [`FindingKind::OutOfOrder`] or [`FindingKind::Duplicate`].
+    kind: FindingKind,
+    first_at: Loc,
+    last_at: Loc,
+    first_seq: u64,
+    last_seq: u64,
+    /// Out of order: the highest sequence number seen when the run began.
+    highest: u64,
+    /// Out of order: the line holding `highest`; duplicate: the first copy of `first_seq`,
+    /// when still remembered.
+    related: Option<Loc>,
+    /// Out of order: the run begins the session's lines in a file, and numbers dropped there
+    /// from those of an earlier file: what files given newest first look like.
+    at_file_start: bool,
+}
+
 #[derive(Debug)]
 pub(super) struct SessionState {
+    /// The key the session's first line seen was sealed under.
+    pub(super) key: KeyId,
+    /// The session's first line seen.
+    pub(super) first_at: Loc,
+    /// The run of out-of-order or duplicate lines being read, reported as one finding when it
+    /// ends.
+    pub(super) run: Option<LineRun>,
     /// One past the highest sequence number seen.
     pub(super) next: u64,
     /// Sorted, disjoint.
@@ -126,12 +155,47 @@ impl Verifier {
             );
         }
         match opened.sequence {
-            Some(s) => self.sequenced(at, s.session, s.seq, opened.record),
+            Some(s) => self.sequenced(at, opened.key_id, s.session, s.seq, opened.record),
             None => self.unsequenced += 1,
         }
     }
 
-    pub(super) fn sequenced(&mut self, at: Loc, session: SessionId, seq: u64, record: RecordKind) {
+    pub(super) fn sequenced(
+        &mut self,
+        at: Loc,
+        key: KeyId,
+        session: SessionId,
+        seq: u64,
+        record: RecordKind,
+    ) {
+        if let Some(state) = self.sessions.get(&session)
+            && state.key != key
+        {
+            // Threat: a holder of a second key of the keyring sealing lines (or a close
+            // record) under the session id of a session written with the first. The line is
+            // not taken into the session: what it replaced shows as missing.
+            let (first_key, first_at) = (state.key, self.location(state.first_at));
+            let what = match record {
+                RecordKind::Event => "an event",
+                RecordKind::Close => "a close record",
+            };
+            self.push(
+                FindingKind::KeyChanged,
+                at,
+                Some(session),
+                Some(seq),
+                None,
+                Some(first_at.clone()),
+                format!(
+                    "{what} with seq {seq} of session {session} is sealed with key {key}, but \
+                     the session was written with key {first_key} (first at {first_at}): a \
+                     writer never changes key inside a session, so this line was forged with \
+                     another key of the keyring or spliced in from elsewhere; treat it as \
+                     untrusted, and find out who holds key {key}"
+                ),
+            );
+            return;
+        }
         let Some(state) = self.sessions.get_mut(&session) else {
             let mut gaps = Vec::new();
             if seq > 0 {
@@ -145,6 +209,9 @@ impl Verifier {
             self.sessions.insert(
                 session,
                 SessionState {
+                    key,
+                    first_at: at,
+                    run: None,
                     next: seq.saturating_add(1),
                     gaps,
                     highest_at: at,
@@ -155,7 +222,7 @@ impl Verifier {
             self.remember(session, seq, at);
             return;
         };
-        state.last_at = at;
+        let previous_at = std::mem::replace(&mut state.last_at, at);
 
         if let Some((close_seq, close_at)) = state.close.filter(|&(close, _)| seq > close) {
             let what = match record {
@@ -194,40 +261,29 @@ impl Verifier {
             state.highest_at = at;
         } else if let Some(i) = state.gap_index(seq) {
             state.fill(i, seq);
-            let (highest, highest_at) = (state.next - 1, state.highest_at);
-            let related = self.location(highest_at);
-            self.push(
-                FindingKind::OutOfOrder,
-                at,
-                Some(session),
-                Some(seq),
-                None,
-                Some(related.clone()),
-                format!(
-                    "seq {seq} of session {session} arrives after seq {highest} (at {related}): \
-                     the line was moved, or lines were merged out of order (by a shipper, or by \
-                     threads that sealed and wrote in different orders); nothing is missing here"
-                ),
-            );
-        } else {
-            let first = self.recent.get(&(session, seq)).copied();
-            let related = first.map(|loc| self.location(loc));
-            let first_text = match &related {
-                Some(loc) => format!("first at {loc}"),
-                None => "first seen too long ago to name its line".into(),
+            let run = LineRun {
+                kind: FindingKind::OutOfOrder,
+                first_at: at,
+                last_at: at,
+                first_seq: seq,
+                last_seq: seq,
+                highest: state.next - 1,
+                related: Some(state.highest_at),
+                at_file_start: previous_at.file != at.file && state.highest_at.file < at.file,
             };
-            self.push(
-                FindingKind::Duplicate,
-                at,
-                Some(session),
-                Some(seq),
-                None,
-                related,
-                format!(
-                    "seq {seq} of session {session} appears again ({first_text}): the line was \
-                     copied or replayed, or the same file was given twice; keep one copy"
-                ),
-            );
+            self.extend_run(session, previous_at, run);
+        } else {
+            let run = LineRun {
+                kind: FindingKind::Duplicate,
+                first_at: at,
+                last_at: at,
+                first_seq: seq,
+                last_seq: seq,
+                highest: state.next - 1,
+                related: self.recent.get(&(session, seq)).copied(),
+                at_file_start: false,
+            };
+            self.extend_run(session, previous_at, run);
             return;
         }
         if record == RecordKind::Close
@@ -236,6 +292,28 @@ impl Verifier {
             state.close.get_or_insert((seq, at));
         }
         self.remember(session, seq, at);
+    }
+
+    /// Adds the line `line` (a run of one) to the session's current run when it continues it
+    /// (same kind, the session's previous line, the next number); otherwise ends the current
+    /// run (its finding) and starts `line`'s.
+    fn extend_run(&mut self, session: SessionId, previous_at: Loc, line: LineRun) {
+        let Some(state) = self.sessions.get_mut(&session) else {
+            return;
+        };
+        if let Some(run) = &mut state.run
+            && run.kind == line.kind
+            && run.last_at == previous_at
+            && line.first_seq == run.last_seq + 1
+        {
+            run.last_at = line.last_at;
+            run.last_seq = line.last_seq;
+            return;
+        }
+        if let Some(ended) = state.run.replace(line) {
+            let finding = self.run_finding(session, &ended);
+            self.push_finding(finding);
+        }
     }
 
     pub(super) fn remember(&mut self, session: SessionId, seq: u64, at: Loc) {
@@ -328,6 +406,80 @@ impl Verifier {
         Some((session, seq))
     }
 
+    pub(super) fn run_finding(&self, session: SessionId, run: &LineRun) -> Finding {
+        let related = run.related.map(|loc| self.location(loc));
+        let count = run.last_seq - run.first_seq + 1;
+        let (first, last) = (run.first_seq, run.last_seq);
+        let mut message = match (run.kind, count) {
+            (FindingKind::Duplicate, _) => {
+                let first_text = match &related {
+                    Some(loc) => format!("first at {loc}"),
+                    None => "first seen too long ago to name its line".into(),
+                };
+                if count == 1 {
+                    format!(
+                        "seq {first} of session {session} appears again ({first_text}): the line \
+                         was copied or replayed, or the same file was given twice; keep one copy"
+                    )
+                } else {
+                    format!(
+                        "seq {first}..={last} of session {session} ({count} lines, through {}) \
+                         appear again ({first_text}): the lines were copied or replayed, or the \
+                         same file was given twice; keep one copy",
+                        self.location(run.last_at)
+                    )
+                }
+            }
+            (_, 1) => format!(
+                "seq {first} of session {session} arrives after seq {} (at {}): the line was \
+                 moved, or lines were merged out of order (by a shipper, or by threads that \
+                 sealed and wrote in different orders); nothing is missing here",
+                run.highest,
+                related
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default()
+            ),
+            _ => format!(
+                "seq {first}..={last} of session {session} ({count} lines, through {}) arrive \
+                 after seq {} (at {}): the lines were moved, or files or lines were merged out \
+                 of order; nothing is missing here",
+                self.location(run.last_at),
+                run.highest,
+                related
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default()
+            ),
+        };
+        // The numbers drop where a later file begins: the files were most likely given in the
+        // order `ls` sorts rotated logs, newest first.
+        if run.at_file_start {
+            let mut oldest_first: Vec<&str> = self.files.iter().rev().map(|f| &**f).collect();
+            if oldest_first.len() > 8 {
+                oldest_first.truncate(8);
+                oldest_first.push("…");
+            }
+            message.push_str(&format!(
+                "; the files seem to be given newest first: give them oldest first ({})",
+                oldest_first.join(" ")
+            ));
+        }
+        let mut finding = self.finding(
+            run.kind,
+            run.first_at,
+            Some(session),
+            Some(run.first_seq),
+            None,
+            related,
+            message,
+        );
+        if count > 1 {
+            finding.through = Some(self.location(run.last_at));
+        }
+        finding
+    }
+
     pub(super) fn missing_finding(&self, session: SessionId, gap: &Gap) -> Finding {
         let count = gap.end - gap.start + 1;
         let plural = if count == 1 { "line" } else { "lines" };
@@ -379,6 +531,7 @@ impl Verifier {
             seq,
             missing,
             related,
+            through: None,
             message,
             file_index: at.file,
         }
@@ -395,10 +548,14 @@ impl Verifier {
         related: Option<Location>,
         message: String,
     ) {
+        let finding = self.finding(kind, at, session, seq, missing, related, message);
+        self.push_finding(finding);
+    }
+
+    pub(super) fn push_finding(&mut self, finding: Finding) {
         self.findings_total += 1;
-        self.counts[kind.index()] += 1;
+        self.counts[finding.kind.index()] += 1;
         if self.findings.len() < self.options.max_findings {
-            let finding = self.finding(kind, at, session, seq, missing, related, message);
             self.findings.push(finding);
         }
     }
