@@ -250,7 +250,34 @@ fn a_truncated_last_line_is_reported() {
     assert_eq!(r.code, 1);
     assert_eq!(r.stdout, b"complete\n");
     assert!(
-        r.stderr.contains("cut.log:2: the token ends early"),
+        r.stderr
+            .contains("cut.log:2: the token ends early or was altered"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// Threat: an attacker edits the last line and drops its newline so that the edit passes for
+/// a writer's crash. v1 lines carry no length, so the reader cannot tell the two apart and must
+/// say both: never just "truncated".
+#[test]
+fn an_altered_last_line_without_newline_is_called_truncated_or_altered() {
+    let env = Env::new();
+    let sealed = lines(&env.encrypt(b"complete\nedited\n"));
+    let mut log = sealed[0].clone();
+    let mut edited = sealed[1].clone();
+    edited.pop(); // its newline
+    let at = edited.len() / 2;
+    edited[at] = if edited[at] == b'A' { b'B' } else { b'A' };
+    log.extend_from_slice(&edited);
+    let file = env.write("edited.log", &log);
+    let r = run(env.cmd(&["decrypt"]).arg(&file), b"");
+    assert_eq!(r.code, 1);
+    assert_eq!(r.stdout, b"complete\n");
+    assert!(
+        r.stderr
+            .contains("edited.log:2: the token ends early or was altered (")
+            && r.stderr.contains("or an edit"),
         "{}",
         r.stderr
     );
