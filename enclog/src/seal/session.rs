@@ -147,6 +147,25 @@ impl Session {
         }
     }
 
+    /// When the background thread retires this session if no line comes first (`None`: it
+    /// does not rotate, or never by age).
+    pub(super) fn retire_at(&self) -> Option<Instant> {
+        let (started, rotation) = self.rotation.as_ref()?;
+        started.checked_add(rotation.max_age)
+    }
+
+    /// How long a rotating session lasts (zero for one that does not rotate).
+    pub(super) fn max_age(&self) -> Duration {
+        self.rotation
+            .as_ref()
+            .map_or(Duration::ZERO, |(_, r)| r.max_age)
+    }
+
+    /// How many lines (events and close record) it sealed.
+    pub(super) fn sealed(&self) -> u64 {
+        self.next.load(Ordering::Relaxed) & !CLOSED
+    }
+
     /// Closes the session; returns the close record's number, or `None` if already closed.
     pub(super) fn close(&self) -> Option<u64> {
         let previous = self.next.fetch_or(CLOSED, Ordering::Relaxed);
