@@ -63,11 +63,10 @@ pub(crate) fn run(args: EncryptArgs) -> Result<Status> {
     }
     let (sink, name): (Box<dyn Write>, String) = match &args.output {
         Some(path) => (
-            Box::new(
-                open_log(path)
-                    .with_context(|| format!("cannot open {} for appending", path.display()))?,
-            ),
-            path.display().to_string(),
+            Box::new(open_log(path).with_context(|| {
+                format!("cannot open {} for appending", messages::file_name(path))
+            })?),
+            messages::file_name(path),
         ),
         None => (Box::new(io::stdout().lock()), "standard output".to_owned()),
     };
