@@ -468,7 +468,8 @@ impl Sealer {
 
     /// Appends the current session's close record, which tells readers the session ended
     /// cleanly (not by a crash or a cut file). The next line sealed starts a new session.
-    /// Does nothing when no session is open.
+    /// Does nothing when no session is open, except write the close record of a session that
+    /// was retired while idle (see [`Rotation::max_age`]) and not yet followed by a line.
     ///
     /// ```
     /// let sealer = enclog::Sealer::new(enclog::Key::generate()?);

@@ -178,9 +178,22 @@ impl Lines {
             let take = self.max - self.line.len();
             self.line.extend_from_slice(&chunk[..take]);
             chunk = &chunk[take..];
-            seal(&self.line)?;
+            // Not inside a UTF-8 character: up to 3 bytes of it move to the next piece, so
+            // that each piece of UTF-8 text decrypts to whole characters.
+            let carry = (0..3.min(self.line.len() - 1))
+                .take_while(|&k| {
+                    let next = if k == 0 {
+                        chunk[0]
+                    } else {
+                        self.line[self.line.len() - k]
+                    };
+                    next & 0xc0 == 0x80
+                })
+                .count();
+            let cut = self.line.len() - carry;
+            seal(&self.line[..cut])?;
             self.pieces += 1;
-            self.line.clear();
+            self.line.drain(..cut);
         }
         self.line.extend_from_slice(chunk);
         input.consume(used);
@@ -218,4 +231,68 @@ fn open_log(path: &std::path::Path) -> io::Result<std::fs::File> {
         options.mode(0o640);
     }
     options.open(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The pieces `Lines` seals from `input` read through a buffer of `buffer` bytes, and the
+    /// line ends it reports.
+    fn split(input: &[u8], max: usize, buffer: usize) -> (Vec<Vec<u8>>, Vec<LineEnd>) {
+        let mut reader = BufReader::with_capacity(buffer, input);
+        let mut lines = Lines::new(max);
+        let mut pieces = Vec::new();
+        let mut ends = Vec::new();
+        while let Some(end) = lines
+            .next(&mut reader, |piece| {
+                pieces.push(piece.to_vec());
+                Ok(())
+            })
+            .unwrap()
+        {
+            ends.extend(end);
+        }
+        (pieces, ends)
+    }
+
+    #[test]
+    fn lines_are_split_at_the_limit_whatever_the_reads() {
+        for buffer in [1, 2, 3, 7, 64] {
+            let (pieces, ends) = split(b"0123456789\nabcd\n\nxyz", 4, buffer);
+            assert_eq!(pieces, [&b"0123"[..], b"4567", b"89", b"abcd", b"", b"xyz"]);
+            let summary: Vec<_> = ends.iter().map(|e| (e.line_no, e.len, e.pieces)).collect();
+            assert_eq!(summary, [(1, 10, 3), (2, 4, 1), (3, 0, 1), (4, 3, 1)]);
+        }
+    }
+
+    /// A piece never ends inside a UTF-8 character: its last bytes go to the next piece, so
+    /// every piece of UTF-8 text decrypts to whole characters, and together to the line.
+    #[test]
+    fn a_split_line_is_cut_between_utf8_characters() {
+        let line = "aé€🦀b🦀🦀".repeat(3);
+        for max in 4..12 {
+            for buffer in [1, 5, 64] {
+                let (pieces, _) = split(line.as_bytes(), max, buffer);
+                assert!(pieces.iter().all(|p| p.len() <= max && !p.is_empty()));
+                for piece in &pieces {
+                    assert!(std::str::from_utf8(piece).is_ok(), "max {max}: {piece:?}");
+                }
+                assert_eq!(pieces.concat(), line.as_bytes());
+            }
+        }
+    }
+
+    /// The default limit keeps a sealed line under decrypt's default `--max-line`.
+    #[test]
+    fn the_default_limit_seals_under_decrypts_default_limit() {
+        let identity = enclog::Identity::generate().unwrap();
+        let sealer = enclog::Sealer::new(identity.recipient());
+        let sealed = sealer.seal_line(&vec![b'x'; DEFAULT_MAX_LINE]).unwrap();
+        assert!(
+            sealed.len() <= enclog::read::DEFAULT_MAX_LINE,
+            "{}",
+            sealed.len()
+        );
+    }
 }
