@@ -125,6 +125,30 @@ fn encrypt_writes_each_line_as_it_arrives() {
     assert!(child.wait().unwrap().success());
 }
 
+/// A complete line comes out even when the input then stops in the middle of the next line
+/// (both in one write): encrypt waits for the rest with nothing of its own left unwritten.
+#[test]
+fn encrypt_writes_a_line_when_the_input_stops_mid_line() {
+    let env = Env::new();
+    let (mut child, mut stdin, rx) = spawn_encrypt(&env);
+    stdin.write_all(b"one\npart of tw").unwrap();
+    stdin.flush().unwrap();
+    let first = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the complete line was held back while the next one is incomplete");
+    assert!(first.starts_with("enclog:"), "{first}");
+    stdin.write_all(b"o\n").unwrap();
+    drop(stdin);
+    let mut sealed = first + "\n";
+    for line in rx.iter() {
+        sealed += &line;
+        sealed += "\n";
+    }
+    assert!(child.wait().unwrap().success());
+    let opened = run(&mut env.cmd(&["decrypt"]), sealed.as_bytes());
+    assert_eq!(opened.stdout_text(), "one\npart of two\n");
+}
+
 #[test]
 fn ctrl_c_does_not_cut_a_pipeline_short() {
     let env = Env::new();

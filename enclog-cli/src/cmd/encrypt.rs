@@ -82,8 +82,7 @@ pub(crate) fn run(args: EncryptArgs) -> Result<Status> {
     let mut lines = Lines::new(args.max_line);
     let mut status = Status::Clean;
     while let Some(end) = lines.next(&mut input, |piece| seal(piece, &mut out))? {
-        let Some(end) = end else { continue };
-        if end.pieces > 1 {
+        if let Some(end) = end.filter(|end| end.pieces > 1) {
             status = Status::Problems;
             messages::note(format_args!(
                 "<stdin>:{}: line is {} bytes, longer than the {}-byte limit; it was sealed as {} \
@@ -92,8 +91,9 @@ pub(crate) fn run(args: EncryptArgs) -> Result<Status> {
                 end.line_no, end.len, args.max_line, end.pieces, end.pieces
             ));
         }
-        // Live: every line read is written out before waiting for more input. Lines that
-        // arrived together are written together (one system call, not one per line).
+        // Live: every line read is written out before waiting for more input (also when the
+        // input stops mid-line). Lines that arrived together are written together (one system
+        // call, not one per line).
         if input.buffer().is_empty() {
             out.flush().map_err(write_err)?;
         }
