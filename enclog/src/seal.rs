@@ -507,16 +507,17 @@ impl Sealer {
         write: impl FnOnce(&[u8]) -> R,
     ) -> Result<Option<R>, SealError> {
         let generation = enclog_fork::generation();
+        // Sessions retired while idle: their close records are still to be written, first.
+        let before = out.len();
+        self.shared.take_pending_close(generation, out);
+        let pending = out.len() > before;
         let guard = self.shared.session.load();
         let Some(session) = guard.as_ref().filter(|s| s.fork_generation == generation) else {
-            // A session retired while idle: its close record is still to be written.
-            let before = out.len();
-            self.shared.take_pending_close(generation, out);
-            return Ok((out.len() > before).then(|| write(out)));
+            return Ok(pending.then(|| write(out)));
         };
         let _order = OrderGuard::lock(&session.write_order);
         let Some(seq) = session.close() else {
-            return Ok(None);
+            return Ok(pending.then(|| write(out)));
         };
         self.write_line(session, seq, RecordKind::Close, None, b"", out);
         Ok(Some(write(out)))

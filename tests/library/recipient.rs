@@ -558,3 +558,36 @@ fn a_forked_child_retires_its_idle_session_with_a_thread_of_its_own() {
         "the child's idle session was not retired (status {status})"
     );
 }
+
+/// A session retired while idle, then a session started by `start()` and closed before any
+/// line: `close_to` writes both close records, the retired one first, so neither session
+/// looks cut off.
+#[test]
+fn close_to_writes_a_retired_sessions_close_record_before_the_current_ones() {
+    let identity = Identity::generate().unwrap();
+    let sealer = Sealer::with_rotation(
+        identity.recipient(),
+        Rotation::default().max_age(Duration::from_millis(20)),
+    );
+    let mut log = Vec::new();
+    sealer.seal_to(None, b"only line", &mut log).unwrap();
+    let first = sealer.session_id().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while sealer.session_id().is_some() {
+        assert!(
+            Instant::now() < deadline,
+            "the idle session was not retired"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let second = sealer.start().unwrap().unwrap();
+    sealer.close_to(&mut log).unwrap();
+    assert_eq!(
+        positions(&log, Keyring::from(identity)),
+        [
+            (first, 0, RecordKind::Event),
+            (first, 1, RecordKind::Close),
+            (second, 0, RecordKind::Close),
+        ]
+    );
+}
