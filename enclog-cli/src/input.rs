@@ -65,7 +65,7 @@ pub(crate) fn open(path: &Path) -> Result<Input> {
         );
         return finish("<stdin>".into(), reader, None, consumed);
     }
-    let name = path.display().to_string();
+    let name = crate::messages::file_name(path);
     let file = match File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {

@@ -11,6 +11,7 @@ use std::io::{self, IsTerminal, Write};
 use clap::{Args, ValueEnum};
 use enclog::read::{MetaStatus, Opened};
 
+pub(crate) use self::escape::shown_escaped;
 pub(crate) use self::json::{JsonLine, write_json, write_json_value};
 pub(crate) use self::progress::Progress;
 

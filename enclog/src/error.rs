@@ -177,8 +177,10 @@ pub enum OpenError {
         /// The key id the line names.
         key_id: KeyId,
     },
-    /// The token is cut short: the line was truncated (a crash mid-write, a cut file).
-    #[error("the token ends early ({reason})")]
+    /// The token is cut short, or (for a last line without a newline) it does not open: the
+    /// line was truncated (a crash mid-write, a cut file) or altered. v1 lines carry no length,
+    /// so a reader cannot tell a cut line from an edited one; the message says both.
+    #[error("the token ends early or was altered ({reason})")]
     Truncated {
         /// What is missing.
         reason: &'static str,

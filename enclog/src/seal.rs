@@ -13,9 +13,10 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
 
 use arc_swap::{ArcSwap, ArcSwapOption};
 
@@ -24,6 +25,7 @@ use crate::key::KeyId;
 
 #[cfg(any(feature = "tracing", feature = "log"))]
 pub(crate) mod failure;
+mod housekeeping;
 pub(crate) mod line;
 #[cfg(feature = "follow")]
 mod reload;
@@ -38,7 +40,7 @@ pub use reload::KeyReloader;
 pub use sealing_key::SealingKey;
 pub use session::Rotation;
 
-use line::{Line, Plaintext, encode, seal_fernet};
+use line::{Line, Plaintext, encode, room_before, seal_fernet};
 use session::{CLOSED, OrderGuard, Session};
 
 // Nonce uniqueness, the property everything rests on (threat: two lines sealed under the same
@@ -60,6 +62,15 @@ use session::{CLOSED, OrderGuard, Session};
 //
 // Closing is exact: the counter's top bit marks a closed session, set by the same atomic
 // operation that takes the close record's number, so no event can be numbered after the close.
+//
+// Idle rotation (threat: an idle recipient-mode writer keeping its session key in memory past
+// the rotation interval, since rotation used to happen only at the next seal): a sealer whose
+// sessions rotate registers with the process's background thread (`housekeeping`), which
+// *retires* a session whose `max_age` passed. Retiring writes nothing (the thread has no
+// writer): it closes the session, seals its close record into `Shared::pending_close` (a
+// ciphertext line, no key and no plaintext), and removes the session, dropping its key (the
+// recipient mode's subkey is zeroized on drop). The next line sealed, or `close_to`, writes that
+// close record first, exactly where rotation at the next seal wrote it before.
 
 /// Seals plaintexts into lines. Cheap to clone; clones share one session and its sequence.
 ///
@@ -94,6 +105,21 @@ struct Shared {
     key_generation: AtomicU64,
     session: ArcSwapOption<Session>,
     rotation: Rotation,
+    /// Close records of sessions retired while idle, not yet written (see "Idle rotation").
+    pending_close: ArcSwapOption<Vec<PendingClose>>,
+    /// Whether `pending_close` may hold something: one relaxed load per line instead of two.
+    has_pending: AtomicBool,
+    /// The fork generation in which this sealer registered with the background thread
+    /// (`u64::MAX`: never).
+    housekeeping: AtomicU64,
+}
+
+/// A retired session's close record, sealed by the background thread, written by the next line.
+#[derive(Clone, Debug)]
+struct PendingClose {
+    /// The fork generation that retired it: a forked child drops its copy (the parent writes it).
+    fork_generation: u64,
+    line: Vec<u8>,
 }
 
 /// The outcome of one attempt at sealing a line.
@@ -147,6 +173,9 @@ impl Sealer {
                 key_generation: AtomicU64::new(0),
                 session: ArcSwapOption::empty(),
                 rotation,
+                pending_close: ArcSwapOption::empty(),
+                has_pending: AtomicBool::new(false),
+                housekeeping: AtomicU64::new(u64::MAX),
             }),
         }
     }
@@ -208,7 +237,8 @@ impl Sealer {
         self.shared.key_generation.fetch_add(1, Ordering::Release);
     }
 
-    /// The current session's id, once a line has been sealed.
+    /// The current session's id, once a line has been sealed; `None` again once a rotating
+    /// (recipient-mode) session was retired while idle, until the next line starts a new one.
     ///
     /// ```
     /// let sealer = enclog::Sealer::new(enclog::Key::generate()?);
@@ -349,6 +379,7 @@ impl Sealer {
         write: impl FnOnce(&[u8]) -> R,
     ) -> Result<R, SealError> {
         let generation = enclog_fork::generation();
+        self.shared.take_pending_close(generation, out);
         let mut write = Some(write);
         let mut line = Line {
             key_generation: 0,
@@ -361,6 +392,8 @@ impl Sealer {
             let guard = self.shared.session.load();
             let Some(session) = guard.as_ref().filter(|s| s.usable(generation)) else {
                 drop(guard);
+                // Retired while this thread looked: its close record goes before this line.
+                self.shared.take_pending_close(generation, out);
                 // A Fernet key has no sessions.
                 if let SealingKey::Fernet(key) = &**self.shared.key.load() {
                     let sealed = seal_fernet(key, clear, line.plaintext.bytes(), out);
@@ -442,7 +475,8 @@ impl Sealer {
 
     /// Appends the current session's close record, which tells readers the session ended
     /// cleanly (not by a crash or a cut file). The next line sealed starts a new session.
-    /// Does nothing when no session is open.
+    /// Does nothing when no session is open, except write the close record of a session that
+    /// was retired while idle (see [`Rotation::max_age`]) and not yet followed by a line.
     ///
     /// ```
     /// let sealer = enclog::Sealer::new(enclog::Key::generate()?);
@@ -480,13 +514,17 @@ impl Sealer {
         write: impl FnOnce(&[u8]) -> R,
     ) -> Result<Option<R>, SealError> {
         let generation = enclog_fork::generation();
+        // Sessions retired while idle: their close records are still to be written, first.
+        let before = out.len();
+        self.shared.take_pending_close(generation, out);
+        let pending = out.len() > before;
         let guard = self.shared.session.load();
         let Some(session) = guard.as_ref().filter(|s| s.fork_generation == generation) else {
-            return Ok(None);
+            return Ok(pending.then(|| write(out)));
         };
         let _order = OrderGuard::lock(&session.write_order);
         let Some(seq) = session.close() else {
-            return Ok(None);
+            return Ok(pending.then(|| write(out)));
         };
         self.write_line(session, seq, RecordKind::Close, None, b"", out);
         Ok(Some(write(out)))
@@ -525,10 +563,108 @@ impl Sealer {
                 _ => false,
             };
             if installed {
+                if fresh.rotation.is_some() {
+                    self.schedule_retirement(generation);
+                }
                 return Ok(Some(fresh));
             }
             seen = arc_swap::Guard::into_inner(previous);
         }
+    }
+}
+
+impl Sealer {
+    /// Has the background thread retire this sealer's session when its `max_age` passes, even
+    /// if no line comes (see "Idle rotation"). If the thread cannot start, rotation still
+    /// happens at the next line.
+    fn schedule_retirement(&self, generation: u64) {
+        if self.shared.housekeeping.swap(generation, Ordering::Relaxed) == generation {
+            housekeeping::wake();
+            return;
+        }
+        let weak: Weak<dyn housekeeping::Chore> = Arc::downgrade(&self.shared) as _;
+        housekeeping::register(weak);
+    }
+}
+
+impl Shared {
+    /// Appends the close records of sessions retired while idle (in the order they were
+    /// retired) to `out`; those of a parent process are dropped in a forked child.
+    fn take_pending_close(&self, generation: u64, out: &mut Vec<u8>) {
+        if !self.has_pending.load(Ordering::Acquire)
+            || !self.has_pending.swap(false, Ordering::AcqRel)
+        {
+            return;
+        }
+        if let Some(pending) = self.pending_close.swap(None) {
+            for close in pending.iter().filter(|c| c.fork_generation == generation) {
+                out.extend_from_slice(&close.line);
+            }
+        }
+    }
+
+    /// Closes `session` and removes it, keeping only its sealed close record (see "Idle
+    /// rotation"). Under the session's order lock, so that its close record is numbered after
+    /// every line already handed to the writer.
+    fn retire(&self, session: &Arc<Session>, generation: u64) {
+        {
+            let _order = OrderGuard::lock(&session.write_order);
+            if let Some(seq) = session.close() {
+                let mut scratch = vec![0u8; room_before(0)];
+                let mut line = Vec::new();
+                encode(
+                    session,
+                    seq,
+                    RecordKind::Close,
+                    None,
+                    &mut scratch,
+                    room_before(0),
+                    &mut line,
+                );
+                let close = PendingClose {
+                    fork_generation: generation,
+                    line,
+                };
+                // Appended, not replaced: sessions retired in turn with no line between them
+                // leave one close record each.
+                self.pending_close.rcu(|pending| {
+                    let mut all = pending.as_deref().cloned().unwrap_or_default();
+                    all.push(close.clone());
+                    Some(Arc::new(all))
+                });
+                self.has_pending.store(true, Ordering::Release);
+            }
+        }
+        let current = self.session.load();
+        if current.as_ref().is_some_and(|s| Arc::ptr_eq(s, session)) {
+            self.session.compare_and_swap(&*current, None);
+        }
+    }
+}
+
+impl housekeeping::Chore for Shared {
+    /// Retires the session once its `max_age` passed; otherwise says when that will be.
+    fn run(&self, now: Instant) -> Option<Instant> {
+        let generation = enclog_fork::generation();
+        let session = self.session.load_full()?;
+        if !session.usable(generation) {
+            return None;
+        }
+        let due = session.retire_at()?;
+        if now < due {
+            return Some(due);
+        }
+        if session.sealed() == 0 {
+            // Like rotation at a seal, a session seals one line before it goes (else a sealer
+            // racing this thread with a tiny `max_age` would start sessions forever); it has
+            // protected no line yet. Look again shortly, to retire it soon after that line.
+            let again = session
+                .max_age()
+                .clamp(Duration::from_millis(10), Duration::from_secs(1));
+            return Some(now + again);
+        }
+        self.retire(&session, generation);
+        None
     }
 }
 

@@ -252,7 +252,34 @@ fn a_truncated_last_line_is_reported() {
     assert_eq!(r.code, 1);
     assert_eq!(r.stdout, b"complete\n");
     assert!(
-        r.stderr.contains("cut.log:2: the token ends early"),
+        r.stderr
+            .contains("cut.log:2: the token ends early or was altered"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// Threat: an attacker edits the last line and drops its newline so that the edit passes for
+/// a writer's crash. v1 lines carry no length, so the reader cannot tell the two apart and must
+/// say both: never just "truncated".
+#[test]
+fn an_altered_last_line_without_newline_is_called_truncated_or_altered() {
+    let env = Env::new();
+    let sealed = lines(&env.encrypt(b"complete\nedited\n"));
+    let mut log = sealed[0].clone();
+    let mut edited = sealed[1].clone();
+    edited.pop(); // its newline
+    let at = edited.len() / 2;
+    edited[at] = if edited[at] == b'A' { b'B' } else { b'A' };
+    log.extend_from_slice(&edited);
+    let file = env.write("edited.log", &log);
+    let r = run(env.cmd(&["decrypt"]).arg(&file), b"");
+    assert_eq!(r.code, 1);
+    assert_eq!(r.stdout, b"complete\n");
+    assert!(
+        r.stderr
+            .contains("edited.log:2: the token ends early or was altered (")
+            && r.stderr.contains("or an edit"),
         "{}",
         r.stderr
     );
@@ -743,4 +770,64 @@ fn parallel_decrypt_matches_one_thread_byte_for_byte() {
         "parallel output differs from one thread's"
     );
     assert!(one.stderr.contains("big.log:501:"), "{}", one.stderr);
+}
+
+/// Threat: a file name that drives the reader's terminal (ESC sequences) or forges a line of
+/// output (a newline) when a message or a finding names the file. Every name is shown with
+/// what a terminal acts on escaped, on stderr (errors, notes) and stdout (findings' labels).
+#[test]
+fn file_names_are_escaped_in_messages_and_findings() {
+    let env = Env::new();
+    let sealed = lines(&env.encrypt(b"one\ntwo\n"));
+    let mut log = sealed[0].clone();
+    log.extend_from_slice(&flip(&sealed[1]));
+    let file = env.write("evil\x1b[31m\nname.log", &log);
+    let missing = env.path("gone\x1b]0;title\x07.log");
+    let escaped = "evil\\x1b[31m\\x0aname.log";
+    let clean = |what: &str, text: &str, lines: usize| {
+        assert!(
+            !text.contains('\x1b') && !text.contains('\x07'),
+            "{what}: {text:?}"
+        );
+        assert_eq!(text.lines().count(), lines, "{what}: {text:?}");
+    };
+
+    let r = run(env.cmd(&["decrypt"]).arg(&file).arg(&missing), b"");
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    clean("decrypt stderr", &r.stderr, 2);
+    assert!(
+        r.stderr.contains(&format!("{escaped}:2: ")),
+        "{:?}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .contains("gone\\x1b]0;title\\x07.log: no such file"),
+        "{:?}",
+        r.stderr
+    );
+
+    let r = run(env.cmd(&["verify"]).arg(&file), b"");
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let stdout = r.stdout_text();
+    assert!(!stdout.contains('\x1b'), "{stdout:?}");
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.contains(&format!("{escaped}:2: corrupted line"))),
+        "{stdout:?}"
+    );
+    // The name's newline did not split a finding in two.
+    assert!(
+        !stdout.lines().any(|l| l.starts_with("name.log")),
+        "{stdout:?}"
+    );
+
+    // A key file's name reaches stderr through the library's error: escaped there too.
+    let key = env.write("key\x1b[2J\n.key", b"not a key\n");
+    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let r = run(enclog(["decrypt", "--key-file"]).arg(&key), b"");
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    clean("bad key stderr", &r.stderr, 1);
+    assert!(r.stderr.contains("key\\x1b[2J\\x0a.key"), "{:?}", r.stderr);
 }

@@ -125,6 +125,30 @@ fn encrypt_writes_each_line_as_it_arrives() {
     assert!(child.wait().unwrap().success());
 }
 
+/// A complete line comes out even when the input then stops in the middle of the next line
+/// (both in one write): encrypt waits for the rest with nothing of its own left unwritten.
+#[test]
+fn encrypt_writes_a_line_when_the_input_stops_mid_line() {
+    let env = Env::new();
+    let (mut child, mut stdin, rx) = spawn_encrypt(&env);
+    stdin.write_all(b"one\npart of tw").unwrap();
+    stdin.flush().unwrap();
+    let first = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the complete line was held back while the next one is incomplete");
+    assert!(first.starts_with("enclog:"), "{first}");
+    stdin.write_all(b"o\n").unwrap();
+    drop(stdin);
+    let mut sealed = first + "\n";
+    for line in rx.iter() {
+        sealed += &line;
+        sealed += "\n";
+    }
+    assert!(child.wait().unwrap().success());
+    let opened = run(&mut env.cmd(&["decrypt"]), sealed.as_bytes());
+    assert_eq!(opened.stdout_text(), "one\npart of two\n");
+}
+
 #[test]
 fn ctrl_c_does_not_cut_a_pipeline_short() {
     let env = Env::new();
@@ -189,4 +213,82 @@ fn spawn_encrypt(
         }
     });
     (child, stdin, rx)
+}
+
+/// `encrypt`'s default limit on one line: 12 MiB less 1 KiB.
+const ENCRYPT_MAX_LINE: usize = 12 * 1024 * 1024 - 1024;
+
+/// The default limit is chosen so that its sealed line is still read by `decrypt`'s default
+/// `--max-line` (16 MiB): a line of exactly the limit is one event, and comes back whole.
+#[test]
+fn a_line_of_encrypts_limit_is_one_event_that_decrypt_reads_by_default() {
+    let env = Env::new();
+    let mut plain = vec![b'x'; ENCRYPT_MAX_LINE];
+    plain.push(b'\n');
+    let r = run(&mut env.cmd(&["encrypt"]), &plain);
+    assert_eq!((r.code, r.stderr.as_str()), (0, ""));
+    assert_eq!(lines(&r.stdout).len(), 2, "one event and the close record");
+    let back = run(&mut env.cmd(&["decrypt"]), &r.stdout);
+    assert_eq!((back.code, back.stderr.as_str()), (0, ""));
+    assert!(back.stdout == plain, "the line did not come back whole");
+}
+
+/// Threat: one endless input line exhausting `encrypt`'s memory (a 200 MB line took 655 MB).
+/// A line longer than the limit is split into events of at most the limit, never dropped:
+/// every byte comes back, stderr names the line, and the exit status is 1.
+#[test]
+fn a_line_over_encrypts_limit_is_split_into_events_and_reported() {
+    let env = Env::new();
+    let long: Vec<u8> = (0..ENCRYPT_MAX_LINE + 1)
+        .map(|i| b'a' + (i % 26) as u8)
+        .collect();
+    let mut plain = b"before\n".to_vec();
+    plain.extend_from_slice(&long);
+    plain.extend_from_slice(b"\nafter\n");
+    let r = run(&mut env.cmd(&["encrypt"]), &plain);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(
+        r.stderr,
+        format!(
+            "enclog: <stdin>:2: line is {} bytes, longer than the {}-byte limit; it was sealed \
+             as 2 consecutive events, which decrypt shows as 2 lines (raise --max-line to keep \
+             such lines whole)\n",
+            ENCRYPT_MAX_LINE + 1,
+            ENCRYPT_MAX_LINE
+        )
+    );
+    assert_eq!(lines(&r.stdout).len(), 5, "4 events and the close record");
+    let back = run(&mut env.cmd(&["decrypt"]), &r.stdout);
+    assert_eq!((back.code, back.stderr.as_str()), (0, ""));
+    let mut expected = b"before\n".to_vec();
+    expected.extend_from_slice(&long[..ENCRYPT_MAX_LINE]);
+    expected.push(b'\n');
+    expected.extend_from_slice(&long[ENCRYPT_MAX_LINE..]);
+    expected.extend_from_slice(b"\nafter\n");
+    assert!(
+        back.stdout == expected,
+        "the pieces did not come back in order"
+    );
+}
+
+/// `--max-line` sets the limit: a line of 10 bytes under `--max-line 4` is three events of
+/// 4, 4 and 2 bytes; a line of exactly 4 bytes, and a last line without newline, stay whole.
+#[test]
+fn encrypts_max_line_option_sets_where_lines_are_split() {
+    let env = Env::new();
+    let r = run(
+        &mut env.cmd(&["encrypt", "--max-line", "4"]),
+        b"0123456789\nabcd\nxyz",
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.starts_with("enclog: <stdin>:1: line is 10 bytes, longer than the 4-byte limit; it was sealed as 3 consecutive events"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    let back = run(&mut env.cmd(&["decrypt"]), &r.stdout);
+    assert_eq!(back.stdout, b"0123\n4567\n89\nabcd\nxyz\n");
+    let zero = run(&mut env.cmd(&["encrypt", "--max-line", "0"]), b"x\n");
+    assert_eq!((zero.code, zero.stdout.len()), (2, 0), "{}", zero.stderr);
 }

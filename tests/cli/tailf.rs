@@ -344,3 +344,27 @@ fn a_directory_is_exit_2() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("is a directory"), "{stderr}");
 }
+
+/// Threat: a file name driving the terminal or forging an output line through a message that
+/// names it; the name is shown escaped (`\x1b`, `\x0a`), on one line.
+#[test]
+fn a_file_name_is_escaped_in_messages() {
+    let env = Env::new();
+    let dir = env.path("logs\x1b[31m\nx");
+    std::fs::create_dir(&dir).unwrap();
+    let out = crate::enclog_bin::command()
+        .arg("tailf")
+        .arg(&dir)
+        .arg("--key-file")
+        .arg(&env.key)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains('\x1b'), "{stderr:?}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr:?}");
+    assert!(
+        stderr.contains("logs\\x1b[31m\\x0ax is a directory"),
+        "{stderr:?}"
+    );
+}

@@ -91,6 +91,29 @@ fn the_tail_cut_off() {
     assert_finding(code, &out, &format!("{path}:4: session not closed"));
 }
 
+/// Threat: the last line edited and its newline removed, to pass for a crash mid-line. v1 has
+/// no length field to tell a cut line from an edited one, so verify names both.
+#[test]
+fn an_altered_last_line_without_newline_is_truncated_or_altered() {
+    let env = Env::new();
+    let mut lines = log(&env);
+    let last = lines.last_mut().unwrap();
+    last.pop(); // its newline
+    let at = last.len() / 2;
+    last[at] = if last[at] == b'A' { b'B' } else { b'A' };
+    let (code, out) = verify(&env, "edited.log", &lines);
+    assert_eq!(code, 1, "{out:?}");
+    let finding = out
+        .iter()
+        .find(|l| l.contains("edited.log:6: "))
+        .unwrap_or_else(|| panic!("no finding for line 6 in {out:#?}"));
+    assert!(
+        finding.contains("truncated or altered line: ")
+            && finding.contains("or the line was altered"),
+        "{finding}"
+    );
+}
+
 /// Like `decrypt`: the first line under each missing key is listed, the others counted.
 #[test]
 fn lines_under_a_missing_key_are_listed_once_per_key_and_counted() {
@@ -197,9 +220,10 @@ fn the_kind_of_a_bad_line_is_said_once() {
             ),
         ),
         (
-            "truncated line",
-            "the token ends early (the last line has no newline: the writer was cut off \
-             mid-line)"
+            "truncated or altered line",
+            "the token ends early or was altered (the last line has no newline and does not \
+             open: a writer cut off mid-line, or an edit; v1 lines carry no length to tell \
+             which)"
                 .into(),
         ),
     ];

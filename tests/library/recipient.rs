@@ -134,7 +134,8 @@ fn a_thousand_rotated_sessions_all_open_with_the_identity() {
         by_time
             .seal_to(None, format!("time {i}").as_bytes(), &mut log)
             .unwrap();
-        time_sessions.insert(by_time.session_id().unwrap());
+        // `None` when the background thread already retired the session (idle rotation).
+        time_sessions.extend(by_time.session_id());
         std::thread::sleep(Duration::from_millis(1));
     }
     by_time.close_to(&mut log).unwrap();
@@ -433,4 +434,160 @@ fn read_all_bytes(
             )
         })
         .collect()
+}
+
+/// The sequence position of each line of `log`: (session, seq, record).
+fn positions(log: &[u8], ring: Keyring) -> Vec<(enclog::format::SessionId, u64, RecordKind)> {
+    let mut opener = Opener::new(ring);
+    log.split_inclusive(|&b| b == b'\n')
+        .map(|l| {
+            let o = opener.open(l).unwrap().unwrap();
+            let at = o.sequence.unwrap();
+            (at.session, at.seq, o.record)
+        })
+        .collect()
+}
+
+/// Threat: an idle recipient-mode writer keeping its session key past the rotation interval
+/// (rotation used to happen only at the next seal, so a writer that logged once and idled kept
+/// that session's key in memory for as long as it idled). The background thread retires the
+/// session on time: the sealer holds no session, and the next line writes the old session's
+/// close record first, then opens a new session.
+#[test]
+fn an_idle_recipient_session_is_retired_when_its_max_age_passes() {
+    let identity = Identity::generate().unwrap();
+    let sealer = Sealer::with_rotation(
+        identity.recipient(),
+        Rotation::default().max_age(Duration::from_millis(50)),
+    );
+    let mut log = Vec::new();
+    sealer.seal_to(None, b"then idle", &mut log).unwrap();
+    let first = sealer.session_id().expect("a session after the first line");
+    // Poll with a deadline: the session must go without any further call into the sealer.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while sealer.session_id().is_some() {
+        assert!(
+            Instant::now() < deadline,
+            "the idle session was not retired 20 s after its 50 ms max_age"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    sealer
+        .seal_to(None, b"after the idle time", &mut log)
+        .unwrap();
+    let second = sealer.session_id().expect("a new session");
+    assert_ne!(second, first);
+    sealer.close_to(&mut log).unwrap();
+    assert_eq!(
+        positions(&log, Keyring::from(identity.clone())),
+        [
+            (first, 0, RecordKind::Event),
+            (first, 1, RecordKind::Close),
+            (second, 0, RecordKind::Event),
+            (second, 1, RecordKind::Close),
+        ]
+    );
+    let lines = read_all_bytes(&log, Keyring::from(identity));
+    assert_eq!(lines[0].3, "then idle");
+    assert_eq!(lines[2].3, "after the idle time");
+}
+
+/// A session retired while idle and never followed by a line is still closed: `close_to`
+/// (what a writer does when it shuts down) writes its close record, so `verify` finds no
+/// unclosed session.
+#[test]
+fn a_session_retired_while_idle_is_closed_by_close_to() {
+    let identity = Identity::generate().unwrap();
+    let sealer = Sealer::with_rotation(
+        identity.recipient(),
+        Rotation::default().max_age(Duration::from_millis(20)),
+    );
+    let mut log = Vec::new();
+    sealer.seal_to(None, b"only line", &mut log).unwrap();
+    let first = sealer.session_id().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while sealer.session_id().is_some() {
+        assert!(
+            Instant::now() < deadline,
+            "the idle session was not retired"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    sealer.close_to(&mut log).unwrap();
+    let mut again = Vec::new();
+    sealer.close_to(&mut again).unwrap();
+    assert!(again.is_empty(), "the close record was written twice");
+    assert_eq!(
+        positions(&log, Keyring::from(identity)),
+        [(first, 0, RecordKind::Event), (first, 1, RecordKind::Close)]
+    );
+}
+
+/// Threads do not survive `fork()`: a forked child gets its own background thread, so its
+/// idle session is retired on time too (the parent's thread, and its lock, stay behind).
+#[test]
+fn a_forked_child_retires_its_idle_session_with_a_thread_of_its_own() {
+    let identity = Identity::generate().unwrap();
+    let sealer = Sealer::with_rotation(
+        identity.recipient(),
+        Rotation::default().max_age(Duration::from_millis(50)),
+    );
+    sealer.seal_line(b"parent").unwrap(); // starts the parent's background thread
+    #[allow(unsafe_code)]
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork failed");
+    if pid == 0 {
+        let retired = sealer.seal_line(b"child").is_ok() && {
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while sealer.session_id().is_some() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            sealer.session_id().is_none()
+        };
+        #[allow(unsafe_code)]
+        unsafe {
+            libc::_exit(if retired { 0 } else { 1 })
+        };
+    }
+    let mut status = 0;
+    #[allow(unsafe_code)]
+    let rc = unsafe { libc::waitpid(pid, &mut status, 0) };
+    assert_eq!(rc, pid);
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "the child's idle session was not retired (status {status})"
+    );
+}
+
+/// A session retired while idle, then a session started by `start()` and closed before any
+/// line: `close_to` writes both close records, the retired one first, so neither session
+/// looks cut off.
+#[test]
+fn close_to_writes_a_retired_sessions_close_record_before_the_current_ones() {
+    let identity = Identity::generate().unwrap();
+    let sealer = Sealer::with_rotation(
+        identity.recipient(),
+        Rotation::default().max_age(Duration::from_millis(20)),
+    );
+    let mut log = Vec::new();
+    sealer.seal_to(None, b"only line", &mut log).unwrap();
+    let first = sealer.session_id().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while sealer.session_id().is_some() {
+        assert!(
+            Instant::now() < deadline,
+            "the idle session was not retired"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let second = sealer.start().unwrap().unwrap();
+    sealer.close_to(&mut log).unwrap();
+    assert_eq!(
+        positions(&log, Keyring::from(identity)),
+        [
+            (first, 0, RecordKind::Event),
+            (first, 1, RecordKind::Close),
+            (second, 0, RecordKind::Close),
+        ]
+    );
 }

@@ -214,6 +214,37 @@ fn a_100_mb_line_without_newline_is_skipped_in_bounded_memory() {
     assert!(peak_kib < 48 * 1024, "peak RSS {peak_kib} KiB");
 }
 
+/// Threat: one endless line exhausting `encrypt`'s memory (a 200 MB line once took 655 MB):
+/// the line is read in pieces of at most `--max-line` (12 MiB less 1 KiB by default), each
+/// sealed as it is complete, so the line is never held whole.
+#[test]
+fn encrypt_seals_a_100_mb_line_in_bounded_memory() {
+    let env = Env::new();
+    let (r, peak_kib) = run_measured(env.cli(&["encrypt"]).as_mut_cmd(), move |w| {
+        let chunk = vec![b'x'; 1 << 20];
+        for _ in 0..100 {
+            if w.write_all(&chunk).is_err() {
+                return;
+            }
+        }
+    });
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .starts_with("enclog: <stdin>:1: line is 104857600 bytes, longer than the")
+            && r.stderr.contains("sealed as 9 consecutive events"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(lines(&r.stdout).len(), 10, "9 events and the close record");
+    eprintln!(
+        "bad_input: encrypt of a 100 MB line: peak RSS {} MiB",
+        peak_kib / 1024
+    );
+    // One piece of 12 MiB, its sealed line of 16 MiB and the sealer's scratch: never 100 MB.
+    assert!(peak_kib < 80 * 1024, "peak RSS {peak_kib} KiB");
+}
+
 trait AsMutCmd {
     fn as_mut_cmd(&mut self) -> &mut Command;
 }
@@ -320,8 +351,9 @@ fn a_file_that_shrinks_while_being_decrypted() {
     assert_eq!(
         stderr,
         format!(
-            "enclog: {}:{}: the token ends early (the last line has no newline: the writer \
-             was cut off mid-line)\n",
+            "enclog: {}:{}: the token ends early or was altered (the last line has no \
+             newline and does not open: a writer cut off mid-line, or an edit; v1 lines carry \
+             no length to tell which)\n",
             path.display(),
             complete + 1
         )
@@ -350,7 +382,7 @@ fn verify_gives_the_same_verdicts_on_bad_files() {
         ("missing file", &missing, 2, "no such file"),
         ("gzip garbage", &gz, 2, "cannot decompress"),
         // 10,000 bytes cycling 0..=255: plain lines, the last one cut (no newline).
-        ("binary garbage", &binary, 1, "truncated line"),
+        ("binary garbage", &binary, 1, "truncated or altered line"),
     ] {
         let r = run(env.cli(&["verify"]).arg(path));
         assert_eq!(r.code, code, "{what}: {} {}", r.stdout_text(), r.stderr);

@@ -123,8 +123,9 @@ fn check_cli(env: &Env, path: &std::path::Path, complete: usize, tail: &Tail) {
             assert_eq!(
                 r.stderr,
                 format!(
-                    "enclog: {name}:{last}: the token ends early (the last line has no newline: \
-                     the writer was cut off mid-line)\n"
+                    "enclog: {name}:{last}: the token ends early or was altered (the last line \
+                     has no newline and does not open: a writer cut off mid-line, or an edit; \
+                     v1 lines carry no length to tell which)\n"
                 )
             );
         }

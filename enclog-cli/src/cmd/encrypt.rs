@@ -9,6 +9,12 @@ use clap::Args;
 
 use crate::cmd::Status;
 use crate::keys::{self, WriterKeys};
+use crate::messages;
+
+/// The longest plaintext sealed as one event by default: 12 MiB less 1 KiB, so that the sealed
+/// line (base64, a third longer, with its header and tag) stays under `decrypt`'s default
+/// `--max-line` of 16 MiB.
+const DEFAULT_MAX_LINE: usize = 12 * 1024 * 1024 - 1024;
 
 /// Encrypt lines read on standard input, one sealed line each, live.
 #[derive(Args, Debug)]
@@ -23,11 +29,23 @@ byte for byte (a trailing \\r is data and is kept). Reading a pipe, Ctrl-C is
 ignored: encrypt stops when its input ends, so what the program logs while
 shutting down is still sealed and the session is closed cleanly.
 
-Exit status: 0 success; 2 usage, I/O or key error.")]
+A line longer than --max-line is split, not refused: its bytes are sealed as
+several consecutive events of at most --max-line bytes each (decrypt shows them
+as that many lines), and stderr names the line and the number of pieces. So no
+byte is lost, memory stays bounded by the limit, and nothing is changed
+silently. The default keeps every sealed line under decrypt's default limit.
+
+Exit status: 0 success; 1 some lines were longer than --max-line and were split;
+2 usage, I/O or key error.")]
 pub(crate) struct EncryptArgs {
     /// Append to FILE (created if missing) instead of writing to standard output.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     output: Option<PathBuf>,
+    /// Longest line sealed as one event, in bytes; a longer line is split into several events
+    /// (never dropped). The default, 12 MiB less 1 KiB, keeps sealed lines under decrypt's
+    /// default --max-line.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_LINE, value_parser = at_least_one)]
+    max_line: usize,
     #[command(flatten)]
     keys: WriterKeys,
 }
@@ -45,34 +63,37 @@ pub(crate) fn run(args: EncryptArgs) -> Result<Status> {
     }
     let (sink, name): (Box<dyn Write>, String) = match &args.output {
         Some(path) => (
-            Box::new(
-                open_log(path)
-                    .with_context(|| format!("cannot open {} for appending", path.display()))?,
-            ),
-            path.display().to_string(),
+            Box::new(open_log(path).with_context(|| {
+                format!("cannot open {} for appending", messages::file_name(path))
+            })?),
+            messages::file_name(path),
         ),
         None => (Box::new(io::stdout().lock()), "standard output".to_owned()),
     };
     let mut out = BufWriter::with_capacity(64 * 1024, sink);
     let mut input = BufReader::with_capacity(64 * 1024, io::stdin().lock());
-    let mut line = Vec::new();
     let mut sealed = Vec::new();
     let write_err = |e: io::Error| anyhow::Error::new(e).context(format!("cannot write to {name}"));
-    loop {
-        line.clear();
-        let n = input
-            .read_until(b'\n', &mut line)
-            .context("cannot read standard input")?;
-        if n == 0 {
-            break;
-        }
-        // Only the newline is the line's end; a `\r` before it is data and is kept.
-        let plaintext = line.strip_suffix(b"\n").unwrap_or(&line);
+    let mut seal = |piece: &[u8], out: &mut BufWriter<Box<dyn Write>>| -> Result<()> {
         sealed.clear();
-        sealer.seal_to(None, plaintext, &mut sealed)?;
-        out.write_all(&sealed).map_err(write_err)?;
-        // Live: every line read is written out before waiting for more input. Lines that
-        // arrived together are written together (one system call, not one per line).
+        sealer.seal_to(None, piece, &mut sealed)?;
+        out.write_all(&sealed).map_err(write_err)
+    };
+    let mut lines = Lines::new(args.max_line);
+    let mut status = Status::Clean;
+    while let Some(end) = lines.next(&mut input, |piece| seal(piece, &mut out))? {
+        if let Some(end) = end.filter(|end| end.pieces > 1) {
+            status = Status::Problems;
+            messages::note(format_args!(
+                "<stdin>:{}: line is {} bytes, longer than the {}-byte limit; it was sealed as {} \
+                 consecutive events, which decrypt shows as {} lines (raise --max-line to keep \
+                 such lines whole)",
+                end.line_no, end.len, args.max_line, end.pieces, end.pieces
+            ));
+        }
+        // Live: every line read is written out before waiting for more input (also when the
+        // input stops mid-line). Lines that arrived together are written together (one system
+        // call, not one per line).
         if input.buffer().is_empty() {
             out.flush().map_err(write_err)?;
         }
@@ -81,7 +102,122 @@ pub(crate) fn run(args: EncryptArgs) -> Result<Status> {
     sealer.close_to(&mut sealed)?;
     out.write_all(&sealed).map_err(write_err)?;
     out.flush().map_err(write_err)?;
-    Ok(Status::Clean)
+    Ok(status)
+}
+
+/// `--max-line`: a number of bytes, at least 1.
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("the limit must be at least 1 byte".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(format!("not a number of bytes: {e}")),
+    }
+}
+
+/// Splits input into lines of at most `max` bytes, handing each piece to a sealer, with a
+/// buffer that never grows past `max` (threat: one endless line exhausting memory; a 200 MB
+/// line once took 655 MB).
+struct Lines {
+    max: usize,
+    line: Vec<u8>,
+    line_no: u64,
+    /// Pieces already sealed of the current line, and its length so far.
+    pieces: u64,
+    len: u64,
+}
+
+/// A line that ended (at a newline or at the end of input).
+#[derive(Debug, PartialEq, Eq)]
+struct LineEnd {
+    line_no: u64,
+    len: u64,
+    pieces: u64,
+}
+
+impl Lines {
+    fn new(max: usize) -> Lines {
+        Lines {
+            max: max.max(1),
+            line: Vec::new(),
+            line_no: 0,
+            pieces: 0,
+            len: 0,
+        }
+    }
+
+    /// Reads what is available (waiting for input only when nothing is), sealing every piece
+    /// that is complete with `seal`. `Ok(None)` at the end of input; `Some(Some(end))` when a
+    /// line ended; `Some(None)` when only part of a line was read.
+    fn next(
+        &mut self,
+        input: &mut impl BufRead,
+        mut seal: impl FnMut(&[u8]) -> Result<()>,
+    ) -> Result<Option<Option<LineEnd>>> {
+        let available = loop {
+            match input.fill_buf() {
+                Ok(b) => break b,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(anyhow::Error::new(e).context("cannot read standard input")),
+            }
+        };
+        if available.is_empty() {
+            if self.len == 0 {
+                return Ok(None);
+            }
+            // A last line without a newline is sealed as it is.
+            return self.end(&mut seal).map(Some);
+        }
+        let (mut chunk, found) = match available.iter().position(|&b| b == b'\n') {
+            Some(i) => (&available[..i], true),
+            None => (available, false),
+        };
+        let used = chunk.len() + usize::from(found);
+        self.len += chunk.len() as u64;
+        // A line of exactly `max` bytes stays whole: a piece is sealed only when more follows.
+        while self.line.len() + chunk.len() > self.max {
+            let take = self.max - self.line.len();
+            self.line.extend_from_slice(&chunk[..take]);
+            chunk = &chunk[take..];
+            // Not inside a UTF-8 character: up to 3 bytes of it move to the next piece, so
+            // that each piece of UTF-8 text decrypts to whole characters.
+            let carry = (0..3.min(self.line.len() - 1))
+                .take_while(|&k| {
+                    let next = if k == 0 {
+                        chunk[0]
+                    } else {
+                        self.line[self.line.len() - k]
+                    };
+                    next & 0xc0 == 0x80
+                })
+                .count();
+            let cut = self.line.len() - carry;
+            seal(&self.line[..cut])?;
+            self.pieces += 1;
+            self.line.drain(..cut);
+        }
+        self.line.extend_from_slice(chunk);
+        input.consume(used);
+        if found {
+            return self.end(&mut seal).map(Some);
+        }
+        Ok(Some(None))
+    }
+
+    /// Seals the rest of the current line (only the newline is its end; a `\r` before it is
+    /// data and is kept) and starts the next.
+    fn end(&mut self, seal: &mut impl FnMut(&[u8]) -> Result<()>) -> Result<Option<LineEnd>> {
+        seal(&self.line)?;
+        self.line_no += 1;
+        let end = LineEnd {
+            line_no: self.line_no,
+            len: self.len,
+            pieces: self.pieces + 1,
+        };
+        self.line.clear();
+        self.pieces = 0;
+        self.len = 0;
+        Ok(Some(end))
+    }
 }
 
 /// Opens a log for appending, creating it readable by its owner and group only: the lines are
@@ -95,4 +231,68 @@ fn open_log(path: &std::path::Path) -> io::Result<std::fs::File> {
         options.mode(0o640);
     }
     options.open(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The pieces `Lines` seals from `input` read through a buffer of `buffer` bytes, and the
+    /// line ends it reports.
+    fn split(input: &[u8], max: usize, buffer: usize) -> (Vec<Vec<u8>>, Vec<LineEnd>) {
+        let mut reader = BufReader::with_capacity(buffer, input);
+        let mut lines = Lines::new(max);
+        let mut pieces = Vec::new();
+        let mut ends = Vec::new();
+        while let Some(end) = lines
+            .next(&mut reader, |piece| {
+                pieces.push(piece.to_vec());
+                Ok(())
+            })
+            .unwrap()
+        {
+            ends.extend(end);
+        }
+        (pieces, ends)
+    }
+
+    #[test]
+    fn lines_are_split_at_the_limit_whatever_the_reads() {
+        for buffer in [1, 2, 3, 7, 64] {
+            let (pieces, ends) = split(b"0123456789\nabcd\n\nxyz", 4, buffer);
+            assert_eq!(pieces, [&b"0123"[..], b"4567", b"89", b"abcd", b"", b"xyz"]);
+            let summary: Vec<_> = ends.iter().map(|e| (e.line_no, e.len, e.pieces)).collect();
+            assert_eq!(summary, [(1, 10, 3), (2, 4, 1), (3, 0, 1), (4, 3, 1)]);
+        }
+    }
+
+    /// A piece never ends inside a UTF-8 character: its last bytes go to the next piece, so
+    /// every piece of UTF-8 text decrypts to whole characters, and together to the line.
+    #[test]
+    fn a_split_line_is_cut_between_utf8_characters() {
+        let line = "aé€🦀b🦀🦀".repeat(3);
+        for max in 4..12 {
+            for buffer in [1, 5, 64] {
+                let (pieces, _) = split(line.as_bytes(), max, buffer);
+                assert!(pieces.iter().all(|p| p.len() <= max && !p.is_empty()));
+                for piece in &pieces {
+                    assert!(std::str::from_utf8(piece).is_ok(), "max {max}: {piece:?}");
+                }
+                assert_eq!(pieces.concat(), line.as_bytes());
+            }
+        }
+    }
+
+    /// The default limit keeps a sealed line under decrypt's default `--max-line`.
+    #[test]
+    fn the_default_limit_seals_under_decrypts_default_limit() {
+        let identity = enclog::Identity::generate().unwrap();
+        let sealer = enclog::Sealer::new(identity.recipient());
+        let sealed = sealer.seal_line(&vec![b'x'; DEFAULT_MAX_LINE]).unwrap();
+        assert!(
+            sealed.len() <= enclog::read::DEFAULT_MAX_LINE,
+            "{}",
+            sealed.len()
+        );
+    }
 }

@@ -56,7 +56,7 @@ const RESCAN_EVERY: Duration = Duration::from_secs(1);
 pub(crate) fn run(args: TailfArgs) -> Result<Status> {
     let keys = keys::load_keyring(&args.keys)?;
     let text = TextOutput::for_stdout(&args.text);
-    let name = args.file.display().to_string();
+    let name = messages::file_name(&args.file);
 
     let mut first_line = 1;
     match std::fs::metadata(&args.file) {

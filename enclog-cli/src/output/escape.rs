@@ -8,7 +8,7 @@ use std::io::{self, Write};
 /// overwrite what was shown), DEL, the C1 controls (U+0080–U+009F: U+009B is a CSI on
 /// terminals that take 8-bit controls) — and the bidirectional-text controls, which reorder
 /// how the rest of a line is shown (the "Trojan Source" characters).
-pub(super) fn shown_escaped(c: char) -> bool {
+pub(crate) fn shown_escaped(c: char) -> bool {
     (c.is_control() && c != '\t' && c != '\n') || is_bidi_control(c)
 }
 

@@ -99,7 +99,10 @@ pub struct Entry<'a> {
 /// [`Entry`] and the next line is read as usual. Memory stays bounded by the line cap.
 ///
 /// A last line without a newline whose token does not open is reported as
-/// [`OpenError::Truncated`]: the writer was cut off mid-line (a crash), which is not tampering.
+/// [`OpenError::Truncated`], "truncated or altered": the writer was cut off mid-line (a crash),
+/// or the line was edited. v1 lines carry no length field, so the two cannot be told apart, and
+/// calling it only "truncated" would excuse an edit (threat: an attacker altering the last line
+/// and removing its newline so that it passes for a crash).
 ///
 /// ```
 /// use enclog::{Key, Keyring, Sealer};
@@ -139,7 +142,8 @@ pub(crate) fn classify<'a>(opener: &'a mut Opener, raw: &'a [u8], terminated: bo
         Some(Ok(opened)) => Outcome::Opened(opened),
         Some(Err(e)) if !terminated && !matches!(e, OpenError::UnknownKey { .. }) => {
             Outcome::Failed(LineError::Open(OpenError::Truncated {
-                reason: "the last line has no newline: the writer was cut off mid-line",
+                reason: "the last line has no newline and does not open: a writer cut off \
+                         mid-line, or an edit; v1 lines carry no length to tell which",
             }))
         }
         // A writer cut off mid-line leaves a line without its newline (above). A complete line

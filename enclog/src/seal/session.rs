@@ -147,6 +147,25 @@ impl Session {
         }
     }
 
+    /// When the background thread retires this session if no line comes first (`None`: it
+    /// does not rotate, or never by age).
+    pub(super) fn retire_at(&self) -> Option<Instant> {
+        let (started, rotation) = self.rotation.as_ref()?;
+        started.checked_add(rotation.max_age)
+    }
+
+    /// How long a rotating session lasts (zero for one that does not rotate).
+    pub(super) fn max_age(&self) -> Duration {
+        self.rotation
+            .as_ref()
+            .map_or(Duration::ZERO, |(_, r)| r.max_age)
+    }
+
+    /// How many lines (events and close record) it sealed.
+    pub(super) fn sealed(&self) -> u64 {
+        self.next.load(Ordering::Relaxed) & !CLOSED
+    }
+
     /// Closes the session; returns the close record's number, or `None` if already closed.
     pub(super) fn close(&self) -> Option<u64> {
         let previous = self.next.fetch_or(CLOSED, Ordering::Relaxed);
@@ -205,7 +224,26 @@ impl Rotation {
         self
     }
 
-    /// A session lasts at most this long.
+    /// A session lasts at most this long, even while its writer is idle: a background thread
+    /// (one per process, started by the first sealer whose sessions rotate) retires a session
+    /// whose `max_age` passed and that sealed at least one line, dropping its key; its close
+    /// record is sealed then and written before the next line (or by `close_to`).
+    /// [`Sealer::session_id`](crate::Sealer::session_id) is `None` in between.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// let sealer = enclog::Sealer::with_rotation(
+    ///     enclog::Identity::generate()?.recipient(),
+    ///     enclog::seal::Rotation::default().max_age(Duration::from_millis(10)),
+    /// );
+    /// sealer.seal_line(b"then nothing for a while")?;
+    /// let deadline = Instant::now() + Duration::from_secs(30);
+    /// while sealer.session_id().is_some() && Instant::now() < deadline {
+    ///     std::thread::sleep(Duration::from_millis(5));
+    /// }
+    /// assert!(sealer.session_id().is_none(), "retired while idle");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn max_age(mut self, max_age: Duration) -> Self {
         self.max_age = max_age;
         self

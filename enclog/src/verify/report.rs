@@ -29,7 +29,8 @@ pub enum FindingKind {
     Corrupted,
     /// A line was sealed under a key that was not given, so it could not be checked.
     UnknownKey,
-    /// A line is cut short (a crash mid-write or a cut file), or the last line lacks its newline.
+    /// A line is cut short (a crash mid-write or a cut file), or the last line lacks its newline
+    /// and does not open: cut or altered, which v1 lines (no length field) cannot tell apart.
     Truncated,
     /// A token is not well formed.
     Malformed,
@@ -136,7 +137,7 @@ impl fmt::Display for FindingKind {
             FindingKind::OutOfOrder => "line out of order",
             FindingKind::Corrupted => "corrupted line",
             FindingKind::UnknownKey => "unknown key",
-            FindingKind::Truncated => "truncated line",
+            FindingKind::Truncated => "truncated or altered line",
             FindingKind::Malformed => "malformed token",
             FindingKind::Unsupported => "unsupported token",
             FindingKind::TooLong => "line too long",

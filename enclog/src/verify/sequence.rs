@@ -345,8 +345,8 @@ impl Verifier {
                 }
                 (
                     FindingKind::Truncated,
-                    "the line is cut short: a writer crashed mid-line, or the file was cut; \
-                     the rest of this line is lost",
+                    "a writer crashed mid-line or the file was cut (the rest of this line is \
+                     lost), or the line was altered; compare with a backup",
                 )
             }
             LineError::Open(OpenError::Unsupported { .. }) => (
