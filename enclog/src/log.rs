@@ -343,7 +343,7 @@ mod tests {
     }
 
     /// A record logged by a thread-local's destructor, after this thread's buffers and
-    /// sealing scratch were destroyed (thread-locals go in the reverse order of their first
+    /// session cache were destroyed (thread-locals go in the reverse order of their first
     /// use), is still sealed and written: it used to panic.
     #[test]
     fn a_record_logged_while_the_threads_locals_are_destroyed_is_written() {

@@ -124,6 +124,11 @@ impl Session {
         self.header.session_id()
     }
 
+    /// Whether a thread may keep it in its [`SESSION_CACHE`] (see there).
+    pub(super) fn cacheable(&self) -> bool {
+        self.rotation.is_none()
+    }
+
     pub(super) fn usable(&self, fork_generation: u64) -> bool {
         self.fork_generation == fork_generation && self.next.load(Ordering::Relaxed) & CLOSED == 0
     }

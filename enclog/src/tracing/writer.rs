@@ -549,7 +549,7 @@ mod tests {
     }
 
     /// An event logged by a thread-local's destructor, after this thread's buffers and
-    /// sealing scratch were destroyed, is still sealed and written: it used to panic (which
+    /// session cache were destroyed, is still sealed and written: it used to panic (which
     /// aborts the process).
     #[test]
     fn an_event_logged_while_the_threads_locals_are_destroyed_is_written() {
