@@ -13,7 +13,8 @@ Start with `enclog demo`.
 
 Exit status:
   0  success (tailf: stopped by Ctrl-C, having reported bad lines as they came)
-  1  some lines did not decrypt (decrypt), or verify found problems
+  1  some lines did not decrypt (decrypt), verify found problems, or encrypt
+     split a line longer than --max-line
   2  usage, input/output or key error (missing file, bad key, ...)";
 
 /// `--version`: the program's version and the line format it writes.
