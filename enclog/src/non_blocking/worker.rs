@@ -82,11 +82,14 @@ pub(super) struct Shared {
 }
 
 impl Shared {
+    // Both on every logging thread's event: inlined there although they live in this file.
+    #[inline]
     pub(super) fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Whether this is a forked child of the process that started the worker.
+    #[inline]
     pub(super) fn forked(&self) -> bool {
         enclog_fork::generation() != self.fork_generation
     }
