@@ -58,6 +58,19 @@ impl VerifyOptions {
     /// newline yet (it may be mid-write). The price: a writer that crashed, or a log whose tail
     /// was cut at a line boundary, goes unreported. Sessions left open are still counted in
     /// [`Report::open_sessions`]. Default: `false`.
+    ///
+    /// ```
+    /// use enclog::{Key, Keyring, Sealer};
+    /// use enclog::read::Decryptor;
+    /// use enclog::verify::{Verifier, VerifyOptions};
+    /// let key = Key::generate()?;
+    /// let log = Sealer::new(key.clone()).seal_line(b"still running")?; // no close record yet
+    /// let mut live = Verifier::with_options(VerifyOptions::default().allow_open_sessions(true));
+    /// live.observe_all("app.log", &mut Decryptor::new(&log[..], Keyring::from(key)))?;
+    /// let report = live.finish();
+    /// assert!(report.is_clean() && report.open_sessions == 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn allow_open_sessions(mut self, on: bool) -> Self {
         self.allow_open_sessions = on;
         self
@@ -117,6 +130,11 @@ impl VerifyOptions {
 
     /// At most this many findings are kept, the earliest in reading order first; the rest are
     /// only counted ([`Report::findings_total`], [`Report::count`]). Default: 10 000.
+    ///
+    /// ```
+    /// let options = enclog::verify::VerifyOptions::default().max_findings(100); // a summary view
+    /// # let _ = options;
+    /// ```
     pub fn max_findings(mut self, max_findings: usize) -> Self {
         self.max_findings = max_findings;
         self

@@ -224,6 +224,13 @@ pub struct Rotation {
 
 impl Rotation {
     /// A session seals at most this many lines.
+    ///
+    /// ```
+    /// let rotation = enclog::seal::Rotation::default().max_lines(10_000);
+    /// let sealer = enclog::Sealer::with_rotation(enclog::Identity::generate()?.recipient(), rotation);
+    /// # let _ = sealer;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn max_lines(mut self, max_lines: u64) -> Self {
         self.max_lines = max_lines;
         self
