@@ -464,14 +464,10 @@ fn an_idle_recipient_session_is_retired_when_its_max_age_passes() {
     sealer.seal_to(None, b"then idle", &mut log).unwrap();
     let first = sealer.session_id().expect("a session after the first line");
     // Poll with a deadline: the session must go without any further call into the sealer.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while sealer.session_id().is_some() {
-        assert!(
-            Instant::now() < deadline,
-            "the idle session was not retired 20 s after its 50 ms max_age"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    assert!(
+        retired_within_20_s(&sealer),
+        "the idle session was not retired 20 s after its 50 ms max_age"
+    );
     sealer
         .seal_to(None, b"after the idle time", &mut log)
         .unwrap();
@@ -505,14 +501,10 @@ fn a_session_retired_while_idle_is_closed_by_close_to() {
     let mut log = Vec::new();
     sealer.seal_to(None, b"only line", &mut log).unwrap();
     let first = sealer.session_id().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while sealer.session_id().is_some() {
-        assert!(
-            Instant::now() < deadline,
-            "the idle session was not retired"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    assert!(
+        retired_within_20_s(&sealer),
+        "the idle session was not retired"
+    );
     sealer.close_to(&mut log).unwrap();
     let mut again = Vec::new();
     sealer.close_to(&mut again).unwrap();
@@ -537,13 +529,7 @@ fn a_forked_child_retires_its_idle_session_with_a_thread_of_its_own() {
     let pid = unsafe { libc::fork() };
     assert!(pid >= 0, "fork failed");
     if pid == 0 {
-        let retired = sealer.seal_line(b"child").is_ok() && {
-            let deadline = Instant::now() + Duration::from_secs(20);
-            while sealer.session_id().is_some() && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(5));
-            }
-            sealer.session_id().is_none()
-        };
+        let retired = sealer.seal_line(b"child").is_ok() && retired_within_20_s(&sealer);
         #[allow(unsafe_code)]
         unsafe {
             libc::_exit(if retired { 0 } else { 1 })
@@ -572,14 +558,10 @@ fn close_to_writes_a_retired_sessions_close_record_before_the_current_ones() {
     let mut log = Vec::new();
     sealer.seal_to(None, b"only line", &mut log).unwrap();
     let first = sealer.session_id().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while sealer.session_id().is_some() {
-        assert!(
-            Instant::now() < deadline,
-            "the idle session was not retired"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    assert!(
+        retired_within_20_s(&sealer),
+        "the idle session was not retired"
+    );
     let second = sealer.start().unwrap().unwrap();
     sealer.close_to(&mut log).unwrap();
     assert_eq!(
@@ -590,4 +572,14 @@ fn close_to_writes_a_retired_sessions_close_record_before_the_current_ones() {
             (second, 0, RecordKind::Close),
         ]
     );
+}
+
+/// Waits (polling, at most 20 s) for the background thread to retire `sealer`'s idle session,
+/// with no call into the sealer meanwhile; whether it did.
+fn retired_within_20_s(sealer: &Sealer) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while sealer.session_id().is_some() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    sealer.session_id().is_none()
 }
