@@ -28,7 +28,8 @@ fn log_lines(sealer: &Sealer, file: &mut std::fs::File, who: &str, n: usize) {
     }
 }
 
-fn wait(pid: libc::pid_t) {
+/// Waits for a child made by [`fork`] and asserts it exited 0 (also used by `recipient`).
+pub(crate) fn wait(pid: libc::pid_t) {
     let mut status = 0;
     #[allow(unsafe_code)]
     let rc = unsafe { libc::waitpid(pid, &mut status, 0) };
@@ -39,15 +40,17 @@ fn wait(pid: libc::pid_t) {
     );
 }
 
+/// `fork()`, asserting it worked: 0 in the child.
 #[allow(unsafe_code)]
-fn fork() -> libc::pid_t {
+pub(crate) fn fork() -> libc::pid_t {
     let pid = unsafe { libc::fork() };
     assert!(pid >= 0, "fork failed");
     pid
 }
 
+/// Ends a forked child without running the test harness's code after `fork`.
 #[allow(unsafe_code)]
-fn exit_child(code: i32) -> ! {
+pub(crate) fn exit_child(code: i32) -> ! {
     unsafe { libc::_exit(code) }
 }
 

@@ -493,18 +493,7 @@ fn an_idle_recipient_session_is_retired_when_its_max_age_passes() {
 /// unclosed session.
 #[test]
 fn a_session_retired_while_idle_is_closed_by_close_to() {
-    let identity = Identity::generate().unwrap();
-    let sealer = Sealer::with_rotation(
-        identity.recipient(),
-        Rotation::default().max_age(Duration::from_millis(20)),
-    );
-    let mut log = Vec::new();
-    sealer.seal_to(None, b"only line", &mut log).unwrap();
-    let first = sealer.session_id().unwrap();
-    assert!(
-        retired_within_20_s(&sealer),
-        "the idle session was not retired"
-    );
+    let (identity, sealer, mut log, first) = one_line_then_retired();
     sealer.close_to(&mut log).unwrap();
     let mut again = Vec::new();
     sealer.close_to(&mut again).unwrap();
@@ -525,24 +514,12 @@ fn a_forked_child_retires_its_idle_session_with_a_thread_of_its_own() {
         Rotation::default().max_age(Duration::from_millis(50)),
     );
     sealer.seal_line(b"parent").unwrap(); // starts the parent's background thread
-    #[allow(unsafe_code)]
-    let pid = unsafe { libc::fork() };
-    assert!(pid >= 0, "fork failed");
+    let pid = crate::fork::fork();
     if pid == 0 {
         let retired = sealer.seal_line(b"child").is_ok() && retired_within_20_s(&sealer);
-        #[allow(unsafe_code)]
-        unsafe {
-            libc::_exit(if retired { 0 } else { 1 })
-        };
+        crate::fork::exit_child(if retired { 0 } else { 1 });
     }
-    let mut status = 0;
-    #[allow(unsafe_code)]
-    let rc = unsafe { libc::waitpid(pid, &mut status, 0) };
-    assert_eq!(rc, pid);
-    assert!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "the child's idle session was not retired (status {status})"
-    );
+    crate::fork::wait(pid); // exit status 1: the child's idle session was not retired
 }
 
 /// A session retired while idle, then a session started by `start()` and closed before any
@@ -550,18 +527,7 @@ fn a_forked_child_retires_its_idle_session_with_a_thread_of_its_own() {
 /// looks cut off.
 #[test]
 fn close_to_writes_a_retired_sessions_close_record_before_the_current_ones() {
-    let identity = Identity::generate().unwrap();
-    let sealer = Sealer::with_rotation(
-        identity.recipient(),
-        Rotation::default().max_age(Duration::from_millis(20)),
-    );
-    let mut log = Vec::new();
-    sealer.seal_to(None, b"only line", &mut log).unwrap();
-    let first = sealer.session_id().unwrap();
-    assert!(
-        retired_within_20_s(&sealer),
-        "the idle session was not retired"
-    );
+    let (identity, sealer, mut log, first) = one_line_then_retired();
     let second = sealer.start().unwrap().unwrap();
     sealer.close_to(&mut log).unwrap();
     assert_eq!(
@@ -582,4 +548,22 @@ fn retired_within_20_s(sealer: &Sealer) -> bool {
         std::thread::sleep(Duration::from_millis(5));
     }
     sealer.session_id().is_none()
+}
+
+/// A recipient sealer (max_age 20 ms) that sealed one line into the returned log, and whose
+/// session was then retired while idle; with that session's id.
+fn one_line_then_retired() -> (Identity, Sealer, Vec<u8>, enclog::format::SessionId) {
+    let identity = Identity::generate().unwrap();
+    let sealer = Sealer::with_rotation(
+        identity.recipient(),
+        Rotation::default().max_age(Duration::from_millis(20)),
+    );
+    let mut log = Vec::new();
+    sealer.seal_to(None, b"only line", &mut log).unwrap();
+    let first = sealer.session_id().unwrap();
+    assert!(
+        retired_within_20_s(&sealer),
+        "the idle session was not retired"
+    );
+    (identity, sealer, log, first)
 }
