@@ -5,6 +5,19 @@ use std::path::Path;
 
 use crate::fixture::{enclog, run};
 
+/// Every subcommand of `enclog` (the man pages and help tests go through all of them).
+const COMMANDS: [&str; 9] = [
+    "genkey",
+    "recipient",
+    "decrypt",
+    "tailf",
+    "verify",
+    "encrypt",
+    "demo",
+    "completions",
+    "man",
+];
+
 #[test]
 fn demo_shows_ciphertext_then_the_decrypted_events() {
     let r = run(&mut enclog(["demo"]), b"");
@@ -65,18 +78,7 @@ fn man_pages_refer_only_to_pages_that_are_written() {
             }
         }
     }
-    let commands = [
-        "genkey",
-        "recipient",
-        "decrypt",
-        "tailf",
-        "verify",
-        "encrypt",
-        "demo",
-        "completions",
-        "man",
-    ];
-    let pages: BTreeSet<String> = commands.iter().map(|c| format!("enclog-{c}.1")).collect();
+    let pages: BTreeSet<String> = COMMANDS.iter().map(|c| format!("enclog-{c}.1")).collect();
     assert_eq!(referred, pages, "pages referred to");
     let mut all = pages;
     all.insert("enclog.1".into());
@@ -147,16 +149,7 @@ fn version_names_the_format() {
 
 #[test]
 fn help_has_examples_and_exit_codes() {
-    for command in [
-        "genkey",
-        "decrypt",
-        "tailf",
-        "verify",
-        "encrypt",
-        "demo",
-        "completions",
-        "man",
-    ] {
+    for command in COMMANDS {
         let r = run(&mut enclog([command, "--help"]), b"");
         assert_eq!(r.code, 0);
         let text = r.stdout_text();
