@@ -10,7 +10,7 @@ use chacha20::cipher::consts::U10;
 use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, Nonce, UnboundKey};
 use zeroize::{Zeroize, Zeroizing};
 
-use crate::format::TAG_LEN;
+use crate::format::{COMMIT_LEN, TAG_LEN};
 
 /// The per-session cipher: a subkey bound to one (key, session id) pair.
 pub(crate) struct SessionCipher {
@@ -87,6 +87,23 @@ impl std::fmt::Debug for SessionCipher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("SessionCipher(<redacted>)")
     }
+}
+
+/// The key commitment of a version 2 header: `HMAC-SHA256(key, "enclog-v2 commit" ‖ session)`,
+/// its first 16 bytes (`FORMAT.md` §4.1). `session` is the header's session field (16 or 32 bytes).
+pub(crate) fn commitment(key: &[u8; 32], session: &[u8]) -> [u8; COMMIT_LEN] {
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key);
+    let mut ctx = ring::hmac::Context::with_key(&key);
+    ctx.update(b"enclog-v2 commit");
+    ctx.update(session);
+    let mut out = [0u8; COMMIT_LEN];
+    out.copy_from_slice(&ctx.sign().as_ref()[..COMMIT_LEN]);
+    out
+}
+
+/// Compares two commitments (or MACs) in constant time.
+pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 fn subkey(key: &[u8; 32], session: &[u8; 16]) -> Zeroizing<[u8; 32]> {

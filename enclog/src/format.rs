@@ -12,10 +12,13 @@ use crate::error::OpenError;
 // (`push_clear_meta`).
 pub(crate) mod base64url;
 pub(crate) mod header;
+pub(crate) mod link;
 pub(crate) mod scan;
 
+pub use link::{ChainKey, LineageId, Link, LinkFrom, SessionRef};
+
 pub(crate) use header::{
-    Header, MAX_HEADER_LEN, MAX_VARINT_LEN, TAG_LEN, read_varint, varint_into,
+    COMMIT_LEN, Header, MAX_HEADER_LEN, MAX_VARINT_LEN, TAG_LEN, read_varint, varint_into,
 };
 pub(crate) use scan::{Located, locate, locate_fernet};
 
@@ -39,7 +42,7 @@ pub const MARKER: &[u8] = b"enclog:";
 /// assert_eq!(bytes[0] >> 4, enclog::format::FORMAT_VERSION); // the kind byte's high nibble
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub const FORMAT_VERSION: u8 = 1;
+pub const FORMAT_VERSION: u8 = 2;
 
 /// Which mode sealed a line.
 ///
@@ -58,7 +61,7 @@ pub enum Mode {
 }
 
 impl Mode {
-    fn bits(self) -> u8 {
+    pub(crate) fn bits(self) -> u8 {
         match self {
             Mode::Symmetric => 1,
             Mode::Recipient => 2,
@@ -99,6 +102,20 @@ pub enum RecordKind {
     Event,
     /// The clean end of a session: no event follows under this session.
     Close,
+    /// A session's first record (version 2): it names the session before it in its writer's
+    /// lineage and carries the key that authenticates the next link (`FORMAT.md` §5.3).
+    Link,
+}
+
+impl RecordKind {
+    /// The record type of a version 2 header (§3).
+    pub(crate) fn type_byte(self) -> u8 {
+        match self {
+            RecordKind::Event => 0,
+            RecordKind::Close => 1,
+            RecordKind::Link => 2,
+        }
+    }
 }
 
 impl fmt::Display for RecordKind {
@@ -106,6 +123,7 @@ impl fmt::Display for RecordKind {
         f.write_str(match self {
             RecordKind::Event => "event",
             RecordKind::Close => "close",
+            RecordKind::Link => "link",
         })
     }
 }

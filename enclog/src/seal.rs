@@ -24,6 +24,7 @@ use crate::format::{Mode, RecordKind, SessionId};
 use crate::key::KeyId;
 
 mod cache;
+mod chain;
 #[cfg(any(feature = "tracing", feature = "log"))]
 pub(crate) mod failure;
 mod housekeeping;
@@ -41,8 +42,9 @@ pub use reload::KeyReloader;
 pub use sealing_key::SealingKey;
 pub use session::Rotation;
 
-use line::{Line, Plaintext, encode, room_before, seal_fernet};
-use session::{CLOSED, OrderGuard, Session};
+use chain::{End, Origin};
+use line::{Line, Plaintext, encode, seal_fernet};
+use session::{CLOSED, FIRST_AFTER_LINK, OrderGuard, Session};
 
 // Nonce uniqueness, the property everything rests on (threat: two lines sealed under the same
 // key and nonce leak the XOR of their plaintexts and allow forgeries):
@@ -257,7 +259,8 @@ impl Sealer {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn session_id(&self) -> Option<SessionId> {
-        self.shared.session.load().as_ref().map(|s| s.id())
+        let session = self.shared.session.load();
+        session.as_ref().filter(|s| s.cipher.is_some()).map(|s| s.id())
     }
 
     /// Starts a session now instead of at the first line, so that a broken random number
@@ -444,7 +447,7 @@ impl Sealer {
             .flatten();
         if session.expired(line.key_generation) {
             if let Some(seq) = session.close() {
-                self.write_line(session, seq, RecordKind::Close, None, b"", out);
+                self.write_close(session, seq, out);
             }
             return Attempt::Again;
         }
@@ -452,9 +455,13 @@ impl Sealer {
         if seq & CLOSED != 0 {
             return Attempt::Again; // closed by another thread in between: take the next session
         }
+        if seq == FIRST_AFTER_LINK {
+            // The session's first record after its link: the link goes first (FORMAT.md §5.1).
+            out.extend_from_slice(&session.link_line);
+        }
         match &mut line.plaintext {
             Plaintext::Borrowed(plaintext) => {
-                self.write_line(session, seq, RecordKind::Event, line.clear, plaintext, out);
+                self.write_line(session, seq, line.clear, plaintext, out);
             }
             Plaintext::InPlace { buf, start } => {
                 encode(
@@ -541,33 +548,43 @@ impl Sealer {
         let Some(seq) = session.close() else {
             return Ok(pending.then(|| write(out)));
         };
-        self.write_line(session, seq, RecordKind::Close, None, b"", out);
+        self.write_close(session, seq, out);
         Ok(Some(write(out)))
+    }
+
+    /// Appends the close record `seq` of `session` (after its link record, when it closes
+    /// before any event) and records how the session ended, for its successor's link.
+    fn write_close(&self, session: &Session, seq: u64, out: &mut Vec<u8>) {
+        self.shared.write_close(session, seq, out);
     }
 
     /// A session that is valid in this process, starting one if needed; `None` when the key
     /// is a Fernet key (it has no sessions).
     fn current_session(&self, generation: u64) -> Result<Option<Arc<Session>>, SealError> {
-        let current = self.shared.session.load_full();
-        if let Some(session) = current.as_ref().filter(|s| s.usable(generation)) {
-            return Ok(Some(Arc::clone(session)));
-        }
-        // Several threads may get here at once: each draws a session, one installs it, the
-        // others use the installed one (a wasted draw is harmless; a shared nonce is not).
-        // The generation is read before the key: a key replaced in between leaves this session
-        // with an old generation, and it is closed at its next line.
-        let key_generation = self.shared.key_generation.load(Ordering::Acquire);
-        let key = self.shared.key.load();
-        let Some(fresh) = Session::start(&key, self.shared.rotation, generation, key_generation)?
-        else {
-            return Ok(None);
-        };
-        let fresh = Arc::new(fresh);
-        let mut seen = current;
+        let mut seen = self.shared.session.load_full();
         loop {
             if let Some(session) = seen.as_ref().filter(|s| s.usable(generation)) {
                 return Ok(Some(Arc::clone(session)));
             }
+            // Several threads may get here at once: each draws a session coming from the one
+            // it saw, one installs it, the others use the installed one (a wasted draw is
+            // harmless; a shared nonce is not). A session from another fork generation is the
+            // parent's: this process is a forked child and branches from it.
+            let origin = match &seen {
+                None => Origin::Root,
+                Some(s) if s.fork_generation == generation => Origin::After(Arc::clone(&s.chain)),
+                Some(s) => Origin::Fork(Arc::clone(&s.chain), s.sealed()),
+            };
+            // The generation is read before the key: a key replaced in between leaves this
+            // session with an old generation, and it is closed at its next line.
+            let key_generation = self.shared.key_generation.load(Ordering::Acquire);
+            let key = self.shared.key.load();
+            let Some(fresh) =
+                Session::start(&key, self.shared.rotation, generation, key_generation, &origin)?
+            else {
+                return Ok(None);
+            };
+            let fresh = Arc::new(fresh);
             let previous = self
                 .shared
                 .session
@@ -578,6 +595,12 @@ impl Sealer {
                 _ => false,
             };
             if installed {
+                // Its link is sealed: the chain key that authenticated it goes (in a forked
+                // child, the child's copy of the parent's key).
+                if let Origin::After(prev) | Origin::Fork(prev, _) = &origin {
+                    prev.erase_key();
+                }
+                self.shared.save_chain(&fresh.chain, generation);
                 if fresh.rotation.is_some() {
                     self.schedule_retirement(generation);
                 }
@@ -625,17 +648,8 @@ impl Shared {
         {
             let _order = OrderGuard::lock(&session.write_order);
             if let Some(seq) = session.close() {
-                let mut scratch = vec![0u8; room_before(0)];
                 let mut line = Vec::new();
-                encode(
-                    session,
-                    seq,
-                    RecordKind::Close,
-                    None,
-                    &mut scratch,
-                    room_before(0),
-                    &mut line,
-                );
+                self.write_close(session, seq, &mut line);
                 let close = PendingClose {
                     fork_generation: generation,
                     line,
@@ -650,11 +664,31 @@ impl Shared {
                 self.has_pending.store(true, Ordering::Release);
             }
         }
+        // Its key goes; its place in the lineage stays, for the next session's link.
         let current = self.session.load();
         if current.as_ref().is_some_and(|s| Arc::ptr_eq(s, session)) {
-            self.session.compare_and_swap(&*current, None);
+            let tombstone = Session::tombstone(Arc::clone(&session.chain), generation);
+            self.session
+                .compare_and_swap(&*current, Some(Arc::new(tombstone)));
         }
     }
+
+    /// See [`Sealer::write_close`].
+    fn write_close(&self, session: &Session, seq: u64, out: &mut Vec<u8>) {
+        if seq == FIRST_AFTER_LINK {
+            out.extend_from_slice(&session.link_line);
+        }
+        let tag = session.seal_record(seq, RecordKind::Close, None, b"", out);
+        session.chain.set_end(End::Closed {
+            count: seq + 1,
+            tag,
+        });
+        self.save_chain(&session.chain, session.fork_generation);
+    }
+
+    /// Saves the writer's place in its lineage to its chain state, if it has one (and only in
+    /// the process that opened it: a forked child's lineage is its own).
+    fn save_chain(&self, _point: &chain::ChainPoint, _generation: u64) {}
 }
 
 impl housekeeping::Chore for Shared {
@@ -669,7 +703,7 @@ impl housekeeping::Chore for Shared {
         if now < due {
             return Some(due);
         }
-        if session.sealed() == 0 {
+        if session.events() == 0 {
             // Like rotation at a seal, a session seals one line before it goes (else a sealer
             // racing this thread with a tiny `max_age` would start sessions forever); it has
             // protected no line yet. Look again shortly, to retire it soon after that line.

@@ -1,19 +1,27 @@
 #!/usr/bin/env python3
-"""Independent reference for FORMAT.md §7 (recipient mode), from the spec text alone.
+"""Independent reference for FORMAT.md, from the spec text alone.
 
-Uses the `cryptography` package (X25519, HKDF-SHA256, ChaCha20-Poly1305) and a plain-Python
-HChaCha20. Prints vector blocks for tests/vectors/v1.txt; with --check FILE, recomputes the
-recipient vectors in FILE and exits non-zero on any difference.
+Uses the `cryptography` package (X25519, HKDF-SHA256, HMAC-SHA256, ChaCha20-Poly1305) and a
+plain-Python HChaCha20.
+
+Version 1 (Appendix A, recipient mode A.5): prints vector blocks for tests/vectors/v1.txt; with
+--check FILE, recomputes the recipient vectors in FILE and exits non-zero on any difference.
+
+Version 2 (§3-§7, the vectors of §12): --write-v2 FILE writes tests/vectors/v2.txt;
+--check-v2 FILE recomputes every v2 vector and exits non-zero naming the blocks that differ.
 
     target/zato-venv/bin/python tests/vectors/recipient_reference.py --check tests/vectors/v1.txt
+    target/zato-venv/bin/python tests/vectors/recipient_reference.py --write-v2 tests/vectors/v2.txt
+    target/zato-venv/bin/python tests/vectors/recipient_reference.py --check-v2 tests/vectors/v2.txt
 """
 import base64
 import hashlib
+import hmac
 import struct
 import sys
 
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
@@ -98,7 +106,195 @@ def blocks():
         yield name, "\n".join(block)
 
 
+# ---- Version 2 (FORMAT.md §3-§7, vectors §12) ----
+
+def count_up(start, n):
+    """`a0…` (16) of FORMAT.md §12: the n bytes start, start+1, …"""
+    return bytes(range(start, start + n))
+
+
+def b64(raw):
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+class Session:
+    """The per-session values of §4: vm, key id, K, the header's session field, commit, subkey."""
+
+    def __init__(self, vm, key_id, k, session):
+        self.vm, self.key_id, self.session = vm, key_id, session
+        self.commit = hmac.new(k, b"enclog-v2 commit" + session, hashlib.sha256).digest()[:16]
+        self.subkey = hchacha20(k, session[:16])
+
+    def seal(self, seq, rtype, meta, body):
+        """§3-§4, §4.4: returns (line, header ‖ ciphertext ‖ tag)."""
+        typ = rtype | (0x80 if meta is not None else 0)
+        header = bytes([self.vm, typ]) + self.key_id + self.commit + self.session + leb128(seq)
+        plaintext = (leb128(len(meta)) + meta.encode() if meta is not None else b"") + body
+        nonce = struct.pack(">I", 0) + struct.pack(">Q", seq)  # part = 0
+        token = header + ChaCha20Poly1305(self.subkey).encrypt(nonce, plaintext, header)
+        return (meta + " " if meta is not None else "") + "enclog:" + b64(token), token
+
+
+def symmetric_session(key, session):
+    key_id = hashlib.sha256(b"enclog-key-id-1" + b"ENCLOG-KEY-1-" + key).digest()[:4]
+    return Session(0x21, key_id, key, session)
+
+
+def recipient_session(identity_secret, ephemeral_secret):
+    """§7.2: session field E, K = session-key."""
+    recipient, _ = public(identity_secret)
+    eph_pub, eph = public(ephemeral_secret)
+    shared = eph.exchange(X25519PublicKey.from_public_bytes(recipient))
+    session_key = HKDF(hashes.SHA256(), 32, eph_pub + recipient,
+                       b"enclog-v2 recipient session key").derive(shared)
+    key_id = hashlib.sha256(b"enclog-key-id-1" + b"ENCLOG-RECIPIENT-1-" + recipient).digest()[:4]
+    return Session(0x22, key_id, session_key, eph_pub)
+
+
+def link_body(sess, lineage, index, next_chain_key, frm):
+    """§5.3. frm: {"from": root|successor|after-crash|branch, "prev": Session, "chain-key",
+    "count", "end-tag", "fork-point"}."""
+    body = lineage + leb128(index) + next_chain_key
+    if frm["from"] == "root":
+        return body + b"\x00"
+    prev = frm["prev"]
+    body += {"successor": b"\x01", "after-crash": b"\x02", "branch": b"\x03"}[frm["from"]]
+    body += bytes([prev.vm]) + prev.key_id + prev.session
+    if frm["from"] == "successor":
+        body += leb128(frm["count"]) + frm["end-tag"]
+    elif frm["from"] == "branch":
+        body += leb128(frm["fork-point"])
+    mac_input = b"enclog-v2 link" + bytes([sess.vm]) + sess.key_id + sess.session + body
+    return body + hmac.new(frm["chain-key"], mac_input, hashlib.sha256).digest()[:16]
+
+
+V2_KEY = bytes(range(32))
+EVENT, CLOSE, LINK = 0, 1, 2
+
+
+def v2_vectors():
+    """Yields (name, block) for every vector of FORMAT.md §12, in its order."""
+    key_text = armor("ENCLOG-KEY-1-", V2_KEY)
+    identity_text = armor("ENCLOG-IDENTITY-1-", IDENTITY)
+    r1_secret, r2_secret = count_up(0x60, 32), count_up(0xE0, 32)
+    sessions = {
+        "A": symmetric_session(V2_KEY, count_up(0x00, 16)),
+        "B": symmetric_session(V2_KEY, bytes.fromhex("f0e1d2c3b4a5968778695a4b3c2d1e0f")),
+        "C": symmetric_session(V2_KEY, count_up(0x20, 16)),
+        "D": symmetric_session(V2_KEY, count_up(0x50, 16)),
+        "R1": recipient_session(IDENTITY, r1_secret),
+        "R2": recipient_session(IDENTITY, r2_secret),
+    }
+    key_of = {"A": key_text, "B": key_text, "C": key_text, "D": key_text,
+              "R1": identity_text, "R2": identity_text}
+    ephemeral = {"R1": r1_secret, "R2": r2_secret}
+    # session: (lineage, index, next-chain-key, from)
+    links = {
+        "A": (count_up(0xA0, 16), 0, count_up(0xB0, 32), {"from": "root"}),
+        "B": (count_up(0xA0, 16), 1, count_up(0xD0, 32),
+              {"from": "successor", "prev": "A", "count": 4, "end-tag": "v2-close"}),
+        "C": (count_up(0x30, 16), 0, count_up(0x40, 32),
+              {"from": "branch", "prev": "B", "fork-point": 2}),
+        "D": (count_up(0x30, 16), 1, count_up(0x60, 32), {"from": "after-crash", "prev": "C"}),
+        "R1": (count_up(0x80, 16), 0, count_up(0x90, 32), {"from": "root"}),
+        "R2": (count_up(0x80, 16), 1, count_up(0x00, 32),
+               {"from": "successor", "prev": "R1", "count": 4, "end-tag": "v2-recipient-close"}),
+    }
+    table = [
+        ("v2-link-root", "A", 0, LINK, None, None),
+        ("v2-hello", "A", 1, EVENT, None, b"hello, world"),
+        ("v2-clear-metadata", "A", 2, EVENT, "2026-12-06T09:47:33.000000Z WARN", b"disk 91% full"),
+        ("v2-close", "A", 3, CLOSE, None, b""),
+        ("v2-link-successor", "B", 0, LINK, None, None),
+        ("v2-multiline-binary", "B", 1, EVENT, None, b"line one\nline two\0\xff\xfe end"),
+        ("v2-max-seq", "B", 2**64 - 1, EVENT, None, b"x"),
+        ("v2-link-branch", "C", 0, LINK, None, None),
+        ("v2-link-after-crash", "D", 0, LINK, None, None),
+        ("v2-recipient-link-root", "R1", 0, LINK, None, None),
+        ("v2-recipient-hello", "R1", 1, EVENT, None, b"hello, recipient"),
+        ("v2-recipient-clear-metadata", "R1", 2, EVENT, "ERROR",
+         b"payment failed: card declined\nretry=3"),
+        ("v2-recipient-close", "R1", 3, CLOSE, None, b""),
+        ("v2-recipient-link-successor", "R2", 0, LINK, None, None),
+    ]
+    tags = {}  # name -> Poly1305 tag, for end-tag
+    for name, sid, seq, rtype, meta, body in table:
+        sess = sessions[sid]
+        block = [f"name: {name}", f"key: {key_of[sid]}"]
+        if sid in ephemeral:
+            block.append(f"ephemeral-secret: {ephemeral[sid].hex()}")
+        block += [f"session: {sess.session[:16].hex()}", f"seq: {seq}",
+                  f"record: {['event', 'close', 'link'][rtype]}"]
+        if meta is not None:
+            block.append(f"meta: {meta}")
+        block.append(f"commit: {sess.commit.hex()}")
+        if rtype == LINK:
+            lineage, index, nck, frm = links[sid]
+            block += [f"lineage: {lineage.hex()}", f"index: {index}",
+                      f"next-chain-key: {nck.hex()}", f"from: {frm['from']}"]
+            frm = dict(frm)
+            if frm["from"] != "root":
+                prev_id = frm["prev"]
+                frm["prev"] = prev = sessions[prev_id]
+                frm["chain-key"] = links[prev_id][2]
+                block += [f"chain-key: {frm['chain-key'].hex()}",
+                          f"prev: {prev.vm:02x} {prev.key_id.hex()} {prev.session.hex()}"]
+                if "count" in frm:
+                    frm["end-tag"] = tags[frm["end-tag"]]
+                    block += [f"count: {frm['count']}", f"end-tag: {frm['end-tag'].hex()}"]
+                if "fork-point" in frm:
+                    block.append(f"fork-point: {frm['fork-point']}")
+            body = link_body(sess, lineage, index, nck, frm)
+        text, token = sess.seal(seq, rtype, meta, body)
+        tags[name] = token[-16:]
+        block += [f"plaintext-hex: {body.hex()}", f"line: {text}"]
+        yield name, "\n".join(block)
+
+
+V2_HEADER = """\
+# enclog v2 test vectors (see FORMAT.md §12), written by recipient_reference.py --write-v2.
+# One block per vector, blank-line separated.
+# key: the key's (or identity's) text form; ephemeral-secret: the recipient session's X25519 secret;
+# session: 16 bytes hex (recipient: the first 16 bytes of E); seq: decimal; record: event|close|link;
+# meta: optional clear metadata; commit: the header's commit (16 bytes);
+# link records: lineage, index, next-chain-key, from: root|successor|after-crash|branch, and unless
+# root chain-key (the predecessor's next-chain-key, the mac's key), prev: <vm> <key-id> <session>,
+# count and end-tag (successor of a closed session) or fork-point (branch);
+# plaintext-hex: the record body (a link record's whole body, mac included; no metadata copy);
+# line: the exact line (LF excluded).
+# Symmetric vectors use the key whose bytes are 00 01 02 .. 1f (key id 86e12f11); recipient
+# vectors the identity whose bytes are 40 41 .. 5f.
+"""
+
+
+def v2_text():
+    return V2_HEADER + "".join("\n" + block + "\n" for _, block in v2_vectors())
+
+
+def check_v2(path):
+    found = {}
+    for chunk in open(path).read().split("\n\n"):
+        lines = [l for l in chunk.strip("\n").split("\n") if l and not l.startswith("#")]
+        if lines and lines[0].startswith("name: "):
+            found[lines[0][len("name: "):]] = "\n".join(lines)
+    expected = dict(v2_vectors())
+    bad = [name for name, block in expected.items() if found.get(name) != block]
+    bad += [f"{name} (not a vector)" for name in found if name not in expected]
+    if bad:
+        sys.exit(f"v2 vectors differ from the reference: {', '.join(bad)}")
+    recipient, _ = public(IDENTITY)
+    print(f"v2 vectors match ({len(expected)}); recipient",
+          armor("ENCLOG-RECIPIENT-1-", recipient))
+
+
 def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "--write-v2":
+        with open(sys.argv[2], "w") as f:
+            f.write(v2_text())
+        return
+    if len(sys.argv) == 3 and sys.argv[1] == "--check-v2":
+        check_v2(sys.argv[2])
+        return
     if len(sys.argv) == 3 and sys.argv[1] == "--check":
         text = open(sys.argv[2]).read()
         bad = [name for name, block in blocks() if block not in text]

@@ -8,33 +8,40 @@ use crate::key::KeyId;
 
 /// The Poly1305 tag after the ciphertext.
 pub(crate) const TAG_LEN: usize = 16;
-const KIND_VERSION: u8 = FORMAT_VERSION << 4;
-const KIND_MODE_MASK: u8 = 0x03;
-const KIND_CLOSE: u8 = 0x04;
-const KIND_META: u8 = 0x08;
+/// The key commitment of a version 2 header (FORMAT.md §4.1).
+pub(crate) const COMMIT_LEN: usize = 16;
+
+// Version 1's `kind` byte (Appendix A.1).
+const V1_MODE_MASK: u8 = 0x03;
+const V1_CLOSE: u8 = 0x04;
+const V1_META: u8 = 0x08;
+
+// Version 2's `vm` and `type` bytes (§3).
+const V2_MODE_MASK: u8 = 0x03;
+const V2_RESERVED: u8 = 0x0c;
+const V2_META: u8 = 0x80;
+const V2_TYPE_MASK: u8 = 0x7f;
 
 /// A parsed header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Header {
+    /// 1 or 2.
+    pub(crate) version: u8,
     pub(crate) mode: Mode,
     pub(crate) record: RecordKind,
     pub(crate) has_meta: bool,
     pub(crate) key_id: KeyId,
+    /// Version 2's key commitment; zeros in version 1, which has none.
+    pub(crate) commit: [u8; COMMIT_LEN],
     /// 16 bytes used in the symmetric mode, 32 in the recipient mode.
     pub(crate) session: [u8; 32],
     pub(crate) seq: u64,
 }
 
 impl Header {
-    pub(crate) fn kind_byte(mode: Mode, record: RecordKind, has_meta: bool) -> u8 {
-        let mut kind = KIND_VERSION | mode.bits();
-        if record == RecordKind::Close {
-            kind |= KIND_CLOSE;
-        }
-        if has_meta {
-            kind |= KIND_META;
-        }
-        kind
+    /// The `vm` byte of a version 2 header in `mode`.
+    pub(crate) fn vm_byte(mode: Mode) -> u8 {
+        (FORMAT_VERSION << 4) | mode.bits()
     }
 
     pub(crate) fn session_bytes(&self) -> &[u8] {
@@ -62,15 +69,57 @@ impl Header {
     /// Parses a header from the first bytes of a decoded token, which may stop right after it
     /// (a reader that decoded only a prefix). Nothing here is authenticated.
     pub(crate) fn peek(raw: &[u8]) -> Result<(Header, usize), OpenError> {
-        let &kind = raw.first().ok_or(OpenError::Truncated {
+        let &first = raw.first().ok_or(OpenError::Truncated {
             reason: "no header",
         })?;
-        if kind >> 4 != FORMAT_VERSION {
-            return Err(OpenError::Unsupported {
-                reason: format!("format version {} (this build reads 1)", kind >> 4),
-            });
-        }
-        let mode = match kind & KIND_MODE_MASK {
+        let version = first >> 4;
+        let (mode_bits, record, has_meta, fixed_start) = match version {
+            1 => {
+                let record = if first & V1_CLOSE != 0 {
+                    RecordKind::Close
+                } else {
+                    RecordKind::Event
+                };
+                (first & V1_MODE_MASK, record, first & V1_META != 0, 1)
+            }
+            2 => {
+                if first & V2_RESERVED != 0 {
+                    return Err(OpenError::Unsupported {
+                        reason: format!("reserved bits set in the header ({first:#04x})"),
+                    });
+                }
+                let &kind = raw.get(1).ok_or(OpenError::Truncated {
+                    reason: "the header is incomplete",
+                })?;
+                let record = match kind & V2_TYPE_MASK {
+                    0 => RecordKind::Event,
+                    1 => RecordKind::Close,
+                    2 => RecordKind::Link,
+                    3 => return Err(unsupported_type("a field envelope")),
+                    4 => return Err(unsupported_type("a sealed value")),
+                    other => {
+                        return Err(OpenError::Unsupported {
+                            reason: format!("record type {other}"),
+                        });
+                    }
+                };
+                let has_meta = kind & V2_META != 0;
+                if has_meta && record != RecordKind::Event {
+                    return Err(OpenError::Malformed {
+                        reason: "clear metadata flag on a record that is not an event",
+                    });
+                }
+                (first & V2_MODE_MASK, record, has_meta, 2)
+            }
+            other => {
+                return Err(OpenError::Unsupported {
+                    reason: format!(
+                        "format version {other} (this build reads 1 and {FORMAT_VERSION})"
+                    ),
+                });
+            }
+        };
+        let mode = match mode_bits {
             1 => Mode::Symmetric,
             2 => Mode::Recipient,
             other => {
@@ -79,25 +128,31 @@ impl Header {
                 });
             }
         };
-        let fixed = 1 + 4 + mode.session_len();
+        let commit_len = if version == 1 { 0 } else { COMMIT_LEN };
+        let session_at = fixed_start + 4 + commit_len;
+        let fixed = session_at + mode.session_len();
         if raw.len() < fixed + 1 {
             return Err(OpenError::Truncated {
                 reason: "the header is incomplete",
             });
         }
-        let key_id = KeyId([raw[1], raw[2], raw[3], raw[4]]);
+        let key_id = KeyId(
+            raw[fixed_start..fixed_start + 4]
+                .try_into()
+                .expect("4 bytes"),
+        );
+        let mut commit = [0u8; COMMIT_LEN];
+        commit[..commit_len].copy_from_slice(&raw[fixed_start + 4..session_at]);
         let mut session = [0u8; 32];
-        session[..mode.session_len()].copy_from_slice(&raw[5..fixed]);
+        session[..mode.session_len()].copy_from_slice(&raw[session_at..fixed]);
         let (seq, seq_len) = read_varint(&raw[fixed..])?;
         let header = Header {
+            version,
             mode,
-            record: if kind & KIND_CLOSE != 0 {
-                RecordKind::Close
-            } else {
-                RecordKind::Event
-            },
-            has_meta: kind & KIND_META != 0,
+            record,
+            has_meta,
             key_id,
+            commit,
             session,
             seq,
         };
@@ -107,16 +162,40 @@ impl Header {
     /// Writes the encoded header at the start of `out`; returns its length.
     pub(crate) fn write_into(&self, out: &mut [u8; MAX_HEADER_LEN]) -> usize {
         let session = self.session_bytes();
-        let fixed = 5 + session.len();
-        out[0] = Header::kind_byte(self.mode, self.record, self.has_meta);
-        out[1..5].copy_from_slice(&self.key_id.0);
-        out[5..fixed].copy_from_slice(session);
-        fixed + varint_into(self.seq, &mut out[fixed..])
+        let mut at;
+        if self.version == 1 {
+            let mut kind = 0x10 | self.mode.bits();
+            if self.record == RecordKind::Close {
+                kind |= V1_CLOSE;
+            }
+            if self.has_meta {
+                kind |= V1_META;
+            }
+            out[0] = kind;
+            out[1..5].copy_from_slice(&self.key_id.0);
+            at = 5;
+        } else {
+            out[0] = Header::vm_byte(self.mode);
+            out[1] = self.record.type_byte() | if self.has_meta { V2_META } else { 0 };
+            out[2..6].copy_from_slice(&self.key_id.0);
+            out[6..6 + COMMIT_LEN].copy_from_slice(&self.commit);
+            at = 6 + COMMIT_LEN;
+        }
+        out[at..at + session.len()].copy_from_slice(session);
+        at += session.len();
+        at + varint_into(self.seq, &mut out[at..])
     }
 }
 
-/// The longest header: kind, key id, a recipient session's 32 bytes, a 10-byte sequence number.
-pub(crate) const MAX_HEADER_LEN: usize = 1 + 4 + 32 + MAX_VARINT_LEN;
+fn unsupported_type(what: &str) -> OpenError {
+    OpenError::Unsupported {
+        reason: format!("{what} (a record type of sealed fields, written by a newer enclog)"),
+    }
+}
+
+/// The longest header: `vm`, `type`, key id, commitment, a recipient session's 32 bytes, a
+/// 10-byte sequence number.
+pub(crate) const MAX_HEADER_LEN: usize = 2 + 4 + COMMIT_LEN + 32 + MAX_VARINT_LEN;
 
 /// The longest LEB128 of a `u64`.
 pub(crate) const MAX_VARINT_LEN: usize = 10;

@@ -18,7 +18,13 @@ use crate::key::KeyId;
 use crate::key::armor::{self, KeyKind};
 use crate::key::secret_file;
 
-const HKDF_INFO: &[u8] = b"enclog-v1 recipient session key";
+/// The HKDF label of a session key, per format version (FORMAT.md §7.2 and A.5.2).
+fn hkdf_info(version: u8) -> &'static [u8] {
+    match version {
+        1 => b"enclog-v1 recipient session key",
+        _ => b"enclog-v2 recipient session key",
+    }
+}
 
 /// The secret half of the public-key mode: opens lines sealed to its [`Recipient`].
 ///
@@ -144,7 +150,11 @@ impl Identity {
 
     /// Derives the cipher key of the session whose ephemeral public key a line carries.
     /// `None` when the ephemeral key is a low-order point (a forged line; no secret results).
-    pub(crate) fn session_key(&self, ephemeral: &[u8; 32]) -> Option<Zeroizing<[u8; 32]>> {
+    pub(crate) fn session_key(
+        &self,
+        ephemeral: &[u8; 32],
+        version: u8,
+    ) -> Option<Zeroizing<[u8; 32]>> {
         let shared = self.secret.diffie_hellman(&PublicKey::from(*ephemeral));
         if !shared.was_contributory() {
             return None;
@@ -153,6 +163,7 @@ impl Identity {
             shared.as_bytes(),
             ephemeral,
             self.recipient.public.as_bytes(),
+            version,
         ))
     }
 }
@@ -239,12 +250,10 @@ impl Recipient {
     /// Starts a session: a fresh ephemeral key pair agreed with this recipient. Returns the
     /// ephemeral public key (carried in every line) and the session key; the ephemeral secret
     /// is dropped (and zeroized) before this returns.
-    pub(crate) fn start_session(
-        &self,
-    ) -> Result<([u8; 32], Zeroizing<[u8; 32]>), getrandom::Error> {
+    pub(crate) fn start_session(&self) -> Result<([u8; 32], Zeroizing<[u8; 32]>), getrandom::Error> {
         let mut bytes = Zeroizing::new([0u8; 32]);
         getrandom::fill(&mut bytes[..])?;
-        Ok(self.session_from(bytes))
+        Ok(self.session_from(bytes, crate::format::FORMAT_VERSION))
     }
 
     /// The session of the ephemeral secret `bytes` (random in [`Recipient::start_session`];
@@ -252,11 +261,17 @@ impl Recipient {
     pub(crate) fn session_from(
         &self,
         bytes: Zeroizing<[u8; 32]>,
+        version: u8,
     ) -> ([u8; 32], Zeroizing<[u8; 32]>) {
         let ephemeral = StaticSecret::from(*bytes);
         let ephemeral_public = PublicKey::from(&ephemeral).to_bytes();
         let shared = ephemeral.diffie_hellman(&self.public);
-        let key = derive_session_key(shared.as_bytes(), &ephemeral_public, self.public.as_bytes());
+        let key = derive_session_key(
+            shared.as_bytes(),
+            &ephemeral_public,
+            self.public.as_bytes(),
+            version,
+        );
         (ephemeral_public, key)
     }
 }
@@ -305,18 +320,19 @@ impl hkdf::KeyType for Len32 {
     }
 }
 
-/// `HKDF-SHA256(ikm = shared, salt = ephemeral ‖ recipient, info = HKDF_INFO)`, 32 bytes.
+/// `HKDF-SHA256(ikm = shared, salt = ephemeral ‖ recipient, info = hkdf_info(version))`, 32 bytes.
 fn derive_session_key(
     shared: &[u8; 32],
     ephemeral: &[u8; 32],
     recipient: &[u8; 32],
+    version: u8,
 ) -> Zeroizing<[u8; 32]> {
     let mut salt = [0u8; 64];
     salt[..32].copy_from_slice(ephemeral);
     salt[32..].copy_from_slice(recipient);
     let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, &salt).extract(shared);
     let mut out = Zeroizing::new([0u8; 32]);
-    prk.expand(&[HKDF_INFO], Len32)
+    prk.expand(&[hkdf_info(version)], Len32)
         .and_then(|okm| okm.fill(&mut out[..]))
         .expect("32 bytes is a valid HKDF-SHA256 output length");
     out
@@ -330,9 +346,9 @@ mod tests {
     fn writer_and_identity_derive_the_same_session_key() {
         let identity = Identity::generate().unwrap();
         let (ephemeral, key) = identity.recipient().start_session().unwrap();
-        assert_eq!(*identity.session_key(&ephemeral).unwrap(), *key);
+        assert_eq!(*identity.session_key(&ephemeral, 2).unwrap(), *key);
         let other = Identity::generate().unwrap();
-        assert_ne!(*other.session_key(&ephemeral).unwrap(), *key);
+        assert_ne!(*other.session_key(&ephemeral, 2).unwrap(), *key);
     }
 
     #[test]
@@ -345,7 +361,7 @@ mod tests {
     #[test]
     fn low_order_ephemeral_keys_are_refused() {
         let identity = Identity::generate().unwrap();
-        assert!(identity.session_key(&[0u8; 32]).is_none());
+        assert!(identity.session_key(&[0u8; 32], 2).is_none());
     }
 
     #[test]

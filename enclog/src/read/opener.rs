@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::cipher::SessionCipher;
 use crate::error::OpenError;
-use crate::format::{self, Header, Mode, RecordKind, SessionId};
+use crate::format::{self, COMMIT_LEN, Header, Link, Mode, RecordKind, SessionId, TAG_LEN};
 use crate::key::KeyId;
 use crate::key::keyring::Keyring;
 
@@ -67,8 +67,15 @@ pub struct Opened<'a> {
     pub mode: Mode,
     /// The line's place in its writer's session (`None` for zato-enclog lines, which have none).
     pub sequence: Option<Sequence>,
-    /// An event, or the session's close record.
+    /// An event, the session's close record, or its link record (version 2).
     pub record: RecordKind,
+    /// A link record's contents (`plaintext` then holds its raw body); `None` for other records.
+    pub link: Option<Link>,
+    /// The record's Poly1305 tag (what the next session's link names as the end of this one);
+    /// zeros for zato-enclog lines.
+    pub tag: [u8; 16],
+    /// The line's format version: 1 or 2 (0 for zato-enclog lines).
+    pub version: u8,
     /// The time the token says it was created, in seconds since the Unix epoch (zato-enclog's
     /// Fernet tokens carry one; enclog's own lines do not).
     pub timestamp: Option<u64>,
@@ -132,8 +139,9 @@ pub struct Opener {
     buf: Vec<u8>,
 }
 
-/// A cached session: the key id and the header's session field.
-type SessionKey = (KeyId, [u8; 32]);
+/// A cached session: the key id, the header's session field and its key commitment (zeros in
+/// version 1): two keys with one id and a line of each with one session id stay apart.
+type SessionKey = (KeyId, [u8; 32], [u8; COMMIT_LEN]);
 
 impl Opener {
     /// An opener over `keyring`.
@@ -242,6 +250,9 @@ impl Opener {
             mode: Mode::Fernet,
             sequence: None,
             record: RecordKind::Event,
+            link: None,
+            tag: [0; 16],
+            version: 0,
             timestamp: Some(timestamp),
         })
     }
@@ -266,6 +277,22 @@ impl Opener {
             return Err(self.diagnose(&header, header_len));
         };
         let body = &self.buf[header_len..header_len + len];
+        let mut tag = [0u8; 16];
+        tag.copy_from_slice(&self.buf[self.buf.len() - TAG_LEN..]);
+        let link = match header.record {
+            RecordKind::Link => {
+                let mut id = vec![Header::vm_byte(header.mode)];
+                id.extend_from_slice(&header.key_id.to_bytes());
+                id.extend_from_slice(header.session_bytes());
+                Some(Link::parse(body, &id)?)
+            }
+            RecordKind::Close if !body.is_empty() => {
+                return Err(OpenError::Malformed {
+                    reason: "a close record with a body",
+                });
+            }
+            _ => None,
+        };
         let (meta, plaintext) = if header.has_meta {
             let (meta_len, used) = format::read_varint(body).map_err(|_| OpenError::Malformed {
                 reason: "clear metadata length is invalid",
@@ -307,6 +334,9 @@ impl Opener {
                 seq: header.seq,
             }),
             record: header.record,
+            link,
+            tag,
+            version: header.version,
             timestamp: None,
         })
     }
@@ -314,7 +344,7 @@ impl Opener {
     /// Opens `buf[header_len..]` in place with the key(s) the header names; returns the
     /// plaintext length.
     fn open_body(&mut self, header: &Header, header_len: usize, chars: &[u8]) -> Option<usize> {
-        let cache_key = (header.key_id, header.session);
+        let cache_key = (header.key_id, header.session, header.commit);
         if let Some((key, cipher)) = &self.recent
             && *key == cache_key
         {
@@ -355,20 +385,31 @@ impl Opener {
         Some(len)
     }
 
-    /// The session ciphers of the keys (or identities) with id `id` for this header's session.
-    /// Called on a cache miss only: once per session.
+    /// The session ciphers of the keys (or identities) with id `id` for this header's session,
+    /// in version 2 only those whose key commitment matches the header's (FORMAT.md §4.1:
+    /// threat: one line crafted to open under two keys to two texts). Called on a cache miss
+    /// only: once per session.
     fn candidates(&self, header: &Header, id: KeyId) -> Vec<SessionCipher> {
         let nonce_prefix: &[u8; 16] = header.session[..16].try_into().expect("16 bytes");
+        let committed = |key: &[u8; 32]| {
+            header.version == 1
+                || crate::cipher::same(
+                    &crate::cipher::commitment(key, header.session_bytes()),
+                    &header.commit,
+                )
+        };
         match header.mode {
             Mode::Symmetric => self
                 .keyring
                 .find(id)
+                .filter(|key| committed(key.bytes()))
                 .map(|key| SessionCipher::new(key.bytes(), nonce_prefix))
                 .collect(),
             Mode::Recipient => self
                 .keyring
                 .find_identity(id)
-                .filter_map(|identity| identity.session_key(&header.session))
+                .filter_map(|identity| identity.session_key(&header.session, header.version))
+                .filter(|session_key| committed(session_key))
                 .map(|session_key| SessionCipher::new(&session_key, nonce_prefix))
                 .collect(),
             _ => Vec::new(),
@@ -384,7 +425,7 @@ impl Opener {
         // key (hence no candidate) can be derived.
         let held = match header.mode {
             Mode::Recipient => self.keyring.find_identity(header.key_id).next().is_some(),
-            _ => !self.candidates(header, header.key_id).is_empty(),
+            _ => self.keyring.find(header.key_id).next().is_some(),
         };
         if held {
             return OpenError::Corrupted {
@@ -392,8 +433,9 @@ impl Opener {
             };
         }
         let mut aad = self.buf[..header_len].to_vec();
+        let id_at = if header.version == 1 { 1 } else { 2 };
         for id in self.keyring.ids().into_iter().take(16) {
-            aad[1..5].copy_from_slice(&id.to_bytes());
+            aad[id_at..id_at + 4].copy_from_slice(&id.to_bytes());
             for cipher in self.candidates(header, id) {
                 let mut body = self.buf[header_len..].to_vec();
                 if cipher.open(header.seq, &aad, &mut body).is_some() {

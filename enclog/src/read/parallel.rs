@@ -14,7 +14,7 @@ use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread;
 
-use crate::format::{Mode, RecordKind};
+use crate::format::{Link, Mode, RecordKind};
 use crate::key::KeyId;
 use crate::key::keyring::Keyring;
 use crate::read::decryptor::{DEFAULT_MAX_LINE, Entry, LineError, Outcome, classify};
@@ -354,6 +354,9 @@ struct OpenedAt {
     mode: Mode,
     sequence: Option<Sequence>,
     record: RecordKind,
+    link: Option<Link>,
+    tag: [u8; 16],
+    version: u8,
     timestamp: Option<u64>,
 }
 
@@ -374,6 +377,9 @@ impl Line {
                 mode: o.mode,
                 sequence: o.sequence,
                 record: o.record,
+                link: o.link.clone(),
+                tag: o.tag,
+                version: o.version,
                 timestamp: o.timestamp,
             }),
         };
@@ -450,6 +456,9 @@ impl Chunk {
                         mode: o.mode,
                         sequence: o.sequence,
                         record: o.record,
+                        link: o.link,
+                        tag: o.tag,
+                        version: o.version,
                         timestamp: o.timestamp,
                     })
                 }

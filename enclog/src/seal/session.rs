@@ -6,63 +6,165 @@ use std::time::{Duration, Instant};
 
 use std::sync::Mutex;
 
-use crate::cipher::SessionCipher;
+use std::sync::Arc;
+
+use zeroize::Zeroizing;
+
+use crate::cipher::{SessionCipher, commitment};
 use crate::error::SealError;
-use crate::format::{Header, Mode, RecordKind, SessionId};
+use crate::format::{
+    COMMIT_LEN, ChainKey, FORMAT_VERSION, Header, LineageId, Mode, RecordKind, SessionId,
+    SessionRef, TAG_LEN,
+};
 use crate::key::Key;
 use crate::key::recipient::Recipient;
 
 use super::SealingKey;
+use super::chain::{self, ChainPoint, Origin};
+use super::line::{encode, room_before};
 
 pub(super) const CLOSED: u64 = 1 << 63;
 
 #[derive(Debug)]
 pub(super) struct Session {
     pub(super) header: Header,
-    pub(super) cipher: SessionCipher,
+    /// `None` in a retired session's tombstone (see [`Session::tombstone`]).
+    pub(super) cipher: Option<SessionCipher>,
     /// The next sequence number; the top bit set once the session is closed.
     pub(super) next: AtomicU64,
     pub(super) fork_generation: u64,
     /// The key generation it was started under (see `Shared::key_generation`).
     pub(super) key_generation: u64,
-    /// `Some` for sessions that rotate (the recipient mode).
+    /// `Some` for sessions that rotate (the recipient mode, or as configured).
     pub(super) rotation: Option<(Instant, Rotation)>,
     /// Held from taking a sequence number to handing the line to the writer, by
     /// [`Sealer::seal_ordered`], so that lines reach the file in sequence order. Per session,
     /// so a forked child (which always starts a new session) never waits on a lock that a
     /// thread of its parent held at the fork.
     pub(super) write_order: Mutex<()>,
+    /// Its place in the writer's lineage.
+    pub(super) chain: Arc<ChainPoint>,
+    /// The sealed link record (seq 0, `FORMAT.md` §5.3): ciphertext, written just before the
+    /// record that takes seq 1.
+    pub(super) link_line: Vec<u8>,
 }
 
+/// The first sequence number after the link record.
+pub(super) const FIRST_AFTER_LINK: u64 = 1;
+
 impl Session {
+    /// Starts a session coming from `origin`: draws its id (or ephemeral key), its next chain
+    /// key and, for a new lineage, the lineage id, and seals its link record.
     pub(super) fn start(
         key: &SealingKey,
         rotation: Rotation,
         fork_generation: u64,
         key_generation: u64,
+        origin: &Origin,
     ) -> Result<Option<Session>, SealError> {
-        Ok(Some(match key {
+        // One draw: session id, next chain key, lineage.
+        let mut random = Zeroizing::new([0u8; 64]);
+        let mut session = match key {
             SealingKey::Symmetric(key) => {
-                let mut id = [0u8; 16];
-                getrandom::fill(&mut id).map_err(SealError::Random)?;
-                Session::symmetric(key, id, 0, fork_generation, key_generation)
+                getrandom::fill(&mut random[..]).map_err(SealError::Random)?;
+                let id: [u8; 16] = random[..16].try_into().expect("16 bytes");
+                let rotation = rotation.for_symmetric().map(|r| (Instant::now(), r));
+                let session = Session::symmetric(
+                    key,
+                    id,
+                    FIRST_AFTER_LINK,
+                    fork_generation,
+                    key_generation,
+                );
+                Session { rotation, ..session }
             }
             SealingKey::Recipient(recipient) => {
+                getrandom::fill(&mut random[16..]).map_err(SealError::Random)?;
                 let (ephemeral, session_key) =
                     recipient.start_session().map_err(SealError::Random)?;
                 Session::recipient(
                     recipient,
                     ephemeral,
                     &session_key,
-                    0,
-                    Some((Instant::now(), rotation)),
+                    FIRST_AFTER_LINK,
+                    Some((Instant::now(), rotation.for_recipient())),
                     fork_generation,
                     key_generation,
                 )
             }
             // A Fernet key has no sessions: the caller seals without one.
             SealingKey::Fernet(_) => return Ok(None),
-        }))
+        };
+        let next_chain_key = ChainKey::from_bytes(random[16..48].try_into().expect("32 bytes"));
+        let fresh_lineage = LineageId(random[48..64].try_into().expect("16 bytes"));
+        let (lineage, index, from, chain_key) = chain::link_for(origin, fresh_lineage);
+        let at = SessionRef::new(session.header.mode, session.header.key_id, session.header.session);
+        let mut body = Zeroizing::new(Vec::with_capacity(160));
+        let id = session.link_id();
+        crate::format::link::encode(
+            &id,
+            lineage,
+            index,
+            &next_chain_key,
+            &from,
+            chain_key.as_deref(),
+            &mut body,
+        );
+        session.chain = Arc::new(ChainPoint::new(at, lineage, index, next_chain_key, None));
+        let mut line = Vec::new();
+        session.seal_record(0, RecordKind::Link, None, &body, &mut line);
+        session.link_line = line;
+        Ok(Some(session))
+    }
+
+    /// `vm ‖ key-id ‖ session`: what a link MAC covers of its own record's header.
+    fn link_id(&self) -> Vec<u8> {
+        let mut id = vec![Header::vm_byte(self.header.mode)];
+        id.extend_from_slice(&self.header.key_id.0);
+        id.extend_from_slice(self.header.session_bytes());
+        id
+    }
+
+    /// Seals one record of this session into a line appended to `out`; returns its tag.
+    pub(super) fn seal_record(
+        &self,
+        seq: u64,
+        record: RecordKind,
+        clear: Option<&[u8]>,
+        body: &[u8],
+        out: &mut Vec<u8>,
+    ) -> [u8; TAG_LEN] {
+        let start = room_before(clear.map_or(0, <[u8]>::len));
+        let mut scratch = Zeroizing::new(vec![0u8; start]);
+        scratch.extend_from_slice(body);
+        encode(self, seq, record, clear, &mut scratch, start, out)
+    }
+
+    /// A retired session's stand-in: closed, without a key, keeping its place in the lineage
+    /// for the next session's link (and, unlike an empty slot, never mistaken for another
+    /// retired session by a thread that looked before).
+    pub(super) fn tombstone(chain: Arc<ChainPoint>, fork_generation: u64) -> Session {
+        let at = chain.at;
+        Session {
+            header: Header {
+                version: FORMAT_VERSION,
+                mode: at.mode,
+                record: RecordKind::Event,
+                has_meta: false,
+                key_id: at.key_id,
+                commit: [0; COMMIT_LEN],
+                session: at.raw,
+                seq: 0,
+            },
+            cipher: None,
+            next: AtomicU64::new(CLOSED),
+            fork_generation,
+            key_generation: 0,
+            rotation: None,
+            write_order: Mutex::new(()),
+            chain,
+            link_line: Vec::new(),
+        }
     }
 
     pub(super) fn recipient(
@@ -75,22 +177,24 @@ impl Session {
         key_generation: u64,
     ) -> Session {
         let nonce_prefix: &[u8; 16] = ephemeral[..16].try_into().expect("16 bytes");
-        Session {
-            header: Header {
-                mode: Mode::Recipient,
-                record: RecordKind::Event,
-                has_meta: false,
-                key_id: recipient.id(),
-                session: ephemeral,
-                seq: 0,
-            },
-            cipher: SessionCipher::forward_secure(session_key, nonce_prefix),
-            next: AtomicU64::new(next_seq),
+        let header = Header {
+            version: FORMAT_VERSION,
+            mode: Mode::Recipient,
+            record: RecordKind::Event,
+            has_meta: false,
+            key_id: recipient.id(),
+            commit: commitment(session_key, &ephemeral),
+            session: ephemeral,
+            seq: 0,
+        };
+        Session::with(
+            header,
+            SessionCipher::forward_secure(session_key, nonce_prefix),
+            next_seq,
+            rotation,
             fork_generation,
             key_generation,
-            rotation,
-            write_order: Mutex::new(()),
-        }
+        )
     }
 
     pub(super) fn symmetric(
@@ -102,21 +206,51 @@ impl Session {
     ) -> Session {
         let mut session = [0u8; 32];
         session[..16].copy_from_slice(&id);
+        let header = Header {
+            version: FORMAT_VERSION,
+            mode: Mode::Symmetric,
+            record: RecordKind::Event,
+            has_meta: false,
+            key_id: key.id(),
+            commit: commitment(key.bytes(), &id),
+            session,
+            seq: 0,
+        };
+        Session::with(
+            header,
+            SessionCipher::new(key.bytes(), &id),
+            next_seq,
+            None,
+            fork_generation,
+            key_generation,
+        )
+    }
+
+    fn with(
+        header: Header,
+        cipher: SessionCipher,
+        next_seq: u64,
+        rotation: Option<(Instant, Rotation)>,
+        fork_generation: u64,
+        key_generation: u64,
+    ) -> Session {
+        let at = SessionRef::new(header.mode, header.key_id, header.session);
         Session {
-            header: Header {
-                mode: Mode::Symmetric,
-                record: RecordKind::Event,
-                has_meta: false,
-                key_id: key.id(),
-                session,
-                seq: 0,
-            },
-            cipher: SessionCipher::new(key.bytes(), &id),
+            header,
+            cipher: Some(cipher),
             next: AtomicU64::new(next_seq),
             fork_generation,
             key_generation,
-            rotation: None,
+            rotation,
             write_order: Mutex::new(()),
+            chain: Arc::new(ChainPoint::new(
+                at,
+                LineageId([0; 16]),
+                0,
+                ChainKey::from_bytes([0; 32]),
+                None,
+            )),
+            link_line: Vec::new(),
         }
     }
 
@@ -145,9 +279,9 @@ impl Session {
         match &self.rotation {
             None => false,
             Some((started, rotation)) => {
-                let sealed = self.next.load(Ordering::Relaxed) & !CLOSED;
-                sealed > 0
-                    && (sealed >= rotation.max_lines || started.elapsed() >= rotation.max_age)
+                let events = self.events();
+                events > 0
+                    && (events >= rotation.lines() || started.elapsed() >= rotation.age())
             }
         }
     }
@@ -156,19 +290,24 @@ impl Session {
     /// does not rotate, or never by age).
     pub(super) fn retire_at(&self) -> Option<Instant> {
         let (started, rotation) = self.rotation.as_ref()?;
-        started.checked_add(rotation.max_age)
+        started.checked_add(rotation.max_age?)
     }
 
     /// How long a rotating session lasts (zero for one that does not rotate).
     pub(super) fn max_age(&self) -> Duration {
         self.rotation
             .as_ref()
-            .map_or(Duration::ZERO, |(_, r)| r.max_age)
+            .map_or(Duration::ZERO, |(_, r)| r.age())
     }
 
     /// How many lines (events and close record) it sealed.
     pub(super) fn sealed(&self) -> u64 {
         self.next.load(Ordering::Relaxed) & !CLOSED
+    }
+
+    /// How many events it sealed (its link record not counted).
+    pub(super) fn events(&self) -> u64 {
+        self.sealed().saturating_sub(FIRST_AFTER_LINK)
     }
 
     /// Closes the session; returns the close record's number, or `None` if already closed.
@@ -206,8 +345,9 @@ impl Drop for OrderGuard<'_> {
     }
 }
 
-/// When a recipient-mode writer starts a new session (forward security: a compromise of the
-/// running writer exposes the current session only). Symmetric sessions do not rotate.
+/// When a writer ends a session and starts the next one of its lineage. The recipient mode
+/// rotates by default (forward security: a compromise of the running writer exposes the current
+/// session only); a symmetric key's sessions rotate only when a limit is set here.
 ///
 /// ```
 /// use std::time::Duration;
@@ -216,14 +356,18 @@ impl Drop for OrderGuard<'_> {
 /// # let _ = sealer;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct Rotation {
-    pub(crate) max_lines: u64,
-    pub(crate) max_age: Duration,
+    pub(crate) max_lines: Option<u64>,
+    pub(crate) max_age: Option<Duration>,
 }
 
+/// The recipient mode's rotation when none is set: 15 minutes or a million lines.
+const RECIPIENT_MAX_LINES: u64 = 1_000_000;
+const RECIPIENT_MAX_AGE: Duration = Duration::from_secs(15 * 60);
+
 impl Rotation {
-    /// A session seals at most this many lines.
+    /// A session seals at most this many events (its link and close records not counted).
     ///
     /// ```
     /// let rotation = enclog::seal::Rotation::default().max_lines(10_000);
@@ -232,13 +376,13 @@ impl Rotation {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn max_lines(mut self, max_lines: u64) -> Self {
-        self.max_lines = max_lines;
+        self.max_lines = Some(max_lines);
         self
     }
 
     /// A session lasts at most this long, even while its writer is idle: a background thread
     /// (one per process, started by the first sealer whose sessions rotate) retires a session
-    /// whose `max_age` passed and that sealed at least one line, dropping its key; its close
+    /// whose `max_age` passed and that sealed at least one event, dropping its key; its close
     /// record is sealed then and written before the next line (or by `close_to`).
     /// [`Sealer::session_id`](crate::Sealer::session_id) is `None` in between.
     ///
@@ -257,17 +401,28 @@ impl Rotation {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn max_age(mut self, max_age: Duration) -> Self {
-        self.max_age = max_age;
+        self.max_age = Some(max_age);
         self
     }
-}
 
-impl Default for Rotation {
-    /// 15 minutes or a million lines, whichever comes first.
-    fn default() -> Rotation {
+    /// The recipient mode's rotation: what is set, else 15 minutes or a million events.
+    fn for_recipient(self) -> Rotation {
         Rotation {
-            max_lines: 1_000_000,
-            max_age: Duration::from_secs(15 * 60),
+            max_lines: Some(self.max_lines.unwrap_or(RECIPIENT_MAX_LINES)),
+            max_age: Some(self.max_age.unwrap_or(RECIPIENT_MAX_AGE)),
         }
+    }
+
+    /// A symmetric key's rotation: only what is set (none by default).
+    fn for_symmetric(self) -> Option<Rotation> {
+        (self.max_lines.is_some() || self.max_age.is_some()).then_some(self)
+    }
+
+    fn lines(&self) -> u64 {
+        self.max_lines.unwrap_or(u64::MAX)
+    }
+
+    pub(super) fn age(&self) -> Duration {
+        self.max_age.unwrap_or(Duration::MAX)
     }
 }

@@ -1,0 +1,134 @@
+//! A writer's lineage (`FORMAT.md` §5): each session's place in it ([`ChainPoint`]), kept after
+//! the session's key is gone, and where the next session comes from ([`Origin`]).
+//!
+//! Threats: a session deleted, reordered, replayed or forged between two others, which
+//! per-session sequence numbers cannot show. Each session starts with a link record naming the
+//! session before it, authenticated with that session's `next_chain_key`; the writer erases that
+//! key once the link is sealed, so a writer compromised later cannot link a session of its own
+//! in place of an earlier one (the recipient mode's forward security, §7.3).
+
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwapOption;
+
+use crate::format::{ChainKey, LineageId, LinkFrom, SessionRef};
+
+/// How a session ended, as the next link states it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum End {
+    /// With a close record: `count` records (the close record's seq + 1), its tag.
+    Closed { count: u64, tag: [u8; 16] },
+    /// Without one: the previous run of the writer crashed (known from its chain state).
+    Unclosed,
+}
+
+/// A session's place in its lineage.
+#[derive(Debug)]
+pub(super) struct ChainPoint {
+    pub(super) at: SessionRef,
+    pub(super) lineage: LineageId,
+    pub(super) index: u64,
+    /// Authenticates the next link; erased (set to `None`) once that link is sealed.
+    next_chain_key: ArcSwapOption<ChainKey>,
+    /// Set once, when the session ends.
+    end: OnceLock<End>,
+}
+
+impl ChainPoint {
+    pub(super) fn new(
+        at: SessionRef,
+        lineage: LineageId,
+        index: u64,
+        next_chain_key: ChainKey,
+        end: Option<End>,
+    ) -> ChainPoint {
+        let point = ChainPoint {
+            at,
+            lineage,
+            index,
+            next_chain_key: ArcSwapOption::from_pointee(next_chain_key),
+            end: OnceLock::new(),
+        };
+        if let Some(end) = end {
+            point.set_end(end);
+        }
+        point
+    }
+
+    pub(super) fn set_end(&self, end: End) {
+        let _ = self.end.set(end);
+    }
+
+    pub(super) fn end(&self) -> Option<End> {
+        self.end.get().copied()
+    }
+
+    pub(super) fn next_chain_key(&self) -> Option<Arc<ChainKey>> {
+        self.next_chain_key.load_full()
+    }
+
+    /// Erases the next chain key: its link is sealed (forward security: a writer compromised
+    /// later cannot authenticate another session in this one's successor's place).
+    pub(super) fn erase_key(&self) {
+        self.next_chain_key.store(None);
+    }
+}
+
+/// Where a new session comes from.
+pub(super) enum Origin {
+    /// Nothing before it: a new lineage.
+    Root,
+    /// The session before it in this process's lineage (closed, or from the chain state).
+    After(Arc<ChainPoint>),
+    /// The parent's session at a fork, and how many numbers it had handed out.
+    Fork(Arc<ChainPoint>, u64),
+}
+
+/// What a new session's link record says: its lineage, index, origin, and the chain key to
+/// authenticate it with (`None` for a root). `fresh_lineage` is used for a root or a branch.
+pub(super) fn link_for(
+    origin: &Origin,
+    fresh_lineage: LineageId,
+) -> (LineageId, u64, LinkFrom, Option<Arc<ChainKey>>) {
+    match origin {
+        Origin::Root => (fresh_lineage, 0, LinkFrom::Root, None),
+        Origin::Fork(parent, fork_point) => (
+            fresh_lineage,
+            0,
+            LinkFrom::Branch {
+                prev: parent.at,
+                fork_point: *fork_point,
+            },
+            parent.next_chain_key(),
+        ),
+        Origin::After(prev) => {
+            let from = match wait_for_end(prev) {
+                End::Closed { count, tag } => LinkFrom::Successor {
+                    prev: prev.at,
+                    count,
+                    end_tag: tag,
+                },
+                End::Unclosed => LinkFrom::AfterCrash { prev: prev.at },
+            };
+            (prev.lineage, prev.index + 1, from, prev.next_chain_key())
+        }
+    }
+}
+
+/// The end of a session that was just closed in this process: the thread that closed it sets
+/// it right after sealing the close record, so a thread that starts the successor meanwhile
+/// waits microseconds. Bounded: were the closing thread stopped for good, the link says the
+/// session ended without a close record rather than hang the writer.
+fn wait_for_end(prev: &ChainPoint) -> End {
+    let deadline = Instant::now() + Duration::from_secs(1);
+    loop {
+        if let Some(end) = prev.end() {
+            return end;
+        }
+        if Instant::now() >= deadline {
+            return End::Unclosed;
+        }
+        std::thread::yield_now();
+    }
+}
