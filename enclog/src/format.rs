@@ -102,9 +102,6 @@ pub enum RecordKind {
     Event,
     /// The clean end of a session: no event follows under this session.
     Close,
-    /// A session's first record (version 2): it names the session before it in its writer's
-    /// lineage and carries the key that authenticates the next link (`FORMAT.md` §5.3).
-    Link,
 }
 
 impl RecordKind {
@@ -113,7 +110,6 @@ impl RecordKind {
         match self {
             RecordKind::Event => 0,
             RecordKind::Close => 1,
-            RecordKind::Link => 2,
         }
     }
 }
@@ -123,7 +119,6 @@ impl fmt::Display for RecordKind {
         f.write_str(match self {
             RecordKind::Event => "event",
             RecordKind::Close => "close",
-            RecordKind::Link => "link",
         })
     }
 }

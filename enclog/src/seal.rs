@@ -44,7 +44,7 @@ pub use session::Rotation;
 
 use chain::{End, Origin};
 use line::{Line, Plaintext, encode, seal_fernet};
-use session::{CLOSED, FIRST_AFTER_LINK, OrderGuard, Session};
+use session::{CLOSED, OrderGuard, Session};
 
 // Nonce uniqueness, the property everything rests on (threat: two lines sealed under the same
 // key and nonce leak the XOR of their plaintexts and allow forgeries):
@@ -455,10 +455,6 @@ impl Sealer {
         if seq & CLOSED != 0 {
             return Attempt::Again; // closed by another thread in between: take the next session
         }
-        if seq == FIRST_AFTER_LINK {
-            // The session's first record after its link: the link goes first (FORMAT.md §5.1).
-            out.extend_from_slice(&session.link_line);
-        }
         match &mut line.plaintext {
             Plaintext::Borrowed(plaintext) => {
                 self.write_line(session, seq, line.clear, plaintext, out);
@@ -552,8 +548,8 @@ impl Sealer {
         Ok(Some(write(out)))
     }
 
-    /// Appends the close record `seq` of `session` (after its link record, when it closes
-    /// before any event) and records how the session ended, for its successor's link.
+    /// Appends the close record `seq` of `session` and records how the session ended, for its
+    /// successor's link.
     fn write_close(&self, session: &Session, seq: u64, out: &mut Vec<u8>) {
         self.shared.write_close(session, seq, out);
     }
@@ -675,9 +671,6 @@ impl Shared {
 
     /// See [`Sealer::write_close`].
     fn write_close(&self, session: &Session, seq: u64, out: &mut Vec<u8>) {
-        if seq == FIRST_AFTER_LINK {
-            out.extend_from_slice(&session.link_line);
-        }
         let tag = session.seal_record(seq, RecordKind::Close, None, b"", out);
         session.chain.set_end(End::Closed {
             count: seq + 1,

@@ -1,4 +1,4 @@
-//! Parser for the `FORMAT.md` test-vector file (`tests/vectors/v1.txt`), shared by the unit
+//! Parser for the `FORMAT.md` test-vector files (`tests/vectors/v1.txt`, `v2.txt`), shared by the unit
 //! tests and `tests/vectors.rs` (which includes this file by path; it uses nothing of the crate).
 #![allow(dead_code, unreachable_pub)]
 
@@ -14,6 +14,10 @@ pub(crate) struct Vector {
     pub(crate) line: String,
     /// Recipient-mode vectors: the ephemeral X25519 secret (`key` is then the identity).
     pub(crate) ephemeral_secret: Option<Vec<u8>>,
+    /// Version 2, a session's first record: its link, MAC included.
+    pub(crate) link: Option<Vec<u8>>,
+    /// Version 2, a link's fields as the vector states them (`from`, `chain-key`, …).
+    pub(crate) fields: Vec<(String, String)>,
 }
 
 pub(crate) fn hex(s: &str) -> Vec<u8> {
@@ -48,6 +52,11 @@ pub(crate) fn parse(text: &str) -> Vec<Vector> {
             plaintext: hex(get("plaintext-hex").unwrap_or("")),
             line: get("line").expect("line").to_owned(),
             ephemeral_secret: get("ephemeral-secret").map(hex),
+            link: get("link-hex").map(hex),
+            fields: fields
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
         });
     }
     out

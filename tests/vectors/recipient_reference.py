@@ -125,11 +125,14 @@ class Session:
         self.commit = hmac.new(k, b"enclog-v2 commit" + session, hashlib.sha256).digest()[:16]
         self.subkey = hchacha20(k, session[:16])
 
-    def seal(self, seq, rtype, meta, body):
-        """§3-§4, §4.4: returns (line, header ‖ ciphertext ‖ tag)."""
-        typ = rtype | (0x80 if meta is not None else 0)
+    def seal(self, seq, rtype, link, meta, body):
+        """§3-§4, §4.4: returns (line, header ‖ ciphertext ‖ tag). link: the session's link
+        (§5.3, mac included), given exactly for the record with seq 0 (type bit 6)."""
+        assert (link is not None) == (seq == 0)
+        typ = rtype | (0x40 if link is not None else 0) | (0x80 if meta is not None else 0)
         header = bytes([self.vm, typ]) + self.key_id + self.commit + self.session + leb128(seq)
-        plaintext = (leb128(len(meta)) + meta.encode() if meta is not None else b"") + body
+        plaintext = ((leb128(len(link)) + link if link is not None else b"")
+                     + (leb128(len(meta)) + meta.encode() if meta is not None else b"") + body)
         nonce = struct.pack(">I", 0) + struct.pack(">Q", seq)  # part = 0
         token = header + ChaCha20Poly1305(self.subkey).encrypt(nonce, plaintext, header)
         return (meta + " " if meta is not None else "") + "enclog:" + b64(token), token
@@ -151,7 +154,7 @@ def recipient_session(identity_secret, ephemeral_secret):
     return Session(0x22, key_id, session_key, eph_pub)
 
 
-def link_body(sess, lineage, index, next_chain_key, frm):
+def make_link(sess, lineage, index, next_chain_key, frm):
     """§5.3. frm: {"from": root|successor|after-crash|branch, "prev": Session, "chain-key",
     "count", "end-tag", "fork-point"}."""
     body = lineage + leb128(index) + next_chain_key
@@ -169,7 +172,7 @@ def link_body(sess, lineage, index, next_chain_key, frm):
 
 
 V2_KEY = bytes(range(32))
-EVENT, CLOSE, LINK = 0, 1, 2
+EVENT, CLOSE = 0, 1
 
 
 def v2_vectors():
@@ -192,30 +195,27 @@ def v2_vectors():
     links = {
         "A": (count_up(0xA0, 16), 0, count_up(0xB0, 32), {"from": "root"}),
         "B": (count_up(0xA0, 16), 1, count_up(0xD0, 32),
-              {"from": "successor", "prev": "A", "count": 4, "end-tag": "v2-close"}),
+              {"from": "successor", "prev": "A", "count": 3, "end-tag": "v2-close"}),
         "C": (count_up(0x30, 16), 0, count_up(0x40, 32),
               {"from": "branch", "prev": "B", "fork-point": 2}),
         "D": (count_up(0x30, 16), 1, count_up(0x60, 32), {"from": "after-crash", "prev": "C"}),
         "R1": (count_up(0x80, 16), 0, count_up(0x90, 32), {"from": "root"}),
         "R2": (count_up(0x80, 16), 1, count_up(0x00, 32),
-               {"from": "successor", "prev": "R1", "count": 4, "end-tag": "v2-recipient-close"}),
+               {"from": "successor", "prev": "R1", "count": 3, "end-tag": "v2-recipient-close"}),
     }
-    table = [
-        ("v2-link-root", "A", 0, LINK, None, None),
-        ("v2-hello", "A", 1, EVENT, None, b"hello, world"),
-        ("v2-clear-metadata", "A", 2, EVENT, "2026-12-06T09:47:33.000000Z WARN", b"disk 91% full"),
-        ("v2-close", "A", 3, CLOSE, None, b""),
-        ("v2-link-successor", "B", 0, LINK, None, None),
-        ("v2-multiline-binary", "B", 1, EVENT, None, b"line one\nline two\0\xff\xfe end"),
+    table = [  # name, session, seq, record, clear, body; seq 0 carries the session's link
+        ("v2-hello", "A", 0, EVENT, None, b"hello, world"),
+        ("v2-clear-metadata", "A", 1, EVENT, "2026-12-06T09:47:33.000000Z WARN", b"disk 91% full"),
+        ("v2-close", "A", 2, CLOSE, None, b""),
+        ("v2-multiline-binary", "B", 0, EVENT, None, b"line one\nline two\0\xff\xfe end"),
         ("v2-max-seq", "B", 2**64 - 1, EVENT, None, b"x"),
-        ("v2-link-branch", "C", 0, LINK, None, None),
-        ("v2-link-after-crash", "D", 0, LINK, None, None),
-        ("v2-recipient-link-root", "R1", 0, LINK, None, None),
-        ("v2-recipient-hello", "R1", 1, EVENT, None, b"hello, recipient"),
-        ("v2-recipient-clear-metadata", "R1", 2, EVENT, "ERROR",
+        ("v2-close-first", "C", 0, CLOSE, None, b""),
+        ("v2-after-crash", "D", 0, EVENT, "INFO", b"restarted"),
+        ("v2-recipient-hello", "R1", 0, EVENT, None, b"hello, recipient"),
+        ("v2-recipient-clear-metadata", "R1", 1, EVENT, "ERROR",
          b"payment failed: card declined\nretry=3"),
-        ("v2-recipient-close", "R1", 3, CLOSE, None, b""),
-        ("v2-recipient-link-successor", "R2", 0, LINK, None, None),
+        ("v2-recipient-close", "R1", 2, CLOSE, None, b""),
+        ("v2-recipient-rotated", "R2", 0, EVENT, None, b"next session"),
     ]
     tags = {}  # name -> Poly1305 tag, for end-tag
     for name, sid, seq, rtype, meta, body in table:
@@ -224,11 +224,12 @@ def v2_vectors():
         if sid in ephemeral:
             block.append(f"ephemeral-secret: {ephemeral[sid].hex()}")
         block += [f"session: {sess.session[:16].hex()}", f"seq: {seq}",
-                  f"record: {['event', 'close', 'link'][rtype]}"]
+                  f"record: {['event', 'close'][rtype]}"]
         if meta is not None:
             block.append(f"meta: {meta}")
         block.append(f"commit: {sess.commit.hex()}")
-        if rtype == LINK:
+        link = None
+        if seq == 0:
             lineage, index, nck, frm = links[sid]
             block += [f"lineage: {lineage.hex()}", f"index: {index}",
                       f"next-chain-key: {nck.hex()}", f"from: {frm['from']}"]
@@ -244,8 +245,9 @@ def v2_vectors():
                     block += [f"count: {frm['count']}", f"end-tag: {frm['end-tag'].hex()}"]
                 if "fork-point" in frm:
                     block.append(f"fork-point: {frm['fork-point']}")
-            body = link_body(sess, lineage, index, nck, frm)
-        text, token = sess.seal(seq, rtype, meta, body)
+            link = make_link(sess, lineage, index, nck, frm)
+            block.append(f"link-hex: {link.hex()}")
+        text, token = sess.seal(seq, rtype, link, meta, body)
         tags[name] = token[-16:]
         block += [f"plaintext-hex: {body.hex()}", f"line: {text}"]
         yield name, "\n".join(block)
@@ -255,12 +257,14 @@ V2_HEADER = """\
 # enclog v2 test vectors (see FORMAT.md §12), written by recipient_reference.py --write-v2.
 # One block per vector, blank-line separated.
 # key: the key's (or identity's) text form; ephemeral-secret: the recipient session's X25519 secret;
-# session: 16 bytes hex (recipient: the first 16 bytes of E); seq: decimal; record: event|close|link;
+# session: 16 bytes hex (recipient: the first 16 bytes of E); seq: decimal; record: event|close;
 # meta: optional clear metadata; commit: the header's commit (16 bytes);
-# link records: lineage, index, next-chain-key, from: root|successor|after-crash|branch, and unless
-# root chain-key (the predecessor's next-chain-key, the mac's key), prev: <vm> <key-id> <session>,
-# count and end-tag (successor of a closed session) or fork-point (branch);
-# plaintext-hex: the record body (a link record's whole body, mac included; no metadata copy);
+# seq 0 records (type bit 6) carry the session's link (§5.3): lineage, index, next-chain-key,
+# from: root|successor|after-crash|branch, and unless root chain-key (the predecessor's
+# next-chain-key, the mac's key), prev: <vm> <key-id> <session>, count and end-tag (successor of a
+# closed session) or fork-point (branch); link-hex: the whole link, mac included (the plaintext
+# holds leb128(len(link)) ‖ link first);
+# plaintext-hex: the record body only (the event; empty for close; no link, no metadata copy);
 # line: the exact line (LF excluded).
 # Symmetric vectors use the key whose bytes are 00 01 02 .. 1f (key id 86e12f11); recipient
 # vectors the identity whose bytes are 40 41 .. 5f.

@@ -20,7 +20,8 @@ const V1_META: u8 = 0x08;
 const V2_MODE_MASK: u8 = 0x03;
 const V2_RESERVED: u8 = 0x0c;
 const V2_META: u8 = 0x80;
-const V2_TYPE_MASK: u8 = 0x7f;
+const V2_LINK: u8 = 0x40;
+const V2_TYPE_MASK: u8 = 0x3f;
 
 /// A parsed header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,6 +31,8 @@ pub(crate) struct Header {
     pub(crate) mode: Mode,
     pub(crate) record: RecordKind,
     pub(crate) has_meta: bool,
+    /// Version 2: the plaintext starts with the session's link (its first record only).
+    pub(crate) has_link: bool,
     pub(crate) key_id: KeyId,
     /// Version 2's key commitment; zeros in version 1, which has none.
     pub(crate) commit: [u8; COMMIT_LEN],
@@ -73,14 +76,14 @@ impl Header {
             reason: "no header",
         })?;
         let version = first >> 4;
-        let (mode_bits, record, has_meta, fixed_start) = match version {
+        let (mode_bits, record, has_meta, has_link, fixed_start) = match version {
             1 => {
                 let record = if first & V1_CLOSE != 0 {
                     RecordKind::Close
                 } else {
                     RecordKind::Event
                 };
-                (first & V1_MODE_MASK, record, first & V1_META != 0, 1)
+                (first & V1_MODE_MASK, record, first & V1_META != 0, false, 1)
             }
             2 => {
                 if first & V2_RESERVED != 0 {
@@ -94,9 +97,8 @@ impl Header {
                 let record = match kind & V2_TYPE_MASK {
                     0 => RecordKind::Event,
                     1 => RecordKind::Close,
-                    2 => RecordKind::Link,
-                    3 => return Err(unsupported_type("a field envelope")),
-                    4 => return Err(unsupported_type("a sealed value")),
+                    2 => return Err(unsupported_type("a field envelope")),
+                    3 => return Err(unsupported_type("a sealed value")),
                     other => {
                         return Err(OpenError::Unsupported {
                             reason: format!("record type {other}"),
@@ -109,7 +111,7 @@ impl Header {
                         reason: "clear metadata flag on a record that is not an event",
                     });
                 }
-                (first & V2_MODE_MASK, record, has_meta, 2)
+                (first & V2_MODE_MASK, record, has_meta, kind & V2_LINK != 0, 2)
             }
             other => {
                 return Err(OpenError::Unsupported {
@@ -146,11 +148,21 @@ impl Header {
         let mut session = [0u8; 32];
         session[..mode.session_len()].copy_from_slice(&raw[session_at..fixed]);
         let (seq, seq_len) = read_varint(&raw[fixed..])?;
+        if version > 1 && has_link != (seq == 0) {
+            return Err(OpenError::Malformed {
+                reason: if has_link {
+                    "a link on a record that is not its session's first"
+                } else {
+                    "a session's first record without its link"
+                },
+            });
+        }
         let header = Header {
             version,
             mode,
             record,
             has_meta,
+            has_link,
             key_id,
             commit,
             session,
@@ -176,7 +188,9 @@ impl Header {
             at = 5;
         } else {
             out[0] = Header::vm_byte(self.mode);
-            out[1] = self.record.type_byte() | if self.has_meta { V2_META } else { 0 };
+            out[1] = self.record.type_byte()
+                | if self.has_meta { V2_META } else { 0 }
+                | if self.has_link { V2_LINK } else { 0 };
             out[2..6].copy_from_slice(&self.key_id.0);
             out[6..6 + COMMIT_LEN].copy_from_slice(&self.commit);
             at = 6 + COMMIT_LEN;

@@ -1,5 +1,5 @@
-//! The body of a link record (`FORMAT.md` §5.3): a session's lineage, its place in it, the key
-//! that authenticates the next link, and where it comes from. Both halves: [`Link::parse`] for
+//! A session's link (`FORMAT.md` §5.3), carried in its first record: its lineage, its place in
+//! it, the key that authenticates the next link, and where it comes from. Both halves: [`Link::parse`] for
 //! readers, [`encode`] for the writer.
 
 use std::fmt;
@@ -16,6 +16,10 @@ const FROM_SUCCESSOR: u8 = 1;
 const FROM_AFTER_CRASH: u8 = 2;
 const FROM_BRANCH: u8 = 3;
 const MAC_LEN: usize = 16;
+/// The longest link: lineage, index, next chain key, origin, the longest `prev` (a recipient
+/// session), count, end tag and MAC.
+pub(crate) const MAX_LINK_LEN: usize =
+    16 + MAX_VARINT_LEN + 32 + 1 + (1 + 4 + 32) + MAX_VARINT_LEN + 16 + MAC_LEN;
 const MAC_LABEL: &[u8] = b"enclog-v2 link";
 
 /// A lineage's id: 16 random bytes drawn when a writer's lineage starts (`FORMAT.md` §5.2).
@@ -97,7 +101,7 @@ impl fmt::Debug for ChainKey {
 /// let mut log = sealer.seal_line(b"one")?;
 /// let first = sealer.session_id().unwrap();
 /// sealer.close_to(&mut log)?;
-/// let second = sealer.seal_line(b"two")?; // link record of the second session, then "two"
+/// let second = sealer.seal_line(b"two")?; // the second session's first record
 /// let mut opener = Opener::new(Keyring::from(key.clone()));
 /// let link = opener.open(&second).unwrap()?.link.unwrap();
 /// let prev = link.from.prev().unwrap();
@@ -168,19 +172,22 @@ impl LinkFrom {
     }
 }
 
-/// An opened link record: the first record of a version 2 session (`FORMAT.md` §5.3).
+/// An opened link: what the first record of a version 2 session says of its place in its
+/// writer's lineage (`FORMAT.md` §5.3).
 ///
 /// ```
 /// use enclog::{Key, Keyring, Opener, Sealer};
-/// use enclog::format::{LinkFrom, RecordKind};
+/// use enclog::format::LinkFrom;
 /// let key = Key::generate()?;
-/// let log = Sealer::new(key.clone()).seal_line(b"first event")?; // link record, then the event
+/// let sealer = Sealer::new(key.clone());
+/// let first = sealer.seal_line(b"first event")?;
+/// let second = sealer.seal_line(b"second event")?;
 /// let mut opener = Opener::new(Keyring::from(key));
-/// let first = log.split_inclusive(|&b| b == b'\n').next().unwrap();
-/// let opened = opener.open(first).unwrap()?;
-/// assert_eq!(opened.record, RecordKind::Link);
+/// let opened = opener.open(&first).unwrap()?;
+/// assert_eq!(opened.plaintext, b"first event");
 /// let link = opened.link.as_ref().unwrap();
 /// assert_eq!((link.index, link.from), (0, LinkFrom::Root));
+/// assert!(opener.open(&second).unwrap()?.link.is_none()); // only a session's first record
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone)]
@@ -248,8 +255,8 @@ impl Link {
         crate::cipher::same(&compute_mac(chain_key, &self.signed), mac)
     }
 
-    /// Parses a link body; `id` is the record's own `vm ‖ key-id ‖ session` (what the MAC
-    /// covers besides the body).
+    /// Parses a link; `id` is its record's own `vm ‖ key-id ‖ session` (what the MAC covers
+    /// besides the link).
     pub(crate) fn parse(body: &[u8], id: &[u8]) -> Result<Link, OpenError> {
         let malformed = |reason| OpenError::Malformed { reason };
         let mut at = Reader { body, at: 0 };
@@ -299,7 +306,7 @@ impl Link {
     }
 }
 
-/// Appends a link body to `out` (`id`: this record's `vm ‖ key-id ‖ session`); the MAC is
+/// Appends a link to `out` (`id`: this record's `vm ‖ key-id ‖ session`); the MAC is
 /// computed with `chain_key` unless `from` is a root.
 pub(crate) fn encode(
     id: &[u8],

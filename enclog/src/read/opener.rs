@@ -9,6 +9,24 @@ use crate::format::{self, COMMIT_LEN, Header, Link, Mode, RecordKind, SessionId,
 use crate::key::KeyId;
 use crate::key::keyring::Keyring;
 
+/// Takes one length-prefixed part (the link, the clear metadata copy) off the front of an
+/// opened plaintext.
+fn take_part<'a>(body: &mut &'a [u8], what: &'static str) -> Result<&'a [u8], OpenError> {
+    let malformed = || OpenError::Malformed {
+        reason: if what == "link" {
+            "link length is invalid"
+        } else {
+            "clear metadata length is invalid"
+        },
+    };
+    let (len, used) = format::read_varint(body).map_err(|_| malformed())?;
+    let rest = &body[used..];
+    let len = usize::try_from(len).ok().filter(|&l| l <= rest.len()).ok_or_else(malformed)?;
+    let (part, rest) = rest.split_at(len);
+    *body = rest;
+    Ok(part)
+}
+
 /// Sessions whose subkeys are kept; past this the cache is emptied (bounded memory, and a new
 /// derivation costs ~0.1 µs).
 const SESSION_CACHE: usize = 4096;
@@ -276,39 +294,29 @@ impl Opener {
             format::decode_token(chars, &mut self.buf)?;
             return Err(self.diagnose(&header, header_len));
         };
-        let body = &self.buf[header_len..header_len + len];
         let mut tag = [0u8; 16];
         tag.copy_from_slice(&self.buf[self.buf.len() - TAG_LEN..]);
-        let link = match header.record {
-            RecordKind::Link => {
-                let mut id = vec![Header::vm_byte(header.mode)];
-                id.extend_from_slice(&header.key_id.to_bytes());
-                id.extend_from_slice(header.session_bytes());
-                Some(Link::parse(body, &id)?)
-            }
-            RecordKind::Close if !body.is_empty() => {
-                return Err(OpenError::Malformed {
-                    reason: "a close record with a body",
-                });
-            }
-            _ => None,
-        };
-        let (meta, plaintext) = if header.has_meta {
-            let (meta_len, used) = format::read_varint(body).map_err(|_| OpenError::Malformed {
-                reason: "clear metadata length is invalid",
-            })?;
-            let meta_len = usize::try_from(meta_len).unwrap_or(usize::MAX);
-            let rest = &body[used..];
-            if meta_len > rest.len() {
-                return Err(OpenError::Malformed {
-                    reason: "clear metadata length exceeds the record",
-                });
-            }
-            let (meta, plaintext) = rest.split_at(meta_len);
-            (Some(meta), plaintext)
+        let mut body = &self.buf[header_len..header_len + len];
+        let link = if header.has_link {
+            let link = take_part(&mut body, "link")?;
+            let mut id = vec![Header::vm_byte(header.mode)];
+            id.extend_from_slice(&header.key_id.to_bytes());
+            id.extend_from_slice(header.session_bytes());
+            Some(Link::parse(link, &id)?)
         } else {
-            (None, body)
+            None
         };
+        let meta = if header.has_meta {
+            Some(take_part(&mut body, "clear metadata")?)
+        } else {
+            None
+        };
+        let plaintext = body;
+        if header.record == RecordKind::Close && !plaintext.is_empty() {
+            return Err(OpenError::Malformed {
+                reason: "a close record with a body",
+            });
+        }
 
         let text_before = &line[..at.marker];
         let (before, meta_status) = match meta {

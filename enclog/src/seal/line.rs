@@ -6,6 +6,7 @@ use std::cell::RefCell;
 
 use crate::error::SealError;
 use crate::fernet::FernetKey;
+use crate::format::link::MAX_LINK_LEN;
 use crate::format::{Header, MAX_HEADER_LEN, MAX_VARINT_LEN, RecordKind, TAG_LEN, varint_into};
 
 use super::Sealer;
@@ -46,10 +47,10 @@ impl Plaintext<'_> {
     }
 }
 
-/// The room [`encode`] needs before a plaintext: the longest header, and the clear
-/// metadata's authenticated copy with its length.
+/// The room [`encode`] needs before a plaintext: the longest header, the longest link with its
+/// length, and the clear metadata's authenticated copy with its length.
 pub(crate) const fn room_before(clear_len: usize) -> usize {
-    MAX_HEADER_LEN + MAX_VARINT_LEN + clear_len
+    MAX_HEADER_LEN + MAX_VARINT_LEN + MAX_LINK_LEN + MAX_VARINT_LEN + clear_len
 }
 
 /// Readies a buffer for the next plaintext to seal in place: `room` bytes, then nothing. What
@@ -120,10 +121,10 @@ pub(super) fn seal_fernet(
 }
 
 /// Seals the plaintext that `buf` holds from `start` on into one line appended to `out`:
-/// the header and the clear metadata's authenticated copy are written just before `start`
-/// (in the room the caller left), the rest is encrypted in place and the tag appended, and
-/// header ‖ ciphertext ‖ tag is base64-encoded after the clear metadata and the marker.
-/// Returns the tag.
+/// the header, the session's link (on its first record) and the clear metadata's authenticated
+/// copy are written just before `start` (in the room the caller left), the rest is encrypted in
+/// place and the tag appended, and header ‖ ciphertext ‖ tag is base64-encoded after the clear
+/// metadata and the marker. Returns the tag.
 pub(super) fn encode(
     session: &Session,
     seq: u64,
@@ -133,9 +134,13 @@ pub(super) fn encode(
     start: usize,
     out: &mut Vec<u8>,
 ) -> [u8; TAG_LEN] {
+    // The session's first record carries its link (FORMAT.md §5.3); a version 1 session
+    // (only the vectors test makes one) has none.
+    let link = (seq == 0 && session.header.version > 1).then_some(&session.link[..]);
     let header = Header {
         record,
         has_meta: clear.is_some(),
+        has_link: link.is_some(),
         seq,
         ..session.header
     };
@@ -150,13 +155,23 @@ pub(super) fn encode(
         meta_len_len = varint_into(clear.len() as u64, &mut meta_len);
     }
     let meta = clear_start..out.len();
+    let mut link_len = [0u8; MAX_VARINT_LEN];
+    let link_len_len = link.map_or(0, |l| varint_into(l.len() as u64, &mut link_len));
+    let link = link.unwrap_or_default();
     let begin = start
-        .checked_sub(header_len + meta_len_len + meta.len())
+        .checked_sub(header_len + link_len_len + link.len() + meta_len_len + meta.len())
         .expect("callers leave room_before(clear) bytes before the plaintext");
-    let body = begin + header_len;
-    buf[begin..body].copy_from_slice(&header_bytes[..header_len]);
-    buf[body..body + meta_len_len].copy_from_slice(&meta_len[..meta_len_len]);
-    buf[start - meta.len()..start].copy_from_slice(&out[meta]);
+    let mut at = begin;
+    for part in [
+        &header_bytes[..header_len],
+        &link_len[..link_len_len],
+        link,
+        &meta_len[..meta_len_len],
+        &out[meta.clone()],
+    ] {
+        buf[at..at + part.len()].copy_from_slice(part);
+        at += part.len();
+    }
     if clear.is_some() {
         out.push(b' ');
     }
@@ -207,9 +222,11 @@ mod tests {
                     }
                 };
                 session.header.version = version;
+                if let Some(link) = &v.link {
+                    session.link = zeroize::Zeroizing::new(link.clone());
+                }
                 let record = match v.record.as_str() {
                     "close" => RecordKind::Close,
-                    "link" => RecordKind::Link,
                     _ => RecordKind::Event,
                 };
                 let meta = v.meta.as_deref().map(str::as_bytes);

@@ -44,17 +44,14 @@ pub(super) struct Session {
     pub(super) write_order: Mutex<()>,
     /// Its place in the writer's lineage.
     pub(super) chain: Arc<ChainPoint>,
-    /// The sealed link record (seq 0, `FORMAT.md` §5.3): ciphertext, written just before the
-    /// record that takes seq 1.
-    pub(super) link_line: Vec<u8>,
+    /// Its link (`FORMAT.md` §5.3), sealed into its first record (seq 0). Holds the next chain
+    /// key: zeroized on drop.
+    pub(super) link: Zeroizing<Vec<u8>>,
 }
-
-/// The first sequence number after the link record.
-pub(super) const FIRST_AFTER_LINK: u64 = 1;
 
 impl Session {
     /// Starts a session coming from `origin`: draws its id (or ephemeral key), its next chain
-    /// key and, for a new lineage, the lineage id, and seals its link record.
+    /// key and, for a new lineage, the lineage id, and writes its link.
     pub(super) fn start(
         key: &SealingKey,
         rotation: Rotation,
@@ -69,13 +66,7 @@ impl Session {
                 getrandom::fill(&mut random[..]).map_err(SealError::Random)?;
                 let id: [u8; 16] = random[..16].try_into().expect("16 bytes");
                 let rotation = rotation.for_symmetric().map(|r| (Instant::now(), r));
-                let session = Session::symmetric(
-                    key,
-                    id,
-                    FIRST_AFTER_LINK,
-                    fork_generation,
-                    key_generation,
-                );
+                let session = Session::symmetric(key, id, 0, fork_generation, key_generation);
                 Session { rotation, ..session }
             }
             SealingKey::Recipient(recipient) => {
@@ -86,7 +77,7 @@ impl Session {
                     recipient,
                     ephemeral,
                     &session_key,
-                    FIRST_AFTER_LINK,
+                    0,
                     Some((Instant::now(), rotation.for_recipient())),
                     fork_generation,
                     key_generation,
@@ -99,7 +90,6 @@ impl Session {
         let fresh_lineage = LineageId(random[48..64].try_into().expect("16 bytes"));
         let (lineage, index, from, chain_key) = chain::link_for(origin, fresh_lineage);
         let at = SessionRef::new(session.header.mode, session.header.key_id, session.header.session);
-        let mut body = Zeroizing::new(Vec::with_capacity(160));
         let id = session.link_id();
         crate::format::link::encode(
             &id,
@@ -108,12 +98,9 @@ impl Session {
             &next_chain_key,
             &from,
             chain_key.as_deref(),
-            &mut body,
+            &mut session.link,
         );
         session.chain = Arc::new(ChainPoint::new(at, lineage, index, next_chain_key, None));
-        let mut line = Vec::new();
-        session.seal_record(0, RecordKind::Link, None, &body, &mut line);
-        session.link_line = line;
         Ok(Some(session))
     }
 
@@ -151,6 +138,7 @@ impl Session {
                 mode: at.mode,
                 record: RecordKind::Event,
                 has_meta: false,
+                has_link: false,
                 key_id: at.key_id,
                 commit: [0; COMMIT_LEN],
                 session: at.raw,
@@ -163,7 +151,7 @@ impl Session {
             rotation: None,
             write_order: Mutex::new(()),
             chain,
-            link_line: Vec::new(),
+            link: Zeroizing::new(Vec::new()),
         }
     }
 
@@ -182,6 +170,7 @@ impl Session {
             mode: Mode::Recipient,
             record: RecordKind::Event,
             has_meta: false,
+            has_link: false,
             key_id: recipient.id(),
             commit: commitment(session_key, &ephemeral),
             session: ephemeral,
@@ -211,6 +200,7 @@ impl Session {
             mode: Mode::Symmetric,
             record: RecordKind::Event,
             has_meta: false,
+            has_link: false,
             key_id: key.id(),
             commit: commitment(key.bytes(), &id),
             session,
@@ -250,7 +240,7 @@ impl Session {
                 ChainKey::from_bytes([0; 32]),
                 None,
             )),
-            link_line: Vec::new(),
+            link: Zeroizing::new(Vec::with_capacity(crate::format::link::MAX_LINK_LEN)),
         }
     }
 
@@ -305,9 +295,9 @@ impl Session {
         self.next.load(Ordering::Relaxed) & !CLOSED
     }
 
-    /// How many events it sealed (its link record not counted).
+    /// How many events it sealed (the close record included once closed).
     pub(super) fn events(&self) -> u64 {
-        self.sealed().saturating_sub(FIRST_AFTER_LINK)
+        self.sealed()
     }
 
     /// Closes the session; returns the close record's number, or `None` if already closed.

@@ -137,7 +137,6 @@ impl Verifier {
         match opened.record {
             RecordKind::Event => self.events += 1,
             RecordKind::Close => self.close_records += 1,
-            _ => {}
         }
         if opened.meta_status == MetaStatus::Differs {
             let shown = opened.meta.map(String::from_utf8_lossy).unwrap_or_default();
@@ -179,7 +178,6 @@ impl Verifier {
             let what = match record {
                 RecordKind::Event => "an event",
                 RecordKind::Close => "a close record",
-                _ => "a link record",
             };
             self.push(
                 FindingKind::KeyChanged,
@@ -230,7 +228,6 @@ impl Verifier {
             let what = match record {
                 RecordKind::Event => "an event",
                 RecordKind::Close => "another close record",
-                _ => "a link record",
             };
             let message = format!(
                 "{what} with seq {seq} of session {session} comes after the session's close \
