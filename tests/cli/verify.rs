@@ -187,11 +187,12 @@ fn the_kind_of_a_bad_line_is_said_once() {
     let log = [
         good[0].clone(),
         flip(&good[1]),
-        // The sequence number 0x80 0x00: zero, in two bytes.
+        // The sequence number 0x80 0x00 (after vm, type, key id, commit and session): zero, in
+        // two bytes.
         retoken(&good[2], |bytes| {
-            bytes[21..23].copy_from_slice(&[0x80, 0x00])
+            bytes[38..40].copy_from_slice(&[0x80, 0x00])
         }),
-        retoken(&good[3], |bytes| bytes[0] = 0x21), // format version 2
+        retoken(&good[3], |bytes| bytes[0] = 0x31), // format version 3
         lines(&other.encrypt(b"x\n"))[0].clone(),
         good[4][..40].to_vec(), // cut mid-token: the writer died mid-line
     ];
@@ -208,8 +209,8 @@ fn the_kind_of_a_bad_line_is_said_once() {
         ),
         (
             "unsupported token",
-            "the token has format version 2 (this build reads 1): written by a newer enclog \
-             (upgrade), or the line is damaged"
+            "the token has format version 3 (this build reads 1 and 2): written by a newer \
+             enclog (upgrade), or the line is damaged"
                 .into(),
         ),
         (

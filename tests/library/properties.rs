@@ -67,9 +67,10 @@ proptest! {
         let is_unknown_key = matches!(wrong.open(&line), Some(Err(OpenError::UnknownKey { .. })));
         prop_assert!(is_unknown_key);
 
-        // Change one base64 character of the ciphertext region (after the 29-char header).
+        // Change one base64 character after the 39-byte header (52 characters): the session's
+        // link and the event, all ciphertext.
         let mut bad = line.clone();
-        let start = "enclog:".len() + 30;
+        let start = "enclog:".len() + 53;
         let end = bad.len() - 2;
         let j = start + at.index(end - start);
         bad[j] = if bad[j] == b'A' { b'B' } else { b'A' };

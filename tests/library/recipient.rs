@@ -389,7 +389,7 @@ fn a_forged_low_order_ephemeral_key_is_corruption_not_a_missing_key() {
     let identity = Identity::generate().unwrap();
     let line = Sealer::new(identity.recipient()).seal_line(b"x").unwrap();
     let mut raw = URL_SAFE_NO_PAD.decode(&line[7..line.len() - 1]).unwrap();
-    raw[5..37].fill(0); // the ephemeral public key: the all-zero low-order point
+    raw[22..54].fill(0); // the ephemeral public key (after vm, type, key id, commit): low order
     let forged = format!("enclog:{}", URL_SAFE_NO_PAD.encode(&raw));
     let mut opener = Opener::new(Keyring::from(identity));
     let result = opener.open(forged.as_bytes()).unwrap();

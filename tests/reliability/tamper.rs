@@ -57,11 +57,13 @@ fn mutate(log: &[Vec<u8>], rng: &mut Rng) -> Mutation {
             let i = rng.below(n as u64) as usize;
             let (flipped, byte) = flip_bit(&lines[i], rng);
             lines[i] = flipped;
-            // The kind byte holds the format version and mode: a flip there reads as a token
-            // of another version (unsupported); the sequence number's encoding can become
-            // non-minimal (malformed); anything else fails authentication.
-            let kinds: &[&str] = if byte == 0 {
-                &["unsupported", "corrupted"]
+            // The `vm` and `type` bytes hold the format version, mode and record type: a flip
+            // there reads as a token of another version or a record type this build does not
+            // know (unsupported), or breaks the rule that a link comes with seq 0 (malformed);
+            // the sequence number's encoding can become non-minimal (malformed); anything else
+            // fails authentication.
+            let kinds: &[&str] = if byte <= 1 {
+                &["unsupported", "corrupted", "malformed"]
             } else {
                 &["corrupted", "malformed"]
             };
