@@ -24,6 +24,7 @@ use crate::format::{Mode, RecordKind, SessionId};
 use crate::key::KeyId;
 
 mod cache;
+mod chain_state;
 #[cfg(any(feature = "tracing", feature = "log"))]
 pub(crate) mod failure;
 mod housekeeping;
@@ -34,6 +35,7 @@ mod sealing_key;
 mod session;
 
 pub use crate::error::SealError;
+pub use chain_state::{ChainState, ChainStateError};
 #[cfg(any(feature = "tracing", feature = "log"))]
 pub use failure::WriteErrorPolicy;
 #[cfg(feature = "follow")]
