@@ -25,6 +25,7 @@ use crate::key::KeyId;
 
 mod cache;
 mod chain;
+mod chain_state;
 #[cfg(any(feature = "tracing", feature = "log"))]
 pub(crate) mod failure;
 mod housekeeping;
@@ -35,6 +36,7 @@ mod sealing_key;
 mod session;
 
 pub use crate::error::SealError;
+pub use chain_state::{ChainState, ChainStateError};
 #[cfg(any(feature = "tracing", feature = "log"))]
 pub use failure::WriteErrorPolicy;
 #[cfg(feature = "follow")]
@@ -117,6 +119,9 @@ struct Shared {
     /// The fork generation in which this sealer registered with the background thread
     /// (`u64::MAX`: never).
     housekeeping: AtomicU64,
+    /// Where the lineage is saved across restarts, and the fork generation that opened it (a
+    /// forked child's lineage is its own: it never writes its parent's state).
+    chain_state: Option<(ChainState, u64)>,
 }
 
 /// A retired session's close record, sealed by the background thread, written by the next line.
@@ -177,18 +182,82 @@ impl Sealer {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn with_rotation(key: impl Into<SealingKey>, rotation: Rotation) -> Sealer {
+        Sealer::build(key.into(), rotation, None, None)
+    }
+
+    /// A sealer that continues its lineage across restarts through `state` (`FORMAT.md` §5.5):
+    /// its first session links to the last session the state names (the previous run's), and
+    /// every session start and close is saved to it. Without a state, each run starts a new
+    /// lineage, which `enclog verify` reports as a new chain unless told to allow them.
+    ///
+    /// ```
+    /// use enclog::seal::{ChainState, Rotation};
+    /// use enclog::{Key, Keyring, Sealer};
+    /// use enclog::verify::Verifier;
+    /// let dir = tempfile::tempdir()?;
+    /// let key = Key::generate()?;
+    /// let mut log = Vec::new();
+    /// for run in 0..3 {
+    ///     // One process run: the state file carries the lineage to the next.
+    ///     let state = ChainState::open(dir.path().join("app.chain"))?;
+    ///     let sealer = Sealer::with_chain_state(key.clone(), Rotation::default(), state)?;
+    ///     sealer.seal_to(None, format!("run {run}").as_bytes(), &mut log)?;
+    ///     sealer.close_to(&mut log)?;
+    /// }
+    /// let mut verifier = Verifier::new();
+    /// let mut reader = enclog::read::Decryptor::new(&log[..], Keyring::from(key));
+    /// verifier.observe_all("app.log", &mut reader)?;
+    /// assert!(verifier.finish().is_clean()); // three sessions, one chain
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_chain_state(
+        key: impl Into<SealingKey>,
+        rotation: Rotation,
+        state: ChainState,
+    ) -> Result<Sealer, ChainStateError> {
+        let generation = enclog_fork::generation();
+        let last = state.load()?.and_then(|saved| {
+            let point = chain::ChainPoint::from_saved(&saved)?;
+            Some(Arc::new(Session::tombstone(Arc::new(point), generation)))
+        });
+        Ok(Sealer::build(
+            key.into(),
+            rotation,
+            last,
+            Some((state, generation)),
+        ))
+    }
+
+    fn build(
+        key: SealingKey,
+        rotation: Rotation,
+        last: Option<Arc<Session>>,
+        chain_state: Option<(ChainState, u64)>,
+    ) -> Sealer {
         Sealer {
             shared: Arc::new(Shared {
-                key: ArcSwap::from_pointee(key.into()),
+                key: ArcSwap::from_pointee(key),
                 key_generation: AtomicU64::new(0),
-                session: ArcSwapOption::empty(),
+                session: ArcSwapOption::new(last),
                 rotation,
                 id: NEXT_SEALER_ID.fetch_add(1, Ordering::Relaxed),
                 pending_close: ArcSwapOption::empty(),
                 has_pending: AtomicBool::new(false),
                 housekeeping: AtomicU64::new(u64::MAX),
+                chain_state,
             }),
         }
+    }
+
+    /// The chain state this sealer saves its lineage to, if any.
+    ///
+    /// ```
+    /// let sealer = enclog::Sealer::new(enclog::Key::generate()?);
+    /// assert!(sealer.chain_state().is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn chain_state(&self) -> Option<&ChainState> {
+        self.shared.chain_state.as_ref().map(|(state, _)| state)
     }
 
     /// The mode this sealer writes in: symmetric, recipient, or zato-enclog's Fernet.
@@ -681,7 +750,20 @@ impl Shared {
 
     /// Saves the writer's place in its lineage to its chain state, if it has one (and only in
     /// the process that opened it: a forked child's lineage is its own).
-    fn save_chain(&self, _point: &chain::ChainPoint, _generation: u64) {}
+    fn save_chain(&self, point: &chain::ChainPoint, generation: u64) {
+        let Some((state, opened_in)) = &self.chain_state else {
+            return;
+        };
+        if *opened_in != generation {
+            return;
+        }
+        let Some(saved) = point.to_saved() else {
+            return; // its chain key is gone: a later state was saved already
+        };
+        if let Err(e) = state.save(&saved) {
+            chain_state::report_save_failure(&e);
+        }
+    }
 }
 
 impl housekeeping::Chore for Shared {

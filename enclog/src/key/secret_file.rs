@@ -15,6 +15,9 @@
 //! The rule applied is the one of the kind of key the file holds (told from its text), and the
 //! error names that kind: a symmetric key in a file group can write is a "key file", not a
 //! "recipient file".
+//!
+//! A writer's chain state file (`seal::ChainState`), which holds a secret too, is read with the
+//! same helpers: [`open`], [`read_capped`], [`foreign_owner`], [`loose_mode`].
 
 use std::fs::File;
 use std::io::Read;
@@ -26,7 +29,7 @@ use crate::error::KeyError;
 use crate::key::armor::KeyKind;
 
 /// Key files are tiny; anything larger is not a key file (and is not read whole into memory).
-const MAX_KEY_FILE: usize = 64 * 1024;
+pub(crate) const MAX_KEY_FILE: usize = 64 * 1024;
 
 /// Reads the first line of `path` that is neither blank nor a `#` comment. A file holding a
 /// secret (or text that is no key at all) must be private to its owner; a file holding a
@@ -149,7 +152,7 @@ fn too_long(path: &Path) -> KeyError {
 /// opens it for writing, which may never happen. A FIFO opened this way with no writer reads as
 /// empty at once.
 #[cfg(unix)]
-fn open(path: &Path) -> std::io::Result<File> {
+pub(crate) fn open(path: &Path) -> std::io::Result<File> {
     use std::os::unix::fs::OpenOptionsExt;
     std::fs::OpenOptions::new()
         .read(true)
@@ -158,7 +161,7 @@ fn open(path: &Path) -> std::io::Result<File> {
 }
 
 #[cfg(not(unix))]
-fn open(path: &Path) -> std::io::Result<File> {
+pub(crate) fn open(path: &Path) -> std::io::Result<File> {
     File::open(path)
 }
 
@@ -169,7 +172,7 @@ fn open(path: &Path) -> std::io::Result<File> {
 /// not written yet (`pass show` asking for a passphrase) answers "would block", and is asked
 /// again a little later until it writes or closes. (The library has no `unsafe` with which to
 /// clear the flag, and std has no safe call for it on a file.)
-fn read_capped(file: &mut File) -> std::io::Result<Zeroizing<Vec<u8>>> {
+pub(crate) fn read_capped(file: &mut File) -> std::io::Result<Zeroizing<Vec<u8>>> {
     let mut raw = Zeroizing::new(vec![0u8; MAX_KEY_FILE + 1]);
     let mut len = 0;
     while len < raw.len() {
@@ -201,7 +204,7 @@ fn is_fifo(_meta: &std::fs::Metadata) -> bool {
 /// The user id files are accessed as (the effective one). std has no `geteuid` and this crate
 /// has no `unsafe`, but the kernel gives a new pipe to the user that creates it.
 #[cfg(unix)]
-fn own_uid() -> std::io::Result<u32> {
+pub(crate) fn own_uid() -> std::io::Result<u32> {
     use std::os::unix::fs::MetadataExt;
     let (reader, _writer) = std::io::pipe()?;
     Ok(File::from(std::os::fd::OwnedFd::from(reader))
@@ -210,48 +213,71 @@ fn own_uid() -> std::io::Result<u32> {
 }
 
 /// As ssh's `StrictModes`: the file must belong to the user enclog runs as, or to root.
-#[cfg(unix)]
 fn check_owner(
     path: &Path,
     meta: &std::fs::Metadata,
     kind: Option<KeyKind>,
 ) -> Result<(), KeyError> {
-    use std::os::unix::fs::MetadataExt;
-    let owner = meta.uid();
-    if owner == 0 {
-        return Ok(());
-    }
-    let uid = own_uid().map_err(|source| KeyError::Io {
-        path: path.to_owned(),
-        source,
-    })?;
-    if owner != uid {
-        return Err(KeyError::ForeignOwner {
+    match foreign_owner(meta) {
+        Ok(None) => Ok(()),
+        Ok(Some((owner, uid))) => Err(KeyError::ForeignOwner {
             path: path.to_owned(),
             kind,
             owner,
             uid,
-        });
+        }),
+        Err(source) => Err(KeyError::Io {
+            path: path.to_owned(),
+            source,
+        }),
     }
-    Ok(())
 }
 
-#[cfg(unix)]
 fn check_private(
     path: &Path,
     meta: &std::fs::Metadata,
     kind: Option<KeyKind>,
 ) -> Result<(), KeyError> {
-    use std::os::unix::fs::PermissionsExt;
-    let mode = meta.permissions().mode() & 0o7777;
-    if mode & 0o077 != 0 {
-        return Err(KeyError::LoosePermissions {
+    match loose_mode(meta) {
+        None => Ok(()),
+        Some(mode) => Err(KeyError::LoosePermissions {
             path: path.to_owned(),
             mode,
             kind,
-        });
+        }),
     }
-    Ok(())
+}
+
+/// `Some((owner, uid))` when the file belongs neither to the user enclog runs as (`uid`) nor to
+/// root (ssh's `StrictModes`): its owner could replace it at any time.
+#[cfg(unix)]
+pub(crate) fn foreign_owner(meta: &std::fs::Metadata) -> std::io::Result<Option<(u32, u32)>> {
+    use std::os::unix::fs::MetadataExt;
+    let owner = meta.uid();
+    if owner == 0 {
+        return Ok(None);
+    }
+    let uid = own_uid()?;
+    Ok((owner != uid).then_some((owner, uid)))
+}
+
+#[cfg(not(unix))]
+pub(crate) fn foreign_owner(_: &std::fs::Metadata) -> std::io::Result<Option<(u32, u32)>> {
+    Ok(None)
+}
+
+/// The permission bits of a file that gives group or others any access (`None`: private to
+/// its owner), as a file holding a secret must not.
+#[cfg(unix)]
+pub(crate) fn loose_mode(meta: &std::fs::Metadata) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = meta.permissions().mode() & 0o7777;
+    (mode & 0o077 != 0).then_some(mode)
+}
+
+#[cfg(not(unix))]
+pub(crate) fn loose_mode(_: &std::fs::Metadata) -> Option<u32> {
+    None
 }
 
 /// A public file (a recipient) may be read by anyone, but not written: whoever can replace it
@@ -275,16 +301,6 @@ fn check_not_writable(
 }
 
 #[cfg(not(unix))]
-fn check_owner(_: &Path, _: &std::fs::Metadata, _: Option<KeyKind>) -> Result<(), KeyError> {
-    Ok(())
-}
-
-#[cfg(not(unix))]
 fn check_not_writable(_: &Path, _: &std::fs::Metadata, _: Option<KeyKind>) -> Result<(), KeyError> {
-    Ok(())
-}
-
-#[cfg(not(unix))]
-fn check_private(_: &Path, _: &std::fs::Metadata, _: Option<KeyKind>) -> Result<(), KeyError> {
     Ok(())
 }

@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwapOption;
 
-use crate::format::{ChainKey, LineageId, LinkFrom, SessionRef};
+use super::chain_state::SavedPoint;
+use crate::format::{ChainKey, Header, LineageId, LinkFrom, Mode, SessionRef};
 
 /// How a session ended, as the next link states it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,6 +73,53 @@ impl ChainPoint {
     /// later cannot authenticate another session in this one's successor's place).
     pub(super) fn erase_key(&self) {
         self.next_chain_key.store(None);
+    }
+}
+
+impl ChainPoint {
+    /// A point read back from a writer's chain state; `None` if its session field does not fit
+    /// its mode (the state's own checks refuse that first).
+    pub(super) fn from_saved(saved: &SavedPoint) -> Option<ChainPoint> {
+        let mode = match saved.vm {
+            0x21 => Mode::Symmetric,
+            0x22 => Mode::Recipient,
+            _ => return None,
+        };
+        if saved.session.len() != mode.session_len() {
+            return None;
+        }
+        let mut raw = [0u8; 32];
+        raw[..saved.session.len()].copy_from_slice(&saved.session);
+        let end = match saved.end {
+            Some((count, tag)) => End::Closed { count, tag },
+            // The run that saved it ended without closing its session: it crashed.
+            None => End::Unclosed,
+        };
+        Some(ChainPoint::new(
+            SessionRef::new(mode, saved.key_id, raw),
+            LineageId(saved.lineage),
+            saved.index,
+            ChainKey::from_bytes(*saved.next_chain_key),
+            Some(end),
+        ))
+    }
+
+    /// What a chain state saves of this point; `None` once its chain key was erased (its
+    /// successor exists, and the state saved for it is later).
+    pub(super) fn to_saved(&self) -> Option<SavedPoint> {
+        let key = self.next_chain_key()?;
+        Some(SavedPoint {
+            vm: Header::vm_byte(self.at.mode),
+            key_id: self.at.key_id,
+            session: self.at.raw[..self.at.mode.session_len()].to_vec(),
+            lineage: self.lineage.0,
+            index: self.index,
+            end: match self.end() {
+                Some(End::Closed { count, tag }) => Some((count, tag)),
+                _ => None,
+            },
+            next_chain_key: key.0.clone(),
+        })
     }
 }
 

@@ -1,0 +1,959 @@
+//! The chain state file: how a writer continues its lineage of sessions across restarts
+//! (FORMAT.md §5.5). [`ChainState`] documents where the file lives, what it protects, its lock
+//! and its atomic replacement; `text` owns its layout.
+
+use std::ffi::OsString;
+use std::fmt;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write as _};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
+
+use zeroize::Zeroizing;
+
+use crate::key::KeyId;
+use crate::key::secret_file;
+
+mod text;
+
+/// What a writer remembers of its latest session: enough to seal the link record of its
+/// successor (FORMAT.md §5.3) after a restart.
+#[derive(Clone)]
+pub(crate) struct SavedPoint {
+    /// The session's `vm`: 0x21 symmetric or 0x22 recipient (FORMAT.md §3).
+    pub(crate) vm: u8,
+    /// The session's key id, as in its header.
+    pub(crate) key_id: KeyId,
+    /// The session field of its header: 16 bytes (vm 0x21) or 32 (vm 0x22).
+    pub(crate) session: Vec<u8>,
+    /// The lineage the session belongs to.
+    pub(crate) lineage: [u8; 16],
+    /// The session's index in its lineage.
+    pub(crate) index: u64,
+    /// `Some((count, end_tag))` once the session was closed: its number of records, the close
+    /// record included, and the Poly1305 tag of its close record.
+    pub(crate) end: Option<(u64, [u8; 16])>,
+    /// The session's next chain key: authenticates the link of its successor.
+    pub(crate) next_chain_key: Zeroizing<[u8; 32]>,
+}
+
+impl SavedPoint {
+    /// Where this point stands in its lineage: a later session, or the close of the same one,
+    /// is a later state.
+    fn order(&self) -> (u64, bool) {
+        (self.index, self.end.is_some())
+    }
+}
+
+impl fmt::Debug for SavedPoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SavedPoint")
+            .field("vm", &format_args!("{:#04x}", self.vm))
+            .field("key_id", &self.key_id)
+            .field("session", &Hex(&self.session))
+            .field("lineage", &Hex(&self.lineage))
+            .field("index", &self.index)
+            .field(
+                "end",
+                &self.end.as_ref().map(|(count, tag)| (count, Hex(tag))),
+            )
+            .field("next_chain_key", &format_args!("[redacted]"))
+            .finish()
+    }
+}
+
+/// Lowercase hex, for `Debug` and for the file.
+struct Hex<'a>(&'a [u8]);
+
+impl fmt::Debug for Hex<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
+}
+
+/// A writer's chain state file: where the writer continues its lineage of sessions after a
+/// restart (FORMAT.md §5.5). One `ChainState` belongs to one writer process for as long as it
+/// runs.
+///
+/// # What it holds, and what it protects
+///
+/// The lineage id and index of the writer's latest session, that session's id, whether it was
+/// closed (with its record count and end tag), and its **next chain key**: the secret that
+/// authenticates the link record of the session's successor. So:
+///
+/// - whoever **reads** the file can authenticate one successor session in the writer's place;
+///   it is created 0600 in a folder of mode 0700, and loading it refuses a file that group or
+///   others can read or write (the error says to run `chmod 600 PATH`), or that belongs to
+///   another user than the writer's or root;
+/// - **restoring an old copy** (from a backup, a snapshot) makes the writer link its next session
+///   to one that already has a successor: `enclog verify` reports the chain as replayed or
+///   branched;
+/// - **deleting** it makes the next run start a new chain (a new lineage), which `enclog verify`
+///   reports unless given `--allow-new-chains`.
+///
+/// # Where it lives
+///
+/// Never beside a log: in a private state folder, so that backups, log shippers and globs such as
+/// `/var/log/app/*` do not copy it. [`ChainState::default_path`] gives, for a name:
+///
+/// 1. `$ENCLOG_STATE_DIR/<name>.chain` when `ENCLOG_STATE_DIR` is set;
+/// 2. else `$XDG_STATE_HOME/enclog/<name>.chain` when `XDG_STATE_HOME` is an absolute path;
+/// 3. else, for root, `/var/lib/enclog/<name>.chain` (a service's state, the same whether it runs
+///    from systemd, cron or a shell);
+/// 4. else `$HOME/.local/state/enclog/<name>.chain`, or `/var/lib/enclog/<name>.chain` when
+///    `HOME` is not set.
+///
+/// [`ChainState::open`] takes any path instead (the CLI's `--chain FILE`): choose it by the same
+/// rule.
+///
+/// # One writer per file
+///
+/// A lineage has one writer. [`ChainState::open`] takes an exclusive lock on `PATH.lock` (a file
+/// of its own, never replaced nor removed) and holds it until the `ChainState` is dropped; a second writer
+/// using the same file, in this process or another, gets [`ChainStateError::InUse`]. Each
+/// writer needs its own chain state.
+///
+/// # Safe against crashes
+///
+/// The state is replaced whole: written to `PATH.tmp`, synced, renamed over `PATH`, and the
+/// folder synced, so a crash leaves either the old state or the new one. Writes from several
+/// threads are serialised and never go back: a state older than the last one written (the close
+/// of session *k* arriving after the start of session *k + 1*) is not written.
+///
+/// # Example
+///
+/// ```
+/// use enclog::seal::{ChainState, ChainStateError};
+///
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("state").join("billing.chain");
+/// let state = ChainState::open(&path)?; // creates `state/` (0700) and takes the lock
+/// assert_eq!(state.path(), path);
+///
+/// // A second writer with the same chain state is refused while the first one runs.
+/// let second = ChainState::open(&path);
+/// assert!(matches!(second, Err(ChainStateError::InUse { .. })));
+/// drop(state);
+/// let _again = ChainState::open(&path)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct ChainState {
+    path: PathBuf,
+    /// The open `PATH.lock`, locked: the lock lasts as long as this handle.
+    _lock: File,
+    /// The last state written, as `(index, closed)`; the lock serialises writes.
+    written: Mutex<Option<(u64, bool)>>,
+}
+
+impl fmt::Debug for ChainState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let written = *self.written.lock().unwrap_or_else(PoisonError::into_inner);
+        f.debug_struct("ChainState")
+            .field("path", &self.path)
+            .field("last_written", &written)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ChainState {
+    /// Opens the chain state at `path` for this writer: creates its folder (mode 0700) if
+    /// missing and takes the lock on `PATH.lock`. The state file itself need not exist yet (a
+    /// new lineage).
+    ///
+    /// Fails with [`ChainStateError::InUse`] while another writer holds the lock, and with
+    /// [`ChainStateError::Io`] when the folder or lock file cannot be created.
+    ///
+    /// ```
+    /// # use std::os::unix::fs::PermissionsExt;
+    /// let dir = tempfile::tempdir()?;
+    /// let state = enclog::seal::ChainState::open(dir.path().join("app/app.chain"))?;
+    /// let mode = std::fs::metadata(dir.path().join("app"))?.permissions().mode();
+    /// assert_eq!(mode & 0o777, 0o700);
+    /// assert!(dir.path().join("app/app.chain.lock").exists());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn open(path: impl AsRef<Path>) -> Result<ChainState, ChainStateError> {
+        let path = path.as_ref().to_owned();
+        if path.file_name().is_none() {
+            return Err(ChainStateError::Io {
+                source: io::Error::new(io::ErrorKind::InvalidInput, "the path names no file"),
+                path,
+            });
+        }
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            create_private_dir(parent).map_err(|source| ChainStateError::Io {
+                path: parent.to_owned(),
+                source,
+            })?;
+        }
+        let lock_path = sibling(&path, ".lock");
+        let io = |source| ChainStateError::Io {
+            path: lock_path.clone(),
+            source,
+        };
+        let lock = private_options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&lock_path)
+            .map_err(io)?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(ChainStateError::InUse { path });
+            }
+            Err(std::fs::TryLockError::Error(source)) => return Err(io(source)),
+        }
+        Ok(ChainState {
+            path,
+            _lock: lock,
+            written: Mutex::new(None),
+        })
+    }
+
+    /// Opens the chain state of the writer called `name` at its default place
+    /// ([`ChainState::default_path`]).
+    ///
+    /// ```
+    /// use enclog::seal::{ChainState, ChainStateError};
+    ///
+    /// // A writer opens its state once, at start:
+    /// fn start() -> Result<ChainState, ChainStateError> {
+    ///     ChainState::open_default("billing")
+    /// }
+    /// # let _ = start;
+    ///
+    /// // The name is a file name, not a path:
+    /// let err = ChainState::open_default("../billing").unwrap_err();
+    /// assert!(matches!(err, ChainStateError::BadName { .. }));
+    /// ```
+    pub fn open_default(name: &str) -> Result<ChainState, ChainStateError> {
+        ChainState::open(ChainState::default_path(name)?)
+    }
+
+    /// Where the chain state of the writer called `name` lives by default: `<name>.chain` in
+    /// `$ENCLOG_STATE_DIR`, else in `$XDG_STATE_HOME/enclog`, else (root) in `/var/lib/enclog`,
+    /// else in `$HOME/.local/state/enclog` (the [`ChainState`] docs say why). `name` must be a
+    /// plain file name: not empty, not `.` or `..`, without `/`.
+    ///
+    /// ```
+    /// let path = enclog::seal::ChainState::default_path("billing")?;
+    /// assert!(path.ends_with("billing.chain"));
+    /// assert!(enclog::seal::ChainState::default_path("logs/billing").is_err());
+    /// # Ok::<(), enclog::seal::ChainStateError>(())
+    /// ```
+    pub fn default_path(name: &str) -> Result<PathBuf, ChainStateError> {
+        resolve(name, |var| std::env::var_os(var), is_root())
+    }
+
+    /// The chain state file's path.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let state = enclog::seal::ChainState::open(dir.path().join("app.chain"))?;
+    /// assert_eq!(state.path(), dir.path().join("app.chain"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The saved point, or `None` when there is no file yet (the writer starts a new lineage).
+    pub(crate) fn load(&self) -> Result<Option<SavedPoint>, ChainStateError> {
+        let path = &self.path;
+        let io = |source| ChainStateError::Io {
+            path: path.clone(),
+            source,
+        };
+        let mut file = match secret_file::open(path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io(e)),
+        };
+        let meta = file.metadata().map_err(io)?;
+        if !meta.is_file() {
+            return Err(io(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "it is not a regular file (a folder, pipe or device); remove it",
+            )));
+        }
+        if let Some((owner, uid)) = secret_file::foreign_owner(&meta).map_err(io)? {
+            return Err(ChainStateError::ForeignOwner {
+                path: path.clone(),
+                owner,
+                uid,
+            });
+        }
+        if let Some(mode) = secret_file::loose_mode(&meta) {
+            return Err(ChainStateError::LoosePermissions {
+                path: path.clone(),
+                mode,
+            });
+        }
+        let raw = secret_file::read_capped(&mut file).map_err(io)?;
+        if raw.len() > secret_file::MAX_KEY_FILE {
+            return Err(ChainStateError::Malformed {
+                path: path.clone(),
+                line: 1,
+                reason: "the file is larger than 64 KiB; a chain state is under 1 KiB".into(),
+            });
+        }
+        text::parse(&raw)
+            .map(Some)
+            .map_err(|fault| fault.in_file(path.clone()))
+    }
+
+    /// Replaces the file with `point`, unless this `ChainState` already wrote a later state
+    /// (a higher index, or the same index closed): then nothing is written.
+    pub(crate) fn save(&self, point: &SavedPoint) -> Result<(), ChainStateError> {
+        if let Err(reason) = text::session_len_matches(point.vm, point.session.len()) {
+            return Err(ChainStateError::Io {
+                path: self.path.clone(),
+                source: io::Error::new(io::ErrorKind::InvalidInput, reason),
+            });
+        }
+        let mut written = self.written.lock().unwrap_or_else(PoisonError::into_inner);
+        if written.is_some_and(|last| point.order() < last) {
+            return Ok(());
+        }
+        let text = text::render(point);
+        replace(&self.path, text.as_bytes())?;
+        *written = Some(point.order());
+        Ok(())
+    }
+}
+
+/// Writes `bytes` to `PATH.tmp` (fresh, 0600), syncs it, renames it over `path` and syncs the
+/// folder, so that a crash leaves the old file or the new one, whole.
+fn replace(path: &Path, bytes: &[u8]) -> Result<(), ChainStateError> {
+    let tmp = sibling(path, ".tmp");
+    let at = |path: &Path| {
+        let path = path.to_owned();
+        move |source| ChainStateError::Io { path, source }
+    };
+    // A stale file (a crash between create and rename) may have another mode or owner; a new
+    // file with `create_new` also never follows a symlink planted in its place.
+    match std::fs::remove_file(&tmp) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(at(&tmp)(e)),
+        _ => {}
+    }
+    let mut file = private_options()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .map_err(at(&tmp))?;
+    file.write_all(bytes).map_err(at(&tmp))?;
+    file.sync_all().map_err(at(&tmp))?;
+    drop(file);
+    std::fs::rename(&tmp, path).map_err(at(path))?;
+    // Makes the rename itself durable. Some platforms refuse to sync a folder; the rename has
+    // happened either way.
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if let Ok(dir) = File::open(dir) {
+        let _ = dir.sync_all();
+    }
+    Ok(())
+}
+/// `path` with `suffix` added to its file name: `app.chain` → `app.chain.lock`.
+fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_owned();
+    name.push(suffix);
+    path.with_file_name(name)
+}
+
+/// The default path for `name`, from the environment as `env` reads it (`root`: the process
+/// runs as root).
+fn resolve(
+    name: &str,
+    env: impl Fn(&str) -> Option<OsString>,
+    root: bool,
+) -> Result<PathBuf, ChainStateError> {
+    if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\0']) {
+        return Err(ChainStateError::BadName {
+            name: name.to_owned(),
+        });
+    }
+    let var = |name: &str| env(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let dir = if let Some(dir) = var("ENCLOG_STATE_DIR") {
+        dir
+    } else if let Some(state) = var("XDG_STATE_HOME").filter(|p| p.is_absolute()) {
+        state.join("enclog")
+    } else if let Some(home) = var("HOME").filter(|p| !root && p.is_absolute()) {
+        home.join(".local/state/enclog")
+    } else {
+        PathBuf::from("/var/lib/enclog")
+    };
+    Ok(dir.join(format!("{name}.chain")))
+}
+
+/// Whether this process runs as root (effective user id 0).
+#[cfg(unix)]
+fn is_root() -> bool {
+    secret_file::own_uid().is_ok_and(|uid| uid == 0)
+}
+
+#[cfg(not(unix))]
+fn is_root() -> bool {
+    false
+}
+
+/// Options for a file only its owner may read or write (0600 on Unix).
+fn private_options() -> OpenOptions {
+    let mut options = OpenOptions::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options
+}
+
+/// Creates `dir` and its missing parents, private to their owner (0700 on Unix); an existing
+/// folder is left as it is.
+fn create_private_dir(dir: &Path) -> io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
+/// A chain state could not be opened, read or written.
+///
+/// No message ever contains the chain key.
+///
+/// ```
+/// use enclog::seal::{ChainState, ChainStateError};
+///
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("app.chain");
+/// let _writer = ChainState::open(&path)?;
+/// match ChainState::open(&path) {
+///     Err(ChainStateError::InUse { path: p }) => {
+///         assert_eq!(p, path);
+///         let message = ChainStateError::InUse { path: p }.to_string();
+///         assert!(message.contains("each writer needs its own"));
+///     }
+///     other => panic!("expected InUse, got {other:?}"),
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ChainStateError {
+    /// A file or folder of the chain state could not be created, read, locked or written.
+    #[error(
+        "cannot use chain state {}: check that this user can create and write it and its \
+         folder, or choose another place (ENCLOG_STATE_DIR, --chain FILE)",
+        .path.display()
+    )]
+    Io {
+        /// The file or folder (the state file, its `.lock` or `.tmp` file, or its folder).
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+    /// Another writer holds the chain state's lock.
+    #[error(
+        "chain state {} is in use: another process is writing with this chain state (it holds \
+         {}.lock); each writer needs its own chain state (--chain FILE per writer)",
+        .path.display(),
+        .path.display()
+    )]
+    InUse {
+        /// The chain state file.
+        path: PathBuf,
+    },
+    /// The file gives group or others access, and it holds the writer's next chain key.
+    #[error(
+        "chain state {} is {} by group or others (mode {mode:04o}), and it holds the writer's \
+         next chain key: run `chmod 600 {}`",
+        .path.display(),
+        secret_file::access(*.mode),
+        .path.display()
+    )]
+    LoosePermissions {
+        /// The chain state file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// The file belongs to another user (not the writer's, not root), who could replace it at
+    /// any time.
+    #[error(
+        "chain state {} belongs to user id {owner}, not to you (user id {uid}) or root, so its \
+         owner could replace it at any time: take it over (`sudo chown {uid} {}`) or delete it \
+         to start a new chain",
+        .path.display(),
+        .path.display()
+    )]
+    ForeignOwner {
+        /// The chain state file.
+        path: PathBuf,
+        /// The user id that owns the file.
+        owner: u32,
+        /// The effective user id of this process.
+        uid: u32,
+    },
+    /// A line of the file is missing, unknown or malformed.
+    #[error(
+        "chain state {}, line {line}: {reason}; if it cannot be restored, delete it to start a \
+         new chain (`enclog verify` reports it unless given --allow-new-chains)",
+        .path.display()
+    )]
+    Malformed {
+        /// The chain state file.
+        path: PathBuf,
+        /// The line (1-based).
+        line: usize,
+        /// What is wrong (never the line's text).
+        reason: String,
+    },
+    /// The file's check line does not match its fields.
+    #[error(
+        "chain state {} fails its check: it was edited or damaged; delete it to start a new \
+         chain (`enclog verify` reports it unless given --allow-new-chains)",
+        .path.display()
+    )]
+    Checksum {
+        /// The chain state file.
+        path: PathBuf,
+    },
+    /// The name given for a default chain state is not a plain file name.
+    #[error(
+        "chain state name {name:?} is not a plain file name: give a name that is not empty, \
+         `.` or `..` and has no `/` (such as the program's name)"
+    )]
+    BadName {
+        /// The name.
+        name: String,
+    },
+}
+
+/// Says once per process that a chain state could not be saved: the log goes on (losing lines
+/// would be worse), but the file is stale until a later save succeeds. Names the error only.
+pub(crate) fn report_save_failure(err: &ChainStateError) {
+    static REPORTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if !REPORTED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        eprintln!(
+            "enclog: cannot save the chain state: {err}; logging goes on, but until a save \
+             succeeds a restart starts a new chain (which `enclog verify` reports); further \
+             failures are not reported"
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sha2::{Digest, Sha256};
+    use std::os::unix::fs::PermissionsExt;
+
+    /// A chain key whose hex no message may contain.
+    pub(super) const KEY: [u8; 32] = [
+        0x5a, 0xc3, 0x19, 0xe7, 0x42, 0x8d, 0xb0, 0x6f, 0x11, 0x2e, 0x9c, 0x74, 0xd5, 0x38, 0xa1,
+        0x0b, 0xf6, 0x63, 0x27, 0x8a, 0xcd, 0x50, 0x94, 0x1f, 0xe2, 0x7b, 0x36, 0xa9, 0x0d, 0xc8,
+        0x45, 0x99,
+    ];
+
+    pub(super) fn key_hex() -> String {
+        format!("{:?}", Hex(&KEY))
+    }
+
+    pub(super) fn point(index: u64, end: Option<(u64, [u8; 16])>) -> SavedPoint {
+        SavedPoint {
+            vm: 0x22,
+            key_id: KeyId([0xde, 0xad, 0xbe, 0xef]),
+            session: (0..32).collect(),
+            lineage: [0x11; 16],
+            index,
+            end,
+            next_chain_key: Zeroizing::new(KEY),
+        }
+    }
+
+    fn mode(path: &Path) -> u32 {
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
+    }
+
+    /// The error loading a chain state file holding `text` (mode 0600) gives.
+    fn load_error(text: &str) -> ChainStateError {
+        let dir = tempfile::tempdir().unwrap();
+        let state = ChainState::open(dir.path().join("app.chain")).unwrap();
+        replace(state.path(), text.as_bytes()).unwrap();
+        state.load().unwrap_err()
+    }
+
+    /// A valid file's text for `point(7, closed)`.
+    pub(super) fn valid_text() -> String {
+        text::render(&point(7, Some((42, [0x77; 16])))).to_string()
+    }
+
+    /// `text` with `line` (its first line starting with `prefix`) replaced, and the check
+    /// recomputed (so only the replaced line is wrong).
+    pub(super) fn with_line(prefix: &str, line: &str) -> String {
+        let text = valid_text();
+        let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+        let at = lines.iter().position(|l| l.starts_with(prefix)).unwrap();
+        lines[at] = line.to_owned();
+        let body: String = lines
+            .iter()
+            .filter(|l| !l.starts_with('#') && !l.starts_with("check "))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let check = Sha256::digest(body.as_bytes());
+        lines
+            .iter()
+            .map(|l| {
+                if l.starts_with("check ") {
+                    format!("check {:?}\n", Hex(&check[..8]))
+                } else {
+                    format!("{l}\n")
+                }
+            })
+            .collect()
+    }
+
+    pub(super) fn line_of(text: &str, prefix: &str) -> usize {
+        1 + text.lines().position(|l| l.starts_with(prefix)).unwrap()
+    }
+
+    fn assert_same(a: &SavedPoint, b: &SavedPoint) {
+        assert_eq!(a.vm, b.vm);
+        assert_eq!(a.key_id, b.key_id);
+        assert_eq!(a.session, b.session);
+        assert_eq!(a.lineage, b.lineage);
+        assert_eq!(a.index, b.index);
+        assert_eq!(a.end, b.end);
+        assert_eq!(*a.next_chain_key, *b.next_chain_key);
+    }
+
+    #[test]
+    fn a_saved_point_loads_back_the_same_open_or_closed_in_both_modes() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = ChainState::open(dir.path().join("app.chain")).unwrap();
+        let mut symmetric = point(0, None);
+        symmetric.vm = 0x21;
+        symmetric.session = vec![0xab; 16];
+        for p in [
+            symmetric,
+            point(3, None),
+            point(3, Some((9, [0x42; 16]))),
+            point(u64::MAX, None),
+        ] {
+            state.save(&p).unwrap();
+            assert_same(&state.load().unwrap().unwrap(), &p);
+        }
+    }
+
+    #[test]
+    fn no_file_yet_loads_as_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = ChainState::open(dir.path().join("app.chain")).unwrap();
+        assert!(state.load().unwrap().is_none());
+    }
+
+    #[test]
+    fn files_are_created_private_in_a_private_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("state/enclog");
+        let path = folder.join("app.chain");
+        let state = ChainState::open(&path).unwrap();
+        assert_eq!(mode(&folder), 0o700);
+        assert_eq!(mode(&dir.path().join("state")), 0o700);
+        assert_eq!(mode(&sibling(&path, ".lock")), 0o600);
+        state.save(&point(0, None)).unwrap();
+        assert_eq!(mode(&path), 0o600);
+        assert!(!sibling(&path, ".tmp").exists());
+    }
+
+    #[test]
+    fn an_existing_folder_keeps_its_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o750)).unwrap();
+        let _state = ChainState::open(dir.path().join("app.chain")).unwrap();
+        assert_eq!(mode(dir.path()), 0o750);
+    }
+
+    #[test]
+    fn a_file_group_or_others_can_access_is_refused_with_the_chmod_to_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.chain");
+        let state = ChainState::open(&path).unwrap();
+        state.save(&point(1, None)).unwrap();
+        for loose in [0o640, 0o604, 0o620, 0o602] {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(loose)).unwrap();
+            let err = state.load().unwrap_err();
+            assert!(
+                matches!(err, ChainStateError::LoosePermissions { mode, .. } if mode == loose),
+                "{err:?}"
+            );
+            let message = err.to_string();
+            assert!(
+                message.contains(&format!("chmod 600 {}", path.display())),
+                "{message}"
+            );
+        }
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(state.load().unwrap().is_some());
+    }
+
+    #[test]
+    fn a_file_of_another_user_is_refused() {
+        // Only root can give a file away; elsewhere there is nothing to test.
+        if secret_file::own_uid().unwrap() != 0 {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.chain");
+        let state = ChainState::open(&path).unwrap();
+        state.save(&point(1, None)).unwrap();
+        std::os::unix::fs::chown(&path, Some(12345), None).unwrap();
+        let err = state.load().unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ChainStateError::ForeignOwner {
+                    owner: 12345,
+                    uid: 0,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("sudo chown 0"), "{err}");
+        // A file of root's is anyone's to use (as for key files).
+        std::os::unix::fs::chown(&path, Some(0), None).unwrap();
+        assert!(state.load().unwrap().is_some());
+    }
+
+    #[test]
+    fn a_second_open_of_the_same_state_is_refused_until_the_first_is_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.chain");
+        let first = ChainState::open(&path).unwrap();
+        let err = ChainState::open(&path).unwrap_err();
+        assert!(
+            matches!(&err, ChainStateError::InUse { path: p } if *p == path),
+            "{err:?}"
+        );
+        let message = err.to_string();
+        assert!(message.contains("another process is writing"), "{message}");
+        assert!(message.contains("each writer needs its own"), "{message}");
+        assert!(message.contains("--chain FILE"), "{message}");
+        // Another path is another lineage: no conflict.
+        let _other = ChainState::open(dir.path().join("other.chain")).unwrap();
+        drop(first);
+        let again = ChainState::open(&path).unwrap();
+        // The lock file is never replaced: saving leaves it where it was.
+        let lock = sibling(&path, ".lock");
+        let inode = std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(&lock).unwrap());
+        again.save(&point(0, None)).unwrap();
+        let after = std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(&lock).unwrap());
+        assert_eq!(inode, after);
+    }
+
+    #[test]
+    fn a_stale_tmp_file_is_replaced_by_a_private_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.chain");
+        let state = ChainState::open(&path).unwrap();
+        let tmp = sibling(&path, ".tmp");
+        std::fs::write(&tmp, "left by a crash").unwrap();
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o644)).unwrap();
+        state.save(&point(2, None)).unwrap();
+        assert!(!tmp.exists());
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(state.load().unwrap().unwrap().index, 2);
+    }
+
+    #[test]
+    fn a_save_replaces_the_file_rather_than_writing_into_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.chain");
+        let state = ChainState::open(&path).unwrap();
+        state.save(&point(0, None)).unwrap();
+        // A hard link keeps the old file: a save that wrote into it would change it too.
+        let old = dir.path().join("old");
+        std::fs::hard_link(&path, &old).unwrap();
+        let before = std::fs::read(&old).unwrap();
+        state.save(&point(1, None)).unwrap();
+        assert_eq!(std::fs::read(&old).unwrap(), before);
+        assert_eq!(state.load().unwrap().unwrap().index, 1);
+    }
+
+    #[test]
+    fn an_older_state_is_not_written_after_a_newer_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = ChainState::open(dir.path().join("app.chain")).unwrap();
+        // The start of session 5 was saved before the close of session 4 reached the file.
+        state.save(&point(5, None)).unwrap();
+        state.save(&point(4, Some((10, [1; 16])))).unwrap();
+        let loaded = state.load().unwrap().unwrap();
+        assert_eq!((loaded.index, loaded.end), (5, None));
+        // The close of session 5 is later than its start; its start again is not.
+        state.save(&point(5, Some((3, [2; 16])))).unwrap();
+        state.save(&point(5, None)).unwrap();
+        let loaded = state.load().unwrap().unwrap();
+        assert_eq!((loaded.index, loaded.end), (5, Some((3, [2; 16]))));
+        state.save(&point(6, None)).unwrap();
+        assert_eq!(state.load().unwrap().unwrap().index, 6);
+    }
+
+    #[test]
+    fn threads_racing_to_save_leave_the_latest_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = ChainState::open(dir.path().join("app.chain")).unwrap();
+        std::thread::scope(|s| {
+            for t in 0..8u64 {
+                let state = &state;
+                s.spawn(move || {
+                    // Each thread saves its own indexes, open then closed, out of order with
+                    // the other threads'.
+                    for i in (t..64).step_by(8) {
+                        state.save(&point(i, None)).unwrap();
+                        state.save(&point(i, Some((i + 2, [0; 16])))).unwrap();
+                    }
+                });
+            }
+        });
+        let loaded = state.load().unwrap().unwrap();
+        assert_eq!((loaded.index, loaded.end.map(|e| e.0)), (63, Some(65)));
+    }
+
+    #[test]
+    fn a_save_with_a_session_of_the_wrong_length_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = ChainState::open(dir.path().join("app.chain")).unwrap();
+        let mut bad = point(0, None);
+        bad.session.truncate(16);
+        assert!(state.save(&bad).is_err());
+        assert!(state.load().unwrap().is_none());
+    }
+
+    #[test]
+    fn no_debug_output_or_error_message_shows_the_chain_key() {
+        let key = key_hex();
+        // Any 8 consecutive hex digits of the key would be a leak.
+        let leaks = |text: &str| (0..key.len() - 8).any(|i| text.contains(&key[i..i + 8]));
+
+        let p = point(3, Some((5, [9; 16])));
+        let dbg = format!("{p:?}");
+        assert!(!leaks(&dbg) && dbg.contains("redacted"), "{dbg}");
+
+        let dir = tempfile::tempdir().unwrap();
+        let state = ChainState::open(dir.path().join("app.chain")).unwrap();
+        state.save(&p).unwrap();
+        assert!(!leaks(&format!("{state:?}")));
+
+        // Every way a file can be refused, with the key in the file each time.
+        let mut texts = vec![
+            valid_text().replace("ENCLOG-CHAIN-1", "ENCLOG-CHAIN-9"),
+            valid_text().replace("index 7", "index 8"),
+            valid_text().replace("next-chain-key ", "next-chain-key  "),
+            valid_text().replace("next-chain-key ", "next-chain-keys "),
+            valid_text().replace("\nnext-chain-key ", "\nnext-chain-key 0"),
+            format!("{}{key}\n", valid_text()),
+            valid_text().replace("index 7", &format!("index {key}")),
+            valid_text().replace("ENCLOG-CHAIN-1", &key),
+        ];
+        texts.push(with_line(
+            "session ",
+            &format!("session 22 deadbeef {key}{key}0"),
+        ));
+        let mut errors = Vec::new();
+        for text in &texts {
+            assert!(leaks(text));
+            errors.push(load_error(text));
+        }
+        errors.push(ChainStateError::InUse {
+            path: state.path().to_owned(),
+        });
+        std::fs::set_permissions(state.path(), std::fs::Permissions::from_mode(0o644)).unwrap();
+        errors.push(state.load().unwrap_err());
+        for err in errors {
+            let mut message = format!("{err} / {err:?}");
+            let mut source = std::error::Error::source(&err);
+            while let Some(cause) = source {
+                message.push_str(&format!(" / {cause}"));
+                source = cause.source();
+            }
+            assert!(!leaks(&message), "{message}");
+        }
+    }
+
+    #[test]
+    fn default_path_follows_the_documented_order() {
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                vars.iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| OsString::from(v))
+            }
+        };
+        let all: &[(&str, &str)] = &[
+            ("ENCLOG_STATE_DIR", "/srv/state"),
+            ("XDG_STATE_HOME", "/home/ann/.state"),
+            ("HOME", "/home/ann"),
+        ];
+        let path = |vars, root| resolve("app", env(vars), root).unwrap();
+        assert_eq!(path(all, false), Path::new("/srv/state/app.chain"));
+        assert_eq!(path(all, true), Path::new("/srv/state/app.chain"));
+        let xdg: &[(&str, &str)] = &all[1..];
+        assert_eq!(
+            path(xdg, false),
+            Path::new("/home/ann/.state/enclog/app.chain")
+        );
+        assert_eq!(
+            path(xdg, true),
+            Path::new("/home/ann/.state/enclog/app.chain")
+        );
+        let home: &[(&str, &str)] = &all[2..];
+        assert_eq!(
+            path(home, false),
+            Path::new("/home/ann/.local/state/enclog/app.chain")
+        );
+        assert_eq!(path(home, true), Path::new("/var/lib/enclog/app.chain"));
+        assert_eq!(path(&[], false), Path::new("/var/lib/enclog/app.chain"));
+        // Empty variables count as unset; a relative XDG_STATE_HOME is ignored (XDG spec).
+        let odd: &[(&str, &str)] = &[
+            ("ENCLOG_STATE_DIR", ""),
+            ("XDG_STATE_HOME", "state"),
+            ("HOME", "/home/ann"),
+        ];
+        assert_eq!(
+            path(odd, false),
+            Path::new("/home/ann/.local/state/enclog/app.chain")
+        );
+    }
+
+    #[test]
+    fn a_name_that_is_not_a_plain_file_name_is_refused() {
+        for name in ["", ".", "..", "a/b", "../app", "/app", "a\0b"] {
+            let err = resolve(name, |_| None, false).unwrap_err();
+            assert!(matches!(&err, ChainStateError::BadName { name: n } if n == name));
+            assert!(err.to_string().contains("not a plain file name"), "{err}");
+        }
+        assert!(ChainState::default_path("a/b").is_err());
+        assert!(ChainState::open_default("..").is_err());
+        for name in ["app", "app.v2", "..app", "my app"] {
+            assert!(resolve(name, |_| None, false).is_ok(), "{name}");
+        }
+    }
+
+    #[test]
+    fn default_path_reads_the_environment() {
+        // Whatever this process's environment is, the name ends the path.
+        let path = ChainState::default_path("billing").unwrap();
+        assert_eq!(path.file_name().unwrap(), "billing.chain");
+        assert!(path.is_absolute() || std::env::var_os("ENCLOG_STATE_DIR").is_some());
+    }
+}
