@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use enclog::{Keyring, Recipient, Sealer, SealingKey};
+use enclog::{Keyring, Recipient, SealingKey};
 use zeroize::Zeroizing;
 
 /// The environment variable naming a key file.
@@ -176,15 +176,15 @@ pub(crate) fn load_keyring(args: &ReaderKeys) -> Result<LoadedKeys> {
 }
 
 /// Loads the one key a writer seals with.
-pub(crate) fn load_sealer(args: &WriterKeys) -> Result<Sealer> {
+pub(crate) fn load_sealing_key(args: &WriterKeys) -> Result<SealingKey> {
     if let Some(text) = &args.recipient {
         let recipient: Recipient = text.parse().context("--recipient")?;
-        return Ok(Sealer::new(recipient));
+        return Ok(recipient.into());
     }
     if let Some(path) = &args.recipient_file {
-        return Ok(Sealer::new(
-            Recipient::from_file(path).context("--recipient-file")?,
-        ));
+        return Ok(Recipient::from_file(path)
+            .context("--recipient-file")?
+            .into());
     }
     let mut sources = Vec::new();
     if let Some(path) = &args.key_file {
@@ -214,18 +214,13 @@ pub(crate) fn load_sealer(args: &WriterKeys) -> Result<Sealer> {
         );
     }
     match sources.pop().expect("one source") {
-        Source::File { path, origin } => SealingKey::from_file(&path)
-            .map(Sealer::new)
-            .with_context(|| origin),
-        Source::Text { text, origin } => SealingKey::from_text(&text)
-            .map(Sealer::new)
-            .with_context(|| origin),
+        Source::File { path, origin } => SealingKey::from_file(&path).with_context(|| origin),
+        Source::Text { text, origin } => SealingKey::from_text(&text).with_context(|| origin),
         Source::Command { command, origin } => {
             let output = run_key_command(&command, origin)?;
             let lines: Vec<&str> = key_lines(&output).collect();
             match lines.as_slice() {
                 [line] => SealingKey::from_text(line)
-                    .map(Sealer::new)
                     .with_context(|| format!("{origin} `{command}` printed an invalid key")),
                 [] => bail!("{origin} `{command}` printed no key on its standard output"),
                 _ => bail!(

@@ -2,10 +2,13 @@
 
 use std::fs::OpenOptions;
 use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Args;
+use enclog::Sealer;
+use enclog::seal::{ChainState, Rotation};
 
 use crate::cmd::Status;
 use crate::keys::{self, WriterKeys};
@@ -35,6 +38,13 @@ as that many lines), and stderr names the line and the number of pieces. So no
 byte is lost, memory stays bounded by the limit, and nothing is changed
 silently. The default keeps every sealed line under decrypt's default limit.
 
+Sessions and chains: each run is one session (more with --rotate-lines or
+--rotate-after); its first line links it to the session before it in its
+lineage. With --chain FILE the lineage continues across runs, so `enclog
+verify` sees a deleted, reordered, replayed or forged run; without it each run
+starts a new chain, which verify reports unless --allow-new-chains. Keep FILE
+in a private folder (it holds a chain key), one FILE per writer.
+
 Exit status: 0 success; 1 some lines were longer than --max-line and were split;
 2 usage, I/O or key error.")]
 pub(crate) struct EncryptArgs {
@@ -46,13 +56,50 @@ pub(crate) struct EncryptArgs {
     /// default --max-line.
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_LINE, value_parser = at_least_one)]
     max_line: usize,
+    /// Continue the writer's lineage through this chain state file (created if missing; 0600,
+    /// locked: one writer per file). Put it in a private folder, not beside the log.
+    #[arg(long, value_name = "FILE")]
+    chain: Option<PathBuf>,
+    /// End a session and start the next (linked) one every N lines.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    rotate_lines: Option<u64>,
+    /// End a session and start the next (linked) one after DURATION (e.g. 30s, 15m, 1h),
+    /// even while no line comes. Recipient keys rotate every 15 minutes by default.
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    rotate_after: Option<Duration>,
     #[command(flatten)]
     keys: WriterKeys,
 }
 
 /// Runs `enclog encrypt`.
 pub(crate) fn run(args: EncryptArgs) -> Result<Status> {
-    let sealer = keys::load_sealer(&args.keys)?;
+    let key = keys::load_sealing_key(&args.keys)?;
+    let mut rotation = Rotation::default();
+    if let Some(n) = args.rotate_lines {
+        rotation = rotation.max_lines(n);
+    }
+    if let Some(age) = args.rotate_after {
+        rotation = rotation.max_age(age);
+    }
+    let sealer = match &args.chain {
+        None => Sealer::with_rotation(key, rotation),
+        Some(path) => {
+            if let Some(log) = &args.output
+                && beside(path, log)
+            {
+                messages::note(format_args!(
+                    "warning: the chain state {} is in the log's folder: backups, shippers and \
+                     globs over that folder copy it, and it holds a chain key; move it to a \
+                     private folder (e.g. ~/.local/state/enclog/)",
+                    messages::file_name(path)
+                ));
+            }
+            let state = ChainState::open(path)
+                .with_context(|| format!("--chain {}", messages::file_name(path)))?;
+            Sealer::with_chain_state(key, rotation, state)
+                .with_context(|| format!("--chain {}", messages::file_name(path)))?
+        }
+    };
     // Fail closed: a broken random number generator is reported before any line is read.
     sealer.start()?;
     if !io::stdin().is_terminal() {
@@ -103,6 +150,37 @@ pub(crate) fn run(args: EncryptArgs) -> Result<Status> {
     out.write_all(&sealed).map_err(write_err)?;
     out.flush().map_err(write_err)?;
     Ok(status)
+}
+
+/// Whether the chain state and the log are in one folder.
+fn beside(state: &Path, log: &Path) -> bool {
+    let folder = |p: &Path| {
+        let parent = p.parent().filter(|p| !p.as_os_str().is_empty());
+        std::fs::canonicalize(parent.unwrap_or(Path::new("."))).ok()
+    };
+    folder(state).is_some_and(|f| Some(f) == folder(log))
+}
+
+/// `--rotate-after`: a number with a unit (`ms`, `s`, `m`, `h`), e.g. `90s` or `15m`.
+fn duration(text: &str) -> Result<Duration, String> {
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| format!("`{text}` has no unit: write e.g. 30s, 15m or 1h"))?;
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` does not start with a number: write e.g. 30s, 15m or 1h"))?;
+    let duration = match unit {
+        "ms" => Duration::from_millis(n),
+        "s" => Duration::from_secs(n),
+        "m" => Duration::from_secs(n.saturating_mul(60)),
+        "h" => Duration::from_secs(n.saturating_mul(3600)),
+        _ => return Err(format!("unknown unit `{unit}` in `{text}`: use ms, s, m or h")),
+    };
+    if duration.is_zero() {
+        return Err("the duration must be more than zero".into());
+    }
+    Ok(duration)
 }
 
 /// `--max-line`: a number of bytes, at least 1.

@@ -28,6 +28,30 @@ pub(crate) enum JsonLine<'a> {
     Failed(&'a str),
 }
 
+/// A link as JSON: lineage, index, and where the session comes from.
+fn link_json(link: &enclog::format::Link) -> Value {
+    use enclog::format::LinkFrom;
+    let mut map = Map::new();
+    map.insert("lineage".into(), link.lineage.to_string().into());
+    map.insert("index".into(), link.index.into());
+    let (from, extra): (&str, Option<(&str, u64)>) = match &link.from {
+        LinkFrom::Root => ("root", None),
+        LinkFrom::Successor { count, .. } => ("successor", Some(("count", *count))),
+        LinkFrom::AfterCrash { .. } => ("after-crash", None),
+        LinkFrom::Branch { fork_point, .. } => ("branch", Some(("fork_point", *fork_point))),
+        _ => ("unknown", None),
+    };
+    map.insert("from".into(), from.into());
+    if let Some(prev) = link.from.prev() {
+        map.insert("prev_key_id".into(), prev.key_id.to_string().into());
+        map.insert("prev_session".into(), prev.session.to_string().into());
+    }
+    if let Some((name, value)) = extra {
+        map.insert(name.into(), value.into());
+    }
+    Value::Object(map)
+}
+
 /// Writes one JSON object (and a newline) describing an input line.
 pub(crate) fn write_json(
     out: &mut impl Write,
@@ -62,6 +86,13 @@ pub(crate) fn write_json(
             if let Some(ts) = o.timestamp {
                 map.insert("timestamp".into(), ts.into());
             }
+            map.insert("version".into(), o.version.into());
+            // A v2 session's first record: its place in the writer's lineage (never its chain
+            // key, which is a secret of the readers).
+            map.insert(
+                "link".into(),
+                o.link.as_ref().map_or(Value::Null, link_json),
+            );
             match o.meta {
                 Some(meta) => put_bytes(&mut map, "meta", meta),
                 None => {
