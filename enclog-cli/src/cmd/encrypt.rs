@@ -175,7 +175,11 @@ fn duration(text: &str) -> Result<Duration, String> {
         "s" => Duration::from_secs(n),
         "m" => Duration::from_secs(n.saturating_mul(60)),
         "h" => Duration::from_secs(n.saturating_mul(3600)),
-        _ => return Err(format!("unknown unit `{unit}` in `{text}`: use ms, s, m or h")),
+        _ => {
+            return Err(format!(
+                "unknown unit `{unit}` in `{text}`: use ms, s, m or h"
+            ));
+        }
     };
     if duration.is_zero() {
         return Err("the duration must be more than zero".into());

@@ -91,7 +91,7 @@ pub(crate) fn write_json(
             // key, which is a secret of the readers).
             map.insert(
                 "link".into(),
-                o.link.as_ref().map_or(Value::Null, link_json),
+                o.link.as_deref().map_or(Value::Null, link_json),
             );
             match o.meta {
                 Some(meta) => put_bytes(&mut map, "meta", meta),

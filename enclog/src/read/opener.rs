@@ -21,7 +21,10 @@ fn take_part<'a>(body: &mut &'a [u8], what: &'static str) -> Result<&'a [u8], Op
     };
     let (len, used) = format::read_varint(body).map_err(|_| malformed())?;
     let rest = &body[used..];
-    let len = usize::try_from(len).ok().filter(|&l| l <= rest.len()).ok_or_else(malformed)?;
+    let len = usize::try_from(len)
+        .ok()
+        .filter(|&l| l <= rest.len())
+        .ok_or_else(malformed)?;
     let (part, rest) = rest.split_at(len);
     *body = rest;
     Ok(part)
@@ -88,7 +91,7 @@ pub struct Opened<'a> {
     /// An event, the session's close record, or its link record (version 2).
     pub record: RecordKind,
     /// A link record's contents (`plaintext` then holds its raw body); `None` for other records.
-    pub link: Option<Link>,
+    pub link: Option<Box<Link>>,
     /// The record's Poly1305 tag (what the next session's link names as the end of this one);
     /// zeros for zato-enclog lines.
     pub tag: [u8; 16],
@@ -302,7 +305,7 @@ impl Opener {
             let mut id = vec![Header::vm_byte(header.mode)];
             id.extend_from_slice(&header.key_id.to_bytes());
             id.extend_from_slice(header.session_bytes());
-            Some(Link::parse(link, &id)?)
+            Some(Box::new(Link::parse(link, &id)?))
         } else {
             None
         };

@@ -354,7 +354,7 @@ struct OpenedAt {
     mode: Mode,
     sequence: Option<Sequence>,
     record: RecordKind,
-    link: Option<Link>,
+    link: Option<Box<Link>>,
     tag: [u8; 16],
     version: u8,
     timestamp: Option<u64>,

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use tracing_subscriber::EnvFilter;
 
-use crate::seal::{Sealer, SealingKey};
+use crate::seal::{ChainState, ChainStateError, Rotation, Sealer, SealingKey};
 use crate::tracing::writer::EncryptedWriter;
 
 /// Sets up `tracing` for the common case: every event sealed into the file at `path` (created
@@ -19,6 +19,15 @@ use crate::tracing::writer::EncryptedWriter;
 /// random number generator is an error here, never plaintext later (fail closed). For anything
 /// else (stderr, rolling files, non-blocking writers, other formatters) compose
 /// [`EncryptedWriter`] with `tracing_subscriber::fmt` yourself.
+///
+/// **Chain state.** The writer's lineage continues across restarts (`FORMAT.md` §5.5) through a
+/// chain state file in the private state folder of [`ChainState::default_path`], named after
+/// the log's file name and a hash of its full path (so two logs of one name do not share it):
+/// `$ENCLOG_STATE_DIR`, else `$XDG_STATE_HOME/enclog`, else `~/.local/state/enclog`
+/// (`/var/lib/enclog` for root). [`LogGuard::chain_state_path`] says which file. If that state
+/// cannot be used (another process holds it: two processes writing one log; a damaged file),
+/// logging goes on without it — each run then starts a new chain, which `enclog verify`
+/// reports unless `--allow-new-chains` — and stderr says why, once.
 ///
 /// ```no_run
 /// fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -33,12 +42,31 @@ pub fn init_file(
     key: impl Into<SealingKey>,
 ) -> Result<LogGuard, SetupError> {
     let path = path.as_ref();
+    // Refused before anything is opened or created (the log, its chain state).
+    if tracing_core::dispatcher::has_been_set() {
+        return Err(SetupError::AlreadyInitialized(
+            "a global default dispatcher was set".into(),
+        ));
+    }
     let file = open_log(path).map_err(|source| SetupError::Open {
         path: path.to_owned(),
         source,
     })?;
+    let key = key.into();
+    let sealer = match chain_state_for(path) {
+        Ok(state) => Sealer::with_chain_state(key.clone(), Rotation::default(), state),
+        Err(e) => Err(e),
+    }
+    .unwrap_or_else(|e| {
+        eprintln!(
+            "enclog: the log {} goes on without its chain state ({e}): each run starts a new \
+             chain, which `enclog verify` reports unless --allow-new-chains",
+            path.display()
+        );
+        Sealer::new(key)
+    });
     // One lock per event: the file's mutex also keeps lines in sequence order.
-    let writer = EncryptedWriter::locked(key, file).clear_level(true);
+    let writer = EncryptedWriter::locked_with(sealer, file).clear_level(true);
     writer.sealer().start().map_err(SetupError::Seal)?;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     tracing_subscriber::fmt()
@@ -48,6 +76,31 @@ pub fn init_file(
         .try_init()
         .map_err(|e| SetupError::AlreadyInitialized(e.to_string()))?;
     Ok(LogGuard { writer })
+}
+
+/// The default chain state of the log at `path`: `<file name>-<hash of the full path>`.
+fn chain_state_for(path: &Path) -> Result<ChainState, ChainStateError> {
+    let full = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+    let digest = ring::digest::digest(&ring::digest::SHA256, full.as_os_str().as_encoded_bytes());
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    let plain: String = file_name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let hash: String = digest.as_ref()[..4]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    ChainState::open_default(&format!("{}-{hash}", plain.trim_start_matches('.')))
 }
 
 fn open_log(path: &Path) -> std::io::Result<File> {
@@ -95,6 +148,22 @@ impl LogGuard {
     /// ```
     pub fn lost_lines(&self) -> u64 {
         self.writer.lost_lines()
+    }
+
+    /// The chain state file the writer continues its lineage through (see [`init_file`]);
+    /// `None` when it could not be used.
+    ///
+    /// Not run here: a guard comes from [`init_file`], which installs a global subscriber.
+    ///
+    /// ```no_run
+    /// let guard = enclog::init_file("app.log", enclog::Key::generate()?)?;
+    /// if let Some(path) = guard.chain_state_path() {
+    ///     println!("chain state: {}", path.display());
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn chain_state_path(&self) -> Option<&Path> {
+        self.sealer().chain_state().map(ChainState::path)
     }
 
     /// The sealer, e.g. to watch the key file with [`KeyReloader`](crate::seal::KeyReloader).

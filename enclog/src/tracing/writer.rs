@@ -329,7 +329,12 @@ impl<W: Write> EncryptedWriter<Mutex<W>> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn locked(key: impl Into<SealingKey>, writer: W) -> EncryptedWriter<Mutex<W>> {
-        let mut writer = EncryptedWriter::with_sealer(Sealer::new(key), Mutex::new(writer));
+        EncryptedWriter::locked_with(Sealer::new(key), writer)
+    }
+
+    /// [`EncryptedWriter::locked`] with a sealer of the caller's (one with a chain state).
+    pub(crate) fn locked_with(sealer: Sealer, writer: W) -> EncryptedWriter<Mutex<W>> {
+        let mut writer = EncryptedWriter::with_sealer(sealer, Mutex::new(writer));
         writer.settings.inner_orders = true;
         writer
     }
