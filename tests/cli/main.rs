@@ -1,5 +1,6 @@
 //! CLI integration tests: the real `enclog` binary, one module per topic.
 
+mod chain;
 mod decrypt;
 mod demo;
 #[path = "../enclog_bin.rs"]

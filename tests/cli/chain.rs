@@ -1,0 +1,176 @@
+//! Chained sessions from the command line (FORMAT.md §5, §8): `enclog encrypt --chain`,
+//! `--rotate-lines`, and `enclog verify` on whole sessions deleted, reordered, interleaved,
+//! replayed or forged.
+//!
+//! Threat: an attacker who cannot forge a line (no key) removing, moving or repeating whole
+//! runs of a service, or (recipient mode) anyone holding the public recipient sealing a
+//! session of their own and splicing it in.
+
+use std::path::Path;
+
+use crate::fixture::{Env, enclog, lines, run};
+
+/// The lines of a log grouped by session, in order of first appearance (from `decrypt
+/// --output json`, which gives every line its session).
+fn sessions(env: &Env, reader_key: &[&str], log: &Path) -> Vec<Vec<Vec<u8>>> {
+    let mut cmd = enclog(["decrypt", "--output", "json"]);
+    cmd.args(reader_key).arg(log);
+    let out = run(&mut cmd, b"");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let raw = lines(&std::fs::read(log).unwrap());
+    let mut order: Vec<String> = Vec::new();
+    let mut grouped: Vec<Vec<Vec<u8>>> = Vec::new();
+    for (json, line) in out.stdout_text().lines().zip(raw) {
+        let value: serde_json::Value = serde_json::from_str(json).unwrap();
+        let session = value["session"].as_str().unwrap().to_owned();
+        match order.iter().position(|s| *s == session) {
+            Some(i) => grouped[i].push(line),
+            None => {
+                order.push(session);
+                grouped.push(vec![line]);
+            }
+        }
+    }
+    let _ = env;
+    grouped
+}
+
+/// `enclog verify` over `lines` written to a file; the exit code and stdout.
+fn verify(env: &Env, reader_key: &[&str], name: &str, lines: &[Vec<u8>]) -> (i32, String) {
+    let file = env.write(name, &lines.concat());
+    let mut cmd = enclog(["verify"]);
+    cmd.args(reader_key).arg(&file);
+    let r = run(&mut cmd, b"");
+    (r.code, r.stdout_text())
+}
+
+#[test]
+fn three_chained_runs_verify_clean_and_a_session_deleted_moved_mixed_or_replayed_fails() {
+    let env = Env::new();
+    let log = env.path("app.log");
+    let state = env.path("state/app.chain");
+    for run_no in 0..3 {
+        let input = format!("run {run_no} line 1\nrun {run_no} line 2\nrun {run_no} line 3\n");
+        let mut cmd = env.cmd(&["encrypt"]);
+        cmd.arg("-o").arg(&log).arg("--chain").arg(&state);
+        let r = run(&mut cmd, input.as_bytes());
+        assert_eq!(r.code, 0, "{}", r.stderr);
+    }
+    let key = ["--key-file", env.key.to_str().unwrap()];
+    let s = sessions(&env, &key, &log);
+    assert_eq!(s.len(), 3, "three runs, three sessions");
+    let (code, out) = verify(&env, &key, "clean.log", &s.concat());
+    assert_eq!(code, 0, "{out}");
+
+    let cases: [(&str, Vec<Vec<u8>>); 5] = [
+        ("the middle run deleted", [&s[0][..], &s[2]].concat()),
+        ("the last two runs swapped", [&s[0][..], &s[2], &s[1]].concat()),
+        (
+            "the last two runs' lines mixed",
+            [&s[0][..], &s[1][..2], &s[2][..2], &s[1][2..], &s[2][2..]].concat(),
+        ),
+        ("the middle run replayed", [&s[0][..], &s[1], &s[2], &s[1]].concat()),
+        ("the first run replayed", [&s[0][..], &s[1], &s[0], &s[2]].concat()),
+    ];
+    for (what, lines) in cases {
+        let (code, out) = verify(&env, &key, "edited.log", &lines);
+        assert_eq!(code, 1, "{what}: {out}");
+    }
+}
+
+#[test]
+fn recipient_sessions_rotated_every_three_lines_chain_and_a_forged_or_missing_one_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let identity = dir.path().join("identity.key");
+    let out = run(
+        &mut enclog(["genkey", "--recipient", "-o", identity.to_str().unwrap()]),
+        b"",
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let recipient = out.stdout_text().trim().to_owned();
+    let env = Env::new();
+    let log = env.path("r.log");
+    let input: String = (1..=12).map(|i| format!("event {i}\n")).collect();
+    let r = run(
+        enclog(["encrypt", "--recipient", &recipient, "--rotate-lines", "3", "-o"]).arg(&log),
+        input.as_bytes(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let key = ["--key-file", identity.to_str().unwrap()];
+    let s = sessions(&env, &key, &log);
+    assert!(s.len() >= 4, "{} sessions", s.len());
+    let (code, out) = verify(&env, &key, "clean.log", &s.concat());
+    assert_eq!(code, 0, "{out}");
+
+    // A session cut out.
+    let (code, out) = verify(&env, &key, "cut.log", &[&s[0][..], &s[2], &s[3]].concat());
+    assert_eq!(code, 1, "{out}");
+    // A session replaced by one sealed by anyone who holds the public recipient.
+    let forged = run(
+        &mut enclog(["encrypt", "--recipient", &recipient]),
+        b"event 4\nevent 5\nevent 6\n",
+    );
+    assert_eq!(forged.code, 0, "{}", forged.stderr);
+    let spliced = [&s[0][..], &lines(&forged.stdout), &s[2], &s[3]].concat();
+    let (code, out) = verify(&env, &key, "forged.log", &spliced);
+    assert_eq!(code, 1, "{out}");
+    // Even when new chains are allowed, the session it replaced is missing.
+    let file = env.write("forged2.log", &spliced.concat());
+    let r = run(
+        enclog(["verify", "--allow-new-chains"]).args(key).arg(&file),
+        b"",
+    );
+    assert_eq!(r.code, 1, "{}", r.stdout_text());
+}
+
+#[test]
+fn rotate_after_takes_a_duration_with_a_unit_and_refuses_others() {
+    let env = Env::new();
+    for good in ["500ms", "30s", "15m", "1h"] {
+        let r = run(&mut env.cmd(&["encrypt", "--rotate-after", good]), b"x\n");
+        assert_eq!(r.code, 0, "{good}: {}", r.stderr);
+    }
+    for bad in ["15", "0s", "1d", "m"] {
+        let r = run(&mut env.cmd(&["encrypt", "--rotate-after", bad]), b"x\n");
+        assert_eq!(r.code, 2, "{bad} accepted");
+        assert!(r.stderr.contains("--rotate-after"), "{bad}: {}", r.stderr);
+    }
+}
+
+#[test]
+fn a_chain_state_beside_the_log_is_used_with_a_warning_and_one_writer_holds_it() {
+    let env = Env::new();
+    let log = env.path("app.log");
+    let state = env.path("app.chain");
+    let mut cmd = env.cmd(&["encrypt"]);
+    cmd.arg("-o").arg(&log).arg("--chain").arg(&state);
+    let r = run(&mut cmd, b"x\n");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("log's folder"), "{}", r.stderr);
+    assert!(state.exists());
+    // A second writer on the same state while the first runs: refused, with why.
+    let mut first = crate::enclog_bin::command();
+    let mut child = first
+        .args(["encrypt", "--chain"])
+        .arg(&state)
+        .arg("--key-file")
+        .arg(&env.key)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut second = env.cmd(&["encrypt"]);
+    second.arg("--chain").arg(&state);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let refused = loop {
+        let r = run(&mut second, b"y\n");
+        if r.code == 2 || std::time::Instant::now() > deadline {
+            break r;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50)); // the first may not hold it yet
+    };
+    drop(child.stdin.take());
+    child.wait().unwrap();
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(refused.stderr.contains("another process"), "{}", refused.stderr);
+}
