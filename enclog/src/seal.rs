@@ -36,7 +36,7 @@ mod sealing_key;
 mod session;
 
 pub use crate::error::SealError;
-pub use chain_state::{ChainState, ChainStateError};
+pub use chain_state::{ChainHead, ChainState, ChainStateError};
 #[cfg(any(feature = "tracing", feature = "log"))]
 pub use failure::WriteErrorPolicy;
 #[cfg(feature = "follow")]

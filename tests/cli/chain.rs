@@ -64,13 +64,22 @@ fn three_chained_runs_verify_clean_and_a_session_deleted_moved_mixed_or_replayed
 
     let cases: [(&str, Vec<Vec<u8>>); 5] = [
         ("the middle run deleted", [&s[0][..], &s[2]].concat()),
-        ("the last two runs swapped", [&s[0][..], &s[2], &s[1]].concat()),
+        (
+            "the last two runs swapped",
+            [&s[0][..], &s[2], &s[1]].concat(),
+        ),
         (
             "the last two runs' lines mixed",
             [&s[0][..], &s[1][..2], &s[2][..2], &s[1][2..], &s[2][2..]].concat(),
         ),
-        ("the middle run replayed", [&s[0][..], &s[1], &s[2], &s[1]].concat()),
-        ("the first run replayed", [&s[0][..], &s[1], &s[0], &s[2]].concat()),
+        (
+            "the middle run replayed",
+            [&s[0][..], &s[1], &s[2], &s[1]].concat(),
+        ),
+        (
+            "the first run replayed",
+            [&s[0][..], &s[1], &s[0], &s[2]].concat(),
+        ),
     ];
     for (what, lines) in cases {
         let (code, out) = verify(&env, &key, "edited.log", &lines);
@@ -92,7 +101,15 @@ fn recipient_sessions_rotated_every_three_lines_chain_and_a_forged_or_missing_on
     let log = env.path("r.log");
     let input: String = (1..=12).map(|i| format!("event {i}\n")).collect();
     let r = run(
-        enclog(["encrypt", "--recipient", &recipient, "--rotate-lines", "3", "-o"]).arg(&log),
+        enclog([
+            "encrypt",
+            "--recipient",
+            &recipient,
+            "--rotate-lines",
+            "3",
+            "-o",
+        ])
+        .arg(&log),
         input.as_bytes(),
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -117,7 +134,9 @@ fn recipient_sessions_rotated_every_three_lines_chain_and_a_forged_or_missing_on
     // Even when new chains are allowed, the session it replaced is missing.
     let file = env.write("forged2.log", &spliced.concat());
     let r = run(
-        enclog(["verify", "--allow-new-chains"]).args(key).arg(&file),
+        enclog(["verify", "--allow-new-chains"])
+            .args(key)
+            .arg(&file),
         b"",
     );
     assert_eq!(r.code, 1, "{}", r.stdout_text());
@@ -172,5 +191,9 @@ fn a_chain_state_beside_the_log_is_used_with_a_warning_and_one_writer_holds_it()
     drop(child.stdin.take());
     child.wait().unwrap();
     assert_eq!(refused.code, 2, "{}", refused.stderr);
-    assert!(refused.stderr.contains("another process"), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("another process"),
+        "{}",
+        refused.stderr
+    );
 }

@@ -95,7 +95,11 @@ fn init_file_seals_events_closes_on_drop_and_chains_across_restarts() {
             _ => {}
         }
     }
-    assert_eq!(closes.len(), 2, "dropping the guard writes the close record");
+    assert_eq!(
+        closes.len(),
+        2,
+        "dropping the guard writes the close record"
+    );
     assert_eq!(events.len(), 4, "{events:?}");
     assert!(events[0].contains("INFO") && events[0].contains("dora@example.com"));
     assert!(events[1].contains("WARN") && events[1].contains("disk almost full"));

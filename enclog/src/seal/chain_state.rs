@@ -11,6 +11,7 @@ use std::sync::{Mutex, PoisonError};
 
 use zeroize::Zeroizing;
 
+use crate::format::{LineageId, Mode, SessionRef};
 use crate::key::KeyId;
 use crate::key::secret_file;
 
@@ -261,49 +262,115 @@ impl ChainState {
 
     /// The saved point, or `None` when there is no file yet (the writer starts a new lineage).
     pub(crate) fn load(&self) -> Result<Option<SavedPoint>, ChainStateError> {
-        let path = &self.path;
-        let io = |source| ChainStateError::Io {
-            path: path.clone(),
-            source,
-        };
-        let mut file = match secret_file::open(path) {
-            Ok(file) => file,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(io(e)),
-        };
-        let meta = file.metadata().map_err(io)?;
-        if !meta.is_file() {
-            return Err(io(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "it is not a regular file (a folder, pipe or device); remove it",
-            )));
-        }
-        if let Some((owner, uid)) = secret_file::foreign_owner(&meta).map_err(io)? {
-            return Err(ChainStateError::ForeignOwner {
-                path: path.clone(),
-                owner,
-                uid,
-            });
-        }
-        if let Some(mode) = secret_file::loose_mode(&meta) {
-            return Err(ChainStateError::LoosePermissions {
-                path: path.clone(),
-                mode,
-            });
-        }
-        let raw = secret_file::read_capped(&mut file).map_err(io)?;
-        if raw.len() > secret_file::MAX_KEY_FILE {
-            return Err(ChainStateError::Malformed {
-                path: path.clone(),
-                line: 1,
-                reason: "the file is larger than 64 KiB; a chain state is under 1 KiB".into(),
-            });
-        }
-        text::parse(&raw)
-            .map(Some)
-            .map_err(|fault| fault.in_file(path.clone()))
+        load_from(&self.path)
     }
 
+    /// What a chain state file says of its writer's latest session, read without taking the
+    /// writer's lock (the writer may be running): the anchor `enclog verify --chain FILE`
+    /// checks the end of a log against (`FORMAT.md` §8: the end of a log is invisible to a
+    /// chain walk). The file must be private like the writer's own (it holds a chain key);
+    /// the head keeps none of it.
+    ///
+    /// ```
+    /// use enclog::seal::{ChainState, Rotation};
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("app.chain");
+    /// let sealer = enclog::Sealer::with_chain_state(
+    ///     enclog::Key::generate()?, Rotation::default(), ChainState::open(&path)?)?;
+    /// let mut log = sealer.seal_line(b"event")?;
+    /// sealer.close_to(&mut log)?;
+    /// let head = ChainState::head(&path)?.expect("saved at the first line");
+    /// assert_eq!(head.session.session, sealer.session_id().unwrap());
+    /// assert_eq!((head.index, head.count), (0, Some(2))); // an event and the close record
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn head(path: impl AsRef<Path>) -> Result<Option<ChainHead>, ChainStateError> {
+        let path = path.as_ref();
+        let Some(point) = load_from(path)? else {
+            return Ok(None);
+        };
+        let mode = match point.vm {
+            0x21 => Mode::Symmetric,
+            _ => Mode::Recipient,
+        };
+        let mut raw = [0u8; 32];
+        raw[..point.session.len()].copy_from_slice(&point.session);
+        Ok(Some(ChainHead {
+            lineage: LineageId::from_bytes(point.lineage),
+            index: point.index,
+            session: SessionRef::new(mode, point.key_id, raw),
+            count: point.end.map(|(count, _)| count),
+            end_tag: point.end.map(|(_, tag)| tag),
+        }))
+    }
+}
+
+/// A writer's latest session as its chain state names it (see [`ChainState::head`]).
+///
+/// ```
+/// # let _ = |head: enclog::seal::ChainHead| (head.lineage, head.index, head.count);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ChainHead {
+    /// The writer's lineage.
+    pub lineage: LineageId,
+    /// The session's index in it.
+    pub index: u64,
+    /// The session.
+    pub session: SessionRef,
+    /// How many records it had, once closed (`None`: the writer is running, or crashed).
+    pub count: Option<u64>,
+    /// The tag of its close record, once closed.
+    pub end_tag: Option<[u8; 16]>,
+}
+
+/// Reads a chain state file (see [`ChainState::load`]).
+fn load_from(path: &Path) -> Result<Option<SavedPoint>, ChainStateError> {
+    let path = &path.to_owned();
+    let io = |source| ChainStateError::Io {
+        path: path.clone(),
+        source,
+    };
+    let mut file = match secret_file::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io(e)),
+    };
+    let meta = file.metadata().map_err(io)?;
+    if !meta.is_file() {
+        return Err(io(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "it is not a regular file (a folder, pipe or device); remove it",
+        )));
+    }
+    if let Some((owner, uid)) = secret_file::foreign_owner(&meta).map_err(io)? {
+        return Err(ChainStateError::ForeignOwner {
+            path: path.clone(),
+            owner,
+            uid,
+        });
+    }
+    if let Some(mode) = secret_file::loose_mode(&meta) {
+        return Err(ChainStateError::LoosePermissions {
+            path: path.clone(),
+            mode,
+        });
+    }
+    let raw = secret_file::read_capped(&mut file).map_err(io)?;
+    if raw.len() > secret_file::MAX_KEY_FILE {
+        return Err(ChainStateError::Malformed {
+            path: path.clone(),
+            line: 1,
+            reason: "the file is larger than 64 KiB; a chain state is under 1 KiB".into(),
+        });
+    }
+    text::parse(&raw)
+        .map(Some)
+        .map_err(|fault| fault.in_file(path.clone()))
+}
+
+impl ChainState {
     /// Replaces the file with `point`, unless this `ChainState` already wrote a later state
     /// (a higher index, or the same index closed): then nothing is written.
     pub(crate) fn save(&self, point: &SavedPoint) -> Result<(), ChainStateError> {
