@@ -5,6 +5,7 @@ mod key_file;
 #[path = "../python_env.rs"]
 mod python_env;
 
+mod commitment;
 mod concurrency;
 mod follow;
 mod fork;

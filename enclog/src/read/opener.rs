@@ -88,9 +88,10 @@ pub struct Opened<'a> {
     pub mode: Mode,
     /// The line's place in its writer's session (`None` for zato-enclog lines, which have none).
     pub sequence: Option<Sequence>,
-    /// An event, the session's close record, or its link record (version 2).
+    /// An event, or the session's close record.
     pub record: RecordKind,
-    /// A link record's contents (`plaintext` then holds its raw body); `None` for other records.
+    /// The session's link, carried by its first record in version 2 (`plaintext` then holds the
+    /// record's body only); `None` for other records.
     pub link: Option<Box<Link>>,
     /// The record's Poly1305 tag (what the next session's link names as the end of this one);
     /// zeros for zato-enclog lines.
