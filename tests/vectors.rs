@@ -167,7 +167,7 @@ fn open_and_check(version: u8, v: &Vector) -> Opened {
     assert_eq!(opened.tag[..], token[token.len() - 16..], "{}", v.name);
     Opened {
         tag: opened.tag,
-        link: opened.link.clone(),
+        link: opened.link.as_deref().cloned(),
     }
 }
 
