@@ -855,4 +855,21 @@ mod tests {
         let mut opener = crate::Opener::new(key.into());
         assert_eq!(opener.open(&line).unwrap().unwrap().plaintext, event);
     }
+
+    /// Forward security of the links (FORMAT.md §5.3, §7.3): once a session's successor is
+    /// linked, the chain key that authenticated the link is gone from the sealer, so a writer
+    /// compromised later cannot authenticate a session in that successor's place.
+    #[test]
+    fn a_chain_key_is_erased_once_its_successor_is_linked() {
+        let identity = crate::Identity::generate().unwrap();
+        let sealer = Sealer::with_rotation(identity.recipient(), Rotation::default().max_lines(1));
+        sealer.seal_line(b"first session").unwrap();
+        let first = Arc::clone(&sealer.shared.session.load_full().unwrap().chain);
+        assert!(first.next_chain_key().is_some(), "held until the successor");
+        sealer.seal_line(b"second session").unwrap();
+        let second = Arc::clone(&sealer.shared.session.load_full().unwrap().chain);
+        assert_eq!(second.index, first.index + 1);
+        assert!(first.next_chain_key().is_none(), "erased once used");
+        assert!(second.next_chain_key().is_some());
+    }
 }

@@ -10,6 +10,7 @@ mod concurrency;
 mod follow;
 mod fork;
 mod leaks;
+mod lineage;
 mod non_blocking;
 mod parallel;
 mod properties;
