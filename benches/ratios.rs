@@ -280,7 +280,7 @@ fn main() {
             run(&plain),
         );
         compare(
-            "tracing_sync: format floor (the floor + v1 header as AAD + marker) vs plain fmt",
+            "tracing_sync: format floor (the floor + v2 header as AAD + marker) vs plain fmt",
             "the floor with the line format's own bytes",
             run(&format_floor),
             run(&plain),

@@ -8,7 +8,7 @@
 //!   `encrypted` (`EncryptedWriter::locked` around the same `BufWriter`: its mutex orders the
 //!   lines), `encrypted_generic` (`EncryptedWriter::new` around the `Mutex`: the session's order
 //!   lock too), `encrypted_clear_level`, and `format_floor` (`workloads::FloorWriter::with_format`:
-//!   the raw AEAD, base64 and the v1 header, nothing else; for profiling against `encrypted`).
+//!   the raw AEAD, base64 and the v2 header, nothing else; for profiling against `encrypted`).
 //!   Target: encrypted ≤ 1.6 × plain.
 //! - `tracing_non_blocking/*`: the cost on the **calling thread** with
 //!   `tracing_appender::non_blocking` (`.lossy(false)`): `plain` (`non_blocking(file)`),

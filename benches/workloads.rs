@@ -270,8 +270,8 @@ pub(crate) fn sink() -> BufWriter<File> {
 /// nonce), base64-encodes it into a line and writes that line with one `write_all`. No header,
 /// no session, no sequence lock, no clear metadata.
 ///
-/// [`FloorWriter::with_format`] adds what the v1 line format itself costs (`FORMAT.md`): a
-/// 22-byte header (a symmetric line's, sequence number < 128) authenticated as AAD and encoded
+/// [`FloorWriter::with_format`] adds what the v2 line format itself costs (`FORMAT.md`): a
+/// 39-byte header (a symmetric line's, sequence number < 128) authenticated as AAD and encoded
 /// with the event, and the `enclog:` marker. Still no session, lock or anything else.
 pub(crate) struct FloorWriter {
     pub(crate) inner: Mutex<BufWriter<File>>,
@@ -281,8 +281,9 @@ pub(crate) struct FloorWriter {
     header: usize,
 }
 
-/// A symmetric v1 header: kind, key id, 16-byte session, one-byte sequence number.
-const FORMAT_HEADER: usize = 1 + 4 + 16 + 1;
+/// A symmetric v2 header: vm, type, key id, 16-byte key commitment, 16-byte session, one-byte
+/// sequence number.
+const FORMAT_HEADER: usize = 1 + 1 + 4 + 16 + 16 + 1;
 
 impl FloorWriter {
     pub(crate) fn new() -> FloorWriter {
