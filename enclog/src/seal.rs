@@ -260,7 +260,10 @@ impl Sealer {
     /// ```
     pub fn session_id(&self) -> Option<SessionId> {
         let session = self.shared.session.load();
-        session.as_ref().filter(|s| s.cipher.is_some()).map(|s| s.id())
+        session
+            .as_ref()
+            .filter(|s| s.cipher.is_some())
+            .map(|s| s.id())
     }
 
     /// Starts a session now instead of at the first line, so that a broken random number
@@ -575,8 +578,13 @@ impl Sealer {
             // session with an old generation, and it is closed at its next line.
             let key_generation = self.shared.key_generation.load(Ordering::Acquire);
             let key = self.shared.key.load();
-            let Some(fresh) =
-                Session::start(&key, self.shared.rotation, generation, key_generation, &origin)?
+            let Some(fresh) = Session::start(
+                &key,
+                self.shared.rotation,
+                generation,
+                key_generation,
+                &origin,
+            )?
             else {
                 return Ok(None);
             };

@@ -111,7 +111,13 @@ impl Header {
                         reason: "clear metadata flag on a record that is not an event",
                     });
                 }
-                (first & V2_MODE_MASK, record, has_meta, kind & V2_LINK != 0, 2)
+                (
+                    first & V2_MODE_MASK,
+                    record,
+                    has_meta,
+                    kind & V2_LINK != 0,
+                    2,
+                )
             }
             other => {
                 return Err(OpenError::Unsupported {

@@ -6,7 +6,7 @@ use std::fmt;
 
 use zeroize::Zeroizing;
 
-use super::header::{read_varint, varint_into, MAX_VARINT_LEN};
+use super::header::{MAX_VARINT_LEN, read_varint, varint_into};
 use super::{Mode, SessionId};
 use crate::error::OpenError;
 use crate::key::KeyId;
@@ -260,24 +260,35 @@ impl Link {
     pub(crate) fn parse(body: &[u8], id: &[u8]) -> Result<Link, OpenError> {
         let malformed = |reason| OpenError::Malformed { reason };
         let mut at = Reader { body, at: 0 };
-        let lineage = LineageId(at.take::<16>().ok_or(malformed("link record: no lineage"))?);
+        let lineage = LineageId(
+            at.take::<16>()
+                .ok_or(malformed("link record: no lineage"))?,
+        );
         let index = at.varint().ok_or(malformed("link record: bad index"))?;
-        let next = at.take::<32>().ok_or(malformed("link record: no chain key"))?;
+        let next = at
+            .take::<32>()
+            .ok_or(malformed("link record: no chain key"))?;
         let kind = at.take::<1>().ok_or(malformed("link record: no origin"))?[0];
         let from = match kind {
             FROM_ROOT => LinkFrom::Root,
             FROM_SUCCESSOR | FROM_AFTER_CRASH | FROM_BRANCH => {
-                let prev = at.session().ok_or(malformed("link record: bad predecessor"))?;
+                let prev = at
+                    .session()
+                    .ok_or(malformed("link record: bad predecessor"))?;
                 match kind {
                     FROM_SUCCESSOR => LinkFrom::Successor {
                         prev,
                         count: at.varint().ok_or(malformed("link record: bad count"))?,
-                        end_tag: at.take::<16>().ok_or(malformed("link record: no end tag"))?,
+                        end_tag: at
+                            .take::<16>()
+                            .ok_or(malformed("link record: no end tag"))?,
                     },
                     FROM_AFTER_CRASH => LinkFrom::AfterCrash { prev },
                     _ => LinkFrom::Branch {
                         prev,
-                        fork_point: at.varint().ok_or(malformed("link record: bad fork point"))?,
+                        fork_point: at
+                            .varint()
+                            .ok_or(malformed("link record: bad fork point"))?,
                     },
                 }
             }
@@ -286,12 +297,16 @@ impl Link {
         let before_mac = at.at;
         let mac = match from {
             LinkFrom::Root => None,
-            _ => Some(at.take::<MAC_LEN>().ok_or(malformed("link record: no MAC"))?),
+            _ => Some(
+                at.take::<MAC_LEN>()
+                    .ok_or(malformed("link record: no MAC"))?,
+            ),
         };
         if at.at != body.len() {
             return Err(malformed("link record: bytes after its end"));
         }
-        let mut signed = Zeroizing::new(Vec::with_capacity(MAC_LABEL.len() + id.len() + before_mac));
+        let mut signed =
+            Zeroizing::new(Vec::with_capacity(MAC_LABEL.len() + id.len() + before_mac));
         signed.extend_from_slice(MAC_LABEL);
         signed.extend_from_slice(id);
         signed.extend_from_slice(&body[..before_mac]);

@@ -250,7 +250,9 @@ impl Recipient {
     /// Starts a session: a fresh ephemeral key pair agreed with this recipient. Returns the
     /// ephemeral public key (carried in every line) and the session key; the ephemeral secret
     /// is dropped (and zeroized) before this returns.
-    pub(crate) fn start_session(&self) -> Result<([u8; 32], Zeroizing<[u8; 32]>), getrandom::Error> {
+    pub(crate) fn start_session(
+        &self,
+    ) -> Result<([u8; 32], Zeroizing<[u8; 32]>), getrandom::Error> {
         let mut bytes = Zeroizing::new([0u8; 32]);
         getrandom::fill(&mut bytes[..])?;
         Ok(self.session_from(bytes, crate::format::FORMAT_VERSION))

@@ -21,7 +21,10 @@ fn take_part<'a>(body: &mut &'a [u8], what: &'static str) -> Result<&'a [u8], Op
     };
     let (len, used) = format::read_varint(body).map_err(|_| malformed())?;
     let rest = &body[used..];
-    let len = usize::try_from(len).ok().filter(|&l| l <= rest.len()).ok_or_else(malformed)?;
+    let len = usize::try_from(len)
+        .ok()
+        .filter(|&l| l <= rest.len())
+        .ok_or_else(malformed)?;
     let (part, rest) = rest.split_at(len);
     *body = rest;
     Ok(part)

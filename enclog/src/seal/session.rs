@@ -67,7 +67,10 @@ impl Session {
                 let id: [u8; 16] = random[..16].try_into().expect("16 bytes");
                 let rotation = rotation.for_symmetric().map(|r| (Instant::now(), r));
                 let session = Session::symmetric(key, id, 0, fork_generation, key_generation);
-                Session { rotation, ..session }
+                Session {
+                    rotation,
+                    ..session
+                }
             }
             SealingKey::Recipient(recipient) => {
                 getrandom::fill(&mut random[16..]).map_err(SealError::Random)?;
@@ -89,7 +92,11 @@ impl Session {
         let next_chain_key = ChainKey::from_bytes(random[16..48].try_into().expect("32 bytes"));
         let fresh_lineage = LineageId(random[48..64].try_into().expect("16 bytes"));
         let (lineage, index, from, chain_key) = chain::link_for(origin, fresh_lineage);
-        let at = SessionRef::new(session.header.mode, session.header.key_id, session.header.session);
+        let at = SessionRef::new(
+            session.header.mode,
+            session.header.key_id,
+            session.header.session,
+        );
         let id = session.link_id();
         crate::format::link::encode(
             &id,
@@ -270,8 +277,7 @@ impl Session {
             None => false,
             Some((started, rotation)) => {
                 let events = self.events();
-                events > 0
-                    && (events >= rotation.lines() || started.elapsed() >= rotation.age())
+                events > 0 && (events >= rotation.lines() || started.elapsed() >= rotation.age())
             }
         }
     }
