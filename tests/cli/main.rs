@@ -12,3 +12,4 @@ mod recipient;
 mod roundtrip;
 mod tailf;
 mod verify;
+mod verify_chain;

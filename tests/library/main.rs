@@ -15,4 +15,5 @@ mod properties;
 mod recipient;
 mod setup;
 mod verify;
+mod verify_chain;
 mod zato;
