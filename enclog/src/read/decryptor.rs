@@ -39,6 +39,10 @@ pub const DEFAULT_MAX_LINE: usize = 16 * 1024 * 1024;
 /// ```
 #[derive(Debug)]
 #[non_exhaustive]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "nearly every line is `Opened`: boxing it would allocate once per line read"
+)]
 pub enum Outcome<'a> {
     /// The line holds no token; pass it through.
     Plain,

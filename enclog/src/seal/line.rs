@@ -215,10 +215,7 @@ mod tests {
                         let bytes: [u8; 32] = secret.clone().try_into().unwrap();
                         let (ephemeral, key) = recipient.session_from(bytes.into(), version);
                         assert_eq!(ephemeral[..16], v.session, "vector {}: session", v.name);
-                        let session = Session::recipient(
-                            &recipient, ephemeral, &key, v.seq, None, generation, 0,
-                        );
-                        session
+                        Session::recipient(&recipient, ephemeral, &key, v.seq, None, generation, 0)
                     }
                 };
                 session.header.version = version;
