@@ -260,6 +260,12 @@ impl Verifier {
     ) -> (Option<Finding>, bool) {
         let branch = matches!(link.from, LinkFrom::Branch { .. });
         let role = role(link);
+        if prev == id {
+            // Its own lines are read, its chain key is its own: such a link would pass as
+            // unchecked, and a forger would start a lineage without a new chain finding.
+            let why = "a session cannot come from itself";
+            return (Some(self.forged_misfit(at, id, prev, at, role, why)), false);
+        }
         let Some(p) = self.chain.sessions.get(&prev) else {
             if self.sessions.get(&prev.1).is_some_and(|s| s.key == prev.0) {
                 // Its lines were read but not its first record (a `missing` finding of its own):

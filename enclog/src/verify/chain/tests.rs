@@ -165,3 +165,25 @@ fn two_successors_of_one_session_are_a_replayed_chain() {
     lines.push(successor(&key, &first, 2, |_, _, _, _| {}));
     assert_eq!(kinds(&key, &lines), [(FindingKind::ReplayedChain, 5)]);
 }
+
+/// Threat: a session whose link names itself, which would otherwise pass as a link to a
+/// session read without its first record (unchecked) and start a lineage unseen.
+#[test]
+fn a_link_naming_its_own_session_is_forged() {
+    let key = Key::generate().unwrap();
+    let first = first_session(&key);
+    let mut raw = [0u8; 32];
+    raw[..16].copy_from_slice(&[9; 16]);
+    let itself = SessionRef::new(Mode::Symmetric, key.id(), raw);
+    let forged = forge_first_record(
+        &key,
+        [9; 16],
+        LineageId::from_bytes([4; 16]),
+        1,
+        &LinkFrom::AfterCrash { prev: itself },
+        &ChainKey::from_bytes([1; 32]),
+    );
+    let mut lines = first.lines.clone();
+    lines.push(forged);
+    assert_eq!(kinds(&key, &lines), [(FindingKind::ForgedLink, 4)]);
+}
