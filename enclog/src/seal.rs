@@ -43,6 +43,8 @@ pub use failure::WriteErrorPolicy;
 pub use reload::KeyReloader;
 pub use sealing_key::SealingKey;
 pub use session::Rotation;
+#[cfg(test)]
+pub(crate) use session::forge_first_record;
 
 use chain::{End, Origin};
 use line::{Line, Plaintext, encode, seal_fernet};

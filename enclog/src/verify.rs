@@ -16,8 +16,58 @@
 //! duplicates), so that files given newest first, or a file given twice, give a handful of
 //! findings (with a hint for the order), not one per line.
 //!
+//! # The chain walk
+//!
+//! Sequence numbers cannot show a whole session deleted: every session left is complete. So
+//! in format version 2 each session's first record carries a **link** (`FORMAT.md` §5): its
+//! writer's lineage, its index in it, and the session before it, authenticated with a chain
+//! key that only that earlier session carried. Reading in order, the verifier walks these
+//! links (`FORMAT.md` §8):
+//!
+//! | finding | what the walk saw |
+//! |---|---|
+//! | [`FindingKind::MissingSessions`] | a session's index jumps in its lineage, or the session it names is not in the input |
+//! | [`FindingKind::SessionsOutOfOrder`] | a session after its successor, or after a higher index of its lineage |
+//! | [`FindingKind::Interleaved`] | a successor's first record before its predecessor's close record |
+//! | [`FindingKind::ReplayedChain`] | two sessions claiming to succeed one session (a branch of a forked child does not count) |
+//! | [`FindingKind::ForgedLink`] | a link whose MAC, lineage, index, count or end tag does not fit the session it names |
+//! | [`FindingKind::NewChain`] | a lineage not seen before, after the input's first session (unless [`VerifyOptions::allow_new_chains`]) |
+//!
+//! The input's first version 2 session starts the walk whatever it names, and the end of a log
+//! links to nothing: deleting the first or the last sessions cannot be seen this way. Lines
+//! of version 1 and zato-enclog lines have no link: they are counted in
+//! [`Report::unchained_lines`]. A session copied whole is reported as duplicate lines only.
+//!
+//! ```
+//! use enclog::{Key, Keyring, Sealer};
+//! use enclog::read::Decryptor;
+//! use enclog::seal::Rotation;
+//! use enclog::verify::{FindingKind, Verifier};
+//! let key = Key::generate()?;
+//! // A new session every 2 events: 3 sessions of 2 events and a close record each.
+//! let sealer = Sealer::with_rotation(key.clone(), Rotation::default().max_lines(2));
+//! let mut log = Vec::new();
+//! for i in 0..6 {
+//!     sealer.seal_to(None, format!("event {i}").as_bytes(), &mut log)?;
+//! }
+//! sealer.close_to(&mut log)?;
+//! let lines: Vec<&[u8]> = log.split_inclusive(|&b| b == b'\n').collect();
+//! let without_the_middle_session = [&lines[..3], &lines[6..]].concat().concat();
+//!
+//! let mut verifier = Verifier::new();
+//! let ring = Keyring::from(key);
+//! verifier.observe_all("app.log", &mut Decryptor::new(&without_the_middle_session[..], ring))?;
+//! let report = verifier.finish();
+//! assert_eq!(report.count(FindingKind::Missing), 0); // each session left is whole
+//! assert_eq!(report.count(FindingKind::MissingSessions), 1);
+//! assert_eq!(report.findings[0].at.to_string(), "app.log:4");
+//! assert_eq!(report.chains, 1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! Memory stays bounded: per session the verifier keeps the gaps still open (one entry per
-//! anomaly, not per line), plus a fixed-size window of recent lines used to name the first
+//! anomaly, not per line), what the chain walk needs (its lineage, index, chain key, close
+//! record and successor), plus a fixed-size window of recent lines used to name the first
 //! occurrence of a duplicate, and at most [`VerifyOptions::max_findings`] findings.
 
 use std::collections::{HashMap, VecDeque};
@@ -27,16 +77,22 @@ use std::sync::Arc;
 use crate::format::SessionId;
 use crate::read::decryptor::{Decryptor, Entry, Outcome};
 
+mod chain;
 mod report;
 mod sequence;
 mod unauthenticated;
 
+use chain::ChainWalk;
 use sequence::{Loc, SessionState};
 use unauthenticated::TextRun;
 
 pub use report::{Finding, FindingKind, Location, Report};
 
-/// How a [`Verifier`] judges what it reads.
+/// How a [`Verifier`] judges what it reads: which findings it leaves out for a log still being
+/// written ([`allow_open_sessions`](Self::allow_open_sessions)), one shared with plain text
+/// ([`allow_plain_lines`](Self::allow_plain_lines)) or with other writers
+/// ([`allow_new_chains`](Self::allow_new_chains): the chain walk then accepts lineages it has
+/// not seen), and which it adds ([`strict`](Self::strict)).
 ///
 /// ```
 /// use enclog::verify::{Verifier, VerifyOptions};
@@ -49,6 +105,7 @@ pub struct VerifyOptions {
     pub(crate) allow_open_sessions: bool,
     pub(crate) allow_plain_lines: bool,
     pub(crate) strict: bool,
+    pub(crate) allow_new_chains: bool,
     pub(crate) max_findings: usize,
 }
 
@@ -128,6 +185,41 @@ impl VerifyOptions {
         self
     }
 
+    /// For a log that several writers share on purpose (processes started apart, hosts shipping
+    /// to one file), or a writer that restarts without its chain state: a session that starts a
+    /// lineage not seen before in the input is not a [`FindingKind::NewChain`] finding. The
+    /// price: a session forged as a new root (by a holder of the public recipient, or of the
+    /// key) goes unreported. Every other chain finding stays. The input's first version 2
+    /// session never is one. Default: `false`.
+    ///
+    /// ```
+    /// use enclog::{Key, Keyring, Sealer};
+    /// use enclog::read::Decryptor;
+    /// use enclog::verify::{FindingKind, Verifier, VerifyOptions};
+    /// let key = Key::generate()?;
+    /// let mut log = Vec::new();
+    /// for writer in ["web", "worker"] {
+    ///     let sealer = Sealer::new(key.clone()); // two writers: two lineages
+    ///     sealer.seal_to(None, format!("{writer} started").as_bytes(), &mut log)?;
+    ///     sealer.close_to(&mut log)?;
+    /// }
+    /// let ring = Keyring::from(key);
+    /// let mut strict = Verifier::new();
+    /// strict.observe_all("app.log", &mut Decryptor::new(&log[..], ring.clone()))?;
+    /// assert_eq!(strict.finish().count(FindingKind::NewChain), 1);
+    ///
+    /// let shared = VerifyOptions::default().allow_new_chains(true);
+    /// let mut verifier = Verifier::with_options(shared);
+    /// verifier.observe_all("app.log", &mut Decryptor::new(&log[..], ring))?;
+    /// let report = verifier.finish();
+    /// assert!(report.is_clean() && report.chains == 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn allow_new_chains(mut self, on: bool) -> Self {
+        self.allow_new_chains = on;
+        self
+    }
+
     /// At most this many findings are kept, the earliest in reading order first; the rest are
     /// only counted ([`Report::findings_total`], [`Report::count`]). Default: 10 000.
     ///
@@ -147,6 +239,7 @@ impl Default for VerifyOptions {
             allow_open_sessions: false,
             allow_plain_lines: false,
             strict: false,
+            allow_new_chains: false,
             max_findings: 10_000,
         }
     }
@@ -160,7 +253,8 @@ impl Default for VerifyOptions {
 /// per session: missing ranges of sequence numbers, duplicates, lines out of order, lines that
 /// fail authentication, unknown keys, malformed and truncated tokens, clear metadata that
 /// differs from its encrypted copy, a session id sealed under a second key, records after a
-/// close record, and sessions never closed; and lines without a token (plain text).
+/// close record, and sessions never closed; lines without a token (plain text); and, between
+/// the sessions of each writer, what the chain walk finds (see [the module](self)).
 ///
 /// Gaps are provisional while reading, because a line that arrives late fills its gap (and is
 /// reported as out of order instead); missing ranges are therefore reported by `finish`.
@@ -209,6 +303,8 @@ pub struct Verifier {
     /// The run of plain lines (or, in strict mode, of lines with text around the token) being
     /// read, reported as one finding when it ends.
     text_run: Option<TextRun>,
+    /// What the chain walk keeps of the version 2 sessions read.
+    chain: ChainWalk,
 }
 
 impl Default for Verifier {
@@ -262,6 +358,7 @@ impl Verifier {
             unsequenced: 0,
             unauthenticated_text: 0,
             text_run: None,
+            chain: ChainWalk::default(),
         }
     }
 
@@ -441,6 +538,7 @@ impl Verifier {
                 ));
             }
         }
+        let unchecked_links = self.chain.unchecked + self.chain_findings(&mut add);
         findings.sort_by_key(|f| (f.file_index, f.at.line, f.kind));
         findings.truncate(self.options.max_findings);
         Report {
@@ -451,7 +549,10 @@ impl Verifier {
             failed_lines: self.failed_lines,
             unsequenced: self.unsequenced,
             unauthenticated_text: self.unauthenticated_text,
+            unchained_lines: self.chain.unchained,
+            unchecked_links,
             sessions: self.sessions.len() as u64,
+            chains: self.chain.chains(),
             closed_sessions,
             open_sessions,
             findings,

@@ -13,3 +13,4 @@ mod recipient;
 mod roundtrip;
 mod tailf;
 mod verify;
+mod verify_chain;

@@ -17,4 +17,5 @@ mod properties;
 mod recipient;
 mod setup;
 mod verify;
+mod verify_chain;
 mod zato;

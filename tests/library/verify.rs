@@ -252,6 +252,7 @@ fn unknown_keys_and_malformed_tokens_are_reported_per_line() {
     assert_eq!(report.sessions, 1);
 }
 
+/// Two writers sharing one file (two lineages: new chains allowed).
 #[test]
 fn interleaved_sessions_are_checked_apart() {
     let (a, b) = (Sealer::new(key().clone()), Sealer::new(key().clone()));
@@ -261,13 +262,14 @@ fn interleaved_sessions_are_checked_apart() {
         .zip(&lb)
         .flat_map(|(x, y)| [x.clone(), y.clone()])
         .collect();
-    let report = verify(&lines.concat());
+    let shared = || VerifyOptions::default().allow_new_chains(true);
+    let report = verify_with(&[("app.log", &lines.concat())], shared());
     assert!(report.is_clean(), "{:#?}", report.findings);
     assert_eq!((report.sessions, report.closed_sessions), (2, 2));
 
     // Line 12 is session b's seq 5.
     lines.remove(11);
-    let report = verify(&lines.concat());
+    let report = verify_with(&[("app.log", &lines.concat())], shared());
     assert_eq!(kinds(&report), [(FindingKind::Missing, 13)]);
     assert_eq!(report.findings[0].missing, Some(5..=5));
     assert_eq!(report.findings[0].session, Some(session_of(&lb[0])));

@@ -65,8 +65,16 @@ fn eight_threads_in_each_of_two_processes_append_to_one_file() {
     }
     assert_eq!(seen.len() as u64, 2 * 8 * LINES);
 
+    // Two processes started apart are two writers: two chains, each a new chain to the other.
+    let r = run(env.cli(&["verify"]).arg(&path));
+    assert_eq!(r.code, 1, "{}", r.stdout_text());
+    assert!(
+        r.stdout_text().trim_end().ends_with(": 1 new_chain"),
+        "{}",
+        r.stdout_text()
+    );
     for extra in [&["--allow-open"][..], &[]] {
-        let mut args = vec!["verify"];
+        let mut args = vec!["verify", "--allow-new-chains"];
         args.extend_from_slice(extra);
         let r = run(env.cli(&args).arg(&path));
         assert_eq!(r.code, 0, "verify {extra:?}: {}", r.stdout_text());

@@ -29,6 +29,13 @@ unauthenticated is called clean: a line without a token is a finding (unless
 --allow-plain), text around a token is counted (a finding with --strict), and
 lines in zato-enclog's format, which carry no sequence numbers, are counted apart.
 
+Beyond each session's lines, the sessions of each writer form a chain (each
+names the one before it): a deleted, moved, replayed or forged session is a
+finding, and so is a session of a writer not seen before in the input (unless
+--allow-new-chains). The first session given starts the chain, and the end of a
+log cannot be seen: give every file, oldest first. Lines of format version 1
+are counted as unchained.
+
 Exit status: 0 clean; 1 problems found; 2 usage, I/O or key error.")]
 pub(crate) struct VerifyArgs {
     /// Log files to check, oldest first (gzip files too); none or `-` reads standard input.
@@ -51,6 +58,11 @@ pub(crate) struct VerifyArgs {
     /// words): it is not authenticated. Without this it is only counted.
     #[arg(long)]
     strict: bool,
+    /// Accept sessions that start a chain not seen before in the input (several writers
+    /// sharing the log, or a writer restarted without its chain state). A session forged as a
+    /// new chain then goes unreported; chains are still counted.
+    #[arg(long)]
+    allow_new_chains: bool,
 }
 
 /// Runs `enclog verify`.
@@ -59,7 +71,8 @@ pub(crate) fn run(args: VerifyArgs) -> Result<Status> {
     let options = VerifyOptions::default()
         .allow_open_sessions(args.allow_open)
         .allow_plain_lines(args.allow_plain)
-        .strict(args.strict);
+        .strict(args.strict)
+        .allow_new_chains(args.allow_new_chains);
     let mut verifier = Verifier::with_options(options);
     let mut opener = Some(Opener::new(keys.keyring));
     let mut bad_inputs = 0u64;
@@ -136,6 +149,28 @@ fn write_text(out: &mut impl Write, report: &Report, bad_inputs: u64) -> io::Res
             if report.unsequenced == 1 { "" } else { "s" }
         )?;
     }
+    if report.unchecked_links > 0 {
+        writeln!(
+            out,
+            "note: {} {} a session whose first record is missing (reported above): the link \
+             could not be checked",
+            report.unchecked_links,
+            if report.unchecked_links == 1 {
+                "session names"
+            } else {
+                "sessions name"
+            }
+        )?;
+    }
+    let version_1 = report.unchained_lines - report.unsequenced;
+    if version_1 > 0 {
+        writeln!(
+            out,
+            "note: {version_1} line{} of format version 1 carry no links: whole sessions deleted \
+             among them cannot be seen",
+            if version_1 == 1 { "" } else { "s" }
+        )?;
+    }
     if report.unauthenticated_text > 0 && report.count(FindingKind::UnauthenticatedText) == 0 {
         writeln!(
             out,
@@ -199,10 +234,13 @@ fn write_json(out: &mut impl Write, report: &Report, bad_inputs: u64) -> io::Res
         ("failed_lines", report.failed_lines),
         ("unsequenced", report.unsequenced),
         ("unauthenticated_text", report.unauthenticated_text),
+        ("unchained_lines", report.unchained_lines),
+        ("unchecked_links", report.unchecked_links),
         ("inputs_failed", bad_inputs),
         ("sessions", report.sessions),
         ("closed_sessions", report.closed_sessions),
         ("open_sessions", report.open_sessions),
+        ("chains", report.chains),
         ("findings", report.findings_total),
         ("findings_not_listed", report.findings_dropped()),
     ] {

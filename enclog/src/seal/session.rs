@@ -422,3 +422,33 @@ impl Rotation {
         self.max_age.unwrap_or(Duration::MAX)
     }
 }
+
+/// The first record (seq 0, an event) of a symmetric session `id` under `key`, carrying a link
+/// authenticated with `chain_key`: the way a holder of the key could start a session of its
+/// own, linked as it likes. For tests of the chain walk.
+#[cfg(test)]
+pub(crate) fn forge_first_record(
+    key: &Key,
+    id: [u8; 16],
+    lineage: LineageId,
+    index: u64,
+    from: &crate::format::LinkFrom,
+    chain_key: &ChainKey,
+) -> Vec<u8> {
+    let mut session = Session::symmetric(key, id, 0, enclog_fork::generation(), 0);
+    let mut link_id = vec![Header::vm_byte(Mode::Symmetric)];
+    link_id.extend_from_slice(&key.id().0);
+    link_id.extend_from_slice(&id);
+    crate::format::link::encode(
+        &link_id,
+        lineage,
+        index,
+        &ChainKey::from_bytes([0x5a; 32]),
+        from,
+        Some(chain_key),
+        &mut session.link,
+    );
+    let mut out = Vec::new();
+    session.seal_record(0, RecordKind::Event, None, b"forged", &mut out);
+    out
+}

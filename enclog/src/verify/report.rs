@@ -58,6 +58,29 @@ pub enum FindingKind {
     /// A session has no close record: its writer crashed or was killed, or the log's end was
     /// cut off.
     Unclosed,
+    /// After the input's first version 2 session, a session starts a lineage not seen before
+    /// (a root, or a link to a session that is not in the input): a writer restarted without
+    /// its chain state, another writer in the same file, or a session forged by someone who
+    /// can seal lines but holds no chain key. Not a finding with
+    /// [`VerifyOptions::allow_new_chains`](super::VerifyOptions::allow_new_chains).
+    NewChain,
+    /// A session's link does not fit the session it names: its MAC does not verify with that
+    /// session's chain key, its lineage or index does not follow, or the count and end tag it
+    /// states differ from that session's close record (threat: a session forged, or spliced
+    /// in from elsewhere, by someone without the lineage's chain keys).
+    ForgedLink,
+    /// Sessions of a lineage never appeared: a session's index jumps, or the session it names
+    /// is not in the input (threat: whole sessions deleted, which sequence numbers cannot show).
+    MissingSessions,
+    /// A session comes after its successor, or after a session of its lineage with a higher
+    /// index: sessions were moved, or files were given in the wrong order.
+    SessionsOutOfOrder,
+    /// Two sessions both claim to be the successor of one session: a writer restarted from an
+    /// old copy of its chain state, or a lineage was replayed or forked.
+    ReplayedChain,
+    /// A session's first record comes before its predecessor's close record: the lines of two
+    /// consecutive sessions of one writer are mixed.
+    Interleaved,
 }
 
 impl FindingKind {
@@ -77,7 +100,7 @@ impl FindingKind {
     /// assert_eq!((total, report.count(FindingKind::Unclosed)), (report.findings_total, 1));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub const ALL: [FindingKind; 15] = [
+    pub const ALL: [FindingKind; 21] = [
         FindingKind::Missing,
         FindingKind::Duplicate,
         FindingKind::OutOfOrder,
@@ -93,6 +116,12 @@ impl FindingKind {
         FindingKind::UnauthenticatedText,
         FindingKind::AfterClose,
         FindingKind::Unclosed,
+        FindingKind::NewChain,
+        FindingKind::ForgedLink,
+        FindingKind::MissingSessions,
+        FindingKind::SessionsOutOfOrder,
+        FindingKind::ReplayedChain,
+        FindingKind::Interleaved,
     ];
 
     /// A stable snake_case name (`"missing"`, `"duplicate"`, `"out_of_order"`, …) for JSON
@@ -118,6 +147,12 @@ impl FindingKind {
             FindingKind::UnauthenticatedText => "unauthenticated_text",
             FindingKind::AfterClose => "after_close",
             FindingKind::Unclosed => "unclosed",
+            FindingKind::NewChain => "new_chain",
+            FindingKind::ForgedLink => "forged_link",
+            FindingKind::MissingSessions => "missing_sessions",
+            FindingKind::SessionsOutOfOrder => "sessions_out_of_order",
+            FindingKind::ReplayedChain => "replayed_chain",
+            FindingKind::Interleaved => "interleaved",
         }
     }
 
@@ -147,6 +182,12 @@ impl fmt::Display for FindingKind {
             FindingKind::UnauthenticatedText => "unauthenticated text around a token",
             FindingKind::AfterClose => "record after close",
             FindingKind::Unclosed => "session not closed",
+            FindingKind::NewChain => "new chain",
+            FindingKind::ForgedLink => "forged link",
+            FindingKind::MissingSessions => "missing sessions",
+            FindingKind::SessionsOutOfOrder => "sessions out of order",
+            FindingKind::ReplayedChain => "replayed or forked chain",
+            FindingKind::Interleaved => "sessions interleaved",
         })
     }
 }
@@ -281,8 +322,18 @@ pub struct Report {
     /// metadata that matches its encrypted copy does not count; blank text does not count).
     /// A finding of its own only with [`VerifyOptions::strict`](super::VerifyOptions::strict).
     pub unauthenticated_text: u64,
+    /// Lines opened that take no part in the chain walk: lines of format version 1 and
+    /// zato-enclog lines (those are also [`Report::unsequenced`]). Deleted sessions among them
+    /// cannot be seen.
+    pub unchained_lines: u64,
+    /// Sessions whose link names a session whose first record is missing (a
+    /// [`FindingKind::Missing`] finding of its own), so that the link's MAC could not be checked.
+    pub unchecked_links: u64,
     /// Sessions seen.
     pub sessions: u64,
+    /// Lineages (chains of sessions, one per writer, `FORMAT.md` §5.2) seen in version 2
+    /// sessions.
+    pub chains: u64,
     /// Sessions that have a close record.
     pub closed_sessions: u64,
     /// Sessions without a close record (reported as [`FindingKind::Unclosed`] unless
@@ -373,6 +424,10 @@ impl fmt::Display for Report {
         }
         if self.unsequenced > 0 {
             write!(f, ", {} unsequenced (zato-enclog)", self.unsequenced)?;
+        }
+        // zato-enclog lines are unchained too, and "unsequenced" says so already.
+        if self.unchained_lines > self.unsequenced {
+            write!(f, ", {} unchained", self.unchained_lines)?;
         }
         if f.alternate() {
             return Ok(());

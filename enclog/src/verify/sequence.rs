@@ -154,12 +154,18 @@ impl Verifier {
                 ),
             );
         }
-        match opened.sequence {
+        let taken = match opened.sequence {
             Some(s) => self.sequenced(at, opened.key_id, s.session, s.seq, opened.record),
-            None => self.unsequenced += 1,
-        }
+            None => {
+                self.unsequenced += 1;
+                false
+            }
+        };
+        self.chain_line(at, opened, taken);
     }
 
+    /// Takes a sequenced record into its session; whether it was taken as a record not seen
+    /// before (a copy, a record after the close record or under another key is not).
     pub(super) fn sequenced(
         &mut self,
         at: Loc,
@@ -167,7 +173,7 @@ impl Verifier {
         session: SessionId,
         seq: u64,
         record: RecordKind,
-    ) {
+    ) -> bool {
         if let Some(state) = self.sessions.get(&session)
             && state.key != key
         {
@@ -194,7 +200,7 @@ impl Verifier {
                      untrusted, and find out who holds key {key}"
                 ),
             );
-            return;
+            return false;
         }
         let Some(state) = self.sessions.get_mut(&session) else {
             let mut gaps = Vec::new();
@@ -220,7 +226,7 @@ impl Verifier {
                 },
             );
             self.remember(session, seq, at);
-            return;
+            return true;
         };
         let previous_at = std::mem::replace(&mut state.last_at, at);
 
@@ -245,7 +251,7 @@ impl Verifier {
                 Some(related),
                 message,
             );
-            return;
+            return false;
         }
 
         if seq >= state.next {
@@ -284,7 +290,7 @@ impl Verifier {
                 at_file_start: false,
             };
             self.extend_run(session, previous_at, run);
-            return;
+            return false;
         }
         if record == RecordKind::Close
             && let Some(state) = self.sessions.get_mut(&session)
@@ -292,6 +298,7 @@ impl Verifier {
             state.close.get_or_insert((seq, at));
         }
         self.remember(session, seq, at);
+        true
     }
 
     /// Adds the line `line` (a run of one) to the session's current run when it continues it
@@ -455,15 +462,7 @@ impl Verifier {
         // The numbers drop where a later file begins: the files were most likely given in the
         // order `ls` sorts rotated logs, newest first.
         if run.at_file_start {
-            let mut oldest_first: Vec<&str> = self.files.iter().rev().map(|f| &**f).collect();
-            if oldest_first.len() > 8 {
-                oldest_first.truncate(8);
-                oldest_first.push("…");
-            }
-            message.push_str(&format!(
-                "; the files seem to be given newest first: give them oldest first ({})",
-                oldest_first.join(" ")
-            ));
+            message.push_str(&self.newest_first_hint());
         }
         let mut finding = self.finding(
             run.kind,
@@ -478,6 +477,20 @@ impl Verifier {
             finding.through = Some(self.location(run.last_at));
         }
         finding
+    }
+
+    /// What to say when numbers drop where a later file begins: the files were most likely
+    /// given in the order `ls` sorts rotated logs, newest first.
+    pub(super) fn newest_first_hint(&self) -> String {
+        let mut oldest_first: Vec<&str> = self.files.iter().rev().map(|f| &**f).collect();
+        if oldest_first.len() > 8 {
+            oldest_first.truncate(8);
+            oldest_first.push("…");
+        }
+        format!(
+            "; the files seem to be given newest first: give them oldest first ({})",
+            oldest_first.join(" ")
+        )
     }
 
     pub(super) fn missing_finding(&self, session: SessionId, gap: &Gap) -> Finding {

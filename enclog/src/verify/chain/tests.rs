@@ -1,0 +1,189 @@
+//! The chain walk's checks of a link against the session it names, on sessions forged with
+//! the key: links a writer never writes, which the public API cannot make.
+
+use super::*;
+use crate::format::{Mode, SessionRef};
+use crate::read::Decryptor;
+use crate::seal::forge_first_record;
+use crate::verify::VerifyOptions;
+use crate::{Key, Keyring, Opener, Sealer};
+
+/// A writer's session of two events and its close record, as lines; its link, the session
+/// as a link names it, and what its successor's link states (count, end tag).
+struct First {
+    lines: Vec<Vec<u8>>,
+    link: Link,
+    at: SessionRef,
+    end: (u64, [u8; 16]),
+}
+
+fn first_session(key: &Key) -> First {
+    let sealer = Sealer::new(key.clone());
+    let mut log = Vec::new();
+    sealer.seal_to(None, b"one", &mut log).unwrap();
+    sealer.seal_to(None, b"two", &mut log).unwrap();
+    sealer.close_to(&mut log).unwrap();
+    let lines: Vec<Vec<u8>> = log
+        .split_inclusive(|&b| b == b'\n')
+        .map(<[u8]>::to_vec)
+        .collect();
+    let mut opener = Opener::new(Keyring::from(key.clone()));
+    let (link, session) = {
+        let opened = opener.open(&lines[0]).unwrap().unwrap();
+        (
+            *opened.link.clone().unwrap(),
+            opened.sequence.unwrap().session,
+        )
+    };
+    let tag = opener.open(&lines[2]).unwrap().unwrap().tag;
+    let mut raw = [0u8; 32];
+    raw[..16].copy_from_slice(&session.to_bytes());
+    First {
+        lines,
+        link,
+        at: SessionRef::new(Mode::Symmetric, key.id(), raw),
+        end: (3, tag),
+    }
+}
+
+fn kinds(key: &Key, lines: &[Vec<u8>]) -> Vec<(FindingKind, u64)> {
+    let log = lines.concat();
+    let mut verifier = Verifier::with_options(VerifyOptions::default().allow_open_sessions(true));
+    verifier
+        .observe_all(
+            "app.log",
+            &mut Decryptor::new(&log[..], Keyring::from(key.clone())),
+        )
+        .unwrap();
+    let report = verifier.finish();
+    report
+        .findings
+        .iter()
+        .map(|f| (f.kind, f.at.line))
+        .collect()
+}
+
+/// The first record of a successor of `first`, as its writer would link it (with `change`
+/// applied to the lineage, index, link origin and chain key), under session id `id`.
+fn successor(
+    key: &Key,
+    first: &First,
+    id: u8,
+    change: impl FnOnce(&mut LineageId, &mut u64, &mut LinkFrom, &mut ChainKey),
+) -> Vec<u8> {
+    let (mut lineage, mut index) = (first.link.lineage, first.link.index + 1);
+    let mut from = LinkFrom::Successor {
+        prev: first.at,
+        count: first.end.0,
+        end_tag: first.end.1,
+    };
+    let mut chain_key = first.link.next_chain_key().clone();
+    change(&mut lineage, &mut index, &mut from, &mut chain_key);
+    forge_first_record(key, [id; 16], lineage, index, &from, &chain_key)
+}
+
+#[test]
+fn a_successor_linked_as_its_writer_would_is_clean() {
+    let key = Key::generate().unwrap();
+    let first = first_session(&key);
+    let mut lines = first.lines.clone();
+    lines.push(successor(&key, &first, 1, |_, _, _, _| {}));
+    assert_eq!(kinds(&key, &lines), []);
+}
+
+/// Threat: a holder of the key (or of the recipient) starting a session in a lineage whose
+/// chain keys it does not hold.
+#[test]
+fn a_link_that_does_not_verify_with_the_chain_key_is_forged() {
+    let key = Key::generate().unwrap();
+    let first = first_session(&key);
+    let mut lines = first.lines.clone();
+    lines.push(successor(&key, &first, 1, |_, _, _, chain_key| {
+        *chain_key = ChainKey::from_bytes([7; 32]);
+    }));
+    assert_eq!(kinds(&key, &lines), [(FindingKind::ForgedLink, 4)]);
+}
+
+#[test]
+fn a_link_whose_count_end_tag_index_or_lineage_does_not_follow_is_forged() {
+    let key = Key::generate().unwrap();
+    let first = first_session(&key);
+    type Change = fn(&mut LineageId, &mut u64, &mut LinkFrom, &mut ChainKey);
+    let changes: [(&str, Change); 4] = [
+        ("count", |_, _, from, _| {
+            if let LinkFrom::Successor { count, .. } = from {
+                *count = 2;
+            }
+        }),
+        ("end tag", |_, _, from, _| {
+            if let LinkFrom::Successor { end_tag, .. } = from {
+                end_tag[0] ^= 1;
+            }
+        }),
+        ("index", |_, index, _, _| *index += 1),
+        ("lineage", |lineage, _, _, _| {
+            *lineage = LineageId::from_bytes([3; 16])
+        }),
+    ];
+    for (what, change) in changes {
+        let mut lines = first.lines.clone();
+        lines.push(successor(&key, &first, 1, change));
+        assert_eq!(
+            kinds(&key, &lines),
+            [(FindingKind::ForgedLink, 4)],
+            "{what}"
+        );
+    }
+}
+
+/// A successor read before its predecessor's close record: its count is checked when the
+/// close record comes, and the two sessions' lines are mixed.
+#[test]
+fn a_count_is_checked_against_a_close_record_that_comes_later() {
+    let key = Key::generate().unwrap();
+    let first = first_session(&key);
+    let forged = successor(&key, &first, 1, |_, _, from, _| {
+        if let LinkFrom::Successor { count, .. } = from {
+            *count = 2;
+        }
+    });
+    let lines = [&first.lines[..2], &[forged], &first.lines[2..]].concat();
+    assert_eq!(
+        kinds(&key, &lines),
+        [(FindingKind::ForgedLink, 3), (FindingKind::Interleaved, 4)]
+    );
+}
+
+/// Threat: an old chain state restored (or captured and reused): a second session linked,
+/// validly, to a session that already has a successor.
+#[test]
+fn two_successors_of_one_session_are_a_replayed_chain() {
+    let key = Key::generate().unwrap();
+    let first = first_session(&key);
+    let mut lines = first.lines.clone();
+    lines.push(successor(&key, &first, 1, |_, _, _, _| {}));
+    lines.push(successor(&key, &first, 2, |_, _, _, _| {}));
+    assert_eq!(kinds(&key, &lines), [(FindingKind::ReplayedChain, 5)]);
+}
+
+/// Threat: a session whose link names itself, which would otherwise pass as a link to a
+/// session read without its first record (unchecked) and start a lineage unseen.
+#[test]
+fn a_link_naming_its_own_session_is_forged() {
+    let key = Key::generate().unwrap();
+    let first = first_session(&key);
+    let mut raw = [0u8; 32];
+    raw[..16].copy_from_slice(&[9; 16]);
+    let itself = SessionRef::new(Mode::Symmetric, key.id(), raw);
+    let forged = forge_first_record(
+        &key,
+        [9; 16],
+        LineageId::from_bytes([4; 16]),
+        1,
+        &LinkFrom::AfterCrash { prev: itself },
+        &ChainKey::from_bytes([1; 32]),
+    );
+    let mut lines = first.lines.clone();
+    lines.push(forged);
+    assert_eq!(kinds(&key, &lines), [(FindingKind::ForgedLink, 4)]);
+}
