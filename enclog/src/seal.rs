@@ -75,9 +75,11 @@ use session::{CLOSED, OrderGuard, Session};
 // sessions rotate registers with the process's background thread (`housekeeping`), which
 // *retires* a session whose `max_age` passed. Retiring writes nothing (the thread has no
 // writer): it closes the session, seals its close record into `Shared::pending_close` (a
-// ciphertext line, no key and no plaintext), and removes the session, dropping its key (the
-// recipient mode's subkey is zeroized on drop). The next line sealed, or `close_to`, writes that
-// close record first, exactly where rotation at the next seal wrote it before.
+// ciphertext line, no key and no plaintext), and only then records the session's end, which a
+// successor waits for: so the successor's first record (or `close_to`, under the session's
+// order lock) finds the close record pending and writes it first, exactly where rotation at the
+// next seal writes it. Last, it replaces the session by a keyless tombstone that keeps its place
+// in the lineage (the recipient mode's subkey is zeroized on drop).
 
 /// Seals plaintexts into lines. Cheap to clone; clones share one session and its sequence.
 ///
@@ -465,7 +467,6 @@ impl Sealer {
         write: impl FnOnce(&[u8]) -> R,
     ) -> Result<R, SealError> {
         let generation = enclog_fork::generation();
-        self.shared.take_pending_close(generation, out);
         let mut write = Some(write);
         let mut line = Line {
             key_generation: 0,
@@ -484,8 +485,6 @@ impl Sealer {
             let guard = self.shared.session.load();
             let Some(session) = guard.as_ref().filter(|s| s.usable(generation)) else {
                 drop(guard);
-                // Retired while this thread looked: its close record goes before this line.
-                self.shared.take_pending_close(generation, out);
                 // A Fernet key has no sessions.
                 if let SealingKey::Fernet(key) = &**self.shared.key.load() {
                     let sealed = seal_fernet(key, clear, line.plaintext.bytes(), out);
@@ -528,6 +527,12 @@ impl Sealer {
         let seq = session.next.fetch_add(1, Ordering::Relaxed);
         if seq & CLOSED != 0 {
             return Attempt::Again; // closed by another thread in between: take the next session
+        }
+        if seq == 0 {
+            // A session's first record: the close records of sessions retired while idle go
+            // before it (this session was started after they were sealed; see "Idle rotation").
+            self.shared
+                .take_pending_close(session.fork_generation, out);
         }
         match &mut line.plaintext {
             Plaintext::Borrowed(plaintext) => {
@@ -606,16 +611,16 @@ impl Sealer {
         write: impl FnOnce(&[u8]) -> R,
     ) -> Result<Option<R>, SealError> {
         let generation = enclog_fork::generation();
+        let guard = self.shared.session.load();
+        let session = guard.as_ref().filter(|s| s.fork_generation == generation);
+        // Under the session's order lock: a retirement of this session (which seals its close
+        // record under that lock) is either over, its close record pending, or not begun.
+        let _order = session.and_then(|s| OrderGuard::lock(&s.write_order));
         // Sessions retired while idle: their close records are still to be written, first.
         let before = out.len();
         self.shared.take_pending_close(generation, out);
         let pending = out.len() > before;
-        let guard = self.shared.session.load();
-        let Some(session) = guard.as_ref().filter(|s| s.fork_generation == generation) else {
-            return Ok(pending.then(|| write(out)));
-        };
-        let _order = OrderGuard::lock(&session.write_order);
-        let Some(seq) = session.close() else {
+        let Some((session, seq)) = session.and_then(|s| Some((s, s.close()?))) else {
             return Ok(pending.then(|| write(out)));
         };
         self.write_close(session, seq, out);
@@ -724,7 +729,7 @@ impl Shared {
             let _order = OrderGuard::lock(&session.write_order);
             if let Some(seq) = session.close() {
                 let mut line = Vec::new();
-                self.write_close(session, seq, &mut line);
+                let tag = session.seal_record(seq, RecordKind::Close, None, b"", &mut line);
                 let close = PendingClose {
                     fork_generation: generation,
                     line,
@@ -737,6 +742,9 @@ impl Shared {
                     Some(Arc::new(all))
                 });
                 self.has_pending.store(true, Ordering::Release);
+                // Only now may a successor start (it waits for the end): its first record
+                // finds this close record pending and writes it first.
+                self.ended(session, seq, tag);
             }
         }
         // Its key goes; its place in the lineage stays, for the next session's link.
@@ -751,6 +759,12 @@ impl Shared {
     /// See [`Sealer::write_close`].
     fn write_close(&self, session: &Session, seq: u64, out: &mut Vec<u8>) {
         let tag = session.seal_record(seq, RecordKind::Close, None, b"", out);
+        self.ended(session, seq, tag);
+    }
+
+    /// Records that `session` ended with the close record `seq` of tag `tag`: its successor
+    /// may start (its link states the end) and the chain state is saved.
+    fn ended(&self, session: &Session, seq: u64, tag: [u8; 16]) {
         session.chain.set_end(End::Closed {
             count: seq + 1,
             tag,
