@@ -531,8 +531,7 @@ impl Sealer {
         if seq == 0 {
             // A session's first record: the close records of sessions retired while idle go
             // before it (this session was started after they were sealed; see "Idle rotation").
-            self.shared
-                .take_pending_close(session.fork_generation, out);
+            self.shared.take_pending_close(session.fork_generation, out);
         }
         match &mut line.plaintext {
             Plaintext::Borrowed(plaintext) => {
