@@ -77,6 +77,7 @@ use std::sync::Arc;
 use crate::format::SessionId;
 use crate::read::decryptor::{Decryptor, Entry, Outcome};
 
+mod anchor;
 mod chain;
 mod report;
 mod sequence;
@@ -106,6 +107,7 @@ pub struct VerifyOptions {
     pub(crate) allow_plain_lines: bool,
     pub(crate) strict: bool,
     pub(crate) allow_new_chains: bool,
+    pub(crate) anchor: Option<crate::seal::ChainHead>,
     pub(crate) max_findings: usize,
 }
 
@@ -220,6 +222,46 @@ impl VerifyOptions {
         self
     }
 
+    /// Checks the ends of the log against a writer's chain state (`FORMAT.md` §8: the ends are
+    /// invisible to a chain walk): the writer's lineage must start at its first session (index
+    /// 0) and reach the latest session the state names, with its close record if the state says
+    /// it was closed. Otherwise [`FindingKind::MissingStart`] or [`FindingKind::MissingEnd`].
+    /// Give every file of the log, oldest first. Read the head with
+    /// [`ChainState::head`](crate::seal::ChainState::head) (CLI: `verify --chain FILE`).
+    ///
+    /// ```
+    /// use enclog::seal::{ChainState, Rotation};
+    /// use enclog::read::Decryptor;
+    /// use enclog::verify::{FindingKind, Verifier, VerifyOptions};
+    /// use enclog::{Key, Keyring, Sealer};
+    /// let dir = tempfile::tempdir()?;
+    /// let (key, path) = (Key::generate()?, dir.path().join("app.chain"));
+    /// let mut runs = Vec::new();
+    /// for run in 0..2 {
+    ///     let state = ChainState::open(&path)?;
+    ///     let sealer = Sealer::with_chain_state(key.clone(), Rotation::default(), state)?;
+    ///     let mut log = sealer.seal_line(format!("run {run}").as_bytes())?;
+    ///     sealer.close_to(&mut log)?;
+    ///     runs.push(log);
+    /// }
+    /// let head = ChainState::head(&path)?.unwrap();
+    /// let check = |log: &[u8]| -> Result<_, Box<dyn std::error::Error>> {
+    ///     let mut v = Verifier::with_options(VerifyOptions::default().anchor(head));
+    ///     v.observe_all("app.log", &mut Decryptor::new(log, Keyring::from(key.clone())))?;
+    ///     Ok(v.finish())
+    /// };
+    /// assert!(check(&runs.concat())?.is_clean());
+    /// // The last run cut off: a valid chain, but not the one the state names.
+    /// assert_eq!(check(&runs[0])?.count(FindingKind::MissingEnd), 1);
+    /// // The first run cut off.
+    /// assert_eq!(check(&runs[1])?.count(FindingKind::MissingStart), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn anchor(mut self, head: crate::seal::ChainHead) -> Self {
+        self.anchor = Some(head);
+        self
+    }
+
     /// At most this many findings are kept, the earliest in reading order first; the rest are
     /// only counted ([`Report::findings_total`], [`Report::count`]). Default: 10 000.
     ///
@@ -240,6 +282,7 @@ impl Default for VerifyOptions {
             allow_plain_lines: false,
             strict: false,
             allow_new_chains: false,
+            anchor: None,
             max_findings: 10_000,
         }
     }
@@ -539,6 +582,7 @@ impl Verifier {
             }
         }
         let unchecked_links = self.chain.unchecked + self.chain_findings(&mut add);
+        self.anchor_findings(&mut add);
         findings.sort_by_key(|f| (f.file_index, f.at.line, f.kind));
         findings.truncate(self.options.max_findings);
         Report {

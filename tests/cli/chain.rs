@@ -85,6 +85,49 @@ fn three_chained_runs_verify_clean_and_a_session_deleted_moved_mixed_or_replayed
         let (code, out) = verify(&env, &key, "edited.log", &lines);
         assert_eq!(code, 1, "{what}: {out}");
     }
+
+    // The ends: a log that starts or stops at a session boundary is a valid chain (the first
+    // session given starts the walk; FORMAT.md §8), so a cut there needs the anchor: the
+    // writer's chain state.
+    let anchored = |name: &str, lines: &[Vec<u8>]| {
+        let file = env.write(name, &lines.concat());
+        let r = run(
+            enclog(["verify", "--chain"])
+                .arg(&state)
+                .args(key)
+                .arg(&file),
+            b"",
+        );
+        (r.code, r.stdout_text())
+    };
+    assert_eq!(anchored("whole.log", &s.concat()).0, 0);
+    for (what, lines, kind) in [
+        (
+            "the first run deleted",
+            [&s[1][..], &s[2]].concat(),
+            "missing_start",
+        ),
+        (
+            "the last run deleted",
+            [&s[0][..], &s[1]].concat(),
+            "missing_end",
+        ),
+        (
+            "the last line deleted",
+            [&s[0][..], &s[1], &s[2][..2]].concat(),
+            "missing_end",
+        ),
+    ] {
+        let (code, out) = verify(&env, &key, "ends.log", &lines);
+        assert_eq!(
+            code,
+            if what.contains("line") { 1 } else { 0 },
+            "{what}: {out}"
+        );
+        let (code, out) = anchored("ends.log", &lines);
+        assert_eq!(code, 1, "{what}: {out}");
+        assert!(out.contains(&format!("{kind}")), "{what}: {out}");
+    }
 }
 
 #[test]

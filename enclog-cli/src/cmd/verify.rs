@@ -3,10 +3,11 @@
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Args;
 use enclog::Opener;
 use enclog::read::Decryptor;
+use enclog::seal::ChainState;
 use enclog::verify::{Finding, FindingKind, Report, Verifier, VerifyOptions};
 use serde_json::{Map, Value};
 
@@ -33,8 +34,10 @@ Beyond each session's lines, the sessions of each writer form a chain (each
 names the one before it): a deleted, moved, replayed or forged session is a
 finding, and so is a session of a writer not seen before in the input (unless
 --allow-new-chains). The first session given starts the chain, and the end of a
-log cannot be seen: give every file, oldest first. Lines of format version 1
-are counted as unchained.
+log cannot be seen: give every file, oldest first, and --chain FILE (the
+writer's chain state, or a copy of it) to check that the log starts at the
+writer's first session and reaches the latest one the state names. Lines of
+format version 1 are counted as unchained.
 
 Exit status: 0 clean; 1 problems found; 2 usage, I/O or key error.")]
 pub(crate) struct VerifyArgs {
@@ -63,16 +66,28 @@ pub(crate) struct VerifyArgs {
     /// new chain then goes unreported; chains are still counted.
     #[arg(long)]
     allow_new_chains: bool,
+    /// The writer's chain state file (`encrypt --chain FILE`, or `init_file`'s), or a private
+    /// copy of it: the log must start at the writer's first session and reach the latest
+    /// session the state names (the ends of a log are otherwise invisible).
+    #[arg(long, value_name = "FILE")]
+    chain: Option<PathBuf>,
 }
 
 /// Runs `enclog verify`.
 pub(crate) fn run(args: VerifyArgs) -> Result<Status> {
     let keys = keys::load_keyring(&args.keys)?;
-    let options = VerifyOptions::default()
+    let mut options = VerifyOptions::default()
         .allow_open_sessions(args.allow_open)
         .allow_plain_lines(args.allow_plain)
         .strict(args.strict)
         .allow_new_chains(args.allow_new_chains);
+    if let Some(path) = &args.chain {
+        let name = messages::file_name(path);
+        let head = ChainState::head(path)
+            .with_context(|| format!("--chain {name}"))?
+            .with_context(|| format!("--chain {name}: no such chain state"))?;
+        options = options.anchor(head);
+    }
     let mut verifier = Verifier::with_options(options);
     let mut opener = Some(Opener::new(keys.keyring));
     let mut bad_inputs = 0u64;

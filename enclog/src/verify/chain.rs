@@ -25,21 +25,25 @@ use super::sequence::Loc;
 use super::{Finding, FindingKind, Verifier};
 
 /// A session as the walk names it: by its key and its id together, as the sequence check does.
-type SessionKey = (KeyId, SessionId);
+pub(super) type SessionKey = (KeyId, SessionId);
 
 /// What the chain walk remembers of the input.
 #[derive(Debug, Default)]
 pub(super) struct ChainWalk {
     /// A version 2 session was read: the first one starts the walk, whatever it names.
     started: bool,
-    sessions: HashMap<SessionKey, ChainSession>,
-    lineages: HashMap<LineageId, Top>,
+    pub(super) sessions: HashMap<SessionKey, ChainSession>,
+    pub(super) lineages: HashMap<LineageId, Top>,
     /// Sessions whose link names a session not read (yet), by the session they name.
     waiting: HashMap<SessionKey, Vec<Waiting>>,
     /// Lines of version 1 and zato-enclog lines.
     pub(super) unchained: u64,
     /// Links naming a session whose first record is missing, so not checked.
     pub(super) unchecked: u64,
+    /// Each lineage's lowest index read (the anchor checks it starts at its root).
+    pub(super) lowest: HashMap<LineageId, u64>,
+    /// The last version 2 line read (where a finding about the end of the input points).
+    pub(super) last_at: Option<Loc>,
 }
 
 impl ChainWalk {
@@ -51,21 +55,21 @@ impl ChainWalk {
 
 /// A version 2 session whose first record was read.
 #[derive(Debug)]
-struct ChainSession {
-    lineage: LineageId,
-    index: u64,
+pub(super) struct ChainSession {
+    pub(super) lineage: LineageId,
+    pub(super) index: u64,
     next_chain_key: ChainKey,
-    first_at: Loc,
-    close: Option<Close>,
+    pub(super) first_at: Loc,
+    pub(super) close: Option<Close>,
     /// The session read as its successor (a branch is not one).
     successor: Option<Successor>,
 }
 
 #[derive(Clone, Copy, Debug)]
-struct Close {
-    count: u64,
-    tag: [u8; 16],
-    at: Loc,
+pub(super) struct Close {
+    pub(super) count: u64,
+    pub(super) tag: [u8; 16],
+    pub(super) at: Loc,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -82,9 +86,9 @@ struct Successor {
 
 /// A lineage's highest index read, and the session holding it.
 #[derive(Clone, Copy, Debug)]
-struct Top {
-    index: u64,
-    session: SessionKey,
+pub(super) struct Top {
+    pub(super) index: u64,
+    pub(super) session: SessionKey,
 }
 
 /// A session whose link names a session not read (yet).
@@ -118,6 +122,7 @@ impl Verifier {
         let (true, Some(s)) = (taken, opened.sequence) else {
             return;
         };
+        self.chain.last_at = Some(at);
         let id = (opened.key_id, s.session);
         if let Some(link) = &opened.link {
             self.session_starts(at, id, link);
@@ -133,6 +138,8 @@ impl Verifier {
             return;
         }
         let first = !std::mem::replace(&mut self.chain.started, true);
+        let lowest = self.chain.lowest.entry(link.lineage).or_insert(link.index);
+        *lowest = (*lowest).min(link.index);
         let top = self.chain.lineages.get(&link.lineage).copied();
         let (mut own, joins) = match link.from.prev() {
             None => self.root_starts(at, id, link, first, top),
@@ -607,7 +614,7 @@ impl Verifier {
 
     /// A finding about the session `id` at `at` (its first record, seq 0, unless it is a close
     /// record).
-    fn chain_finding(
+    pub(super) fn chain_finding(
         &self,
         kind: FindingKind,
         at: Loc,

@@ -81,6 +81,18 @@ pub enum FindingKind {
     /// A session's first record comes before its predecessor's close record: the lines of two
     /// consecutive sessions of one writer are mixed.
     Interleaved,
+    /// Checked against a writer's chain state ([`VerifyOptions::anchor`]): the log does not
+    /// start at its lineage's first session (index 0). Threat: the first sessions deleted, which
+    /// no link inside the log names.
+    ///
+    /// [`VerifyOptions::anchor`]: super::VerifyOptions::anchor
+    MissingStart,
+    /// Checked against a writer's chain state ([`VerifyOptions::anchor`]): the log does not
+    /// reach the latest session the state names, or not its close record. Threat: the last
+    /// sessions (or lines) deleted, which leaves a valid chain.
+    ///
+    /// [`VerifyOptions::anchor`]: super::VerifyOptions::anchor
+    MissingEnd,
 }
 
 impl FindingKind {
@@ -100,7 +112,7 @@ impl FindingKind {
     /// assert_eq!((total, report.count(FindingKind::Unclosed)), (report.findings_total, 1));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub const ALL: [FindingKind; 21] = [
+    pub const ALL: [FindingKind; 23] = [
         FindingKind::Missing,
         FindingKind::Duplicate,
         FindingKind::OutOfOrder,
@@ -122,6 +134,8 @@ impl FindingKind {
         FindingKind::SessionsOutOfOrder,
         FindingKind::ReplayedChain,
         FindingKind::Interleaved,
+        FindingKind::MissingStart,
+        FindingKind::MissingEnd,
     ];
 
     /// A stable snake_case name (`"missing"`, `"duplicate"`, `"out_of_order"`, …) for JSON
@@ -153,6 +167,8 @@ impl FindingKind {
             FindingKind::SessionsOutOfOrder => "sessions_out_of_order",
             FindingKind::ReplayedChain => "replayed_chain",
             FindingKind::Interleaved => "interleaved",
+            FindingKind::MissingStart => "missing_start",
+            FindingKind::MissingEnd => "missing_end",
         }
     }
 
@@ -188,6 +204,8 @@ impl fmt::Display for FindingKind {
             FindingKind::SessionsOutOfOrder => "sessions out of order",
             FindingKind::ReplayedChain => "replayed or forked chain",
             FindingKind::Interleaved => "sessions interleaved",
+            FindingKind::MissingStart => "start of the log missing",
+            FindingKind::MissingEnd => "end of the log missing",
         })
     }
 }
