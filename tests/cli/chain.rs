@@ -126,7 +126,7 @@ fn three_chained_runs_verify_clean_and_a_session_deleted_moved_mixed_or_replayed
         );
         let (code, out) = anchored("ends.log", &lines);
         assert_eq!(code, 1, "{what}: {out}");
-        assert!(out.contains(&format!("{kind}")), "{what}: {out}");
+        assert!(out.contains(kind), "{what}: {out}");
     }
 }
 
