@@ -191,8 +191,12 @@ impl Sealer {
 
     /// A sealer that continues its lineage across restarts through `state` (`FORMAT.md` §5.5):
     /// its first session links to the last session the state names (the previous run's), and
-    /// every session start and close is saved to it. Without a state, each run starts a new
-    /// lineage, which `enclog verify` reports as a new chain unless told to allow them.
+    /// every session start and close is saved to it (replaced atomically and synced: a few
+    /// milliseconds on a disk, once per session, on the thread that starts or closes it; a
+    /// failed save is reported on stderr once and logging goes on). Without a state, each run
+    /// starts a new lineage, which `enclog verify` reports as a new chain unless told to allow
+    /// them. A forked child never writes its parent's state: its lineage branches and is its
+    /// own.
     ///
     /// ```
     /// use enclog::seal::{ChainState, Rotation};

@@ -240,3 +240,79 @@ fn a_chain_state_beside_the_log_is_used_with_a_warning_and_one_writer_holds_it()
         refused.stderr
     );
 }
+
+/// Threat: a writer restarted from an old copy of its chain state (a restored backup) links a
+/// second session to a session that already has a successor: the chain forks.
+#[test]
+fn a_restored_old_chain_state_is_a_replayed_chain() {
+    let env = Env::new();
+    let log = env.path("app.log");
+    let state = env.path("state/app.chain");
+    let encrypt = |text: &[u8]| {
+        let mut cmd = env.cmd(&["encrypt"]);
+        cmd.arg("-o").arg(&log).arg("--chain").arg(&state);
+        let r = run(&mut cmd, text);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+    };
+    encrypt(b"run 1\n");
+    let backup = env.path("backup.chain");
+    std::fs::copy(&state, &backup).unwrap();
+    encrypt(b"run 2\n");
+    std::fs::copy(&backup, &state).unwrap(); // the backup restored
+    encrypt(b"run 3\n");
+    let key = ["--key-file", env.key.to_str().unwrap()];
+    let r = run(enclog(["verify"]).args(key).arg(&log), b"");
+    assert_eq!(r.code, 1, "{}", r.stdout_text());
+    assert!(
+        r.stdout_text().contains("1 replayed_chain"),
+        "{}",
+        r.stdout_text()
+    );
+}
+
+/// Scripts group lines by session: `decrypt --output json` gives one object per line for every
+/// record (close records too), each with its line number, session, key id and seq at the top
+/// level, and a session's first record its link.
+#[test]
+fn decrypt_json_gives_every_record_its_place_and_first_records_their_link() {
+    let env = Env::new();
+    let log = env.path("r.log");
+    let r = run(
+        env.cmd(&["encrypt", "--rotate-lines", "2"])
+            .arg("-o")
+            .arg(&log),
+        b"a\nb\nc\n",
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let out = run(env.cmd(&["decrypt", "--output", "json"]).arg(&log), b"");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let objects: Vec<serde_json::Value> = out
+        .stdout_text()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // a, b, close; c, close.
+    let records: Vec<&str> = objects
+        .iter()
+        .map(|o| o["record"].as_str().unwrap())
+        .collect();
+    assert_eq!(records, ["event", "event", "close", "event", "close"]);
+    for (i, o) in objects.iter().enumerate() {
+        assert_eq!(o["line"], i as u64 + 1);
+        assert_eq!(o["key_id"], env.key_id());
+        assert!(o["session"].is_string() && o["seq"].is_u64(), "{o}");
+        assert_eq!(o["version"], 2);
+    }
+    let seqs: Vec<u64> = objects.iter().map(|o| o["seq"].as_u64().unwrap()).collect();
+    assert_eq!(seqs, [0, 1, 2, 0, 1]);
+    assert_eq!(objects[0]["link"]["from"], "root");
+    assert_eq!(objects[3]["link"]["from"], "successor");
+    assert_eq!(objects[3]["link"]["index"], 1);
+    assert_eq!(objects[3]["link"]["prev_session"], objects[0]["session"]);
+    assert_eq!(objects[3]["link"]["count"], 3);
+    assert!(objects[1]["link"].is_null() && objects[2]["link"].is_null());
+    assert!(
+        !out.stdout_text().contains("chain_key"),
+        "no secret in the output"
+    );
+}

@@ -139,6 +139,20 @@ pub(super) fn link_for(
     origin: &Origin,
     fresh_lineage: LineageId,
 ) -> (LineageId, u64, LinkFrom, Option<Arc<ChainKey>>) {
+    let link = link_from(origin, fresh_lineage);
+    if link.3.is_none() && link.2 != LinkFrom::Root {
+        // The chain key is gone: another thread linked a successor meanwhile, and this
+        // session will not be installed. Were it ever written, a root is honest (a new chain
+        // to `verify`); a link without its MAC would not parse.
+        return (fresh_lineage, 0, LinkFrom::Root, None);
+    }
+    link
+}
+
+fn link_from(
+    origin: &Origin,
+    fresh_lineage: LineageId,
+) -> (LineageId, u64, LinkFrom, Option<Arc<ChainKey>>) {
     match origin {
         Origin::Root => (fresh_lineage, 0, LinkFrom::Root, None),
         Origin::Fork(parent, fork_point) => (

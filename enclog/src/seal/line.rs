@@ -155,23 +155,27 @@ pub(super) fn encode(
         meta_len_len = varint_into(clear.len() as u64, &mut meta_len);
     }
     let meta = clear_start..out.len();
-    let mut link_len = [0u8; MAX_VARINT_LEN];
-    let link_len_len = link.map_or(0, |l| varint_into(l.len() as u64, &mut link_len));
-    let link = link.unwrap_or_default();
-    let begin = start
-        .checked_sub(header_len + link_len_len + link.len() + meta_len_len + meta.len())
-        .expect("callers leave room_before(clear) bytes before the plaintext");
-    let mut at = begin;
-    for part in [
-        &header_bytes[..header_len],
-        &link_len[..link_len_len],
-        link,
-        &meta_len[..meta_len_len],
-        &out[meta.clone()],
-    ] {
-        buf[at..at + part.len()].copy_from_slice(part);
-        at += part.len();
+    // Written backwards from the plaintext: the metadata copy, its length, the link and its
+    // length (a session's first record only), the header.
+    let room = header_len + MAX_VARINT_LEN + link.map_or(0, <[u8]>::len) + meta_len_len;
+    assert!(
+        start >= room + meta.len(),
+        "callers leave room_before(clear) bytes before the plaintext"
+    );
+    let mut at = start - meta.len();
+    buf[at..start].copy_from_slice(&out[meta]);
+    buf[at - meta_len_len..at].copy_from_slice(&meta_len[..meta_len_len]);
+    at -= meta_len_len;
+    if let Some(link) = link {
+        buf[at - link.len()..at].copy_from_slice(link);
+        at -= link.len();
+        let mut link_len = [0u8; MAX_VARINT_LEN];
+        let len = varint_into(link.len() as u64, &mut link_len);
+        buf[at - len..at].copy_from_slice(&link_len[..len]);
+        at -= len;
     }
+    let begin = at - header_len;
+    buf[begin..at].copy_from_slice(&header_bytes[..header_len]);
     if clear.is_some() {
         out.push(b' ');
     }
