@@ -44,7 +44,7 @@ pub use reload::KeyReloader;
 pub use sealing_key::SealingKey;
 pub use session::Rotation;
 #[cfg(test)]
-pub(crate) use session::forge_first_record;
+pub(crate) use session::{forge_first_record, forge_v1_session};
 
 use chain::{End, Origin};
 use line::{Line, Plaintext, encode, seal_fernet};
@@ -890,5 +890,31 @@ mod tests {
         assert_eq!(second.index, first.index + 1);
         assert!(first.next_chain_key().is_none(), "erased once used");
         assert!(second.next_chain_key().is_some());
+    }
+
+    /// Threat: the opener's session cache serving a v2 line under a key it does not commit to.
+    /// A v1 session of the same id is cached without a commitment; a v2 line with an all-zero
+    /// commitment must not open from that entry (a fresh opener refuses it too).
+    #[test]
+    fn the_openers_cache_never_skips_a_v2_lines_key_commitment() {
+        let key = Key::generate().unwrap();
+        let (id, generation) = ([0x42; 16], enclog_fork::generation());
+        let mut v1 = Session::symmetric(&key, id, 0, generation, 0);
+        v1.header.version = 1;
+        let mut v1_line = Vec::new();
+        v1.seal_record(0, RecordKind::Event, None, b"v1", &mut v1_line);
+        let mut v2 = Session::symmetric(&key, id, 0, generation, 0);
+        v2.header.commit = [0; 16];
+        let mut v2_line = Vec::new();
+        v2.seal_record(1, RecordKind::Event, None, b"no commitment", &mut v2_line);
+
+        let mut fresh = crate::Opener::new(crate::Keyring::from(key.clone()));
+        assert!(fresh.open(&v2_line).unwrap().is_err(), "refused alone");
+        let mut warm = crate::Opener::new(crate::Keyring::from(key));
+        assert!(warm.open(&v1_line).unwrap().is_ok());
+        assert!(
+            warm.open(&v2_line).unwrap().is_err(),
+            "refused after the v1 line too"
+        );
     }
 }

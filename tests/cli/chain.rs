@@ -174,6 +174,18 @@ fn recipient_sessions_rotated_every_three_lines_chain_and_a_forged_or_missing_on
     let spliced = [&s[0][..], &lines(&forged.stdout), &s[2], &s[3]].concat();
     let (code, out) = verify(&env, &key, "forged.log", &spliced);
     assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("1 new_chain") && out.contains("missing_sessions"),
+        "{out}"
+    );
+    // Inserted without deleting anything: the forged session alone is the finding.
+    let inserted = [&s[0][..], &s[1], &lines(&forged.stdout), &s[2], &s[3]].concat();
+    let (code, out) = verify(&env, &key, "inserted.log", &inserted);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("1 new_chain") && !out.contains("missing"),
+        "{out}"
+    );
     // Even when new chains are allowed, the session it replaced is missing.
     let file = env.write("forged2.log", &spliced.concat());
     let r = run(

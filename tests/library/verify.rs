@@ -565,16 +565,27 @@ fn files_given_newest_first_give_a_finding_per_file_with_a_hint() {
     assert!(!moved.message.contains("newest first"), "{}", moved.message);
 }
 
-/// Seals `plaintext` (or a close record) with raw key `key` under `session` at `seq`, as
-/// FORMAT.md §4 says, the way a holder of that key could forge a line of any session.
+/// Seals `plaintext` (or a close record) with raw key `key` under `session` at `seq` (not 0),
+/// as FORMAT.md §3–§4 say (version 2), the way a holder of that key could forge a line of any
+/// session.
 fn forge(key: &[u8; 32], session: [u8; 16], seq: u64, close: bool, plaintext: &[u8]) -> Vec<u8> {
     use base64::Engine;
     use chacha20poly1305::aead::{Aead, KeyInit, Payload};
     use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 
+    use hmac::{KeyInit as _, Mac};
+    assert!(
+        seq > 0,
+        "a session's first record carries its link: not forged here"
+    );
     let id = Key::from_bytes(zeroize::Zeroizing::new(*key)).id();
-    let mut header = vec![if close { 0x15 } else { 0x11 }];
+    // A version 2 header (FORMAT.md §3): vm, type, key id, key commitment, session, seq.
+    let mut header = vec![0x21, u8::from(close)];
     header.extend_from_slice(&id.to_bytes());
+    let mut commit = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).unwrap();
+    commit.update(b"enclog-v2 commit");
+    commit.update(&session);
+    header.extend_from_slice(&commit.finalize().into_bytes()[..16]);
     header.extend_from_slice(&session);
     let mut v = seq;
     loop {

@@ -371,7 +371,7 @@ fn a_forked_childs_session_branches_from_its_parents_and_verifies_clean() {
 /// Lines of format version 1 have no link: counted as unchained, never a chain finding, and
 /// the version 2 sessions around them still form one chain.
 #[test]
-fn version_1_lines_are_unchained_and_leave_the_chain_whole() {
+fn version_1_lines_are_unchained_and_a_new_chain_after_chained_sessions() {
     let vectors = include_str!("../vectors/v1.txt");
     let v1_line = |name: &str| {
         let block = vectors
@@ -399,8 +399,22 @@ fn version_1_lines_are_unchained_and_leave_the_chain_whole() {
     .concat();
 
     let report = verify(&log, &ring);
-    // The version 1 session has no close record; nothing else is found.
-    assert_eq!(kinds(&report), [(FindingKind::Unclosed, 10)]);
+    // After chained sessions, a version 1 session is a new chain (writers write version 2:
+    // someone without the chain keys sealed it, or an old writer shares the log); it has no
+    // close record either; the chain itself is whole.
+    assert_eq!(
+        kinds(&report),
+        [(FindingKind::NewChain, 9), (FindingKind::Unclosed, 10)]
+    );
     assert_eq!((report.unchained_lines, report.chains), (2, 1));
     assert!(report.to_string().contains(", 2 unchained"), "{report}");
+    // Before the chained sessions (a log written before version 2): counted, not a finding.
+    let older = [
+        [v1_line("empty-event"), v1_line("hello")].concat(),
+        sessions.concat().concat(),
+    ]
+    .concat();
+    let report = verify(&older, &ring);
+    assert_eq!(kinds(&report), [(FindingKind::Unclosed, 2)]);
+    assert_eq!(report.unchained_lines, 2);
 }

@@ -161,9 +161,12 @@ pub struct Opener {
     buf: Vec<u8>,
 }
 
-/// A cached session: the key id, the header's session field and its key commitment (zeros in
-/// version 1): two keys with one id and a line of each with one session id stay apart.
-type SessionKey = (KeyId, [u8; 32], [u8; COMMIT_LEN]);
+/// A cached session: the key id, the header's session field, its key commitment (zeros in
+/// version 1) and the format version: two keys with one id and a line of each with one session
+/// id stay apart, and a version 1 session (never checked for a commitment) never serves a
+/// version 2 line (threat: a v2 line with an all-zero commitment opened from the cache under a
+/// key it does not commit to).
+type SessionKey = (KeyId, [u8; 32], [u8; COMMIT_LEN], u8);
 
 impl Opener {
     /// An opener over `keyring`.
@@ -356,7 +359,7 @@ impl Opener {
     /// Opens `buf[header_len..]` in place with the key(s) the header names; returns the
     /// plaintext length.
     fn open_body(&mut self, header: &Header, header_len: usize, chars: &[u8]) -> Option<usize> {
-        let cache_key = (header.key_id, header.session, header.commit);
+        let cache_key = (header.key_id, header.session, header.commit, header.version);
         if let Some((key, cipher)) = &self.recent
             && *key == cache_key
         {

@@ -452,3 +452,18 @@ pub(crate) fn forge_first_record(
     session.seal_record(0, RecordKind::Event, None, b"forged", &mut out);
     out
 }
+
+/// A whole session in format version 1 (its events, then its close record), the way anyone
+/// who can seal lines (a holder of the key, or in the recipient mode of the public recipient)
+/// can still make one: readers open version 1. For tests of the chain walk.
+#[cfg(test)]
+pub(crate) fn forge_v1_session(key: &Key, id: [u8; 16], events: &[&[u8]]) -> Vec<u8> {
+    let mut session = Session::symmetric(key, id, 0, enclog_fork::generation(), 0);
+    session.header.version = 1;
+    let mut out = Vec::new();
+    for (seq, event) in (0..).zip(events) {
+        session.seal_record(seq, RecordKind::Event, None, event, &mut out);
+    }
+    session.seal_record(events.len() as u64, RecordKind::Close, None, b"", &mut out);
+    out
+}

@@ -44,9 +44,18 @@ pub(super) struct ChainWalk {
     pub(super) lowest: HashMap<LineageId, u64>,
     /// The last version 2 line read (where a finding about the end of the input points).
     pub(super) last_at: Option<Loc>,
+    /// Sessions read in format version 1: they have no link and no chain key.
+    v1_sessions: std::collections::HashSet<SessionKey>,
 }
 
 impl ChainWalk {
+    /// Whether a session's successor was read (so the session has ended).
+    pub(super) fn has_successor(&self, id: SessionKey) -> bool {
+        self.sessions
+            .get(&id)
+            .is_some_and(|s| s.successor.is_some())
+    }
+
     /// Lineages seen.
     pub(super) fn chains(&self) -> u64 {
         self.lineages.len() as u64
@@ -117,6 +126,9 @@ impl Verifier {
     pub(super) fn chain_line(&mut self, at: Loc, opened: &Opened<'_>, taken: bool) {
         if opened.version < 2 {
             self.chain.unchained += 1;
+            if let (1, Some(s)) = (opened.version, opened.sequence) {
+                self.v1_line(at, (opened.key_id, s.session));
+            }
             return;
         }
         let (true, Some(s)) = (taken, opened.sequence) else {
@@ -130,6 +142,29 @@ impl Verifier {
         if opened.record == RecordKind::Close {
             self.session_closes(at, id, s.seq, opened.tag);
         }
+    }
+
+    /// A line of format version 1. Writers write version 2 only, and readers still open version
+    /// 1: so a version 1 session after the input's chained sessions start is one sealed by
+    /// someone without the lineage's chain keys (a holder of the public recipient, say), or by
+    /// an old writer sharing the log (threat: a session forged in the old format to get past
+    /// the chain walk). A finding once per such session, unless new chains are allowed.
+    fn v1_line(&mut self, at: Loc, id: SessionKey) {
+        if !self.chain.v1_sessions.insert(id) || !self.chain.started {
+            return;
+        }
+        if self.options.allow_new_chains {
+            return;
+        }
+        let message = format!(
+            "session {} is in format version 1 (no link, no chain key) but comes after chained \
+             sessions: writers write version 2, so it was sealed by someone without this log's \
+             chain keys (anyone holding the public recipient can), or by an old writer sharing \
+             the log (then verify with new chains allowed)",
+            id.1
+        );
+        let finding = self.chain_finding(FindingKind::NewChain, at, id, None, message);
+        self.push_finding(finding);
     }
 
     /// A session's first record, with its link.
@@ -274,6 +309,15 @@ impl Verifier {
             return (Some(self.forged_misfit(at, id, prev, at, role, why)), false);
         }
         let Some(p) = self.chain.sessions.get(&prev) else {
+            if self.chain.v1_sessions.contains(&prev) {
+                // A version 1 session has no chain key: no link can name it honestly.
+                let why = "it names a session of format version 1, which has no chain key";
+                let found = self.sessions.get(&prev.1).map_or(at, |s| s.first_at);
+                return (
+                    Some(self.forged_misfit(at, id, prev, found, role, why)),
+                    false,
+                );
+            }
             if self.sessions.get(&prev.1).is_some_and(|s| s.key == prev.0) {
                 // Its lines were read but not its first record (a `missing` finding of its own):
                 // its chain key is unknown, so this link cannot be checked.

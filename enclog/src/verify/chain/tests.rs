@@ -187,3 +187,100 @@ fn a_link_naming_its_own_session_is_forged() {
     lines.push(forged);
     assert_eq!(kinds(&key, &lines), [(FindingKind::ForgedLink, 4)]);
 }
+
+fn report(key: &Key, lines: &[Vec<u8>], options: VerifyOptions) -> crate::verify::Report {
+    let log = lines.concat();
+    let mut verifier = Verifier::with_options(options);
+    let mut reader = Decryptor::new(&log[..], Keyring::from(key.clone()));
+    verifier.observe_all("app.log", &mut reader).unwrap();
+    verifier.finish()
+}
+
+fn lines_of(log: &[u8]) -> Vec<Vec<u8>> {
+    log.split_inclusive(|&b| b == b'\n')
+        .map(<[u8]>::to_vec)
+        .collect()
+}
+
+/// Threat: a session forged in format version 1 (which readers still open, and which anyone
+/// who can seal lines can make) spliced between chained sessions, to get past the chain walk.
+#[test]
+fn a_v1_session_after_chained_sessions_is_a_new_chain_unless_allowed() {
+    let key = Key::generate().unwrap();
+    let sealer = Sealer::with_rotation(key.clone(), crate::seal::Rotation::default().max_lines(1));
+    let mut log = Vec::new();
+    for event in ["a", "b"] {
+        sealer.seal_to(None, event.as_bytes(), &mut log).unwrap();
+    }
+    sealer.close_to(&mut log).unwrap();
+    let real = lines_of(&log);
+    let forged = lines_of(&crate::seal::forge_v1_session(
+        &key,
+        [0x66; 16],
+        &[b"FORGED: payment approved"],
+    ));
+    let spliced = [&real[..2], &forged[..], &real[2..]].concat();
+    let strict = report(&key, &spliced, VerifyOptions::default());
+    assert_eq!(strict.count(FindingKind::NewChain), 1, "{strict}");
+    assert_eq!(strict.unchained_lines, 2);
+    let allowed = report(
+        &key,
+        &spliced,
+        VerifyOptions::default().allow_new_chains(true),
+    );
+    assert!(allowed.is_clean(), "{allowed}");
+    // Before any chained session (a log written before version 2): counted, not a finding.
+    let older = report(
+        &key,
+        &[&forged[..], &real[..]].concat(),
+        VerifyOptions::default(),
+    );
+    assert!(older.is_clean() && older.unchained_lines == 2, "{older}");
+}
+
+/// Threat: a version 2 session linked to a forged version 1 session (which has no chain key)
+/// passing as a link that could not be checked.
+#[test]
+fn a_link_naming_a_v1_session_is_forged() {
+    let key = Key::generate().unwrap();
+    let first = first_session(&key);
+    let v1_id = [0x77; 16];
+    let forged_v1 = lines_of(&crate::seal::forge_v1_session(&key, v1_id, &[b"x"]));
+    let mut raw = [0u8; 32];
+    raw[..16].copy_from_slice(&v1_id);
+    let from = LinkFrom::AfterCrash {
+        prev: SessionRef::new(Mode::Symmetric, key.id(), raw),
+    };
+    let next = forge_first_record(
+        &key,
+        [0x88; 16],
+        first.link.lineage,
+        first.link.index + 1,
+        &from,
+        &ChainKey::from_bytes([1; 32]),
+    );
+    let log = [&first.lines[..], &forged_v1[..], &[next][..]].concat();
+    let found = report(&key, &log, VerifyOptions::default().allow_new_chains(true));
+    assert_eq!(found.count(FindingKind::ForgedLink), 1, "{found}");
+}
+
+/// Threat: a middle session's last lines and close record cut from a log verified as live
+/// (`allow_open_sessions`): its successor shows it ended, so it is unclosed all the same.
+#[test]
+fn a_middle_session_cut_before_its_close_is_unclosed_even_in_a_live_log() {
+    let key = Key::generate().unwrap();
+    let sealer = Sealer::with_rotation(key.clone(), crate::seal::Rotation::default().max_lines(2));
+    let mut log = Vec::new();
+    for event in ["a0", "a1", "b0", "b1", "c0", "c1"] {
+        sealer.seal_to(None, event.as_bytes(), &mut log).unwrap();
+    }
+    let lines = lines_of(&log);
+    assert_eq!(lines.len(), 8, "three sessions, the last one still open");
+    // Session B: b0, b1 and its close record (indexes 3, 4, 5). Cut b1 and the close record.
+    let cut = [&lines[..4], &lines[6..]].concat();
+    let live = VerifyOptions::default().allow_open_sessions(true);
+    let found = report(&key, &cut, live.clone());
+    assert_eq!(found.count(FindingKind::Unclosed), 1, "{found}");
+    // The last session, still being written, is not a finding in a live log.
+    assert!(report(&key, &lines, live).is_clean());
+}
