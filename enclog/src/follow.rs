@@ -8,6 +8,30 @@
 //! the read position means truncation (read again from the start), and no file means wait for
 //! one. A timer wakes the follower as well, in case an event is lost; where the platform's
 //! watcher cannot start (or [`FollowOptions::poll`] asks for it), the timer alone drives it.
+//!
+//! # The hand-over at a rotation
+//!
+//! A writer does not see a rotation at once: between logrotate's rename and the writer's reopen
+//! (well under a second for enclog's own writers; until the next `postrotate` signal for
+//! others), its lines still go into the renamed file. GNU `tail -F` switches to the new file at
+//! the rename and never shows them. A [`Follower`] keeps the old file open and goes on reading
+//! it **by its handle** (never by name: it may have been renamed again or compressed) beside
+//! the new one, until either
+//!
+//! - the caller says the old file is done ([`Follower::finish`]; `enclog tailf` does when it
+//!   reads the close record of the last session open in that file, which a writer that reopens
+//!   its file writes into the old one, FORMAT.md §5), or
+//! - the old file has not grown for [`FollowOptions::grace`] (3 s by default), counted from the
+//!   rotation or its last growth, whichever is later.
+//!
+//! A second rotation while an old file is still read adds another: each is let go on its own
+//! terms. Each line is delivered once, and the lines of each file in the order the file received
+//! them; but at the hand-over the lines of an old file and of the new one **may interleave**
+//! (an old file's buffered lines come first at each look, older files first). Each line says
+//! which file it was read from ([`FollowedLine::file`], compared with
+//! [`Follower::current_file`]). Copy-and-truncate (the size drops: read again from the start)
+//! and deletion (wait for a new file) are followed as before; a deleted file still open is
+//! drained like a renamed one.
 
 use std::fmt;
 use std::io;
@@ -20,9 +44,13 @@ use std::time::Duration;
 use crate::read::decryptor::DEFAULT_MAX_LINE;
 
 mod follower;
+mod open_file;
 mod tail;
 
 pub use follower::Follower;
+
+/// The default of [`FollowOptions::grace`]: 3 seconds.
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(3);
 
 /// Bytes read at a time, forwards and backwards.
 pub(crate) const BLOCK: usize = 64 * 1024;
@@ -42,6 +70,7 @@ pub struct FollowOptions {
     poll: bool,
     poll_interval: Duration,
     max_line: usize,
+    grace: Duration,
 }
 
 impl FollowOptions {
@@ -104,6 +133,25 @@ impl FollowOptions {
         self.max_line = max_line;
         self
     }
+
+    /// After a rotation, how long a rotated-away file must stay quiet (not grow) before the
+    /// follower stops reading it, counted from the rotation or the file's last growth, whichever
+    /// is later. Default: 3 s, enough for a writer that reopens its file on its own (enclog's
+    /// do, well under a second) or on logrotate's `postrotate` signal. A writer that closes
+    /// its session in the old file lets the caller end the wait sooner ([`Follower::finish`]).
+    /// `Duration::ZERO` stops reading the old file as soon as it has been read to its end,
+    /// like `tail -F`, which loses what the writer adds to it before it reopens.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// // A writer reopened only by a slow postrotate script.
+    /// let options = enclog::follow::FollowOptions::default().grace(Duration::from_secs(30));
+    /// # let _ = options;
+    /// ```
+    pub fn grace(mut self, grace: Duration) -> Self {
+        self.grace = grace;
+        self
+    }
 }
 
 impl Default for FollowOptions {
@@ -114,6 +162,7 @@ impl Default for FollowOptions {
             poll: false,
             poll_interval: Duration::from_millis(250),
             max_line: DEFAULT_MAX_LINE,
+            grace: DEFAULT_GRACE,
         }
     }
 }
@@ -139,6 +188,37 @@ pub struct FollowedLine {
     /// (its writer stopped mid-line); such a line is delivered as it is, not joined to the next
     /// file's first line.
     pub terminated: bool,
+    /// The file it was read from: the one now at the path ([`Follower::current_file`]) or one
+    /// rotated away and still being read (see [`FollowOptions::grace`]).
+    pub file: FileId,
+}
+
+/// Which file a [`FollowedLine`] was read from. A [`Follower`] numbers the files it opens at
+/// its path, in order; give the id back to [`Follower::finish`] when a line shows that file is
+/// done.
+///
+/// ```
+/// use std::time::Duration;
+/// use enclog::follow::{FollowOptions, Follower};
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("app.log");
+/// std::fs::write(&path, "one\n")?;
+/// let mut follower = Follower::new(&path, FollowOptions::default().from_start(true))?;
+/// let first = follower.next_line(Some(Duration::from_secs(10)))?.expect("a line");
+/// std::fs::rename(&path, dir.path().join("app.log.1"))?;
+/// std::fs::write(&path, "two\n")?;
+/// let second = follower.next_line(Some(Duration::from_secs(10)))?.expect("a line");
+/// assert!(first.file < second.file);
+/// assert_eq!(follower.current_file(), Some(second.file));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FileId(u64);
+
+impl fmt::Display for FileId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "file #{}", self.0)
+    }
 }
 
 /// Something that happened to the followed path, worth telling the user about.
@@ -160,8 +240,9 @@ pub enum FollowEvent {
     /// The path no longer exists (deleted or renamed away). The old file is still read, and the
     /// follower waits for a file to appear at the path.
     Disappeared,
-    /// Another file took the path (rotation); the old one was read to its end and the new one
-    /// is read from its start.
+    /// Another file took the path (rotation); the new one is read from its start, and the old
+    /// one goes on being read, by its open handle, until its writer is done with it (see
+    /// [`FollowOptions::grace`]): their lines may interleave.
     Rotated,
     /// The file shrank (truncated, e.g. by `copytruncate`); it is read again from its start.
     Truncated,
@@ -179,7 +260,7 @@ impl fmt::Display for FollowEvent {
                 "the file was deleted or renamed away; waiting for a new file at this path",
             ),
             FollowEvent::Rotated => {
-                f.write_str("the file was rotated; following the new file from its start")
+                f.write_str("the file was rotated; following the new file from its start, and the old one until its writer is done with it")
             }
             FollowEvent::Truncated => {
                 f.write_str("the file was truncated; following it from its start")

@@ -368,3 +368,145 @@ fn a_file_name_is_escaped_in_messages() {
         "{stderr:?}"
     );
 }
+
+impl Tail {
+    /// The next `n` lines printed.
+    fn lines(&self, n: usize) -> Vec<String> {
+        (0..n)
+            .map(|i| {
+                self.stdout.recv_timeout(WAIT).unwrap_or_else(|_| {
+                    panic!(
+                        "only {i} of {n} lines printed within {WAIT:?}; stderr: {:?}",
+                        self.stderr.try_iter().collect::<Vec<_>>()
+                    )
+                })
+            })
+            .collect()
+    }
+
+    /// Whether tailf has the file now named `path` open (Linux: its descriptors in /proc).
+    fn has_open(&self, path: &Path) -> bool {
+        let fds = std::fs::read_dir(format!("/proc/{}/fd", self.child.id())).unwrap();
+        fds.flatten()
+            .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|target| target == path))
+    }
+}
+
+/// Each prefix's lines exactly once and in order, and nothing else.
+fn assert_each_once_in_order(lines: &[String], prefixes: &[(&str, usize)]) {
+    let total: usize = prefixes.iter().map(|(_, n)| n).sum();
+    assert_eq!(lines.len(), total, "{lines:?}");
+    for (prefix, n) in prefixes {
+        let of: Vec<&String> = lines.iter().filter(|l| l.starts_with(prefix)).collect();
+        let want: Vec<String> = (0..*n).map(|i| format!("{prefix} {i}")).collect();
+        assert_eq!(of, want.iter().collect::<Vec<_>>(), "{prefix}: {lines:?}");
+    }
+}
+
+/// The measured problem of issue 16: after logrotate's rename and create, a writer that has not
+/// noticed yet goes on writing into the renamed file (here for 200 ms), then closes its session
+/// there and goes on in the new file. `tail -F` never shows the lines written into the renamed
+/// file after its switch; tailf prints every line once.
+#[test]
+fn lines_written_into_the_renamed_file_before_the_writer_reopens_are_printed_once() {
+    let env = Env::new();
+    let s = sealer(&env);
+    let log = env.path("app.log");
+    let rotated = env.path("app.log.1");
+    for i in 0..5 {
+        append(
+            &log,
+            &s.seal_line(format!("before {i}").as_bytes()).unwrap(),
+        );
+    }
+    let tail = Tail::spawn(&[
+        "--from-start".as_ref(),
+        log.as_ref(),
+        "--key-file".as_ref(),
+        env.key.as_ref(),
+    ]);
+    let mut lines = tail.lines(5);
+
+    let mut old = OpenOptions::new().append(true).open(&log).unwrap();
+    std::fs::rename(&log, &rotated).unwrap();
+    append(&log, b""); // logrotate `create`
+    tail.expect_stderr("the file was rotated");
+    let writer = std::thread::spawn(move || {
+        for i in 0..20 {
+            old.write_all(&s.seal_line(format!("late {i}").as_bytes()).unwrap())
+                .unwrap();
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        // The writer notices: its close record into the old file, then the new file.
+        let mut close = Vec::new();
+        s.close_to(&mut close).unwrap();
+        old.write_all(&close).unwrap();
+        for i in 0..10 {
+            append(&log, &s.seal_line(format!("new {i}").as_bytes()).unwrap());
+        }
+    });
+    lines.extend(tail.lines(30));
+    writer.join().unwrap();
+    assert_each_once_in_order(&lines, &[("before", 5), ("late", 20), ("new", 10)]);
+    let rest = tail.interrupt();
+    assert!(rest.is_empty(), "printed more than once: {rest:?}");
+}
+
+/// A writer that reopens its file closes its session in the old one: tailf lets go of the old
+/// file when it reads that close record, without waiting for `--grace`.
+#[test]
+fn the_old_files_close_record_ends_its_reading_before_the_grace_period() {
+    let env = Env::new();
+    let s = sealer(&env);
+    let log = env.path("app.log");
+    let rotated = env.path("app.log.1");
+    append(&log, b"");
+    let tail = Tail::spawn(&[
+        "--grace".as_ref(),
+        "60s".as_ref(),
+        log.as_ref(),
+        "--key-file".as_ref(),
+        env.key.as_ref(),
+    ]);
+    let mut old = OpenOptions::new().append(true).open(&log).unwrap();
+    old.write_all(&s.seal_line(b"before").unwrap()).unwrap();
+    tail.expect("before");
+    std::fs::rename(&log, &rotated).unwrap();
+    append(&log, b"");
+    tail.expect_stderr("the file was rotated");
+    old.write_all(&s.seal_line(b"late").unwrap()).unwrap();
+    tail.expect("late");
+    assert!(tail.has_open(&rotated), "the old file is still read");
+
+    let mut close = Vec::new();
+    s.close_to(&mut close).unwrap();
+    old.write_all(&close).unwrap();
+    append(&log, &s.seal_line(b"new").unwrap());
+    tail.expect("new");
+    let deadline = std::time::Instant::now() + WAIT;
+    while tail.has_open(&rotated) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the old file is still open {WAIT:?} after its close record (--grace 60s)"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(tail.interrupt().is_empty());
+}
+
+#[test]
+fn grace_is_in_the_help_and_checked() {
+    let help = crate::enclog_bin::command()
+        .args(["tailf", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("--grace <DURATION>"), "{help}");
+    assert!(help.contains("[default: 3s]"), "{help}");
+    let out = crate::enclog_bin::command()
+        .args(["tailf", "--grace", "3", "app.log"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("has no unit"));
+}

@@ -361,3 +361,215 @@ fn starting_with_the_last_lines() {
     let lines: Vec<String> = (0..5).map(|_| next_line(&mut follower)).collect();
     assert_eq!(lines, ["1", "2", "3", "4", "unfinished now"]);
 }
+
+/// Adds the lines read to `lines` up to the event `until`, failing the test if nothing
+/// arrives within the wait.
+fn lines_until_event(follower: &mut Follower, lines: &mut Vec<String>, until: FollowEvent) {
+    loop {
+        match next(follower) {
+            Followed::Event(e) if e == until => return,
+            Followed::Event(_) => {}
+            Followed::Line(l) => {
+                assert!(l.terminated, "an unfinished line: {l:?}");
+                lines.push(String::from_utf8(l.bytes).unwrap());
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+/// Adds lines read to `lines` until it holds `count`.
+fn lines_until_count(follower: &mut Follower, lines: &mut Vec<String>, count: usize) {
+    while lines.len() < count {
+        match next(follower) {
+            Followed::Event(FollowEvent::Rotated) => panic!("a rotation nobody made: {lines:?}"),
+            Followed::Event(_) => {}
+            Followed::Line(l) => {
+                assert!(l.terminated, "an unfinished line: {l:?}");
+                lines.push(String::from_utf8(l.bytes).unwrap());
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+/// Every line exactly once, and the lines of each prefix (each file's writer) in order.
+fn assert_each_once_in_order(lines: &[String], prefixes: &[(&str, usize)]) {
+    let total: usize = prefixes.iter().map(|(_, n)| n).sum();
+    assert_eq!(lines.len(), total, "lost or repeated lines: {lines:?}");
+    for (prefix, n) in prefixes {
+        let of: Vec<&String> = lines.iter().filter(|l| l.starts_with(prefix)).collect();
+        let want: Vec<String> = (0..*n).map(|i| format!("{prefix} {i}")).collect();
+        assert_eq!(of, want.iter().collect::<Vec<_>>(), "{prefix}: {lines:?}");
+    }
+}
+
+fn write_lines(file: &mut File, prefix: &str, range: std::ops::Range<usize>) {
+    for i in range {
+        writeln!(file, "{prefix} {i}").unwrap();
+    }
+}
+
+/// The measured problem: after logrotate's rename and create, a writer that has not noticed
+/// yet goes on writing into the renamed file. `tail -F` switches at the rename and never shows
+/// those lines; the follower reads the old file by its handle beside the new one.
+#[test]
+fn lines_written_into_the_renamed_file_after_the_switch_are_delivered_once() {
+    for opts in [options(), polling()] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.log");
+        File::create(&path).unwrap();
+        let mut follower = Follower::new(&path, opts.grace(Duration::from_secs(5))).unwrap();
+        let mut writer = OpenOptions::new().append(true).open(&path).unwrap();
+        write_lines(&mut writer, "before", 0..50);
+
+        // logrotate `create`: rename, then a new empty file at the path.
+        fs::rename(&path, dir.path().join("app.log.1")).unwrap();
+        File::create(&path).unwrap();
+        let mut lines = Vec::new();
+        lines_until_event(&mut follower, &mut lines, FollowEvent::Rotated);
+        assert_eq!(follower.draining(), 1);
+
+        // The writer has not noticed: 30 more lines into the renamed file, over 200 ms, while
+        // the follower reads (and waits, idle, between them). Only then does it reopen the path.
+        let new_path = path.clone();
+        let writing = thread::spawn(move || {
+            for i in 0..30 {
+                write_lines(&mut writer, "late", i..i + 1);
+                thread::sleep(Duration::from_millis(7));
+            }
+            let mut writer = OpenOptions::new().append(true).open(new_path).unwrap();
+            write_lines(&mut writer, "new", 0..20);
+        });
+        lines_until_count(&mut follower, &mut lines, 100);
+        writing.join().unwrap();
+        assert_each_once_in_order(&lines, &[("before", 50), ("late", 30), ("new", 20)]);
+        assert_quiet(&mut follower);
+    }
+}
+
+/// Two rotations in quick succession (logrotate run twice, or `rotate` with a short period):
+/// the first old file is still being drained when the second rotation comes; lines keep
+/// arriving in all three files, and each is delivered once.
+#[test]
+fn a_second_rotation_while_the_first_old_file_is_drained_loses_nothing() {
+    for opts in [options(), polling()] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.log");
+        File::create(&path).unwrap();
+        let mut follower = Follower::new(&path, opts.grace(Duration::from_secs(5))).unwrap();
+        let mut first = OpenOptions::new().append(true).open(&path).unwrap();
+        write_lines(&mut first, "first", 0..10);
+
+        fs::rename(&path, dir.path().join("app.log.1")).unwrap();
+        let mut second = File::create(&path).unwrap();
+        let mut lines = Vec::new();
+        lines_until_event(&mut follower, &mut lines, FollowEvent::Rotated);
+        // The follower has read everything and waits (a `tail -F` would have let go by now).
+        lines_until_count(&mut follower, &mut lines, 10);
+        assert_quiet(&mut follower);
+        write_lines(&mut first, "first", 10..20);
+        write_lines(&mut second, "second", 0..10);
+        lines_until_count(&mut follower, &mut lines, 30);
+
+        // logrotate shifts app.log.1 to app.log.2 first, then app.log to app.log.1.
+        fs::rename(dir.path().join("app.log.1"), dir.path().join("app.log.2")).unwrap();
+        fs::rename(&path, dir.path().join("app.log.1")).unwrap();
+        let mut third = File::create(&path).unwrap();
+        lines_until_event(&mut follower, &mut lines, FollowEvent::Rotated);
+        assert_quiet(&mut follower);
+        assert_eq!(follower.draining(), 2, "both old files are still read");
+
+        // All three writers go on, interleaved.
+        for i in 0..10 {
+            write_lines(&mut first, "first", 20 + i..21 + i);
+            write_lines(&mut second, "second", 10 + i..11 + i);
+            write_lines(&mut third, "third", i..i + 1);
+            thread::sleep(Duration::from_millis(5));
+        }
+        lines_until_count(&mut follower, &mut lines, 60);
+        assert_each_once_in_order(&lines, &[("first", 30), ("second", 20), ("third", 10)]);
+        assert_quiet(&mut follower);
+    }
+}
+
+/// An old file that never gets a close record (its writer crashed, or is not enclog's) is let
+/// go once it has been quiet for the grace period; what is written to it later is not read.
+#[test]
+fn the_grace_period_ends_an_old_file_that_never_gets_a_close_record() {
+    for opts in [options(), polling()] {
+        let grace = Duration::from_millis(400);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.log");
+        File::create(&path).unwrap();
+        let mut follower = Follower::new(&path, opts.grace(grace)).unwrap();
+        let mut old = OpenOptions::new().append(true).open(&path).unwrap();
+        fs::rename(&path, dir.path().join("app.log.1")).unwrap();
+        File::create(&path).unwrap();
+        let mut lines = Vec::new();
+        lines_until_event(&mut follower, &mut lines, FollowEvent::Rotated);
+        let rotated = std::time::Instant::now();
+
+        // Within the grace period: read; and each growth starts the grace period again.
+        thread::sleep(grace / 2);
+        write_lines(&mut old, "late", 0..1);
+        lines_until_count(&mut follower, &mut lines, 1);
+        thread::sleep(grace / 2);
+        write_lines(&mut old, "late", 1..2);
+        lines_until_count(&mut follower, &mut lines, 2);
+        assert_eq!(follower.draining(), 1);
+
+        // Quiet for the grace period: let go of.
+        while follower.draining() > 0 {
+            assert!(
+                rotated.elapsed() < Duration::from_secs(20),
+                "the old file is never let go of"
+            );
+            assert_eq!(
+                follower.next_item(Some(Duration::from_millis(50))).unwrap(),
+                None
+            );
+        }
+        assert!(
+            rotated.elapsed() >= grace + grace / 2,
+            "let go of too early"
+        );
+        write_lines(&mut old, "too late", 0..1);
+        assert_quiet(&mut follower);
+        assert_each_once_in_order(&lines, &[("late", 2)]);
+    }
+}
+
+/// [`Follower::finish`] (the caller saw the old file's close record) lets go of an old file at
+/// once, without waiting for the grace period; a line after it cancels it.
+#[test]
+fn finish_lets_go_of_an_old_file_at_once_unless_a_line_follows() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.log");
+    File::create(&path).unwrap();
+    let mut follower = Follower::new(&path, options().grace(Duration::from_secs(60))).unwrap();
+    let mut old = OpenOptions::new().append(true).open(&path).unwrap();
+    fs::rename(&path, dir.path().join("app.log.1")).unwrap();
+    File::create(&path).unwrap();
+    let mut lines = Vec::new();
+    lines_until_event(&mut follower, &mut lines, FollowEvent::Rotated);
+
+    write_lines(&mut old, "old", 0..1);
+    let line = follower
+        .next_line(WAIT)
+        .unwrap()
+        .expect("the old file's line");
+    assert_ne!(Some(line.file), follower.current_file());
+    // Finished, then a line after all (a session started in the same file): not let go of.
+    follower.finish(line.file);
+    write_lines(&mut old, "old", 1..2);
+    assert_eq!(next_line(&mut follower), "old 1");
+    assert_quiet(&mut follower);
+    assert_eq!(follower.draining(), 1, "a line after finish cancels it");
+
+    follower.finish(line.file);
+    assert_quiet(&mut follower);
+    assert_eq!(follower.draining(), 0, "let go of without waiting 60 s");
+    write_lines(&mut old, "old", 2..3);
+    assert_quiet(&mut follower);
+}

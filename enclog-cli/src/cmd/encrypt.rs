@@ -65,7 +65,7 @@ pub(crate) struct EncryptArgs {
     rotate_lines: Option<u64>,
     /// End a session and start the next (linked) one after DURATION (e.g. 30s, 15m, 1h),
     /// even while no line comes. Recipient keys rotate every 15 minutes by default.
-    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    #[arg(long, value_name = "DURATION", value_parser = super::duration)]
     rotate_after: Option<Duration>,
     #[command(flatten)]
     keys: WriterKeys,
@@ -159,32 +159,6 @@ fn beside(state: &Path, log: &Path) -> bool {
         std::fs::canonicalize(parent.unwrap_or(Path::new("."))).ok()
     };
     folder(state).is_some_and(|f| Some(f) == folder(log))
-}
-
-/// `--rotate-after`: a number with a unit (`ms`, `s`, `m`, `h`), e.g. `90s` or `15m`.
-fn duration(text: &str) -> Result<Duration, String> {
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .ok_or_else(|| format!("`{text}` has no unit: write e.g. 30s, 15m or 1h"))?;
-    let (number, unit) = text.split_at(split);
-    let n: u64 = number
-        .parse()
-        .map_err(|_| format!("`{text}` does not start with a number: write e.g. 30s, 15m or 1h"))?;
-    let duration = match unit {
-        "ms" => Duration::from_millis(n),
-        "s" => Duration::from_secs(n),
-        "m" => Duration::from_secs(n.saturating_mul(60)),
-        "h" => Duration::from_secs(n.saturating_mul(3600)),
-        _ => {
-            return Err(format!(
-                "unknown unit `{unit}` in `{text}`: use ms, s, m or h"
-            ));
-        }
-    };
-    if duration.is_zero() {
-        return Err("the duration must be more than zero".into());
-    }
-    Ok(duration)
 }
 
 /// `--max-line`: a number of bytes, at least 1.

@@ -1,5 +1,6 @@
 //! `enclog tailf`: the last lines decrypted, then follow the file like `tail -F`.
 
+use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
 use std::path::PathBuf;
@@ -8,8 +9,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use clap::Args;
 use enclog::Opener;
-use enclog::follow::{FollowError, FollowEvent, FollowOptions, Followed, Follower};
-use enclog::format::RecordKind;
+use enclog::follow::{FileId, FollowError, FollowEvent, FollowOptions, Followed, Follower};
+use enclog::format::{RecordKind, SessionId};
 use enclog::read::OpenError;
 
 use crate::cmd::Status;
@@ -25,6 +26,10 @@ Examples:
   enclog tailf --keyring /etc/enclog/keys -n 100 /var/log/app.log
 
 Survives rotation (rename and create, copy and truncate, delete and recreate).
+After a rename, the old file is still read (by its open handle) beside the new one, so the
+lines a writer adds to it before it reopens its file are shown too; the two files' lines may
+interleave then. It is read until the close record of the last session open in it (what a
+writer that reopens its file writes there), or until it has been quiet for --grace.
 With --keyring, a key added to the folder while following is picked up.
 Ctrl-C stops (exit status 0).
 
@@ -45,6 +50,10 @@ pub(crate) struct TailfArgs {
     /// Poll the file instead of waiting for file system notifications (network file systems).
     #[arg(long)]
     poll: bool,
+    /// After a rotation, read the old file until it has been quiet this long (e.g. 3s, 500ms,
+    /// 1m), unless the close record of its last open session comes first.
+    #[arg(long, value_name = "DURATION", value_parser = super::duration, default_value = "3s")]
+    grace: Duration,
     #[command(flatten)]
     text: TextOptions,
 }
@@ -80,7 +89,8 @@ pub(crate) fn run(args: TailfArgs) -> Result<Status> {
     let options = FollowOptions::default()
         .from_start(args.from_start)
         .last_lines(usize::try_from(args.lines).unwrap_or(usize::MAX))
-        .poll(args.poll);
+        .poll(args.poll)
+        .grace(args.grace);
     let mut follower = Follower::new(&args.file, options)?;
     let stopper = follower.stopper();
     ctrlc::set_handler(move || stopper.stop()).context("cannot install the Ctrl-C handler")?;
@@ -93,26 +103,36 @@ pub(crate) fn run(args: TailfArgs) -> Result<Status> {
         last_rescan: None,
         out: BufWriter::with_capacity(64 * 1024, io::stdout().lock()),
     };
-    let mut line_no = first_line;
+    let mut files = Files::default();
+    if let Some(file) = follower.current_file() {
+        files.get(file).next_line = first_line;
+    }
     loop {
         match follower.next_item(None) {
             Ok(None) => break,
             Ok(Some(Followed::Line(line))) => {
-                printer.line(&line.bytes, line_no)?;
-                line_no += 1;
+                let current = follower.current_file() == Some(line.file);
+                let state = files.get(line.file);
+                let record = printer.line(&line.bytes, state.next_line, current)?;
+                state.next_line += 1;
+                if state.ends_with(record) {
+                    follower.finish(line.file);
+                }
             }
             Ok(Some(Followed::Event(event))) => {
-                if matches!(
-                    event,
-                    FollowEvent::Appeared | FollowEvent::Rotated | FollowEvent::Truncated
-                ) {
-                    line_no = 1;
+                if event == FollowEvent::Truncated
+                    && let Some(file) = follower.current_file()
+                {
+                    files.get(file).next_line = 1;
                 }
                 messages::note(format_args!("{}: {event}", printer.name));
             }
             Ok(Some(other)) => messages::note(format_args!("{}: {other:?}", printer.name)),
             Err(e @ FollowError::LineTooLong { .. }) => {
-                line_no += 1;
+                // Counted in the current file's lines (the error does not say which file).
+                if let Some(file) = follower.current_file() {
+                    files.get(file).next_line += 1;
+                }
                 messages::note(format_args!("{e}"));
             }
             Err(e) => {
@@ -124,6 +144,58 @@ pub(crate) fn run(args: TailfArgs) -> Result<Status> {
     }
     printer.out.flush().map_err(messages::stdout_failed)?;
     Ok(Status::Clean)
+}
+
+/// What is known of each file the follower has read from: line numbers for messages, and the
+/// sessions seen open in it, to tell the follower when a rotated-away file is done.
+#[derive(Default)]
+struct Files(BTreeMap<FileId, FileState>);
+
+/// The files remembered: the current one and those rotated away still being read; a few
+/// more cost nothing, and an older one is almost surely let go of by now.
+const FILES_KEPT: usize = 8;
+
+impl Files {
+    fn get(&mut self, file: FileId) -> &mut FileState {
+        if !self.0.contains_key(&file) && self.0.len() >= FILES_KEPT {
+            self.0.pop_first();
+        }
+        self.0.entry(file).or_default()
+    }
+}
+
+struct FileState {
+    next_line: u64,
+    /// Sessions with an event in this file and no close record yet.
+    open: HashSet<SessionId>,
+}
+
+impl Default for FileState {
+    fn default() -> Self {
+        FileState {
+            next_line: 1,
+            open: HashSet::new(),
+        }
+    }
+}
+
+impl FileState {
+    /// Notes a line's record; `true` when it is the close record of the last session open in
+    /// the file: the writer is done with it (a writer that reopens its file after a rotation
+    /// closes its session in the old file, FORMAT.md §5).
+    fn ends_with(&mut self, record: Option<(RecordKind, SessionId)>) -> bool {
+        match record {
+            Some((RecordKind::Event, session)) => {
+                self.open.insert(session);
+                false
+            }
+            Some((RecordKind::Close, session)) => {
+                self.open.remove(&session);
+                self.open.is_empty()
+            }
+            _ => false,
+        }
+    }
 }
 
 /// The number of newlines in the file at `path`.
@@ -152,18 +224,36 @@ struct Printer<W: Write> {
 }
 
 impl<W: Write> Printer<W> {
-    /// Decrypts and prints one line, flushed at once.
-    fn line(&mut self, raw: &[u8], line_no: u64) -> Result<()> {
+    /// Decrypts and prints one line, flushed at once; `current`: read from the file now at
+    /// the path (else from one rotated away). Returns the record's kind and session, if it
+    /// opened and has one.
+    fn line(
+        &mut self,
+        raw: &[u8],
+        line_no: u64,
+        current: bool,
+    ) -> Result<Option<(RecordKind, SessionId)>> {
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-        let opened = self.opener.open(raw);
+        let mut opened = self.opener.open(raw);
         let retry =
             matches!(opened, Some(Err(OpenError::UnknownKey { .. }))) && !self.keys.dirs.is_empty();
-        if !retry {
-            return emit(&mut self.out, &self.name, self.text, opened, raw, line_no);
+        if retry {
+            self.rescan();
+            opened = self.opener.open(raw);
         }
-        self.rescan();
-        let opened = self.opener.open(raw);
-        emit(&mut self.out, &self.name, self.text, opened, raw, line_no)
+        let record = match &opened {
+            Some(Ok(o)) => o.sequence.map(|s| (o.record, s.session)),
+            _ => None,
+        };
+        let rotated;
+        let name = if current {
+            self.name.as_str()
+        } else {
+            rotated = format!("{} (rotated away)", self.name);
+            rotated.as_str()
+        };
+        emit(&mut self.out, name, self.text, opened, raw, line_no)?;
+        Ok(record)
     }
 
     /// A line names a key we lack: look in the keyring folders again (a key added while

@@ -1,10 +1,10 @@
-//! [`Follower`] itself: the open handle, the watcher, and what is done on each wake-up.
+//! [`Follower`] itself: the open files, the watcher, and what is done on each wake-up.
 
 use std::collections::VecDeque;
 use std::ffi::OsString;
 use std::fmt;
 use std::fs::{self, File, Metadata};
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io::{self, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
@@ -13,20 +13,19 @@ use std::time::{Duration, Instant};
 
 use notify::{EventKind, RecursiveMode, Watcher};
 
+use super::open_file::{Inode, OpenFile};
 use super::tail::start_of_last_lines;
-use super::{BLOCK, FollowError, FollowEvent, FollowOptions, Followed, FollowedLine, Stopper};
-
-type FileId = (u64, u64);
+use super::{FileId, FollowError, FollowEvent, FollowOptions, Followed, FollowedLine, Stopper};
 
 #[cfg(unix)]
-fn file_id(meta: &Metadata) -> Option<FileId> {
+fn inode(meta: &Metadata) -> Option<Inode> {
     use std::os::unix::fs::MetadataExt;
     Some((meta.dev(), meta.ino()))
 }
 
 /// Without (device, inode), rotation is noticed only as truncation or disappearance.
 #[cfg(not(unix))]
-fn file_id(_meta: &Metadata) -> Option<FileId> {
+fn inode(_meta: &Metadata) -> Option<Inode> {
     None
 }
 
@@ -36,6 +35,10 @@ fn file_id(_meta: &Metadata) -> Option<FileId> {
 /// [`Follower::next_item`] yields lines and [`FollowEvent`]s, [`Follower::next_line`] lines
 /// only; both wait up to a timeout. As an [`Iterator`], it waits without limit and ends when
 /// stopped ([`Follower::stopper`]).
+///
+/// After a rotation the old file is still read, by its open handle, until its writer is done
+/// with it (see [`FollowOptions::grace`] and [`Follower::finish`]): each line is delivered
+/// once, with the [`FileId`] of the file it was read from.
 ///
 /// ```
 /// use std::io::Write;
@@ -56,17 +59,12 @@ fn file_id(_meta: &Metadata) -> Option<FileId> {
 pub struct Follower {
     path: PathBuf,
     options: FollowOptions,
-    file: Option<File>,
-    id: Option<FileId>,
-    /// Offset in the open file of the end of `buf`.
-    pos: u64,
-    buf: Vec<u8>,
-    /// `buf[..start]` was delivered.
-    start: usize,
-    /// `buf[start..scanned]` holds no newline.
-    scanned: usize,
-    /// Discarding an over-long line up to its newline.
-    skipping: bool,
+    /// The file now at the path (or last seen there, if it is gone).
+    current: Option<OpenFile>,
+    /// Files rotated away whose writer may still append to them, oldest first.
+    draining: Vec<OpenFile>,
+    /// The [`FileId`] of the next file opened.
+    next_id: u64,
     /// The path was reported gone and no new file has been seen yet.
     gone: bool,
     pending: VecDeque<Followed>,
@@ -77,6 +75,9 @@ pub struct Follower {
     /// File names whose events concern us: the path's own, and a symlink's target's.
     names: Arc<Mutex<Vec<OsString>>>,
     watched_dirs: Vec<PathBuf>,
+    /// `!draining.is_empty()`, for the watcher: while an old file is drained, any change in the
+    /// directory wakes the follower (the old file's new name is not known).
+    any_change_wakes: Arc<AtomicBool>,
 }
 
 impl fmt::Debug for Follower {
@@ -84,9 +85,13 @@ impl fmt::Debug for Follower {
         f.debug_struct("Follower")
             .field("path", &self.path)
             .field("options", &self.options)
-            .field("open", &self.file.is_some())
-            .field("pos", &self.pos)
-            .field("buffered", &(self.buf.len() - self.start))
+            .field("open", &self.current.as_ref().map(|f| f.id))
+            .field("pos", &self.current.as_ref().map(|f| f.pos))
+            .field("buffered", &self.current.as_ref().map(OpenFile::buffered))
+            .field(
+                "draining",
+                &self.draining.iter().map(|f| f.id).collect::<Vec<_>>(),
+            )
             .field("watching", &self.watcher.is_some())
             .finish()
     }
@@ -114,13 +119,9 @@ impl Follower {
         let mut follower = Follower {
             path,
             options,
-            file: None,
-            id: None,
-            pos: 0,
-            buf: Vec::new(),
-            start: 0,
-            scanned: 0,
-            skipping: false,
+            current: None,
+            draining: Vec::new(),
+            next_id: 0,
             gone: false,
             pending: VecDeque::new(),
             stopped: Arc::new(AtomicBool::new(false)),
@@ -129,6 +130,7 @@ impl Follower {
             watcher: None,
             names: Arc::new(Mutex::new(vec![name])),
             watched_dirs: Vec::new(),
+            any_change_wakes: Arc::new(AtomicBool::new(false)),
         };
         // The watch starts before the file is opened, so that no append falls in between.
         if !follower.options.poll
@@ -149,9 +151,8 @@ impl Follower {
                 };
                 file.seek(SeekFrom::Start(start))
                     .map_err(|e| follower.io("read", e))?;
-                follower.pos = start;
-                follower.id = file_id(&meta);
-                follower.file = Some(file);
+                let id = follower.new_id();
+                follower.current = Some(OpenFile::new(file, id, inode(&meta), start));
                 follower.watch_symlink_target();
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
@@ -244,10 +245,14 @@ impl Follower {
             if let Some(line) = self.take_line()? {
                 return Ok(Some(Followed::Line(line)));
             }
-            if self.read_more()? || self.check_path()? {
+            if self.read_more()? || self.check_path()? || self.let_go_of_done_files() {
                 continue;
             }
-            let tick = self.options.poll_interval.max(Duration::from_millis(1));
+            let mut tick = self.options.poll_interval.max(Duration::from_millis(1));
+            if let Some(end) = self.next_grace_end() {
+                let left = end.saturating_duration_since(Instant::now());
+                tick = tick.min(left.max(Duration::from_millis(1)));
+            }
             let wait = match deadline {
                 None => tick,
                 Some(deadline) => {
@@ -296,6 +301,70 @@ impl Follower {
         }
     }
 
+    /// Tells the follower that no more lines will be written to `file` (as far as the lines
+    /// delivered so far show): typically, the caller saw the close record of the last session
+    /// open in it. A rotated-away file is then read to its end and let go at once, instead of
+    /// after [`FollowOptions::grace`]. Called for the current file, it takes effect if that
+    /// file is rotated away later. A line delivered from `file` after this call cancels it (the
+    /// writer was not done after all: e.g. it started its next session in the same file).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use enclog::follow::{FollowOptions, Follower};
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("app.log");
+    /// std::fs::write(&path, "last words of the old writer\n")?;
+    /// let mut follower = Follower::new(&path, FollowOptions::default().from_start(true))?;
+    /// let line = follower.next_line(Some(Duration::from_secs(10)))?.expect("a line");
+    /// // Say, a close record: no more lines will come into this file.
+    /// follower.finish(line.file);
+    /// std::fs::rename(&path, dir.path().join("app.log.1"))?;
+    /// std::fs::write(&path, "first line of the new file\n")?;
+    /// let line = follower.next_line(Some(Duration::from_secs(10)))?.expect("a line");
+    /// assert_eq!(line.bytes, b"first line of the new file");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn finish(&mut self, file: FileId) {
+        for open in self.draining.iter_mut().chain(self.current.as_mut()) {
+            if open.id == file {
+                open.finished = true;
+            }
+        }
+    }
+
+    /// The file now at the path (or last seen there); `None` before any file was opened. A
+    /// line whose [`FollowedLine::file`] differs was read from a file rotated away.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("app.log");
+    /// std::fs::write(&path, "hello\n")?;
+    /// let options = enclog::follow::FollowOptions::default().from_start(true);
+    /// let mut follower = enclog::follow::Follower::new(&path, options)?;
+    /// let line = follower.next_line(Some(Duration::from_secs(10)))?.expect("a line");
+    /// assert_eq!(follower.current_file(), Some(line.file));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn current_file(&self) -> Option<FileId> {
+        self.current.as_ref().map(|f| f.id)
+    }
+
+    /// How many rotated-away files are still read (see [`FollowOptions::grace`]).
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let follower = enclog::follow::Follower::new(
+    ///     dir.path().join("app.log"),
+    ///     enclog::follow::FollowOptions::default(),
+    /// )?;
+    /// assert_eq!(follower.draining(), 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn draining(&self) -> usize {
+        self.draining.len()
+    }
+
     fn io(&self, action: &'static str, source: io::Error) -> FollowError {
         FollowError::Io {
             path: self.path.clone(),
@@ -306,6 +375,7 @@ impl Follower {
 
     fn start_watcher(&mut self) -> Result<(), String> {
         let names = Arc::clone(&self.names);
+        let any_change_wakes = Arc::clone(&self.any_change_wakes);
         let wake = self.wake_tx.clone();
         let mut watcher =
             notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
@@ -313,6 +383,8 @@ impl Follower {
                     // Our own reads and opens are access events; they say nothing new.
                     Ok(event) if matches!(event.kind, EventKind::Access(_)) => false,
                     Ok(event) if event.need_rescan() || event.paths.is_empty() => true,
+                    // A rotated-away file has a name we do not know (app.log.1, or another).
+                    Ok(_) if any_change_wakes.load(Ordering::Relaxed) => true,
                     Ok(event) => {
                         let names = names.lock().unwrap_or_else(|e| e.into_inner());
                         event
@@ -364,94 +436,58 @@ impl Follower {
         }
     }
 
-    /// Takes the next complete line out of the buffer.
+    /// Takes the next complete line out of the buffers: the rotated-away files' first, oldest
+    /// first (what they hold was mostly written before the newer files' lines), then the
+    /// current file's.
     fn take_line(&mut self) -> Result<Option<FollowedLine>, FollowError> {
-        loop {
-            let Some(found) = self.buf[self.scanned..].iter().position(|&b| b == b'\n') else {
-                self.scanned = self.buf.len();
-                if self.skipping {
-                    self.buf.clear();
-                    self.start = 0;
-                    self.scanned = 0;
-                } else if self.buf.len() - self.start > self.options.max_line {
-                    return Err(self.skip_long_line());
-                }
-                return Ok(None);
-            };
-            let end = self.scanned + found;
-            let from = self.start;
-            self.start = end + 1;
-            self.scanned = self.start;
-            if self.skipping {
-                self.skipping = false;
-                continue;
+        let max_line = self.options.max_line;
+        for file in self.draining.iter_mut().chain(self.current.as_mut()) {
+            if let Some(line) = file.take_line(&self.path, max_line)? {
+                return Ok(Some(line));
             }
-            if end - from > self.options.max_line {
-                return Err(self.too_long(from));
-            }
-            return Ok(Some(FollowedLine {
-                bytes: self.buf[from..end].to_vec(),
-                terminated: true,
-            }));
         }
+        Ok(None)
     }
 
-    fn too_long(&self, from: usize) -> FollowError {
-        FollowError::LineTooLong {
-            path: self.path.clone(),
-            offset: self.pos - (self.buf.len() - from) as u64,
-            limit: self.options.max_line,
-        }
-    }
-
-    fn skip_long_line(&mut self) -> FollowError {
-        let error = self.too_long(self.start);
-        self.skipping = true;
-        self.buf.clear();
-        self.buf.shrink_to(BLOCK);
-        self.start = 0;
-        self.scanned = 0;
-        error
-    }
-
-    /// Reads the next block of the open file into the buffer; `false` at its end.
+    /// Reads the next block of every open file; `false` when all are at their end.
     fn read_more(&mut self) -> Result<bool, FollowError> {
-        let Some(file) = self.file.as_mut() else {
-            return Ok(false);
-        };
-        if self.start > 0 {
-            self.buf.drain(..self.start);
-            self.scanned -= self.start;
-            self.start = 0;
+        let mut grew = false;
+        let mut i = 0;
+        while i < self.draining.len() {
+            match self.draining[i].read_more() {
+                Ok(more) => grew |= more,
+                Err(e) => {
+                    // A rotated-away file that cannot be read any more (its file system gone):
+                    // report it once and let it go, rather than fail on every call.
+                    let mut file = self.draining.remove(i);
+                    if let Some(line) = file.take_partial() {
+                        self.pending.push_back(Followed::Line(line));
+                    }
+                    self.update_any_change_wakes();
+                    return Err(self.io("read the rotated-away file", e));
+                }
+            }
+            i += 1;
         }
-        let old = self.buf.len();
-        self.buf.resize(old + BLOCK, 0);
-        let read = loop {
-            match file.read(&mut self.buf[old..]) {
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                other => break other,
-            }
-        };
-        match read {
-            Ok(n) => {
-                self.buf.truncate(old + n);
-                self.pos += n as u64;
-                Ok(n > 0)
-            }
-            Err(e) => {
-                self.buf.truncate(old);
-                Err(self.io("read", e))
-            }
+        Ok(self.read_current()? || grew)
+    }
+
+    /// Reads the next block of the current file; `false` at its end.
+    fn read_current(&mut self) -> Result<bool, FollowError> {
+        match self.current.as_mut().map(OpenFile::read_more) {
+            None => Ok(false),
+            Some(Ok(more)) => Ok(more),
+            Some(Err(e)) => Err(self.io("read", e)),
         }
     }
 
-    /// At the end of the open file: looks at what the path holds now. `true` when something
+    /// At the end of every open file: looks at what the path holds now. `true` when something
     /// changed (a new file, a truncation, an event to deliver).
     fn check_path(&mut self) -> Result<bool, FollowError> {
         let meta = match fs::metadata(&self.path) {
             Ok(meta) => meta,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                if self.file.is_some() && !self.gone {
+                if self.current.is_some() && !self.gone {
                     self.gone = true;
                     self.pending
                         .push_back(Followed::Event(FollowEvent::Disappeared));
@@ -461,28 +497,24 @@ impl Follower {
             }
             Err(e) => return Err(self.io("look at", e)),
         };
-        let id = file_id(&meta);
-        if self.file.is_none() {
+        let id = inode(&meta);
+        let Some(current) = self.current.as_mut() else {
             return self.switch(FollowEvent::Appeared);
-        }
-        if id.is_some() && id != self.id {
-            // The writer may have appended to the old file after our last read.
-            if self.read_more()? {
+        };
+        if id.is_some() && id != current.inode {
+            // The writer may have appended to the old file after our last read: its lines come
+            // first (it goes on being read after the switch as well).
+            if self.read_current()? {
                 return Ok(true);
             }
             return self.switch(FollowEvent::Rotated);
         }
         self.gone = false;
-        if meta.len() < self.pos {
-            self.flush_partial();
-            if let Some(file) = self.file.as_mut() {
-                file.seek(SeekFrom::Start(0)).map_err(|e| FollowError::Io {
-                    path: self.path.clone(),
-                    action: "rewind",
-                    source: e,
-                })?;
-            }
-            self.pos = 0;
+        if meta.len() < current.pos {
+            let partial = current.take_partial();
+            let rewound = current.rewind();
+            self.pending.extend(partial.map(Followed::Line));
+            rewound.map_err(|e| self.io("rewind", e))?;
             self.pending
                 .push_back(Followed::Event(FollowEvent::Truncated));
             return Ok(true);
@@ -490,7 +522,8 @@ impl Follower {
         Ok(false)
     }
 
-    /// Opens the file now at the path and reads it from its start.
+    /// Opens the file now at the path and reads it from its start; the one it replaces is
+    /// drained until its writer is done with it.
     fn switch(&mut self, event: FollowEvent) -> Result<bool, FollowError> {
         let file = match File::open(&self.path) {
             Ok(file) => file,
@@ -499,29 +532,60 @@ impl Follower {
             Err(e) => return Err(self.io("open", e)),
         };
         let meta = file.metadata().map_err(|e| self.io("read", e))?;
-        self.flush_partial();
-        self.id = file_id(&meta);
-        self.file = Some(file);
-        self.pos = 0;
+        let id = self.new_id();
+        if let Some(mut old) = self
+            .current
+            .replace(OpenFile::new(file, id, inode(&meta), 0))
+        {
+            // The grace period runs from the rotation, even for a file that was quiet before.
+            old.last_growth = Instant::now();
+            self.draining.push(old);
+            self.update_any_change_wakes();
+        }
         self.gone = false;
         self.watch_symlink_target();
         self.pending.push_back(Followed::Event(event));
         Ok(true)
     }
 
-    /// The old file ended mid-line: deliver what there is rather than join it to the new file.
-    fn flush_partial(&mut self) {
-        if !self.skipping && self.start < self.buf.len() {
-            let bytes = self.buf[self.start..].to_vec();
-            self.pending.push_back(Followed::Line(FollowedLine {
-                bytes,
-                terminated: false,
-            }));
+    /// At the end of every open file: lets go of the rotated-away files that are done (the
+    /// caller said so, or they were quiet for the grace period). `true` when that left
+    /// something to deliver (an unfinished last line).
+    fn let_go_of_done_files(&mut self) -> bool {
+        let grace = self.options.grace;
+        let before = self.pending.len();
+        let mut kept = Vec::with_capacity(self.draining.len());
+        for mut file in self.draining.drain(..) {
+            if file.finished || file.last_growth.elapsed() >= grace {
+                if let Some(line) = file.take_partial() {
+                    self.pending.push_back(Followed::Line(line));
+                }
+            } else {
+                kept.push(file);
+            }
         }
-        self.skipping = false;
-        self.buf.clear();
-        self.start = 0;
-        self.scanned = 0;
+        self.draining = kept;
+        self.update_any_change_wakes();
+        self.pending.len() > before
+    }
+
+    /// When the first rotated-away file's grace period ends.
+    fn next_grace_end(&self) -> Option<Instant> {
+        self.draining
+            .iter()
+            .filter_map(|f| f.last_growth.checked_add(self.options.grace))
+            .min()
+    }
+
+    fn update_any_change_wakes(&self) {
+        self.any_change_wakes
+            .store(!self.draining.is_empty(), Ordering::Relaxed);
+    }
+
+    fn new_id(&mut self) -> FileId {
+        let id = FileId(self.next_id);
+        self.next_id += 1;
+        id
     }
 }
 
