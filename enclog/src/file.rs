@@ -252,10 +252,19 @@ impl LogFile {
         closed.map(|()| true)
     }
 
-    /// [`LogFile::reopen_if_requested`], reporting a failure on stderr once (and the recovery
-    /// once), for writers that cannot return it.
-    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
-    pub(crate) fn reopen_reporting(&mut self, sealer: &Sealer) {
+    /// [`LogFile::reopen_if_requested`] for writers that cannot return its error: a failure is
+    /// reported on stderr once (and the recovery once), not at every retry.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let sealer = enclog::Sealer::new(enclog::Key::generate()?);
+    /// let mut file = enclog::file::LogFile::open(dir.path().join("app.log"))?;
+    /// if file.rotated() {
+    ///     file.reopen_reporting(&sealer);
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn reopen_reporting(&mut self, sealer: &Sealer) {
         match self.reopen_if_requested(sealer) {
             Ok(_) if self.failing => {
                 self.failing = false;
