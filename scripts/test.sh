@@ -3,7 +3,8 @@
 #
 # Needs the Rust toolchain, cargo-nextest, Python 3 with pip, and network access to the package
 # registries. It installs what the tests need beyond that:
-#   - rsyslog (Debian package) for the pipeline test, with apt-get (as root, or through sudo);
+#   - rsyslog and logrotate (Debian packages) for the pipeline tests, with apt-get (as root, or
+#     through sudo);
 #   - a Python venv under target/ with the real zato-enclog 1.0.7 and `cryptography`
 #     (scripts/zato-venv.sh; the tests would create it on first use, this does it up front).
 set -euo pipefail
@@ -14,12 +15,20 @@ if ! cargo nextest --version >/dev/null 2>&1; then
   exit 2
 fi
 
+missing=""
 if ! command -v rsyslogd >/dev/null 2>&1 && [ ! -x /usr/sbin/rsyslogd ]; then
-  echo "test.sh: installing Debian's rsyslog for the pipeline test" >&2
+  missing="$missing rsyslog"
+fi
+if ! command -v logrotate >/dev/null 2>&1 && [ ! -x /usr/sbin/logrotate ]; then
+  missing="$missing logrotate"
+fi
+if [ -n "$missing" ]; then
+  echo "test.sh: installing Debian's$missing for the pipeline tests" >&2
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends rsyslog >/dev/null
+  # shellcheck disable=SC2086 # one word per package
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
 scripts/zato-venv.sh >/dev/null
 

@@ -13,6 +13,7 @@
 //! | reading logs | [`read::Decryptor`] over any `BufRead`; [`read::ParallelDecryptor`] for large files (several cores, same output); [`follow::Follower`] to follow a growing file (`follow` feature) |
 //! | checking a log for deleted, copied, moved or cut lines | [`verify::Verifier`], which gives a [`verify::Report`] |
 //! | managing keys | [`Key`] (generate, parse, load from env or file), [`Keyring`]; ids, kinds and errors in [`key`] |
+//! | a log file that logrotate rotates (`create` or `copytruncate`) | [`file::LogFile`]: follows its path and continues the chain in the new file; [`init_file`], [`non_blocking::file`] and `enclog encrypt -o` use it, [`tracing::LogGuard::reopen`] for `postrotate` |
 //! | rotating a running writer's key without a restart | [`Sealer::set_key`]; [`seal::KeyReloader`] watches the key file (`follow` feature) |
 //! | writers that must not read their own logs | [`Recipient`] for the writer, [`Identity`] for readers; [`SealingKey`] takes either kind |
 //! | reading or writing zato-enclog logs | [`fernet::FernetKey`] in a [`Keyring`] or a [`SealingKey`] |
@@ -57,6 +58,7 @@ mod timestamp;
 mod vectors;
 
 pub mod fernet;
+pub mod file;
 #[cfg(feature = "follow")]
 pub mod follow;
 pub mod format;

@@ -18,13 +18,17 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tracing_subscriber::fmt::MakeWriter;
 
+use std::path::Path;
+
 use crate::error::SealError;
+use crate::file::LogFile;
 use crate::seal::failure::{FailureState, WriteErrorPolicy};
 use crate::seal::{Sealer, SealingKey};
+use crate::tracing::SetupError;
 
 mod worker;
 
-use worker::{Batch, Dropped, Queued, Shared, State, Worker};
+use worker::{Batch, Dropped, Output, Plain, Queued, Shared, State, Worker};
 
 /// Builds a [`NonBlocking`] writer: how many events may wait, and what happens when that many
 /// do.
@@ -179,6 +183,48 @@ impl NonBlockingBuilder {
     where
         W: Write + Send + 'static,
     {
+        self.start(key.into(), Plain(writer), None)
+    }
+
+    /// Starts the worker like [`NonBlockingBuilder::finish`], writing to the file at `path`
+    /// (created, mode 0640, if missing; appended to otherwise), which it follows across log
+    /// rotations ([`LogFile`]): when logrotate renames the file and creates a new one, or
+    /// deletes it, the worker notices within 100 ms, writes the session's close record into
+    /// the old file and goes on in the new one, where the next session links to the closed
+    /// one. [`NonBlockingGuard::reopen`] asks for a reopen right away (`postrotate`).
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let (writer, guard) = enclog::non_blocking::NonBlockingBuilder::default()
+    ///     .clear_level(true)
+    ///     .finish_file(dir.path().join("app.log"), enclog::Key::generate()?)?;
+    /// let subscriber = tracing_subscriber::fmt().with_writer(writer).finish();
+    /// tracing::subscriber::with_default(subscriber, || tracing::info!("into app.log"));
+    /// drop(guard);
+    /// assert_eq!(std::fs::read_to_string(dir.path().join("app.log"))?.lines().count(), 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn finish_file(
+        self,
+        path: impl AsRef<Path>,
+        key: impl Into<SealingKey>,
+    ) -> Result<(NonBlocking, NonBlockingGuard), SetupError> {
+        let path = path.as_ref();
+        let file = LogFile::open(path).map_err(|source| SetupError::Open {
+            path: path.to_owned(),
+            source,
+        })?;
+        let reopen = file.reopen_flag();
+        self.start(key.into(), file, Some(reopen))
+            .map_err(SetupError::Seal)
+    }
+
+    fn start<W: Output + Send + 'static>(
+        self,
+        key: SealingKey,
+        writer: W,
+        reopen: Option<Arc<AtomicBool>>,
+    ) -> Result<(NonBlocking, NonBlockingGuard), SealError> {
         let sealer = Sealer::new(key);
         sealer.start()?;
         let shared = Arc::new(Shared {
@@ -194,6 +240,7 @@ impl NonBlockingBuilder {
             dropped: AtomicU64::new(0),
             dropped_reported: AtomicBool::new(false),
             sealer: sealer.clone(),
+            reopen,
         });
         let worker = Worker {
             shared: Arc::clone(&shared),
@@ -250,6 +297,35 @@ where
     W: Write + Send + 'static,
 {
     NonBlockingBuilder::default().finish(key, writer)
+}
+
+/// Seals events on a worker thread into the file at `path`, which it follows across log
+/// rotations, with the defaults of [`NonBlockingBuilder`] (see
+/// [`NonBlockingBuilder::finish_file`]).
+///
+/// ```
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("app.log");
+/// let (writer, guard) = enclog::non_blocking::file(&path, enclog::Key::generate()?)?;
+/// let subscriber = tracing_subscriber::fmt().with_writer(writer).finish();
+/// tracing::subscriber::with_default(subscriber, || {
+///     tracing::info!("before the rotation");
+///     std::thread::sleep(std::time::Duration::from_millis(50)); // the worker writes it
+///     std::fs::rename(&path, dir.path().join("app.log.1")).unwrap(); // logrotate
+///     guard.reopen(); // or let the worker notice (within 100 ms)
+///     tracing::info!("after the rotation");
+/// });
+/// drop(guard);
+/// let lines = |p| std::fs::read_to_string(p).unwrap().lines().count();
+/// assert_eq!(lines(dir.path().join("app.log.1")), 2); // the event and the close record
+/// assert_eq!(lines(path), 2); // the next session's event and its close record
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn file(
+    path: impl AsRef<Path>,
+    key: impl Into<SealingKey>,
+) -> Result<(NonBlocking, NonBlockingGuard), SetupError> {
+    NonBlockingBuilder::default().finish_file(path, key)
 }
 
 /// A `tracing_subscriber::fmt` writer whose events are sealed and written by a worker thread
@@ -520,6 +596,31 @@ impl NonBlockingGuard {
     /// ```
     pub fn lost_lines(&self) -> u64 {
         self.shared.failures.lost()
+    }
+
+    /// For a writer made by [`file`] (or [`NonBlockingBuilder::finish_file`]): asks the
+    /// worker to reopen the path now, for logrotate's `postrotate` (wire it to SIGHUP). If the
+    /// path names another file than the one being written (or none), the worker writes the
+    /// session's close record into the old file before its next line, and goes on in the file
+    /// the path names (created if missing); otherwise nothing changes. It returns at once: the
+    /// worker does it (right away if it is idle). Does nothing for any other writer.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let (_writer, guard) = enclog::non_blocking::file(dir.path().join("app.log"), enclog::Key::generate()?)?;
+    /// guard.reopen(); // the path still names the same file: nothing changes
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn reopen(&self) {
+        let Some(flag) = &self.shared.reopen else {
+            return;
+        };
+        flag.store(true, Ordering::Relaxed);
+        let mut state = self.shared.lock();
+        if state.worker_waiting {
+            state.worker_waiting = false;
+            self.shared.work.notify_one();
+        }
     }
 }
 

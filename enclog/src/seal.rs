@@ -28,7 +28,7 @@ mod chain;
 mod chain_state;
 #[cfg(any(feature = "tracing", feature = "log"))]
 pub(crate) mod failure;
-mod housekeeping;
+pub(crate) mod housekeeping;
 pub(crate) mod line;
 #[cfg(feature = "follow")]
 mod reload;

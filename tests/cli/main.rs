@@ -10,6 +10,7 @@ mod fixture;
 mod key_file;
 mod keys;
 mod recipient;
+mod rotation;
 mod roundtrip;
 mod tailf;
 mod verify;

@@ -15,6 +15,7 @@ mod non_blocking;
 mod parallel;
 mod properties;
 mod recipient;
+mod rotation;
 mod setup;
 mod verify;
 mod verify_chain;

@@ -9,6 +9,7 @@ mod key_files;
 #[path = "../python_env.rs"]
 mod python_env;
 
+mod logrotate;
 mod rolling;
 mod rsyslog;
 mod wrappers;

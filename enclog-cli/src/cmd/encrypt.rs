@@ -1,6 +1,5 @@
 //! `enclog encrypt`: plaintext lines on stdin → one sealed line each, live.
 
-use std::fs::OpenOptions;
 use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -8,6 +7,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::Args;
 use enclog::Sealer;
+use enclog::file::LogFile;
 use enclog::seal::{ChainState, Rotation};
 
 use crate::cmd::Status;
@@ -38,6 +38,15 @@ as that many lines), and stderr names the line and the number of pieces. So no
 byte is lost, memory stays bounded by the limit, and nothing is changed
 silently. The default keeps every sealed line under decrypt's default limit.
 
+Log rotation: with -o FILE, a rename of FILE (logrotate's `create`) or its
+deletion is noticed within 100 ms: the session's close record goes to the old
+file and the next line to the new one (created 0640 if missing; an existing
+file's mode is kept), where the next session links to the closed one, so
+`enclog verify app.log.1 app.log` is clean. SIGHUP asks for the reopen without
+waiting for the check (done before the next line); with --pid-file, a postrotate
+script can run `kill -HUP $(cat FILE)`. copytruncate works too (the file is
+opened for appending).
+
 Sessions and chains: each run is one session (more with --rotate-lines or
 --rotate-after); its first line links it to the session before it in its
 lineage. With --chain FILE the lineage continues across runs, so `enclog
@@ -48,9 +57,16 @@ in a private folder (it holds a chain key), one FILE per writer.
 Exit status: 0 success; 1 some lines were longer than --max-line and were split;
 2 usage, I/O or key error.")]
 pub(crate) struct EncryptArgs {
-    /// Append to FILE (created if missing) instead of writing to standard output.
+    /// Append to FILE (created if missing) instead of writing to standard output. FILE is
+    /// followed across log rotations: after a rename (logrotate's `create`) or a deletion, the
+    /// session is closed in the old file and the next line goes to the new one (noticed within
+    /// 100 ms; on SIGHUP without waiting).
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     output: Option<PathBuf>,
+    /// Write this process's id to FILE at start (removed at exit), so that logrotate's
+    /// postrotate can run `kill -HUP $(cat FILE)`: SIGHUP makes encrypt reopen -o FILE.
+    #[arg(long, value_name = "FILE")]
+    pid_file: Option<PathBuf>,
     /// Longest line sealed as one event, in bytes; a longer line is split into several events
     /// (never dropped). The default, 12 MiB less 1 KiB, keeps sealed lines under decrypt's
     /// default --max-line.
@@ -108,20 +124,41 @@ pub(crate) fn run(args: EncryptArgs) -> Result<Status> {
         // the pipe ignores it and stops when its input ends.
         ctrlc::set_handler(|| {}).context("cannot install the Ctrl-C handler")?;
     }
-    let (sink, name): (Box<dyn Write>, String) = match &args.output {
-        Some(path) => (
-            Box::new(open_log(path).with_context(|| {
+    let (sink, name) = match &args.output {
+        Some(path) => {
+            let file = LogFile::open(path).with_context(|| {
                 format!("cannot open {} for appending", messages::file_name(path))
-            })?),
-            messages::file_name(path),
+            })?;
+            // Before the pid file exists: a postrotate script's SIGHUP must not kill us.
+            #[cfg(unix)]
+            signal_hook::flag::register(signal_hook::consts::SIGHUP, file.reopen_flag())
+                .context("cannot install the SIGHUP handler")?;
+            (Sink::File(file), messages::file_name(path))
+        }
+        None => (
+            Sink::Stdout(io::stdout().lock()),
+            "standard output".to_owned(),
         ),
-        None => (Box::new(io::stdout().lock()), "standard output".to_owned()),
+    };
+    let _pid_file = match &args.pid_file {
+        Some(path) => Some(PidFile::write(path)?),
+        None => None,
     };
     let mut out = BufWriter::with_capacity(64 * 1024, sink);
     let mut input = BufReader::with_capacity(64 * 1024, io::stdin().lock());
     let mut sealed = Vec::new();
     let write_err = |e: io::Error| anyhow::Error::new(e).context(format!("cannot write to {name}"));
-    let mut seal = |piece: &[u8], out: &mut BufWriter<Box<dyn Write>>| -> Result<()> {
+    let mut seal = |piece: &[u8], out: &mut BufWriter<Sink>| -> Result<()> {
+        // One relaxed load per line; a rotated file is reopened before the line is sealed,
+        // with the session's close record written to the old file first.
+        if let Sink::File(file) = out.get_ref()
+            && file.rotated()
+        {
+            out.flush().map_err(write_err)?;
+            if let Sink::File(file) = out.get_mut() {
+                file.reopen_reporting(&sealer);
+            }
+        }
         sealed.clear();
         sealer.seal_to(None, piece, &mut sealed)?;
         out.write_all(&sealed).map_err(write_err)
@@ -276,17 +313,43 @@ impl Lines {
     }
 }
 
-/// Opens a log for appending, creating it readable by its owner and group only: the lines are
-/// ciphertext, but their count and timing still tell something.
-fn open_log(path: &std::path::Path) -> io::Result<std::fs::File> {
-    let mut options = OpenOptions::new();
-    options.append(true).create(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o640);
+/// Where sealed lines go: a log file that follows its path, or standard output.
+enum Sink {
+    File(LogFile),
+    Stdout(io::StdoutLock<'static>),
+}
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Sink::File(file) => file.write(buf),
+            Sink::Stdout(out) => out.write(buf),
+        }
     }
-    options.open(path)
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Sink::File(file) => file.flush(),
+            Sink::Stdout(out) => out.flush(),
+        }
+    }
+}
+
+/// `--pid-file`: holds this process's id while it runs; removed when dropped.
+struct PidFile(PathBuf);
+
+impl PidFile {
+    fn write(path: &Path) -> Result<PidFile> {
+        std::fs::write(path, format!("{}\n", std::process::id()))
+            .with_context(|| format!("cannot write the pid file {}", path.display()))?;
+        Ok(PidFile(path.to_owned()))
+    }
+}
+
+impl Drop for PidFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::thread::ThreadId;
 use std::time::{Duration, SystemTime};
 
+use crate::file::LogFile;
 use crate::seal::Sealer;
 use crate::seal::failure::FailureState;
 use crate::seal::line::{reset_with_room, room_before};
@@ -79,6 +80,8 @@ pub(super) struct Shared {
     pub(super) dropped_reported: AtomicBool,
     /// A clone of the worker's sealer, for `NonBlocking::sealer`.
     pub(super) sealer: Sealer,
+    /// The [`LogFile`]'s reopen flag, when the worker writes to one (`NonBlockingGuard::reopen`).
+    pub(super) reopen: Option<Arc<AtomicBool>>,
 }
 
 impl Shared {
@@ -160,6 +163,40 @@ pub(super) struct Queued {
     pub(super) time: Option<SystemTime>,
 }
 
+/// Where the worker writes: any `io::Write`, or a [`LogFile`] that follows its path.
+pub(super) trait Output: Write {
+    /// Called before each event is sealed (and when woken for a reopen): a [`LogFile`] whose
+    /// path was rotated closes the session into the old file and reopens here.
+    fn before_event(&mut self, _sealer: &Sealer) {}
+}
+
+/// Any writer: nothing to follow.
+pub(super) struct Plain<W>(pub(super) W);
+
+impl<W: Write> Write for Plain<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write(buf)
+    }
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.0.write_all(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
+impl<W: Write> Output for Plain<W> {}
+
+impl Output for LogFile {
+    #[inline]
+    fn before_event(&mut self, sealer: &Sealer) {
+        // One relaxed load per event.
+        if self.rotated() {
+            self.reopen_reporting(sealer);
+        }
+    }
+}
+
 pub(super) struct Worker<W> {
     pub(super) shared: Arc<Shared>,
     pub(super) sealer: Sealer,
@@ -193,7 +230,7 @@ impl Drop for Gone<'_> {
     }
 }
 
-impl<W: Write> Worker<W> {
+impl<W: Output> Worker<W> {
     pub(super) fn run(mut self) {
         let shared = Arc::clone(&self.shared);
         let _ = shared.worker.set(std::thread::current().id());
@@ -231,6 +268,13 @@ impl<W: Write> Worker<W> {
             if state.shutdown {
                 return false;
             }
+            if shared
+                .reopen
+                .as_ref()
+                .is_some_and(|r| r.load(Ordering::Relaxed))
+            {
+                break; // an empty batch: `write_batch` reopens (NonBlockingGuard::reopen)
+            }
             state.worker_waiting = true;
             state = shared
                 .work
@@ -250,8 +294,12 @@ impl<W: Write> Worker<W> {
 
     /// Seals and writes the events in `spare`, in order, one `write_all` each; then flushes.
     pub(super) fn write_batch(&mut self) {
+        if self.spare.events.is_empty() {
+            self.writer.before_event(&self.sealer); // woken for a reopen only
+        }
         let mut start = 0;
         for queued in &self.spare.events {
+            self.writer.before_event(&self.sealer);
             let mut bytes = &self.spare.data[start..queued.end];
             start = queued.end;
             if let Some(stripped) = bytes.strip_suffix(b"\n") {

@@ -1,6 +1,7 @@
 //! One background thread per process for the sealers' timed chores: today, retiring a
 //! recipient-mode session whose `max_age` passed while its writer was idle (so its key does not
-//! outlive the rotation interval); later, the key file watcher of the rotation issue.
+//! outlive the rotation interval), and checking what a [`LogFile`](crate::file::LogFile)'s path
+//! names (so a writer follows its log across logrotate's rename).
 //!
 //! Threat: an idle writer keeping its session key in memory past the rotation interval. Rotation
 //! used to happen only at the next seal, so a writer that logged once and then idled for a day

@@ -1,11 +1,12 @@
 //! [`init_file`]: the common case in one call — tracing into an encrypted file.
 
-use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::MakeWriter;
 
+use crate::file::LogFile;
 use crate::seal::{ChainState, ChainStateError, Rotation, Sealer, SealingKey};
 use crate::tracing::writer::EncryptedWriter;
 
@@ -19,6 +20,12 @@ use crate::tracing::writer::EncryptedWriter;
 /// random number generator is an error here, never plaintext later (fail closed). For anything
 /// else (stderr, rolling files, non-blocking writers, other formatters) compose
 /// [`EncryptedWriter`] with `tracing_subscriber::fmt` yourself.
+///
+/// **Log rotation.** The file follows its path ([`LogFile`]): after logrotate renames it and
+/// creates a new one (`create`), or deletes it, the writer notices within 100 ms, writes the
+/// session's close record into the old file and goes on in the new one (created, mode 0640,
+/// if missing), where the next session links to the closed one. `copytruncate` needs nothing
+/// (the file is opened with `O_APPEND`). [`LogGuard::reopen`] reopens on demand (`postrotate`).
 ///
 /// **Chain state.** The writer's lineage continues across restarts (`FORMAT.md` §5.5) through a
 /// chain state file in the private state folder of [`ChainState::default_path`], named after
@@ -48,7 +55,7 @@ pub fn init_file(
             "a global default dispatcher was set".into(),
         ));
     }
-    let file = open_log(path).map_err(|source| SetupError::Open {
+    let file = LogFile::open(path).map_err(|source| SetupError::Open {
         path: path.to_owned(),
         source,
     })?;
@@ -66,7 +73,11 @@ pub fn init_file(
         Sealer::new(key)
     });
     // One lock per event: the file's mutex also keeps lines in sequence order.
-    let writer = EncryptedWriter::locked_with(sealer, file).clear_level(true);
+    let followed = FollowedFile {
+        file: Mutex::new(file),
+        sealer: sealer.clone(),
+    };
+    let writer = EncryptedWriter::ordered_by(sealer, followed).clear_level(true);
     writer.sealer().start().map_err(SetupError::Seal)?;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     tracing_subscriber::fmt()
@@ -103,16 +114,54 @@ fn chain_state_for(path: &Path) -> Result<ChainState, ChainStateError> {
     ChainState::open_default(&format!("{}-{hash}", plain.trim_start_matches('.')))
 }
 
-fn open_log(path: &Path) -> std::io::Result<File> {
-    let mut options = OpenOptions::new();
-    options.create(true).append(true);
-    #[cfg(unix)]
-    {
-        // Ciphertext, but its line count and timing still tell something: not world-readable.
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o640);
+/// The log file of [`init_file`] as a `MakeWriter`: each event's writer holds the file's lock
+/// (which keeps lines in sequence order) and, if the path was rotated, first closes the
+/// session into the old file and reopens the path, under that lock, before the event is
+/// sealed.
+struct FollowedFile {
+    file: Mutex<LogFile>,
+    sealer: Sealer,
+}
+
+impl FollowedFile {
+    fn lock(&self) -> MutexGuard<'_, LogFile> {
+        self.file.lock().unwrap_or_else(PoisonError::into_inner)
     }
-    options.open(path)
+}
+
+impl<'a> MakeWriter<'a> for FollowedFile {
+    type Writer = LockedFile<'a>;
+
+    #[inline]
+    fn make_writer(&'a self) -> Self::Writer {
+        let mut file = self.lock();
+        // The hot path's only cost: one relaxed load.
+        if file.rotated() {
+            file.reopen_reporting(&self.sealer);
+        }
+        LockedFile(file)
+    }
+}
+
+/// One event's hold on the [`FollowedFile`].
+struct LockedFile<'a>(MutexGuard<'a, LogFile>);
+
+impl std::io::Write for LockedFile<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write(buf)
+    }
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.0.write_all(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
+impl std::fmt::Debug for FollowedFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FollowedFile").finish_non_exhaustive()
+    }
 }
 
 /// Returned by [`init_file`]: writes the session's close record when dropped, so readers
@@ -130,7 +179,7 @@ fn open_log(path: &Path) -> std::io::Result<File> {
 /// ```
 #[must_use = "the close record is written when the guard is dropped; keep it in main"]
 pub struct LogGuard {
-    writer: EncryptedWriter<Mutex<File>>,
+    writer: EncryptedWriter<FollowedFile>,
 }
 
 impl LogGuard {
@@ -180,6 +229,34 @@ impl LogGuard {
     /// ```
     pub fn sealer(&self) -> &Sealer {
         self.writer.sealer()
+    }
+
+    /// Reopens the log's path now, for logrotate's `postrotate` (wire it to a signal, e.g.
+    /// SIGHUP: `examples/reopen_on_sighup.rs`): if the path names another file than the one
+    /// being written (or none), the session's close record is written into the old file, the
+    /// path is opened (created, mode 0640, if missing) and the next event starts the next
+    /// session there, linked to the closed one. Returns whether another file was opened
+    /// (`false`: the path still names the file being written, and nothing changed).
+    ///
+    /// Without it, the writer notices a rename or a deletion by itself within 100 ms (see
+    /// [`init_file`]); `reopen` makes it immediate and writes the close record even if no
+    /// event comes.
+    ///
+    /// Not run here: a guard comes from [`init_file`], which installs a global subscriber.
+    ///
+    /// ```no_run
+    /// let guard = enclog::init_file("app.log", enclog::Key::generate()?)?;
+    /// tracing::info!("before the rotation");
+    /// std::fs::rename("app.log", "app.log.1")?;
+    /// assert!(guard.reopen()?); // app.log.1 ends with the close record; app.log is new
+    /// tracing::info!("after the rotation"); // in app.log, linked to the session in app.log.1
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn reopen(&self) -> std::io::Result<bool> {
+        let followed = self.writer.inner();
+        let mut file = followed.lock();
+        file.request_reopen();
+        file.reopen_if_requested(&followed.sealer)
     }
 }
 

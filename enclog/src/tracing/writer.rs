@@ -334,9 +334,23 @@ impl<W: Write> EncryptedWriter<Mutex<W>> {
 
     /// [`EncryptedWriter::locked`] with a sealer of the caller's (one with a chain state).
     pub(crate) fn locked_with(sealer: Sealer, writer: W) -> EncryptedWriter<Mutex<W>> {
-        let mut writer = EncryptedWriter::with_sealer(sealer, Mutex::new(writer));
+        EncryptedWriter::ordered_by(sealer, Mutex::new(writer))
+    }
+}
+
+impl<M> EncryptedWriter<M> {
+    /// A writer over `inner`, whose writers hold a lock from `make_writer` until they are
+    /// dropped (as `Mutex<W>`'s do): that lock keeps lines in sequence order, so the session's
+    /// order lock is not taken.
+    pub(crate) fn ordered_by(sealer: Sealer, inner: M) -> EncryptedWriter<M> {
+        let mut writer = EncryptedWriter::with_sealer(sealer, inner);
         writer.settings.inner_orders = true;
         writer
+    }
+
+    /// The inner `MakeWriter`.
+    pub(crate) fn inner(&self) -> &M {
+        &self.inner
     }
 }
 
