@@ -285,6 +285,20 @@ fn main() {
             run(&format_floor),
             run(&plain),
         );
+        // init_file's writer before and after it followed logrotate: both unbuffered, one
+        // write(2) per event to /dev/null; the difference is the rotation check (one relaxed
+        // load) and the LogFile around the file.
+        let follows = subscriber(enclog::EncryptedWriter::follow_file(
+            enclog::file::LogFile::open("/dev/null").expect("/dev/null"),
+            enclog::Sealer::new(key.clone()),
+        ));
+        let fixed = subscriber(enclog::EncryptedWriter::locked(key.clone(), dev_null()));
+        compare(
+            "tracing_sync, unbuffered: EncryptedWriter::follow_file (init_file's) vs EncryptedWriter::locked(File)",
+            "the cost of following logrotate (≈ 1.0)",
+            run(&follows),
+            run(&fixed),
+        );
         compare(
             "tracing_sync, event in a request span: EncryptedWriter::locked vs plain fmt",
             "≤ 1.6",

@@ -598,7 +598,7 @@ impl NonBlockingGuard {
         self.shared.failures.lost()
     }
 
-    /// For a writer made by [`file`] (or [`NonBlockingBuilder::finish_file`]): asks the
+    /// For a writer made by [`file()`] (or [`NonBlockingBuilder::finish_file`]): asks the
     /// worker to reopen the path now, for logrotate's `postrotate` (wire it to SIGHUP). If the
     /// path names another file than the one being written (or none), the worker writes the
     /// session's close record into the old file before its next line, and goes on in the file

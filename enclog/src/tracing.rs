@@ -14,9 +14,11 @@
 //! ```
 
 pub(crate) mod event;
+pub(crate) mod file;
 pub(crate) mod setup;
 pub(crate) mod writer;
 
 pub use event::EventWriter;
+pub use file::{FollowedFile, FollowedFileLock};
 pub use setup::{LogGuard, SetupError, init_file};
 pub use writer::{EncryptedWriter, SessionGuard};

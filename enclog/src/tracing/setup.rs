@@ -1,13 +1,12 @@
 //! [`init_file`]: the common case in one call — tracing into an encrypted file.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use tracing_subscriber::EnvFilter;
-use tracing_subscriber::fmt::MakeWriter;
 
 use crate::file::LogFile;
 use crate::seal::{ChainState, ChainStateError, Rotation, Sealer, SealingKey};
+use crate::tracing::file::FollowedFile;
 use crate::tracing::writer::EncryptedWriter;
 
 /// Sets up `tracing` for the common case: every event sealed into the file at `path` (created
@@ -72,12 +71,7 @@ pub fn init_file(
         );
         Sealer::new(key)
     });
-    // One lock per event: the file's mutex also keeps lines in sequence order.
-    let followed = FollowedFile {
-        file: Mutex::new(file),
-        sealer: sealer.clone(),
-    };
-    let writer = EncryptedWriter::ordered_by(sealer, followed).clear_level(true);
+    let writer = EncryptedWriter::follow_file(file, sealer).clear_level(true);
     writer.sealer().start().map_err(SetupError::Seal)?;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     tracing_subscriber::fmt()
@@ -112,56 +106,6 @@ fn chain_state_for(path: &Path) -> Result<ChainState, ChainStateError> {
         .map(|b| format!("{b:02x}"))
         .collect();
     ChainState::open_default(&format!("{}-{hash}", plain.trim_start_matches('.')))
-}
-
-/// The log file of [`init_file`] as a `MakeWriter`: each event's writer holds the file's lock
-/// (which keeps lines in sequence order) and, if the path was rotated, first closes the
-/// session into the old file and reopens the path, under that lock, before the event is
-/// sealed.
-struct FollowedFile {
-    file: Mutex<LogFile>,
-    sealer: Sealer,
-}
-
-impl FollowedFile {
-    fn lock(&self) -> MutexGuard<'_, LogFile> {
-        self.file.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-impl<'a> MakeWriter<'a> for FollowedFile {
-    type Writer = LockedFile<'a>;
-
-    #[inline]
-    fn make_writer(&'a self) -> Self::Writer {
-        let mut file = self.lock();
-        // The hot path's only cost: one relaxed load.
-        if file.rotated() {
-            file.reopen_reporting(&self.sealer);
-        }
-        LockedFile(file)
-    }
-}
-
-/// One event's hold on the [`FollowedFile`].
-struct LockedFile<'a>(MutexGuard<'a, LogFile>);
-
-impl std::io::Write for LockedFile<'_> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.write(buf)
-    }
-    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
-        self.0.write_all(buf)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.0.flush()
-    }
-}
-
-impl std::fmt::Debug for FollowedFile {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FollowedFile").finish_non_exhaustive()
-    }
 }
 
 /// Returned by [`init_file`]: writes the session's close record when dropped, so readers
@@ -253,10 +197,7 @@ impl LogGuard {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn reopen(&self) -> std::io::Result<bool> {
-        let followed = self.writer.inner();
-        let mut file = followed.lock();
-        file.request_reopen();
-        file.reopen_if_requested(&followed.sealer)
+        self.writer.reopen()
     }
 }
 
