@@ -5,9 +5,10 @@
 //! deletion. Each test prints the delay between the rotation and the first line in the new
 //! file.
 
-use std::io::Write;
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use crate::{enclog, key_file};
@@ -136,6 +137,59 @@ fn verify_and_decrypt(key: &str, files: &[PathBuf]) -> String {
 }
 
 /// What the child process does: 300 events, 10 ms apart, through `init_file`.
+/// `enclog tailf --from-start` on `log`, started before the writer: its decrypted lines as they
+/// come.
+struct Tailf {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Tailf {
+    fn start(key_path: &str, log: &Path) -> Tailf {
+        // The writer creates the file; tailf is started first, on an empty one.
+        std::fs::File::create(log).unwrap();
+        let mut child = crate::enclog_bin::command()
+            .args(["tailf", "--from-start", "--key-file", key_path])
+            .arg(log)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (tx, lines) = mpsc::channel();
+        let stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Tailf { child, lines }
+    }
+
+    /// The numbers after `word` in the first `n` lines printed (or those printed within 20
+    /// s), then stops tailf (Ctrl-C).
+    fn numbers(mut self, word: &str, n: usize) -> Vec<usize> {
+        let mut seen = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while seen.len() < n {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => seen.push(line),
+                Err(_) => break,
+            }
+        }
+        let _ = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+        seen.iter()
+            .filter_map(|l| l.rsplit(word).next()?.trim().parse().ok())
+            .collect()
+    }
+}
+
 fn service(log: &Path, key: &str) {
     let key: enclog::Key = key.parse().unwrap();
     let guard = enclog::init_file(log, key).unwrap();
@@ -157,6 +211,7 @@ fn init_file_under_logrotate_create_twice_leaves_one_clean_chain() {
     let key_path = key_file(dir.path(), &key);
     let log = dir.path().join("app.log");
     let logrotate = Logrotate::new(dir.path(), &log);
+    let tailf = Tailf::start(&key_path, &log);
     let child = Command::new(std::env::current_exe().unwrap())
         .args([
             "logrotate::init_file_under_logrotate_create_twice_leaves_one_clean_chain",
@@ -200,6 +255,9 @@ fn init_file_under_logrotate_create_twice_leaves_one_clean_chain() {
     for file in &files {
         assert!(line_count(file) > 0, "{} has lines", file.display());
     }
+    // tailf, started before the writer, printed every event once, in order, across both
+    // rotations (the lines the writer put in a renamed file before it noticed included).
+    assert_eq!(tailf.numbers("event ", 300), (0..300).collect::<Vec<_>>());
 }
 
 #[test]
@@ -209,6 +267,7 @@ fn encrypt_under_logrotate_create_three_times_leaves_one_clean_chain() {
     let key_path = key_file(dir.path(), &key);
     let log = dir.path().join("app.log");
     let logrotate = Logrotate::new(dir.path(), &log);
+    let tailf = Tailf::start(&key_path, &log);
     let mut child = crate::enclog_bin::command()
         .args(["encrypt", "--key-file", &key_path, "-o"])
         .arg(&log)
@@ -251,4 +310,5 @@ fn encrypt_under_logrotate_create_three_times_leaves_one_clean_chain() {
 
     let text = verify_and_decrypt(&key_path, &oldest_first(&log, 3));
     assert_eq!(text, fed, "every line once, in order");
+    assert_eq!(tailf.numbers("line ", 400), (0..400).collect::<Vec<_>>());
 }
