@@ -371,8 +371,9 @@ impl Sealer {
     /// and log routers. Its bytes outside printable ASCII become `?`. An encrypted copy travels
     /// inside the token, so a reader detects any edit of it (`Opened::meta_status`).
     ///
-    /// When the session must end first (rotation, a replaced key), its close record is
-    /// appended before the event: `out` then holds two lines, still for one write.
+    /// When the session must end first (rotation, a replaced key), its close record goes just
+    /// before the next session's first record: when this call seals that record, `out` then
+    /// holds two lines, still for one write.
     ///
     /// ```
     /// use enclog::{Key, Keyring, Opener, Sealer};
@@ -489,8 +490,10 @@ impl Sealer {
             let guard = self.shared.session.load();
             let Some(session) = guard.as_ref().filter(|s| s.usable(generation)) else {
                 drop(guard);
-                // A Fernet key has no sessions.
+                // A Fernet key has no sessions (a session closed for the switch to it leaves
+                // its close record pending: it goes first).
                 if let SealingKey::Fernet(key) = &**self.shared.key.load() {
+                    self.shared.take_pending_close(generation, out);
                     let sealed = seal_fernet(key, clear, line.plaintext.bytes(), out);
                     line.plaintext.wipe();
                     sealed?;
@@ -523,8 +526,11 @@ impl Sealer {
             .then(|| OrderGuard::lock(&session.write_order))
             .flatten();
         if session.expired(line.key_generation) {
+            // Rotation or a replaced key: the close record waits for the successor's first
+            // record (another thread may write that one first; see `Shared::close_pending`).
             if let Some(seq) = session.close() {
-                self.write_close(session, seq, out);
+                self.shared
+                    .close_pending(session, seq, session.fork_generation);
             }
             return Attempt::Again;
         }
@@ -731,23 +737,7 @@ impl Shared {
         {
             let _order = OrderGuard::lock(&session.write_order);
             if let Some(seq) = session.close() {
-                let mut line = Vec::new();
-                let tag = session.seal_record(seq, RecordKind::Close, None, b"", &mut line);
-                let close = PendingClose {
-                    fork_generation: generation,
-                    line,
-                };
-                // Appended, not replaced: sessions retired in turn with no line between them
-                // leave one close record each.
-                self.pending_close.rcu(|pending| {
-                    let mut all = pending.as_deref().cloned().unwrap_or_default();
-                    all.push(close.clone());
-                    Some(Arc::new(all))
-                });
-                self.has_pending.store(true, Ordering::Release);
-                // Only now may a successor start (it waits for the end): its first record
-                // finds this close record pending and writes it first.
-                self.ended(session, seq, tag);
+                self.close_pending(session, seq, generation);
             }
         }
         // Its key goes; its place in the lineage stays, for the next session's link.
@@ -757,6 +747,29 @@ impl Shared {
             self.session
                 .compare_and_swap(&*current, Some(Arc::new(tombstone)));
         }
+    }
+
+    /// Seals the close record `seq` of `session` into `pending_close`, for the successor's
+    /// first record (or `close_to`) to write first, and only then records the session's end,
+    /// which lets a successor start. So the close record reaches the writer before any record
+    /// of the successor, whichever thread writes first (threat: `verify` seeing the lines of two
+    /// consecutive sessions mixed, which is also what an attacker splicing them would leave).
+    fn close_pending(&self, session: &Session, seq: u64, generation: u64) {
+        let mut line = Vec::new();
+        let tag = session.seal_record(seq, RecordKind::Close, None, b"", &mut line);
+        let close = PendingClose {
+            fork_generation: generation,
+            line,
+        };
+        // Appended, not replaced: sessions closed in turn with no line between them leave one
+        // close record each.
+        self.pending_close.rcu(|pending| {
+            let mut all = pending.as_deref().cloned().unwrap_or_default();
+            all.push(close.clone());
+            Some(Arc::new(all))
+        });
+        self.has_pending.store(true, Ordering::Release);
+        self.ended(session, seq, tag);
     }
 
     /// See [`Sealer::write_close`].
