@@ -114,6 +114,9 @@ struct Waiting {
 enum Verdict {
     /// Nothing: the input's first session, a new chain allowed, or reported already.
     Quiet,
+    /// The named session's lines were read, but not its first record (a `missing` finding of
+    /// its own): the link is checked if that record comes later, else counted as unchecked.
+    Headless,
     /// Sessions of a lineage already read are missing: `count` of them, after `after`.
     Missing { count: u64, after: Top },
     /// A lineage not read before, naming a session not in the input.
@@ -184,6 +187,13 @@ impl Verifier {
         // Sessions read before this one that name it: their links are checked now, and this
         // session is out of order (which says more than a lower index or a new lineage).
         let early = self.chain.waiting.remove(&id).unwrap_or_default();
+        // Links counted as unchecked while this session's first record was missing are
+        // checked now.
+        let headless = early
+            .iter()
+            .filter(|w| matches!(w.verdict, Verdict::Headless))
+            .count() as u64;
+        self.chain.unchecked -= headless;
         let mut successor = None;
         let mut findings = Vec::new();
         for w in &early {
@@ -320,8 +330,15 @@ impl Verifier {
             }
             if self.sessions.get(&prev.1).is_some_and(|s| s.key == prev.0) {
                 // Its lines were read but not its first record (a `missing` finding of its own):
-                // its chain key is unknown, so this link cannot be checked.
+                // its chain key is unknown, so this link cannot be checked yet; it is if that
+                // record comes later (threat: a forged successor placed there).
                 self.chain.unchecked += 1;
+                self.chain.waiting.entry(prev).or_default().push(Waiting {
+                    session: id,
+                    first_at: at,
+                    link: link.clone(),
+                    verdict: Verdict::Headless,
+                });
                 return (None, true);
             }
             let (finding, verdict) = match top {
@@ -441,10 +458,16 @@ impl Verifier {
     pub(super) fn chain_findings(&self, add: &mut impl FnMut(Finding)) -> u64 {
         let mut unchecked = 0;
         for (prev, waiting) in &self.chain.waiting {
+            // Links to a session read without its first record: counted as unchecked already.
+            let waiting: Vec<&Waiting> = (waiting.iter())
+                .filter(|w| !matches!(w.verdict, Verdict::Headless))
+                .collect();
+            let Some(&w) = waiting.first() else {
+                continue;
+            };
             // The named session came later, without its first record.
             if let Some(late) = self.sessions.get(&prev.1).filter(|s| s.key == prev.0) {
                 unchecked += waiting.len() as u64;
-                let w = &waiting[0];
                 let message = format!(
                     "session {} (its first record missing, so its link and chain key are unknown) \
                      comes after session {} (at {}), which names it as its {}: the sessions were \
@@ -465,7 +488,7 @@ impl Verifier {
             }
             for w in waiting {
                 match w.verdict {
-                    Verdict::Quiet => {}
+                    Verdict::Quiet | Verdict::Headless => {}
                     Verdict::Missing { count, after } => {
                         add(self.missing_sessions(w, *prev, count, after))
                     }

@@ -284,3 +284,28 @@ fn a_middle_session_cut_before_its_close_is_unclosed_even_in_a_live_log() {
     // The last session, still being written, is not a finding in a live log.
     assert!(report(&key, &lines, live).is_clean());
 }
+
+/// Threat: a forged successor placed after the lines of the session it names but before that
+/// session's first record (moved later): its link is checked when the first record comes.
+#[test]
+fn a_link_is_checked_when_the_first_record_of_the_session_it_names_comes_later() {
+    let key = Key::generate().unwrap();
+    let first = first_session(&key);
+    let forged = successor(&key, &first, 1, |_, _, _, chain_key| {
+        *chain_key = ChainKey::from_bytes([7; 32]);
+    });
+    // "two", the close record, the forged successor, then "one" (the first record).
+    let lines = [
+        first.lines[1].clone(),
+        first.lines[2].clone(),
+        forged,
+        first.lines[0].clone(),
+    ];
+    let found = report(
+        &key,
+        &lines,
+        VerifyOptions::default().allow_open_sessions(true),
+    );
+    assert_eq!(found.count(FindingKind::ForgedLink), 1, "{found}");
+    assert_eq!(found.unchecked_links, 0, "{found}");
+}
