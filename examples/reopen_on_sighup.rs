@@ -19,7 +19,7 @@
 //!     delaycompress
 //!     compress
 //!     postrotate
-//!         kill -HUP $(cat /run/app.pid)
+//!         kill -HUP $(cat /run/app.pid)   # a pid file your service writes
 //!     endscript
 //! }
 //! ```

@@ -579,7 +579,7 @@ impl Verifier {
                     format!(
                         "session {session} has no close record (highest seq {highest}, at {}): \
                          its writer crashed or was killed, or the end of the log was cut off; if \
-                         the log is still being written, verify with open sessions allowed",
+                         the log is still being written, verify with open sessions allowed (`enclog verify --allow-open`)",
                         self.location(state.highest_at)
                     ),
                 ));

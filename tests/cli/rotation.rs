@@ -140,3 +140,45 @@ fn sighup_reopens_encrypts_output_and_the_pid_file_names_the_process() {
     assert!(!pid_file.exists(), "the pid file is removed at exit");
     assert_clean_and_complete(&env, &["app.log.1", "app.log"], "one\ntwo\nthree\n");
 }
+
+/// Threats: a link planted at the pid file's path making encrypt overwrite its target; a pid
+/// file that names a running process being taken over; a pid file without `-o` (SIGHUP would
+/// then end encrypt).
+#[test]
+fn the_pid_file_never_follows_a_link_nor_takes_a_running_processs_file() {
+    let env = Env::new();
+    let victim = env.write("victim.txt", b"keep me\n");
+    let link = env.path("enclog.pid");
+    std::os::unix::fs::symlink(&victim, &link).unwrap();
+    let mut cmd = env.cmd(&["encrypt"]);
+    cmd.arg("-o")
+        .arg(env.path("app.log"))
+        .arg("--pid-file")
+        .arg(&link);
+    let r = run(&mut cmd, b"x\n");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        std::fs::read(&victim).unwrap(),
+        b"keep me\n",
+        "the link's target is untouched"
+    );
+
+    // A pid file naming a running process (this test's): refused, and left as it was.
+    let held = env.write("held.pid", format!("{}\n", std::process::id()).as_bytes());
+    let mut cmd = env.cmd(&["encrypt"]);
+    cmd.arg("-o")
+        .arg(env.path("app.log"))
+        .arg("--pid-file")
+        .arg(&held);
+    let r = run(&mut cmd, b"y\n");
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("running"), "{}", r.stderr);
+    assert_eq!(
+        std::fs::read_to_string(&held).unwrap(),
+        format!("{}\n", std::process::id())
+    );
+
+    // Without -o there is nothing to reopen: refused by the option parser.
+    let r = run(&mut env.cmd(&["encrypt", "--pid-file", "p.pid"]), b"z\n");
+    assert_eq!(r.code, 2, "{}", r.stderr);
+}

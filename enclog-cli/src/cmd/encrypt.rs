@@ -64,8 +64,9 @@ pub(crate) struct EncryptArgs {
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     output: Option<PathBuf>,
     /// Write this process's id to FILE at start (removed at exit), so that logrotate's
-    /// postrotate can run `kill -HUP $(cat FILE)`: SIGHUP makes encrypt reopen -o FILE.
-    #[arg(long, value_name = "FILE")]
+    /// postrotate can run `kill -HUP $(cat FILE)`: SIGHUP makes encrypt reopen -o FILE. Refused
+    /// while FILE names another running process; a link at FILE is replaced, never followed.
+    #[arg(long, value_name = "FILE", requires = "output")]
     pid_file: Option<PathBuf>,
     /// Longest line sealed as one event, in bytes; a longer line is split into several events
     /// (never dropped). The default, 12 MiB less 1 KiB, keeps sealed lines under decrypt's
@@ -335,20 +336,63 @@ impl Write for Sink {
     }
 }
 
-/// `--pid-file`: holds this process's id while it runs; removed when dropped.
-struct PidFile(PathBuf);
+/// `--pid-file`: holds this process's id while it runs; removed when dropped, if it still
+/// holds it.
+struct PidFile {
+    path: PathBuf,
+    text: String,
+}
 
 impl PidFile {
+    /// Writes the pid beside `path` in a new file (`create_new`: never through a link an
+    /// attacker put there) and renames it over `path` (which replaces a link, not its target).
+    /// Refused while `path` names another process that is running (threat: a postrotate `kill
+    /// -HUP` reaching the wrong process, or two writers each thinking they own the file).
     fn write(path: &Path) -> Result<PidFile> {
-        std::fs::write(path, format!("{}\n", std::process::id()))
-            .with_context(|| format!("cannot write the pid file {}", path.display()))?;
-        Ok(PidFile(path.to_owned()))
+        let shown = messages::file_name(path);
+        let text = format!("{}\n", std::process::id());
+        if let Some(other) = std::fs::read_to_string(path)
+            .ok()
+            .and_then(|t| t.trim().parse::<u32>().ok())
+            .filter(|&pid| pid != std::process::id() && running(pid))
+        {
+            anyhow::bail!(
+                "the pid file {shown} names process {other}, which is running: another encrypt \
+                 writes with it; give each writer its own --pid-file"
+            );
+        }
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+        let _ = std::fs::remove_file(&tmp);
+        let written = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .and_then(|mut f| f.write_all(text.as_bytes()))
+            .and_then(|()| std::fs::rename(&tmp, path));
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(anyhow::Error::new(e).context(format!("cannot write the pid file {shown}")));
+        }
+        Ok(PidFile {
+            path: path.to_owned(),
+            text,
+        })
     }
+}
+
+/// Whether process `pid` runs (Linux: `/proc`; elsewhere taken as running, to fail closed).
+fn running(pid: u32) -> bool {
+    let proc = Path::new("/proc");
+    !proc.is_dir() || proc.join(pid.to_string()).exists()
 }
 
 impl Drop for PidFile {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
+        // Another encrypt may have taken the file over since (ours was stale to it): leave it.
+        if std::fs::read_to_string(&self.path).is_ok_and(|t| t == self.text) {
+            let _ = std::fs::remove_file(&self.path);
+        }
     }
 }
 

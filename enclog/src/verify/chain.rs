@@ -163,7 +163,7 @@ impl Verifier {
             "session {} is in format version 1 (no link, no chain key) but comes after chained \
              sessions: writers write version 2, so it was sealed by someone without this log's \
              chain keys (anyone holding the public recipient can), or by an old writer sharing \
-             the log (then verify with new chains allowed)",
+             the log (then verify with new chains allowed: `--allow-new-chains`)",
             id.1
         );
         let finding = self.chain_finding(FindingKind::NewChain, at, id, None, message);
@@ -292,7 +292,7 @@ impl Verifier {
                      a writer restarted without its chain state, another writer logging to the \
                      same file, or a session forged by someone who can seal lines but holds no \
                      chain key (a holder of the recipient); if several writers share this log, \
-                     verify with new chains allowed",
+                     verify with new chains allowed (`--allow-new-chains`)",
                     id.1, link.lineage
                 ),
             )),
@@ -498,7 +498,7 @@ impl Verifier {
                              any session of its lineage {} is in the input: the log of another \
                              writer (or of this one, from files not given here) was mixed in, or \
                              the session was forged; give every file, oldest first, or verify \
-                             with new chains allowed if several writers share this log",
+                             with new chains allowed (`--allow-new-chains`) if several writers share this log",
                             w.session.1,
                             prev.1,
                             role(&w.link),
