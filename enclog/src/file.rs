@@ -8,7 +8,11 @@
 //! How it notices: the file is opened with `O_APPEND` (so `copytruncate` needs nothing: writes
 //! go to the new end) and its `(st_dev, st_ino)` are remembered. The process's background
 //! thread (the one that retires idle sessions) stats the path every [`DEFAULT_CHECK_INTERVAL`]
-//! and sets a flag when the path names another file or none. A writer reads that flag with one
+//! and sets a flag when the path names another file, or has named none for
+//! [`MISSING_PATH_GRACE`] (1 s: logrotate's `create` renames, then creates the new file with
+//! `O_EXCL`, and fails if the writer created it first). A forked child inherits the check: its
+//! background thread starts with its first line (a pre-fork server's workers follow rotations
+//! as the parent does). A writer reads that flag with one
 //! relaxed atomic load per event ([`LogFile::rotated`]), and only when it is set does it do any
 //! system call: before sealing its next event, under the lock that orders its lines, it closes
 //! its sealer's session (the close record goes into the old file), opens the path (creating it,
@@ -18,8 +22,9 @@
 //! `verify app.log` alone starts from its first link.
 //!
 //! **The delay.** A line logged more than one check interval (plus one `stat`) after the
-//! rename goes to the new file; lines logged before that go to the old one, in order, followed
-//! by the close record. Nothing is lost either way. A writer that logs nothing after a rotation
+//! rename and create goes to the new file (after a deletion, or a rename that nobody follows
+//! with a new file: [`MISSING_PATH_GRACE`] more); lines logged before that go to the old one,
+//! in order, followed by the close record. Nothing is lost either way. A writer that logs nothing after a rotation
 //! writes its close record at its next event (or when it is closed); [`LogFile::request_reopen`]
 //! (e.g. from a SIGHUP handler, for logrotate's `postrotate`) asks for a reopen at the next
 //! event without waiting for the check.
@@ -63,6 +68,16 @@ use crate::seal::housekeeping::{self, Chore};
 /// noticed within this interval (plus one `stat`).
 pub const DEFAULT_CHECK_INTERVAL: Duration = Duration::from_millis(100);
 
+/// How long the path must have been missing before the writer creates it again (when it names
+/// another file, the writer reopens at its next check).
+///
+/// Why wait: logrotate's `create` renames the log, then creates the new file with
+/// `O_CREAT|O_EXCL|O_NOFOLLOW`. A writer that created the path first, in that window, would make
+/// logrotate fail ("error creating output file ...: File exists") and leave the new file with
+/// the writer's mode instead of `create MODE`'s. A second leaves logrotate ample time; a log
+/// that was deleted (and that nobody recreates) comes back after this delay plus one check.
+pub const MISSING_PATH_GRACE: Duration = Duration::from_secs(1);
+
 /// A log file opened for appending that follows its path across rotations. See the
 /// [module documentation](self) for how, and what it costs.
 ///
@@ -93,12 +108,18 @@ struct Watch {
     /// does not flag the new file with the old file's ids.
     epoch: AtomicU64,
     interval_ms: AtomicU64,
+    /// When the check first found the path missing, in ms after `opened` plus one (0: it was
+    /// not missing at the last check). An atomic, not a lock: a forked child runs this check
+    /// too, and a lock may have been held by its parent's thread at the fork.
+    missing_since: AtomicU64,
+    opened: Instant,
 }
 
 impl LogFile {
     /// Opens `path` for appending, creating it (mode 0640 on Unix: ciphertext, but its size and
     /// timing still tell something) if it is missing; an existing file's mode is left as it
-    /// is. The background thread checks the path every [`DEFAULT_CHECK_INTERVAL`] from now on.
+    /// is. The background thread checks the path every [`DEFAULT_CHECK_INTERVAL`] from now on
+    /// (in this process and in its forked children, from their first line on).
     ///
     /// ```
     /// let dir = tempfile::tempdir()?;
@@ -117,6 +138,8 @@ impl LogFile {
             ino: AtomicU64::new(ino),
             epoch: AtomicU64::new(0),
             interval_ms: AtomicU64::new(DEFAULT_CHECK_INTERVAL.as_millis() as u64),
+            missing_since: AtomicU64::new(0),
+            opened: Instant::now(),
         });
         // Without the thread (it could not start), rotations are followed on request only.
         let weak: Weak<dyn Chore> = Arc::downgrade(&watch) as _;
@@ -248,6 +271,7 @@ impl LogFile {
         self.file = fresh;
         watch.dev.store(dev, Ordering::Relaxed);
         watch.ino.store(ino, Ordering::Relaxed);
+        watch.missing_since.store(0, Ordering::Relaxed);
         watch.epoch.fetch_add(1, Ordering::Release);
         closed.map(|()| true)
     }
@@ -303,9 +327,10 @@ impl Write for LogFile {
 }
 
 impl Chore for Watch {
-    /// Flags a reopen when the path names another file than the open one, or none.
+    /// Flags a reopen when the path names another file than the open one, or has named none
+    /// for [`MISSING_PATH_GRACE`].
     fn run(&self, now: Instant) -> Option<Instant> {
-        let next = now + Duration::from_millis(self.interval_ms.load(Ordering::Relaxed));
+        let mut next = now + Duration::from_millis(self.interval_ms.load(Ordering::Relaxed));
         if self.requested.load(Ordering::Relaxed) {
             return Some(next);
         }
@@ -315,8 +340,25 @@ impl Chore for Watch {
             self.ino.load(Ordering::Relaxed),
         );
         let moved = match std::fs::metadata(&self.path) {
-            Ok(meta) => meta_id(&meta).is_some_and(|named| named != open),
-            Err(e) => e.kind() == io::ErrorKind::NotFound,
+            Ok(meta) => {
+                self.missing_since.store(0, Ordering::Relaxed);
+                meta_id(&meta).is_some_and(|named| named != open)
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                // Leave logrotate's `create` its window (see MISSING_PATH_GRACE).
+                let since_open = now.saturating_duration_since(self.opened);
+                let mut since = self.missing_since.load(Ordering::Relaxed);
+                if since == 0 {
+                    since = since_open.as_millis() as u64 + 1;
+                    self.missing_since.store(since, Ordering::Relaxed);
+                }
+                let due = self.opened + Duration::from_millis(since - 1) + MISSING_PATH_GRACE;
+                if now < due {
+                    next = next.min(due);
+                }
+                now >= due
+            }
+            Err(_) => false,
         };
         // A reopen between the loads and here already follows the path. (One finishing between
         // this check and the store costs a spurious request: the reopen then finds the path

@@ -690,6 +690,9 @@ impl Sealer {
                     prev.erase_key();
                 }
                 self.shared.save_chain(&fresh.chain, generation);
+                // In a forked child, the first session starts the child's background thread,
+                // so the chores it inherited (a `LogFile`'s watch of its path) run here too.
+                housekeeping::resume();
                 if fresh.rotation.is_some() {
                     self.schedule_retirement(generation);
                 }

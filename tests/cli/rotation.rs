@@ -66,7 +66,12 @@ fn encrypt_goes_on_in_the_new_file_after_a_rename_and_verify_sees_one_chain() {
         if i == 19 {
             wait_for("20 lines", || line_count(&log) >= 20);
             std::fs::rename(&log, &old).unwrap();
-            std::fs::File::create(&log).unwrap(); // logrotate's `create`
+            // logrotate's `create`: O_EXCL, which fails if the writer made the file first.
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&log)
+                .unwrap();
             renamed = Some(Instant::now());
         }
         if let Some(at) = renamed

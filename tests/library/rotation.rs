@@ -85,6 +85,15 @@ fn line_count(path: &Path) -> usize {
         .unwrap_or(0)
 }
 
+/// Creates `path` as logrotate's `create` does: `O_EXCL`, failing if the writer made it first.
+fn create_new(path: &Path) -> File {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .unwrap()
+}
+
 fn wait_for(what: &str, within: Duration, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + within;
     while !done() {
@@ -133,6 +142,13 @@ fn service(log: &Path, key: Key, mode: &str) {
             assert!(!guard.reopen().unwrap(), "and now the open one");
             for i in 5..10 {
                 tracing::info!("event {i}");
+            }
+        }
+        // Long enough for a deleted log to come back after `MISSING_PATH_GRACE`.
+        "long" => {
+            for i in 0..300 {
+                tracing::info!("event {i}");
+                std::thread::sleep(Duration::from_millis(10));
             }
         }
         _ => {
@@ -201,7 +217,7 @@ fn init_file_follows_a_rename_and_create_within_a_second_and_the_chain_goes_on()
     // logrotate's `create 0600`: rename, then a new empty file of its own mode.
     std::fs::rename(&log, &old).unwrap();
     let renamed = Instant::now();
-    let created = File::create(&log).unwrap();
+    let created = create_new(&log);
     created
         .set_permissions(std::fs::Permissions::from_mode(0o600))
         .unwrap();
@@ -244,7 +260,7 @@ fn init_file_creates_its_log_again_when_it_is_deleted() {
         "rotation::init_file_creates_its_log_again_when_it_is_deleted",
         &log,
         &key,
-        "log",
+        "long",
         &dir.path().join("state"),
     );
     wait_for("20 events", Duration::from_secs(20), || {
@@ -257,13 +273,15 @@ fn init_file_creates_its_log_again_when_it_is_deleted() {
     });
     let delay = deleted.elapsed();
     println!("init_file: log created again {delay:?} after its deletion");
-    assert!(delay < Duration::from_secs(1), "{delay:?}");
+    // Not before the grace left to logrotate's own create, and soon after it.
+    assert!(delay >= enclog::file::MISSING_PATH_GRACE, "{delay:?}");
+    assert!(delay < Duration::from_secs(3), "{delay:?}");
     wait_child(child);
     let after = records(&key, &log);
     assert!(after[0].after.is_some(), "a successor: {:?}", after[0]);
     assert_eq!(after.last().unwrap().kind, RecordKind::Close);
     let numbers = event_numbers(&after);
-    assert_eq!(numbers.last(), Some(&99));
+    assert_eq!(numbers.last(), Some(&299));
     assert!(numbers.windows(2).all(|w| w[1] == w[0] + 1), "{numbers:?}");
     let alone = verify(&key, &[&log]);
     assert!(alone.is_clean(), "{alone}");
@@ -335,7 +353,7 @@ fn non_blocking_file_follows_a_rename_and_create() {
                 line_count(&log) >= 20
             });
             std::fs::rename(&log, &old).unwrap();
-            File::create(&log).unwrap();
+            create_new(&log);
             renamed = Some(Instant::now());
         }
         if renamed.is_some() && line_count(&log) == 0 {
@@ -436,7 +454,7 @@ fn a_reopen_never_changes_an_existing_files_mode() {
     std::fs::rename(&log, dir.path().join("app.log.1")).unwrap();
     for mode in [0o600, 0o644] {
         let made: PathBuf = log.clone();
-        File::create(&made).unwrap();
+        create_new(&made);
         std::fs::set_permissions(&made, std::fs::Permissions::from_mode(mode)).unwrap();
         wait_for("the check", Duration::from_secs(5), || file.rotated());
         assert!(file.reopen_if_requested(&sealer).unwrap());
@@ -444,4 +462,88 @@ fn a_reopen_never_changes_an_existing_files_mode() {
         assert_eq!(now, mode, "{now:o}");
         std::fs::remove_file(&log).unwrap();
     }
+}
+
+/// logrotate's `create` renames the log, then creates the new one with `O_EXCL`: a writer that
+/// made the missing path first would make it fail. The writer waits `MISSING_PATH_GRACE` before
+/// it creates a missing path, and follows a file someone else made at its next check.
+#[test]
+fn a_missing_path_is_left_to_logrotates_create_for_a_second() {
+    let key = Key::generate().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    let sealer = enclog::Sealer::new(key.clone());
+    let file = enclog::file::LogFile::open(&log).unwrap();
+    std::fs::rename(&log, dir.path().join("app.log.1")).unwrap();
+    let renamed = Instant::now();
+    // Several checks (100 ms each) pass with the path missing: a slow logrotate.
+    std::thread::sleep(Duration::from_millis(400));
+    assert!(!file.rotated(), "no reopen (which creates the path) yet");
+    assert!(!log.exists());
+    create_new(&log);
+    wait_for("the check", Duration::from_secs(5), || file.rotated());
+    assert!(
+        renamed.elapsed() < enclog::file::MISSING_PATH_GRACE,
+        "a file someone made is followed at the next check"
+    );
+    let mut file = file;
+    assert!(file.reopen_if_requested(&sealer).unwrap());
+
+    // Left missing: the writer creates it again after the grace.
+    std::fs::remove_file(&log).unwrap();
+    let deleted = Instant::now();
+    wait_for("the check", Duration::from_secs(5), || file.rotated());
+    let delay = deleted.elapsed();
+    assert!(
+        delay >= enclog::file::MISSING_PATH_GRACE && delay < Duration::from_secs(3),
+        "{delay:?}"
+    );
+}
+
+/// A pre-fork server: the writer is made in the parent, and a forked child (a worker) must
+/// follow rotations too. Threat: the child's background thread, started empty, watching
+/// nothing, so the worker writes into the rotated file forever.
+#[test]
+fn a_forked_child_follows_a_rotation_of_its_parents_log() {
+    use crate::fork::{exit_child, fork, wait};
+    let key = Key::generate().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    let old = dir.path().join("app.log.1");
+    let file = enclog::file::LogFile::open(&log).unwrap();
+    let writer = enclog::EncryptedWriter::follow_file(file, enclog::Sealer::new(key.clone()));
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(writer.clone())
+        .with_ansi(false)
+        .finish();
+    tracing::subscriber::with_default(subscriber, || {
+        tracing::info!("parent event 0");
+        let pid = fork();
+        if pid == 0 {
+            // Its first line starts the child's session (and its background thread).
+            tracing::info!("child event 1");
+            std::fs::rename(&log, &old).unwrap();
+            create_new(&log);
+            // Longer than a check interval (100 ms), with a margin.
+            std::thread::sleep(Duration::from_millis(400));
+            for i in 2..7 {
+                tracing::info!("child event {i}");
+            }
+            exit_child(0);
+        }
+        wait(pid);
+        let (before, after) = (records(&key, &old), records(&key, &log));
+        assert_eq!(event_numbers(&before), [0, 1], "{before:?}");
+        assert_eq!(
+            event_numbers(&after),
+            [2, 3, 4, 5, 6],
+            "the child's lines after the rotation are in the new file"
+        );
+        assert_handed_over(&before, &after);
+        assert_ne!(
+            before.last().unwrap().session,
+            before[0].session,
+            "the close record is the child's session's, not the parent's"
+        );
+    });
 }

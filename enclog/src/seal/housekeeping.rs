@@ -8,11 +8,16 @@
 //! exposed that line's session key to a memory dump for a day.
 //!
 //! A [`Chore`] is held by a weak reference: a dropped sealer drops out of the list, and the
-//! thread never keeps one alive. The thread is started by the first [`register`] and started
-//! again in a forked child (threads do not survive `fork()`): the state is keyed by
-//! [`enclog_fork::generation`], and a child never touches its parent's lock (a thread of the
-//! parent may have held it at the fork).
+//! thread never keeps one alive. The list is process-wide and lock-free (an `ArcSwap`), so a
+//! forked child inherits its parent's chores and reads them without a lock (threat: a child of
+//! a pre-fork server writing into the rotated file forever, because nothing in it watched the
+//! path). Threads do not survive `fork()`: the thread's state (its lock and condition
+//! variable) is keyed by [`enclog_fork::generation`], a child never touches its parent's lock
+//! (a thread of the parent may have held it at the fork), and the child's thread is started by
+//! [`resume`] (a sealer calls it when it starts a session: once per forked child, at its first
+//! line) or by the next [`register`].
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::time::Instant;
 
@@ -21,23 +26,28 @@ use arc_swap::ArcSwapOption;
 /// Something the background thread does when it is due.
 pub(crate) trait Chore: Send + Sync {
     /// Does what is due at `now`; returns when it should run next (`None`: only when woken).
+    /// In a forked child it runs in the child, with the state the child inherited.
     fn run(&self, now: Instant) -> Option<Instant>;
 }
+
+type Chores = Vec<Weak<dyn Chore>>;
+
+/// Every registered chore of this process, inherited by a forked child.
+static CHORES: ArcSwapOption<Chores> = ArcSwapOption::const_empty();
 
 /// The background thread's state in one process (one fork generation).
 struct Housekeeper {
     generation: u64,
+    /// Whether a thread runs for this state; `false` if none was started or it could not be.
+    running: AtomicBool,
     state: Mutex<State>,
     wake: Condvar,
 }
 
 #[derive(Default)]
 struct State {
-    chores: Vec<Weak<dyn Chore>>,
     /// Set by [`wake`] (and [`register`]): run the chores again before sleeping.
     woken: bool,
-    /// Whether a thread runs for this state; `false` if it could not be started.
-    running: bool,
 }
 
 static CURRENT: ArcSwapOption<Housekeeper> = ArcSwapOption::const_empty();
@@ -52,6 +62,7 @@ fn current() -> Arc<Housekeeper> {
         }
         let fresh = Arc::new(Housekeeper {
             generation,
+            running: AtomicBool::new(false),
             state: Mutex::new(State::default()),
             wake: Condvar::new(),
         });
@@ -72,24 +83,45 @@ fn current() -> Arc<Housekeeper> {
     }
 }
 
-/// Adds `chore` to this process's background thread (starting it if needed) and runs it soon.
+/// Adds `chore` to this process's background thread (starting it if needed) and runs it soon;
+/// a chore already in the list (registered again in a forked child) is not added twice.
 /// Returns `false` when the thread cannot be started: the caller then relies on its own
 /// fallback (a sealer rotates at its next line, as before).
 pub(crate) fn register(chore: Weak<dyn Chore>) -> bool {
+    CHORES.rcu(|chores| {
+        let mut all: Chores = chores
+            .iter()
+            .flat_map(|c| c.iter())
+            .filter(|c| c.strong_count() > 0)
+            .cloned()
+            .collect();
+        if !all.iter().any(|c| Weak::ptr_eq(c, &chore)) {
+            all.push(chore.clone());
+        }
+        Some(Arc::new(all))
+    });
     let keeper = current();
     let mut state = keeper.state.lock().unwrap_or_else(|e| e.into_inner());
-    state.chores.retain(|c| c.strong_count() > 0);
-    state.chores.push(chore);
     state.woken = true;
-    if !state.running {
-        let for_thread = Arc::clone(&keeper);
-        let spawned = std::thread::Builder::new()
-            .name("enclog-housekeeping".into())
-            .spawn(move || for_thread.work());
-        state.running = spawned.is_ok();
-    }
+    keeper.start(&mut state);
     keeper.wake.notify_one();
-    state.running
+    keeper.running.load(Ordering::Relaxed)
+}
+
+/// Starts this process's background thread if chores are registered and none runs: in a
+/// forked child, the parent's chores (a [`LogFile`](crate::file::LogFile)'s watch) then run in
+/// the child too. Cheap when the thread runs (two atomic loads); call it at a rare event (a
+/// session start), not per line.
+pub(crate) fn resume() {
+    let keeper = current();
+    if keeper.running.load(Ordering::Relaxed) || CHORES.load().as_ref().is_none_or(|c| c.is_empty())
+    {
+        return;
+    }
+    let mut state = keeper.state.lock().unwrap_or_else(|e| e.into_inner());
+    state.woken = true;
+    keeper.start(&mut state);
+    keeper.wake.notify_one();
 }
 
 /// Makes the background thread run its chores again now (a chore's schedule changed).
@@ -101,16 +133,29 @@ pub(crate) fn wake() {
 }
 
 impl Housekeeper {
+    /// Spawns the thread unless one runs; `state` (the lock) orders concurrent starts.
+    fn start(self: &Arc<Self>, _state: &mut State) {
+        if self.running.load(Ordering::Relaxed) {
+            return;
+        }
+        let for_thread = Arc::clone(self);
+        let spawned = std::thread::Builder::new()
+            .name("enclog-housekeeping".into())
+            .spawn(move || for_thread.work());
+        self.running.store(spawned.is_ok(), Ordering::Relaxed);
+    }
+
     fn work(&self) {
         loop {
             // Run the chores without holding the lock: a chore may wait for a writer, and that
             // writer may be starting a session of another sealer (which registers or wakes).
-            let chores: Vec<Arc<dyn Chore>> = {
-                let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-                state.woken = false;
-                state.chores.retain(|c| c.strong_count() > 0);
-                state.chores.iter().filter_map(Weak::upgrade).collect()
-            };
+            self.state.lock().unwrap_or_else(|e| e.into_inner()).woken = false;
+            let chores: Vec<Arc<dyn Chore>> = CHORES
+                .load()
+                .iter()
+                .flat_map(|c| c.iter())
+                .filter_map(Weak::upgrade)
+                .collect();
             let now = Instant::now();
             let next = chores.iter().filter_map(|c| c.run(now)).min();
             drop(chores);

@@ -21,9 +21,11 @@ use crate::tracing::writer::EncryptedWriter;
 /// [`EncryptedWriter`] with `tracing_subscriber::fmt` yourself.
 ///
 /// **Log rotation.** The file follows its path ([`LogFile`]): after logrotate renames it and
-/// creates a new one (`create`), or deletes it, the writer notices within 100 ms, writes the
-/// session's close record into the old file and goes on in the new one (created, mode 0640,
-/// if missing), where the next session links to the closed one. `copytruncate` needs nothing
+/// creates a new one (`create`), the writer notices within 100 ms, writes the session's close
+/// record into the old file and goes on in the new one, where the next session links to the
+/// closed one. A path left missing (deleted, or renamed with no new file) is created again
+/// (mode 0640) after 1 s ([`MISSING_PATH_GRACE`](crate::file::MISSING_PATH_GRACE): logrotate's
+/// own create must not find it made already). Forked children follow rotations too. `copytruncate` needs nothing
 /// (the file is opened with `O_APPEND`). [`LogGuard::reopen`] reopens on demand (`postrotate`).
 ///
 /// **Chain state.** The writer's lineage continues across restarts (`FORMAT.md` §5.5) through a
