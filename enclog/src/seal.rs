@@ -16,7 +16,6 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use std::sync::{Arc, Weak};
-use std::time::{Duration, Instant};
 
 use arc_swap::{ArcSwap, ArcSwapOption};
 
@@ -34,6 +33,7 @@ pub(crate) mod line;
 mod reload;
 mod sealing_key;
 mod session;
+mod succession;
 
 pub use crate::error::SealError;
 pub use chain_state::{ChainHead, ChainState, ChainStateError};
@@ -46,7 +46,7 @@ pub use session::Rotation;
 #[cfg(test)]
 pub(crate) use session::{forge_first_record, forge_v1_session};
 
-use chain::{End, Origin};
+use chain::Origin;
 use line::{Line, Plaintext, encode, seal_fernet};
 use session::{CLOSED, OrderGuard, Session};
 
@@ -717,220 +717,5 @@ impl Sealer {
     }
 }
 
-impl Shared {
-    /// Appends the close records of sessions retired while idle (in the order they were
-    /// retired) to `out`; those of a parent process are dropped in a forked child.
-    fn take_pending_close(&self, generation: u64, out: &mut Vec<u8>) {
-        if !self.has_pending.load(Ordering::Acquire)
-            || !self.has_pending.swap(false, Ordering::AcqRel)
-        {
-            return;
-        }
-        if let Some(pending) = self.pending_close.swap(None) {
-            for close in pending.iter().filter(|c| c.fork_generation == generation) {
-                out.extend_from_slice(&close.line);
-            }
-        }
-    }
-
-    /// Closes `session` and removes it, keeping only its sealed close record (see "Idle
-    /// rotation"). Under the session's order lock, so that its close record is numbered after
-    /// every line already handed to the writer.
-    fn retire(&self, session: &Arc<Session>, generation: u64) {
-        {
-            let _order = OrderGuard::lock(&session.write_order);
-            if let Some(seq) = session.close() {
-                self.close_pending(session, seq, generation);
-            }
-        }
-        // Its key goes; its place in the lineage stays, for the next session's link.
-        let current = self.session.load();
-        if current.as_ref().is_some_and(|s| Arc::ptr_eq(s, session)) {
-            let tombstone = Session::tombstone(Arc::clone(&session.chain), generation);
-            self.session
-                .compare_and_swap(&*current, Some(Arc::new(tombstone)));
-        }
-    }
-
-    /// Seals the close record `seq` of `session` into `pending_close`, for the successor's
-    /// first record (or `close_to`) to write first, and only then records the session's end,
-    /// which lets a successor start. So the close record reaches the writer before any record
-    /// of the successor, whichever thread writes first (threat: `verify` seeing the lines of two
-    /// consecutive sessions mixed, which is also what an attacker splicing them would leave).
-    fn close_pending(&self, session: &Session, seq: u64, generation: u64) {
-        let mut line = Vec::new();
-        let tag = session.seal_record(seq, RecordKind::Close, None, b"", &mut line);
-        let close = PendingClose {
-            fork_generation: generation,
-            line,
-        };
-        // Appended, not replaced: sessions closed in turn with no line between them leave one
-        // close record each.
-        self.pending_close.rcu(|pending| {
-            let mut all = pending.as_deref().cloned().unwrap_or_default();
-            all.push(close.clone());
-            Some(Arc::new(all))
-        });
-        self.has_pending.store(true, Ordering::Release);
-        self.ended(session, seq, tag);
-    }
-
-    /// See [`Sealer::write_close`].
-    fn write_close(&self, session: &Session, seq: u64, out: &mut Vec<u8>) {
-        let tag = session.seal_record(seq, RecordKind::Close, None, b"", out);
-        self.ended(session, seq, tag);
-    }
-
-    /// Records that `session` ended with the close record `seq` of tag `tag`: its successor
-    /// may start (its link states the end) and the chain state is saved.
-    fn ended(&self, session: &Session, seq: u64, tag: [u8; 16]) {
-        session.chain.set_end(End::Closed {
-            count: seq + 1,
-            tag,
-        });
-        self.save_chain(&session.chain, session.fork_generation);
-    }
-
-    /// Saves the writer's place in its lineage to its chain state, if it has one (and only in
-    /// the process that opened it: a forked child's lineage is its own).
-    fn save_chain(&self, point: &chain::ChainPoint, generation: u64) {
-        let Some((state, opened_in)) = &self.chain_state else {
-            return;
-        };
-        if *opened_in != generation {
-            return;
-        }
-        let Some(saved) = point.to_saved() else {
-            return; // its chain key is gone: a later state was saved already
-        };
-        if let Err(e) = state.save(&saved) {
-            chain_state::report_save_failure(&e);
-        }
-    }
-}
-
-impl housekeeping::Chore for Shared {
-    /// Retires the session once its `max_age` passed; otherwise says when that will be.
-    fn run(&self, now: Instant) -> Option<Instant> {
-        let generation = enclog_fork::generation();
-        let session = self.session.load_full()?;
-        if !session.usable(generation) {
-            return None;
-        }
-        let due = session.retire_at()?;
-        if now < due {
-            return Some(due);
-        }
-        if session.events() == 0 {
-            // Like rotation at a seal, a session seals one line before it goes (else a sealer
-            // racing this thread with a tiny `max_age` would start sessions forever); it has
-            // protected no line yet. Look again shortly, to retire it soon after that line.
-            let again = session
-                .max_age()
-                .clamp(Duration::from_millis(10), Duration::from_secs(1));
-            return Some(now + again);
-        }
-        self.retire(&session, generation);
-        None
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::Key;
-    use crate::seal::line::room_before;
-
-    /// Sealing in place: the line opens (the longest clear metadata a writer uses, its copy
-    /// verified), and the buffer is left holding ciphertext, not the event.
-    #[test]
-    fn sealing_in_place_opens_and_leaves_no_plaintext_in_the_buffer() {
-        let key = Key::generate().unwrap();
-        let sealer = Sealer::new(key.clone());
-        let event = b"user alice@example.com paid 42.00 with card 4111111111111111";
-        let clear = b"2026-11-26T20:27:30.123456Z ERROR";
-        let start = room_before(48);
-        let mut buf = vec![0u8; start];
-        buf.extend_from_slice(event);
-        let mut line = Vec::new();
-        let mut written = Vec::new();
-        sealer
-            .seal_ordered_in_place(Some(clear), &mut buf, start, &mut line, |l| {
-                written.extend_from_slice(l)
-            })
-            .unwrap();
-        assert_eq!(written, line);
-        assert!(
-            !buf.windows(event.len()).any(|w| w == event),
-            "plaintext left"
-        );
-        assert!(!buf.windows(5).any(|w| w == b"alice"), "plaintext left");
-        let mut opener = crate::Opener::new(key.into());
-        let opened = opener.open(&line).unwrap().unwrap();
-        assert_eq!(opened.plaintext, event);
-        assert_eq!(opened.meta, Some(&clear[..]));
-        assert_eq!(opened.meta_status, crate::read::MetaStatus::Matches);
-    }
-
-    /// A Fernet line is sealed from a copy of the event (its IV comes first): the writer's
-    /// buffer must not keep the event all the same.
-    #[test]
-    fn sealing_in_place_under_a_fernet_key_leaves_no_plaintext_in_the_buffer() {
-        let key = crate::fernet::FernetKey::generate().unwrap();
-        let sealer = Sealer::new(key.clone());
-        let event = b"user alice@example.com paid 42.00 with card 4111111111111111";
-        let start = room_before(0);
-        let mut buf = vec![0u8; start];
-        buf.extend_from_slice(event);
-        let mut line = Vec::new();
-        sealer
-            .seal_ordered_in_place(None, &mut buf, start, &mut line, |_| ())
-            .unwrap();
-        assert!(!buf.windows(5).any(|w| w == b"alice"), "plaintext left");
-        let mut opener = crate::Opener::new(key.into());
-        assert_eq!(opener.open(&line).unwrap().unwrap().plaintext, event);
-    }
-
-    /// Forward security of the links (FORMAT.md §5.3, §7.3): once a session's successor is
-    /// linked, the chain key that authenticated the link is gone from the sealer, so a writer
-    /// compromised later cannot authenticate a session in that successor's place.
-    #[test]
-    fn a_chain_key_is_erased_once_its_successor_is_linked() {
-        let identity = crate::Identity::generate().unwrap();
-        let sealer = Sealer::with_rotation(identity.recipient(), Rotation::default().max_lines(1));
-        sealer.seal_line(b"first session").unwrap();
-        let first = Arc::clone(&sealer.shared.session.load_full().unwrap().chain);
-        assert!(first.next_chain_key().is_some(), "held until the successor");
-        sealer.seal_line(b"second session").unwrap();
-        let second = Arc::clone(&sealer.shared.session.load_full().unwrap().chain);
-        assert_eq!(second.index, first.index + 1);
-        assert!(first.next_chain_key().is_none(), "erased once used");
-        assert!(second.next_chain_key().is_some());
-    }
-
-    /// Threat: the opener's session cache serving a v2 line under a key it does not commit to.
-    /// A v1 session of the same id is cached without a commitment; a v2 line with an all-zero
-    /// commitment must not open from that entry (a fresh opener refuses it too).
-    #[test]
-    fn the_openers_cache_never_skips_a_v2_lines_key_commitment() {
-        let key = Key::generate().unwrap();
-        let (id, generation) = ([0x42; 16], enclog_fork::generation());
-        let mut v1 = Session::symmetric(&key, id, 0, generation, 0);
-        v1.header.version = 1;
-        let mut v1_line = Vec::new();
-        v1.seal_record(0, RecordKind::Event, None, b"v1", &mut v1_line);
-        let mut v2 = Session::symmetric(&key, id, 0, generation, 0);
-        v2.header.commit = [0; 16];
-        let mut v2_line = Vec::new();
-        v2.seal_record(1, RecordKind::Event, None, b"no commitment", &mut v2_line);
-
-        let mut fresh = crate::Opener::new(crate::Keyring::from(key.clone()));
-        assert!(fresh.open(&v2_line).unwrap().is_err(), "refused alone");
-        let mut warm = crate::Opener::new(crate::Keyring::from(key));
-        assert!(warm.open(&v1_line).unwrap().is_ok());
-        assert!(
-            warm.open(&v2_line).unwrap().is_err(),
-            "refused after the v1 line too"
-        );
-    }
-}
+mod tests;
