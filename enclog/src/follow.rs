@@ -18,16 +18,22 @@
 //! it **by its handle** (never by name: it may have been renamed again or compressed) beside
 //! the new one, until either
 //!
-//! - the caller says the old file is done ([`Follower::finish`]; `enclog tailf` does when it
-//!   reads the close record of the last session open in that file, which a writer that reopens
-//!   its file writes into the old one, FORMAT.md §5), or
 //! - the old file has not grown for [`FollowOptions::grace`] (3 s by default), counted from the
-//!   rotation or its last growth, whichever is later.
+//!   rotation or its last growth, whichever is later, or
+//! - the caller has said the old file is done ([`Follower::finish`]; `enclog tailf` does when
+//!   it reads the close record of the last session it saw open in that file, which a writer
+//!   that reopens its file writes into the old one, FORMAT.md §5) **and** the file has not
+//!   grown for [`QUIET_AFTER_FINISH`] (half a second). Not at once: when several writers share
+//!   the log, the caller knows only the sessions whose lines it has read, and a writer that
+//!   has not noticed the rotation yet may still append to the old file. A line read from the
+//!   file after [`Follower::finish`] cancels it.
 //!
 //! A second rotation while an old file is still read adds another: each is let go on its own
 //! terms. Each line is delivered once, and the lines of each file in the order the file received
-//! them; but at the hand-over the lines of an old file and of the new one **may interleave**
-//! (an old file's buffered lines come first at each look, older files first). Each line says
+//! them; but at the hand-over the lines of an old file and of the new one **may interleave**.
+//! A writer's own lines keep their order across the files: each look reads the new file first
+//! and delivers what it read only after the old files have been read to their end, so a line
+//! the writer put in the old file before its first new line comes first. Each line says
 //! which file it was read from ([`FollowedLine::file`], compared with
 //! [`Follower::current_file`]). Copy-and-truncate (the size drops: read again from the start)
 //! and deletion (wait for a new file) are followed as before; a deleted file still open is
@@ -51,6 +57,23 @@ pub use follower::Follower;
 
 /// The default of [`FollowOptions::grace`]: 3 seconds.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(3);
+
+/// How long a rotated-away file must stay quiet (not grow) after [`Follower::finish`] before it
+/// is let go of, counted from the rotation or its last growth, whichever is later (unless
+/// [`FollowOptions::grace`] is shorter): half a second.
+///
+/// Why not at once: the caller of `finish` knows only the sessions it has read lines of. With
+/// several writers on one log, one that has not noticed the rotation yet still appends to the
+/// old file; enclog's writers check their path every
+/// [`DEFAULT_CHECK_INTERVAL`](crate::file::DEFAULT_CHECK_INTERVAL) (100 ms), so half a second
+/// is five of their checks: a writer that appends to the old file later has either been
+/// stalled that long or does not follow rotations on its own (see [`FollowOptions::grace`]).
+///
+/// ```
+/// use std::time::Duration;
+/// assert_eq!(enclog::follow::QUIET_AFTER_FINISH, Duration::from_millis(500));
+/// ```
+pub const QUIET_AFTER_FINISH: Duration = Duration::from_millis(500);
 
 /// Bytes read at a time, forwards and backwards.
 pub(crate) const BLOCK: usize = 64 * 1024;
@@ -138,9 +161,10 @@ impl FollowOptions {
     /// follower stops reading it, counted from the rotation or the file's last growth, whichever
     /// is later. Default: 3 s, enough for a writer that reopens its file on its own (enclog's
     /// do, well under a second) or on logrotate's `postrotate` signal. A writer that closes
-    /// its session in the old file lets the caller end the wait sooner ([`Follower::finish`]).
-    /// `Duration::ZERO` stops reading the old file as soon as it has been read to its end,
-    /// like `tail -F`, which loses what the writer adds to it before it reopens.
+    /// its session in the old file lets the caller shorten the wait ([`Follower::finish`]) to
+    /// [`QUIET_AFTER_FINISH`] (half a second), never to nothing. `Duration::ZERO` stops
+    /// reading the old file as soon as it has been read to its end, like `tail -F`, which
+    /// loses what the writer adds to it before it reopens.
     ///
     /// ```
     /// use std::time::Duration;

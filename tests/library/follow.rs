@@ -9,9 +9,11 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::mpsc;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use enclog::follow::{FollowError, FollowEvent, FollowOptions, Followed, Follower};
+use enclog::follow::{
+    FollowError, FollowEvent, FollowOptions, Followed, Follower, QUIET_AFTER_FINISH,
+};
 
 const WAIT: Option<Duration> = Some(Duration::from_secs(20));
 
@@ -540,10 +542,11 @@ fn the_grace_period_ends_an_old_file_that_never_gets_a_close_record() {
     }
 }
 
-/// [`Follower::finish`] (the caller saw the old file's close record) lets go of an old file at
-/// once, without waiting for the grace period; a line after it cancels it.
+/// [`Follower::finish`] (the caller saw the old file's close record) lets go of an old file
+/// once it has been quiet for [`QUIET_AFTER_FINISH`], without waiting for the grace period; a
+/// line after it cancels it.
 #[test]
-fn finish_lets_go_of_an_old_file_at_once_unless_a_line_follows() {
+fn finish_lets_go_of_an_old_file_after_a_short_quiet_unless_a_line_follows() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("app.log");
     File::create(&path).unwrap();
@@ -560,16 +563,123 @@ fn finish_lets_go_of_an_old_file_at_once_unless_a_line_follows() {
         .unwrap()
         .expect("the old file's line");
     assert_ne!(Some(line.file), follower.current_file());
-    // Finished, then a line after all (a session started in the same file): not let go of.
+    // Finished, then a line after all (a session started in the same file): not let go of,
+    // even after the short quiet period.
     follower.finish(line.file);
     write_lines(&mut old, "old", 1..2);
     assert_eq!(next_line(&mut follower), "old 1");
-    assert_quiet(&mut follower);
+    wait_idle(&mut follower, QUIET_AFTER_FINISH * 2);
     assert_eq!(follower.draining(), 1, "a line after finish cancels it");
 
     follower.finish(line.file);
-    assert_quiet(&mut follower);
-    assert_eq!(follower.draining(), 0, "let go of without waiting 60 s");
+    let finished = Instant::now();
+    while follower.draining() > 0 {
+        assert!(
+            finished.elapsed() < Duration::from_secs(20),
+            "not let go of after finish"
+        );
+        assert_eq!(
+            follower.next_item(Some(Duration::from_millis(50))).unwrap(),
+            None
+        );
+    }
     write_lines(&mut old, "old", 2..3);
     assert_quiet(&mut follower);
+}
+
+/// Several writers share the log: one reopens after the rotation and closes its session in the
+/// old file, and the caller, which has seen no other session open there, calls
+/// [`Follower::finish`]. Another writer, whose earlier lines the caller never read, has not
+/// noticed the rotation yet: its next line lands in the old file 30 ms later. It is delivered.
+#[test]
+fn finish_does_not_lose_a_line_another_writer_adds_to_the_old_file_soon_after() {
+    for opts in [options(), polling()] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.log");
+        File::create(&path).unwrap();
+        let mut first = OpenOptions::new().append(true).open(&path).unwrap();
+        let mut second = OpenOptions::new().append(true).open(&path).unwrap();
+        // The second writer's lines so far are before the follower's start.
+        write_lines(&mut second, "unseen", 0..3);
+        let mut follower = Follower::new(&path, opts.grace(Duration::from_secs(60))).unwrap();
+        write_lines(&mut first, "first", 0..2);
+        let mut lines = Vec::new();
+        lines_until_count(&mut follower, &mut lines, 2);
+
+        fs::rename(&path, dir.path().join("app.log.1")).unwrap();
+        File::create(&path).unwrap();
+        lines_until_event(&mut follower, &mut lines, FollowEvent::Rotated);
+        // The first writer reopens: its close record into the old file, then the new file.
+        writeln!(first, "first closes").unwrap();
+        let close = follower.next_line(WAIT).unwrap().expect("the close record");
+        assert_eq!(close.bytes, b"first closes");
+        follower.finish(close.file);
+        // The writers go on while the follower reads and waits.
+        let new_path = path.clone();
+        let writing = thread::spawn(move || {
+            let mut first = OpenOptions::new().append(true).open(new_path).unwrap();
+            write_lines(&mut first, "first", 2..3);
+            thread::sleep(Duration::from_millis(30));
+            write_lines(&mut second, "second", 0..1);
+            second
+        });
+        lines_until_count(&mut follower, &mut lines, 4);
+        let mut second = writing.join().unwrap();
+        assert_each_once_in_order(&lines, &[("first", 3), ("second", 1)]);
+        // That line cancelled the finish. The second writer reopens too, and closes its
+        // session: let go of soon after, well before the grace period.
+        writeln!(second, "second closes").unwrap();
+        let close = follower.next_line(WAIT).unwrap().expect("the close record");
+        assert_eq!(close.bytes, b"second closes");
+        follower.finish(close.file);
+        let quiet = Instant::now();
+        while follower.draining() > 0 {
+            assert!(quiet.elapsed() < Duration::from_secs(20), "never let go of");
+            assert_eq!(
+                follower.next_item(Some(Duration::from_millis(50))).unwrap(),
+                None
+            );
+        }
+    }
+}
+
+/// A `finish` left on the current file (a writer exited cleanly, closing its last session)
+/// does not carry over to lines written later: once the file gets a line, it is no longer
+/// finished, and after a rotation it is read for the whole grace period.
+#[test]
+fn a_finish_before_later_lines_does_not_shorten_the_wait_after_a_rotation() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.log");
+    File::create(&path).unwrap();
+    let mut follower = Follower::new(&path, options().grace(Duration::from_secs(60))).unwrap();
+    let mut old = OpenOptions::new().append(true).open(&path).unwrap();
+    writeln!(old, "last words of a writer that exited").unwrap();
+    let line = follower.next_line(WAIT).unwrap().expect("a line");
+    assert_eq!(follower.current_file(), Some(line.file));
+    follower.finish(line.file);
+    // A writer starts in the same file.
+    write_lines(&mut old, "next", 0..1);
+    assert_eq!(next_line(&mut follower), "next 0");
+
+    fs::rename(&path, dir.path().join("app.log.1")).unwrap();
+    File::create(&path).unwrap();
+    let mut lines = Vec::new();
+    lines_until_event(&mut follower, &mut lines, FollowEvent::Rotated);
+    wait_idle(&mut follower, QUIET_AFTER_FINISH * 2);
+    assert_eq!(
+        follower.draining(),
+        1,
+        "still read: its writer has not closed"
+    );
+    write_lines(&mut old, "next", 1..2);
+    assert_eq!(next_line(&mut follower), "next 1");
+}
+
+/// Calls the follower, expecting nothing, for `time`.
+fn wait_idle(follower: &mut Follower, time: Duration) {
+    let start = Instant::now();
+    while start.elapsed() < time {
+        let item = follower.next_item(Some(Duration::from_millis(50))).unwrap();
+        assert_eq!(item, None);
+    }
 }

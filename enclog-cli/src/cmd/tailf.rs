@@ -28,8 +28,9 @@ Examples:
 Survives rotation (rename and create, copy and truncate, delete and recreate).
 After a rename, the old file is still read (by its open handle) beside the new one, so the
 lines a writer adds to it before it reopens its file are shown too; the two files' lines may
-interleave then. It is read until the close record of the last session open in it (what a
-writer that reopens its file writes there), or until it has been quiet for --grace.
+interleave then. It is read until the sessions seen open in it are closed (the close record a
+writer that reopens its file writes there) and it has been quiet for half a second, or until
+it has been quiet for --grace.
 With --keyring, a key added to the folder while following is picked up.
 Ctrl-C stops (exit status 0).
 
@@ -51,7 +52,8 @@ pub(crate) struct TailfArgs {
     #[arg(long)]
     poll: bool,
     /// After a rotation, read the old file until it has been quiet this long (e.g. 3s, 500ms,
-    /// 1m), unless the close record of its last open session comes first.
+    /// 1m); once the close record of its last open session is read, half a second of quiet
+    /// (or this, if shorter) is enough.
     #[arg(long, value_name = "DURATION", value_parser = super::duration, default_value = "3s")]
     grace: Duration,
     #[command(flatten)]
@@ -180,9 +182,11 @@ impl Default for FileState {
 }
 
 impl FileState {
-    /// Notes a line's record; `true` when it is the close record of the last session open in
-    /// the file: the writer is done with it (a writer that reopens its file after a rotation
-    /// closes its session in the old file, FORMAT.md §5).
+    /// Notes a line's record; `true` when it is the close record of the last session seen open
+    /// in the file: the writers we know of are done with it (a writer that reopens its file
+    /// after a rotation closes its session in the old file, FORMAT.md §5). Another writer whose
+    /// lines we have not seen may still append to it: the follower waits for the file to be
+    /// quiet for a moment before it lets go ([`Follower::finish`]).
     fn ends_with(&mut self, record: Option<(RecordKind, SessionId)>) -> bool {
         match record {
             Some((RecordKind::Event, session)) => {

@@ -15,7 +15,10 @@ use notify::{EventKind, RecursiveMode, Watcher};
 
 use super::open_file::{Inode, OpenFile};
 use super::tail::start_of_last_lines;
-use super::{FileId, FollowError, FollowEvent, FollowOptions, Followed, FollowedLine, Stopper};
+use super::{
+    FileId, FollowError, FollowEvent, FollowOptions, Followed, FollowedLine, QUIET_AFTER_FINISH,
+    Stopper,
+};
 
 #[cfg(unix)]
 fn inode(meta: &Metadata) -> Option<Inode> {
@@ -78,6 +81,13 @@ pub struct Follower {
     /// `!draining.is_empty()`, for the watcher: while an old file is drained, any change in the
     /// directory wakes the follower (the old file's new name is not known).
     any_change_wakes: Arc<AtomicBool>,
+    /// The current file's buffered lines wait until the rotated-away files have been read to
+    /// their end (see [`Follower::read_more`]).
+    current_held: bool,
+    /// Runs between the current file's read and the old files' in [`Follower::read_more`]: a
+    /// test's writer acts there.
+    #[cfg(test)]
+    between_reads: Option<Box<dyn FnMut() + Send>>,
 }
 
 impl fmt::Debug for Follower {
@@ -131,6 +141,9 @@ impl Follower {
             names: Arc::new(Mutex::new(vec![name])),
             watched_dirs: Vec::new(),
             any_change_wakes: Arc::new(AtomicBool::new(false)),
+            current_held: false,
+            #[cfg(test)]
+            between_reads: None,
         };
         // The watch starts before the file is opened, so that no append falls in between.
         if !follower.options.poll
@@ -301,12 +314,17 @@ impl Follower {
         }
     }
 
-    /// Tells the follower that no more lines will be written to `file` (as far as the lines
-    /// delivered so far show): typically, the caller saw the close record of the last session
-    /// open in it. A rotated-away file is then read to its end and let go at once, instead of
-    /// after [`FollowOptions::grace`]. Called for the current file, it takes effect if that
-    /// file is rotated away later. A line delivered from `file` after this call cancels it (the
-    /// writer was not done after all: e.g. it started its next session in the same file).
+    /// Tells the follower that no more lines will be written to `file` as far as the lines
+    /// delivered so far show: typically, the caller saw the close record of the last session
+    /// open in it. A rotated-away file is then let go of once it has been quiet (not grown) for
+    /// [`QUIET_AFTER_FINISH`] (half a second) instead of [`FollowOptions::grace`], whichever is
+    /// shorter, counted from the rotation or its last growth, whichever is later. Never at once:
+    /// the caller knows only the sessions it has seen, and another writer sharing the file
+    /// (one whose earlier lines it never read) may not have noticed the rotation yet.
+    ///
+    /// Called for the current file, it takes effect if that file is rotated away later. A line
+    /// delivered from `file` after this call cancels it (the writer was not done after all:
+    /// e.g. it started its next session in the same file, or another writer wrote to it).
     ///
     /// ```
     /// use std::time::Duration;
@@ -438,10 +456,11 @@ impl Follower {
 
     /// Takes the next complete line out of the buffers: the rotated-away files' first, oldest
     /// first (what they hold was mostly written before the newer files' lines), then the
-    /// current file's.
+    /// current file's, unless they are held back (see [`Follower::read_more`]).
     fn take_line(&mut self) -> Result<Option<FollowedLine>, FollowError> {
         let max_line = self.options.max_line;
-        for file in self.draining.iter_mut().chain(self.current.as_mut()) {
+        let current = self.current.as_mut().filter(|_| !self.current_held);
+        for file in self.draining.iter_mut().chain(current) {
             if let Some(line) = file.take_line(&self.path, max_line)? {
                 return Ok(Some(line));
             }
@@ -449,13 +468,35 @@ impl Follower {
         Ok(None)
     }
 
-    /// Reads the next block of every open file; `false` when all are at their end.
+    /// Reads the next block of every open file; `false` when all are at their end and nothing
+    /// was released.
+    ///
+    /// The current file is read **first**, and while rotated-away files are drained what that
+    /// read brought is held back until each of them has been read to its end afterwards.
+    /// A writer writes its last lines into the old file before it reopens and writes into the
+    /// new one; so every old line written before a new line that was read is on disk by the
+    /// time the old files are read, and is delivered first. (Reading the old files first would
+    /// leave a gap in which a writer could add its last old line and its first new one: the
+    /// new line would come out before the old.) While held, the current file is not read
+    /// again: what is held is one read's worth.
     fn read_more(&mut self) -> Result<bool, FollowError> {
         let mut grew = false;
+        if !self.current_held {
+            grew = self.read_current()?;
+            self.current_held = grew && !self.draining.is_empty();
+        }
+        #[cfg(test)]
+        if let Some(hook) = self.between_reads.as_mut() {
+            hook();
+        }
+        let mut all_at_end = true;
         let mut i = 0;
         while i < self.draining.len() {
             match self.draining[i].read_more() {
-                Ok(more) => grew |= more,
+                Ok(more) => {
+                    grew |= more;
+                    all_at_end &= !more;
+                }
                 Err(e) => {
                     // A rotated-away file that cannot be read any more (its file system gone):
                     // report it once and let it go, rather than fail on every call.
@@ -469,7 +510,11 @@ impl Follower {
             }
             i += 1;
         }
-        Ok(self.read_current()? || grew)
+        let released = self.current_held && all_at_end;
+        if released {
+            self.current_held = false;
+        }
+        Ok(grew || released)
     }
 
     /// Reads the next block of the current file; `false` at its end.
@@ -503,8 +548,9 @@ impl Follower {
         };
         if id.is_some() && id != current.inode {
             // The writer may have appended to the old file after our last read: its lines come
-            // first (it goes on being read after the switch as well).
-            if self.read_current()? {
+            // first (it goes on being read after the switch as well). Read as every round is,
+            // the files rotated away before it after it.
+            if self.read_more()? {
                 return Ok(true);
             }
             return self.switch(FollowEvent::Rotated);
@@ -548,15 +594,14 @@ impl Follower {
         Ok(true)
     }
 
-    /// At the end of every open file: lets go of the rotated-away files that are done (the
-    /// caller said so, or they were quiet for the grace period). `true` when that left
+    /// At the end of every open file: lets go of the rotated-away files that are done (quiet
+    /// for the grace period, or for the shorter [`QUIET_AFTER_FINISH`] once the caller said so). `true` when that left
     /// something to deliver (an unfinished last line).
     fn let_go_of_done_files(&mut self) -> bool {
-        let grace = self.options.grace;
         let before = self.pending.len();
         let mut kept = Vec::with_capacity(self.draining.len());
-        for mut file in self.draining.drain(..) {
-            if file.finished || file.last_growth.elapsed() >= grace {
+        for mut file in std::mem::take(&mut self.draining) {
+            if file.last_growth.elapsed() >= self.quiet_period(&file) {
                 if let Some(line) = file.take_partial() {
                     self.pending.push_back(Followed::Line(line));
                 }
@@ -573,8 +618,20 @@ impl Follower {
     fn next_grace_end(&self) -> Option<Instant> {
         self.draining
             .iter()
-            .filter_map(|f| f.last_growth.checked_add(self.options.grace))
+            .filter_map(|f| f.last_growth.checked_add(self.quiet_period(f)))
             .min()
+    }
+
+    /// How long a rotated-away file must stay quiet before it is let go of: the grace period,
+    /// or, once the caller said it is done, [`QUIET_AFTER_FINISH`] if that is shorter. Never
+    /// zero after [`Follower::finish`] alone: another writer that has not noticed the rotation
+    /// yet may still append to the file (the caller only knows the sessions it has seen).
+    fn quiet_period(&self, file: &OpenFile) -> Duration {
+        if file.finished {
+            self.options.grace.min(QUIET_AFTER_FINISH)
+        } else {
+            self.options.grace
+        }
     }
 
     fn update_any_change_wakes(&self) {
@@ -602,5 +659,95 @@ fn parent_dir(path: &Path) -> PathBuf {
     match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
         _ => PathBuf::from("."),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    /// A writer that reopens between the follower's reads: its last line in the old file and
+    /// its first in the new one both land between the two reads of one look. The old line is
+    /// still delivered first (reading the old file first, then the new one, would deliver the
+    /// new line first: it was on disk for the second read, the old one not for the first).
+    #[test]
+    fn a_writers_last_old_line_comes_before_its_first_new_line_whatever_the_interleaving() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.log");
+        fs::write(&path, "").unwrap();
+        let options = FollowOptions::default()
+            .poll(true)
+            .poll_interval(Duration::from_millis(10));
+        let mut follower = Follower::new(&path, options).unwrap();
+        let mut old = fs::OpenOptions::new().append(true).open(&path).unwrap();
+        fs::rename(&path, dir.path().join("app.log.1")).unwrap();
+        fs::write(&path, "").unwrap();
+        let wait = Some(Duration::from_secs(10));
+        assert_eq!(
+            follower.next_item(wait).unwrap(),
+            Some(Followed::Event(FollowEvent::Rotated))
+        );
+        assert_eq!(
+            follower.next_item(Some(Duration::from_millis(50))).unwrap(),
+            None
+        );
+
+        let new_path = path.clone();
+        let mut acted = false;
+        follower.between_reads = Some(Box::new(move || {
+            if !std::mem::replace(&mut acted, true) {
+                old.write_all(b"last old line\n").unwrap();
+                let mut new = fs::OpenOptions::new().append(true).open(&new_path).unwrap();
+                new.write_all(b"first new line\n").unwrap();
+            }
+        }));
+        let first = follower.next_line(wait).unwrap().expect("a line");
+        let second = follower.next_line(wait).unwrap().expect("a line");
+        assert_eq!(
+            [first.bytes, second.bytes],
+            [b"last old line".to_vec(), b"first new line".to_vec()]
+        );
+        assert_eq!(follower.current_file(), Some(second.file));
+        assert_ne!(first.file, second.file);
+    }
+
+    /// The hook between the reads runs at every look; once the current file's lines are held,
+    /// they are released when the old files are at their end, even if nothing else happens.
+    #[test]
+    fn held_lines_of_the_new_file_are_delivered_once_the_old_file_is_at_its_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.log");
+        fs::write(&path, "").unwrap();
+        let mut follower = Follower::new(&path, FollowOptions::default()).unwrap();
+        let mut old = fs::OpenOptions::new().append(true).open(&path).unwrap();
+        fs::rename(&path, dir.path().join("app.log.1")).unwrap();
+        fs::write(&path, "").unwrap();
+        let wait = Some(Duration::from_secs(10));
+        assert_eq!(
+            follower.next_item(wait).unwrap(),
+            Some(Followed::Event(FollowEvent::Rotated))
+        );
+        // New lines and old lines already on disk: the old come first, then the new, each once.
+        fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(b"new 0\nnew 1\n")
+            .unwrap();
+        old.write_all(b"old 0\nold 1\n").unwrap();
+        let mut lines = Vec::new();
+        while lines.len() < 4 {
+            let line = follower.next_line(wait).unwrap().expect("a line");
+            lines.push(String::from_utf8(line.bytes).unwrap());
+        }
+        assert_eq!(lines, ["old 0", "old 1", "new 0", "new 1"]);
+        assert_eq!(
+            follower
+                .next_item(Some(Duration::from_millis(100)))
+                .unwrap(),
+            None
+        );
     }
 }

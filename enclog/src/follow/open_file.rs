@@ -27,7 +27,7 @@ pub(super) struct OpenFile {
     /// Discarding an over-long line up to its newline.
     skipping: bool,
     /// The caller said no more lines will be written to this file (`Follower::finish`), and no
-    /// line was delivered from it since.
+    /// line was delivered from it since: it is let go of after a shorter quiet period.
     pub(super) finished: bool,
     /// When the file last grew, or was rotated away if that is later: the grace period of a
     /// rotated-away file runs from here.
