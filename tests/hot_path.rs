@@ -106,6 +106,45 @@ fn a_warm_encrypted_writer_allocates_nothing_and_writes_once_per_event() {
     assert!(sink.bytes.load(Ordering::Relaxed) > EVENTS * event.len() as u64);
 }
 
+/// `init_file`'s writer (`EncryptedWriter::follow_file`: a `LogFile` that follows logrotate):
+/// the rotation check is one relaxed load, so a warm writer allocates nothing either, and every
+/// event is one whole line of the file.
+#[test]
+fn a_warm_writer_following_its_path_allocates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.log");
+    let file = enclog::file::LogFile::open(&path).unwrap();
+    let key = enclog::Key::generate().unwrap();
+    let writer = enclog::EncryptedWriter::follow_file(file, enclog::Sealer::new(key.clone()))
+        .clear_level(true);
+    let event = b"2026-11-26T20:27:30.123456Z  INFO app: payment accepted user=alice@example.com\n";
+    let log_one = || {
+        let mut w = writer.make_writer();
+        w.write_all(event).unwrap();
+    };
+    for _ in 0..100 {
+        log_one();
+    }
+    let before = allocations();
+    const EVENTS: usize = 5_000;
+    for _ in 0..EVENTS {
+        log_one();
+    }
+    assert_eq!(
+        allocations() - before,
+        0,
+        "allocations for {EVENTS} warm events"
+    );
+    let text = std::fs::read(&path).unwrap();
+    let mut opener = enclog::Opener::new(enclog::Keyring::from(key));
+    let lines: Vec<&[u8]> = text.split_inclusive(|&b| b == b'\n').collect();
+    assert_eq!(lines.len(), 100 + EVENTS);
+    assert!(
+        lines.iter().all(|l| opener.open(l).unwrap().is_ok()),
+        "whole lines"
+    );
+}
+
 #[test]
 fn a_warm_sealer_allocates_nothing() {
     let sealer = enclog::Sealer::new(enclog::Key::generate().unwrap());
