@@ -38,8 +38,9 @@ as that many lines), and stderr names the line and the number of pieces. So no
 byte is lost, memory stays bounded by the limit, and nothing is changed
 silently. The default keeps every sealed line under decrypt's default limit.
 
-Log rotation: with -o FILE, a rename of FILE (logrotate's `create`) or its
-deletion is noticed within 100 ms: the session's close record goes to the old
+Log rotation: with -o FILE, a rename of FILE (logrotate's `create`) is noticed
+within 100 ms, a deletion after a second (left to logrotate's `create` first):
+the session's close record goes to the old
 file and the next line to the new one (created 0640 if missing; an existing
 file's mode is kept), where the next session links to the closed one, so
 `enclog verify app.log.1 app.log` is clean. SIGHUP asks for the reopen without
@@ -59,8 +60,8 @@ Exit status: 0 success; 1 some lines were longer than --max-line and were split;
 pub(crate) struct EncryptArgs {
     /// Append to FILE (created if missing) instead of writing to standard output. FILE is
     /// followed across log rotations: after a rename (logrotate's `create`) or a deletion, the
-    /// session is closed in the old file and the next line goes to the new one (noticed within
-    /// 100 ms; on SIGHUP without waiting).
+    /// session is closed in the old file and the next line goes to the new one (a rename is
+    /// noticed within 100 ms, a deletion after a second; on SIGHUP at the next line).
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     output: Option<PathBuf>,
     /// Write this process's id to FILE at start (removed at exit), so that logrotate's

@@ -184,7 +184,8 @@ impl LogGuard {
     /// session there, linked to the closed one. Returns whether another file was opened
     /// (`false`: the path still names the file being written, and nothing changed).
     ///
-    /// Without it, the writer notices a rename or a deletion by itself within 100 ms (see
+    /// Without it, the writer notices a rename by itself within 100 ms, a deletion after a
+    /// second (see
     /// [`init_file`]); `reopen` makes it immediate and writes the close record even if no
     /// event comes.
     ///
