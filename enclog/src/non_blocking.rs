@@ -189,9 +189,10 @@ impl NonBlockingBuilder {
     /// Starts the worker like [`NonBlockingBuilder::finish`], writing to the file at `path`
     /// (created, mode 0640, if missing; appended to otherwise), which it follows across log
     /// rotations ([`LogFile`]): when logrotate renames the file and creates a new one, the
-    /// worker notices within 100 ms (a deletion: after a second), writes the session's close record into
-    /// the old file and goes on in the new one, where the next session links to the closed
-    /// one. [`NonBlockingGuard::reopen`] asks for a reopen right away (`postrotate`).
+    /// worker notices within 100 ms (a deletion: after a second), writes the session's close
+    /// record into the old file and goes on in the new one, where the next session links to
+    /// the closed one. [`NonBlockingGuard::reopen`] asks for a reopen right away
+    /// (`postrotate`).
     ///
     /// ```
     /// let dir = tempfile::tempdir()?;
