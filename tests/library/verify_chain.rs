@@ -418,3 +418,72 @@ fn version_1_lines_are_unchained_and_a_new_chain_after_chained_sessions() {
     assert_eq!(kinds(&report), [(FindingKind::Unclosed, 2)]);
     assert_eq!(report.unchained_lines, 2);
 }
+
+/// A rearrangement of whole sessions (0..6, as `order` lists them; an index twice is a replay).
+fn rearranged(sessions: &[Vec<Vec<u8>>], order: &[usize]) -> Vec<u8> {
+    order
+        .iter()
+        .map(|&i| sessions[i].concat())
+        .collect::<Vec<_>>()
+        .concat()
+}
+
+/// Every way of deleting, moving or replaying whole sessions of a six-session chain that keeps
+/// its first and last session in place is a finding — with no help from sequence numbers
+/// (each session is whole) — and with the anchor (`VerifyOptions::anchor`) so are the ends.
+/// Exhaustive over single deletions, all swaps of two sessions, moving one session anywhere,
+/// and replaying one session anywhere.
+#[test]
+fn every_deletion_move_or_replay_of_whole_sessions_is_a_finding() {
+    let (key, ring) = symmetric();
+    let dir = tempfile::tempdir().unwrap();
+    let state = enclog::seal::ChainState::open(dir.path().join("app.chain")).unwrap();
+    let sealer = Sealer::with_chain_state(key, Rotation::default().max_lines(2), state).unwrap();
+    let sessions = sessions_of(&write(&sealer, "event", 12), &ring);
+    assert_eq!(sessions.len(), 6);
+    let head = enclog::seal::ChainState::head(dir.path().join("app.chain"))
+        .unwrap()
+        .unwrap();
+    let anchored = VerifyOptions::default().anchor(head);
+    let all: Vec<usize> = (0..6).collect();
+    assert!(verify(&rearranged(&sessions, &all), &ring).is_clean());
+    assert!(verify_with(&rearranged(&sessions, &all), &ring, anchored.clone()).is_clean());
+
+    let mut orders: Vec<(String, Vec<usize>)> = Vec::new();
+    for gone in 0..6 {
+        let order: Vec<usize> = all.iter().copied().filter(|&i| i != gone).collect();
+        orders.push((format!("session {gone} deleted"), order));
+    }
+    for a in 0..6 {
+        for b in a + 1..6 {
+            let mut order = all.clone();
+            order.swap(a, b);
+            orders.push((format!("sessions {a} and {b} swapped"), order));
+        }
+    }
+    for from in 0..6 {
+        for to in 0..6 {
+            let mut order = all.clone();
+            let moved = order.remove(from);
+            order.insert(to, moved);
+            if order != all {
+                orders.push((format!("session {from} moved to {to}"), order));
+            }
+        }
+        for at in 0..=6 {
+            let mut order = all.clone();
+            order.insert(at, from);
+            orders.push((format!("session {from} replayed at {at}"), order));
+        }
+    }
+    for (what, order) in &orders {
+        let log = rearranged(&sessions, order);
+        let anchored_report = verify_with(&log, &ring, anchored.clone());
+        assert!(!anchored_report.is_clean(), "{what}, anchored: clean");
+        // Without the anchor, only a deletion of the first or the last session passes (the
+        // ends are invisible to a chain walk, FORMAT.md §8).
+        let plain = verify(&log, &ring);
+        let at_an_end = what == "session 0 deleted" || what == "session 5 deleted";
+        assert_eq!(plain.is_clean(), at_an_end, "{what}: {plain}");
+    }
+}
