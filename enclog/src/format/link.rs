@@ -336,11 +336,7 @@ pub(crate) fn encode(
     out.extend_from_slice(&lineage.0);
     push_varint(index, out);
     out.extend_from_slice(&next_chain_key.0[..]);
-    let prev = |out: &mut Vec<u8>, prev: &SessionRef| {
-        out.push(super::header::Header::vm_byte(prev.mode));
-        out.extend_from_slice(&prev.key_id.0);
-        out.extend_from_slice(&prev.raw[..prev.mode.session_len()]);
-    };
+    let prev = |out: &mut Vec<u8>, prev: &SessionRef| prev.push_id(out);
     match from {
         LinkFrom::Root => out.push(FROM_ROOT),
         LinkFrom::Successor {
@@ -376,6 +372,36 @@ pub(crate) fn encode(
 }
 
 impl SessionRef {
+    /// The session of a `vm` byte, a key id and a session field of the right length for that
+    /// mode; `None` otherwise (a chain state or a link naming something that is no v2 session).
+    pub(crate) fn from_parts(vm: u8, key_id: KeyId, session: &[u8]) -> Option<SessionRef> {
+        let mode = match vm {
+            0x21 => Mode::Symmetric,
+            0x22 => Mode::Recipient,
+            _ => return None,
+        };
+        let mut raw = [0u8; 32];
+        raw.get_mut(..mode.session_len())
+            .filter(|_| session.len() == mode.session_len())?
+            .copy_from_slice(session);
+        Some(SessionRef::new(mode, key_id, raw))
+    }
+
+    /// `vm ‖ key-id ‖ session`, as a link names a session and as a link MAC covers its own
+    /// record's header (`FORMAT.md` §5.3).
+    pub(crate) fn push_id(&self, out: &mut Vec<u8>) {
+        out.push(super::header::Header::vm_byte(self.mode));
+        out.extend_from_slice(&self.key_id.0);
+        out.extend_from_slice(&self.raw[..self.mode.session_len()]);
+    }
+
+    /// [`SessionRef::push_id`] into a new buffer.
+    pub(crate) fn id(&self) -> Vec<u8> {
+        let mut id = Vec::with_capacity(1 + 4 + 32);
+        self.push_id(&mut id);
+        id
+    }
+
     /// The session named by a header's fields.
     pub(crate) fn new(mode: Mode, key_id: KeyId, raw: [u8; 32]) -> SessionRef {
         let mut id = [0u8; 16];
@@ -424,16 +450,13 @@ impl Reader<'_> {
 
     fn session(&mut self) -> Option<SessionRef> {
         let vm = self.take::<1>()?[0];
-        let mode = match vm {
-            0x21 => Mode::Symmetric,
-            0x22 => Mode::Recipient,
-            _ => return None,
-        };
         let key_id = KeyId(self.take::<4>()?);
-        let mut raw = [0u8; 32];
-        let len = mode.session_len();
-        raw[..len].copy_from_slice(self.body.get(self.at..self.at + len)?);
+        let len = match vm {
+            0x22 => 32,
+            _ => 16,
+        };
+        let session = self.body.get(self.at..self.at + len)?;
         self.at += len;
-        Some(SessionRef::new(mode, key_id, raw))
+        SessionRef::from_parts(vm, key_id, session)
     }
 }

@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use crate::cipher::SessionCipher;
 use crate::error::OpenError;
-use crate::format::{self, COMMIT_LEN, Header, Link, Mode, RecordKind, SessionId, TAG_LEN};
+use crate::format::{
+    self, COMMIT_LEN, Header, Link, Mode, RecordKind, SessionId, SessionRef, TAG_LEN,
+};
 use crate::key::KeyId;
 use crate::key::keyring::Keyring;
 
@@ -306,10 +308,8 @@ impl Opener {
         let mut body = &self.buf[header_len..header_len + len];
         let link = if header.has_link {
             let link = take_part(&mut body, "link")?;
-            let mut id = vec![Header::vm_byte(header.mode)];
-            id.extend_from_slice(&header.key_id.to_bytes());
-            id.extend_from_slice(header.session_bytes());
-            Some(Box::new(Link::parse(link, &id)?))
+            let this = SessionRef::new(header.mode, header.key_id, header.session);
+            Some(Box::new(Link::parse(link, &this.id())?))
         } else {
             None
         };

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use arc_swap::ArcSwapOption;
 
 use super::chain_state::SavedPoint;
-use crate::format::{ChainKey, Header, LineageId, LinkFrom, Mode, SessionRef};
+use crate::format::{ChainKey, Header, LineageId, LinkFrom, SessionRef};
 
 /// How a session ended, as the next link states it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,23 +80,14 @@ impl ChainPoint {
     /// A point read back from a writer's chain state; `None` if its session field does not fit
     /// its mode (the state's own checks refuse that first).
     pub(super) fn from_saved(saved: &SavedPoint) -> Option<ChainPoint> {
-        let mode = match saved.vm {
-            0x21 => Mode::Symmetric,
-            0x22 => Mode::Recipient,
-            _ => return None,
-        };
-        if saved.session.len() != mode.session_len() {
-            return None;
-        }
-        let mut raw = [0u8; 32];
-        raw[..saved.session.len()].copy_from_slice(&saved.session);
+        let at = SessionRef::from_parts(saved.vm, saved.key_id, &saved.session)?;
         let end = match saved.end {
             Some((count, tag)) => End::Closed { count, tag },
             // The run that saved it ended without closing its session: it crashed.
             None => End::Unclosed,
         };
         Some(ChainPoint::new(
-            SessionRef::new(mode, saved.key_id, raw),
+            at,
             LineageId(saved.lineage),
             saved.index,
             ChainKey::from_bytes(*saved.next_chain_key),

@@ -11,7 +11,7 @@ use std::sync::{Mutex, PoisonError};
 
 use zeroize::Zeroizing;
 
-use crate::format::{LineageId, Mode, SessionRef};
+use crate::format::{LineageId, SessionRef};
 use crate::key::KeyId;
 use crate::key::secret_file;
 
@@ -289,16 +289,13 @@ impl ChainState {
         let Some(point) = load_from(path)? else {
             return Ok(None);
         };
-        let mode = match point.vm {
-            0x21 => Mode::Symmetric,
-            _ => Mode::Recipient,
-        };
-        let mut raw = [0u8; 32];
-        raw[..point.session.len()].copy_from_slice(&point.session);
+        // `load_from` checked the session's length against its `vm`.
+        let session = SessionRef::from_parts(point.vm, point.key_id, &point.session)
+            .expect("a loaded chain state names a v2 session");
         Ok(Some(ChainHead {
             lineage: LineageId::from_bytes(point.lineage),
             index: point.index,
-            session: SessionRef::new(mode, point.key_id, raw),
+            session,
             count: point.end.map(|(count, _)| count),
             end_tag: point.end.map(|(_, tag)| tag),
         }))

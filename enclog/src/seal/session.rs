@@ -97,9 +97,8 @@ impl Session {
             session.header.key_id,
             session.header.session,
         );
-        let id = session.link_id();
         crate::format::link::encode(
-            &id,
+            &at.id(),
             lineage,
             index,
             &next_chain_key,
@@ -109,14 +108,6 @@ impl Session {
         );
         session.chain = Arc::new(ChainPoint::new(at, lineage, index, next_chain_key, None));
         Ok(Some(session))
-    }
-
-    /// `vm ‖ key-id ‖ session`: what a link MAC covers of its own record's header.
-    fn link_id(&self) -> Vec<u8> {
-        let mut id = vec![Header::vm_byte(self.header.mode)];
-        id.extend_from_slice(&self.header.key_id.0);
-        id.extend_from_slice(self.header.session_bytes());
-        id
     }
 
     /// Seals one record of this session into a line appended to `out`; returns its tag.
@@ -436,11 +427,9 @@ pub(crate) fn forge_first_record(
     chain_key: &ChainKey,
 ) -> Vec<u8> {
     let mut session = Session::symmetric(key, id, 0, enclog_fork::generation(), 0);
-    let mut link_id = vec![Header::vm_byte(Mode::Symmetric)];
-    link_id.extend_from_slice(&key.id().0);
-    link_id.extend_from_slice(&id);
+    let this = SessionRef::new(Mode::Symmetric, key.id(), session.header.session);
     crate::format::link::encode(
-        &link_id,
+        &this.id(),
         lineage,
         index,
         &ChainKey::from_bytes([0x5a; 32]),
