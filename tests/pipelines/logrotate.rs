@@ -190,6 +190,30 @@ impl Tailf {
     }
 }
 
+/// The lines of the log and its `rotations` rotated files.
+fn total_lines(log: &Path, rotations: usize) -> usize {
+    oldest_first(log, rotations)
+        .iter()
+        .map(|f| line_count(f))
+        .sum()
+}
+
+/// Waits for the writer `child` to end well; prints the delays between each rotation and the
+/// first line in the new file, which must each be under a second.
+fn finished(child: Child, writer: &str, delays: &[Duration]) {
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    println!("{writer} under logrotate: first line in the new file after {delays:?}");
+    assert!(
+        delays.iter().all(|d| *d < Duration::from_secs(1)),
+        "{delays:?}"
+    );
+}
+
 fn service(log: &Path, key: &str) {
     let key: enclog::Key = key.parse().unwrap();
     let guard = enclog::init_file(log, key).unwrap();
@@ -226,24 +250,9 @@ fn init_file_under_logrotate_create_twice_leaves_one_clean_chain() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let total = || {
-        oldest_first(&log, 2)
-            .iter()
-            .map(|f| line_count(f))
-            .sum::<usize>()
-    };
+    let total = || total_lines(&log, 2);
     let delays = rotate_while_running(&log, &logrotate, &[100, 200], total);
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    println!("init_file under logrotate: first line in the new file after {delays:?}");
-    assert!(
-        delays.iter().all(|d| *d < Duration::from_secs(1)),
-        "{delays:?}"
-    );
+    finished(child, "init_file", &delays);
 
     let files = oldest_first(&log, 2);
     let text = verify_and_decrypt(&key_path, &files);
@@ -288,25 +297,10 @@ fn encrypt_under_logrotate_create_three_times_leaves_one_clean_chain() {
         }
         fed
     });
-    let total = || {
-        oldest_first(&log, 3)
-            .iter()
-            .map(|f| line_count(f))
-            .sum::<usize>()
-    };
+    let total = || total_lines(&log, 3);
     let delays = rotate_while_running(&log, &logrotate, &[100, 200, 300], total);
     let fed = feeder.join().unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    println!("encrypt -o under logrotate: first line in the new file after {delays:?}");
-    assert!(
-        delays.iter().all(|d| *d < Duration::from_secs(1)),
-        "{delays:?}"
-    );
+    finished(child, "encrypt -o", &delays);
 
     let text = verify_and_decrypt(&key_path, &oldest_first(&log, 3));
     assert_eq!(text, fed, "every line once, in order");
