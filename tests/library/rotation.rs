@@ -161,17 +161,44 @@ fn service(log: &Path, key: Key, mode: &str) {
     drop(guard);
 }
 
-fn spawn_service(test: &str, log: &Path, key: &Key, mode: &str, states: &Path) -> Child {
-    Command::new(std::env::current_exe().unwrap())
-        .args([test, "--exact", "--nocapture", "--test-threads=1"])
-        .env(CHILD_LOG, log)
-        .env(CHILD_KEY, &*key.to_text())
-        .env(CHILD_MODE, mode)
-        .env("ENCLOG_STATE_DIR", states)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
+/// A service running `test` (this test binary again) as a child in `mode`, logging to
+/// `app.log` in a temporary folder with a fresh key (its chain state in the same folder).
+struct Service {
+    key: Key,
+    dir: tempfile::TempDir,
+    log: std::path::PathBuf,
+    child: Child,
+}
+
+impl Service {
+    fn start(test: &str, mode: &str) -> Service {
+        let key = Key::generate().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("app.log");
+        let child = Command::new(std::env::current_exe().unwrap())
+            .args([test, "--exact", "--nocapture", "--test-threads=1"])
+            .env(CHILD_LOG, &log)
+            .env(CHILD_KEY, &*key.to_text())
+            .env(CHILD_MODE, mode)
+            .env("ENCLOG_STATE_DIR", dir.path().join("state"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        Service {
+            key,
+            dir,
+            log,
+            child,
+        }
+    }
+
+    /// Waits until the service has logged `n` events.
+    fn wait_for_events(&self, n: usize) {
+        wait_for("the first events", Duration::from_secs(20), || {
+            line_count(&self.log) >= n
+        });
+    }
 }
 
 fn wait_child(child: Child) {
@@ -200,20 +227,18 @@ fn init_file_follows_a_rename_and_create_within_a_second_and_the_chain_goes_on()
     if as_child() {
         return;
     }
-    let key = Key::generate().unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("app.log");
-    let old = dir.path().join("app.log.1");
-    let child = spawn_service(
+    let service = Service::start(
         "rotation::init_file_follows_a_rename_and_create_within_a_second_and_the_chain_goes_on",
-        &log,
-        &key,
         "log",
-        &dir.path().join("state"),
     );
-    wait_for("20 events", Duration::from_secs(20), || {
-        line_count(&log) >= 20
-    });
+    service.wait_for_events(20);
+    let Service {
+        key,
+        dir,
+        log,
+        child,
+    } = service;
+    let old = dir.path().join("app.log.1");
     // logrotate's `create 0600`: rename, then a new empty file of its own mode.
     std::fs::rename(&log, &old).unwrap();
     let renamed = Instant::now();
@@ -253,19 +278,17 @@ fn init_file_creates_its_log_again_when_it_is_deleted() {
     if as_child() {
         return;
     }
-    let key = Key::generate().unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("app.log");
-    let child = spawn_service(
+    let service = Service::start(
         "rotation::init_file_creates_its_log_again_when_it_is_deleted",
-        &log,
-        &key,
         "long",
-        &dir.path().join("state"),
     );
-    wait_for("20 events", Duration::from_secs(20), || {
-        line_count(&log) >= 20
-    });
+    service.wait_for_events(20);
+    let Service {
+        key,
+        dir: _dir,
+        log,
+        child,
+    } = service;
     std::fs::remove_file(&log).unwrap();
     let deleted = Instant::now();
     wait_for("the log again", Duration::from_secs(5), || {
@@ -298,16 +321,12 @@ fn log_guard_reopen_hands_over_at_once() {
     if as_child() {
         return;
     }
-    let key = Key::generate().unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("app.log");
-    let child = spawn_service(
-        "rotation::log_guard_reopen_hands_over_at_once",
-        &log,
-        &key,
-        "reopen",
-        &dir.path().join("state"),
-    );
+    let Service {
+        key,
+        dir,
+        log,
+        child,
+    } = Service::start("rotation::log_guard_reopen_hands_over_at_once", "reopen");
     wait_child(child);
     let old = dir.path().join("app.log.1");
     let (before, after) = (records(&key, &old), records(&key, &log));
