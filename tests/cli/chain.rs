@@ -132,14 +132,8 @@ fn three_chained_runs_verify_clean_and_a_session_deleted_moved_mixed_or_replayed
 
 #[test]
 fn recipient_sessions_rotated_every_three_lines_chain_and_a_forged_or_missing_one_fails() {
-    let dir = tempfile::tempdir().unwrap();
-    let identity = dir.path().join("identity.key");
-    let out = run(
-        &mut enclog(["genkey", "--recipient", "-o", identity.to_str().unwrap()]),
-        b"",
-    );
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    let recipient = out.stdout_text().trim().to_owned();
+    let id = crate::fixture::Identity::new();
+    let (identity, recipient) = (id.path("identity.key"), id.recipient.clone());
     let env = Env::new();
     let log = env.path("r.log");
     let input: String = (1..=12).map(|i| format!("event {i}\n")).collect();
@@ -156,7 +150,7 @@ fn recipient_sessions_rotated_every_three_lines_chain_and_a_forged_or_missing_on
         input.as_bytes(),
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let key = ["--key-file", identity.to_str().unwrap()];
+    let key = ["--key-file", identity.as_str()];
     let s = sessions(&env, &key, &log);
     assert!(s.len() >= 4, "{} sessions", s.len());
     let (code, out) = verify(&env, &key, "clean.log", &s.concat());

@@ -76,6 +76,32 @@ impl Env {
     }
 }
 
+/// A temporary folder holding an identity `identity.key` (`genkey --recipient`), and its
+/// recipient.
+pub(crate) struct Identity {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) recipient: String,
+}
+
+impl Identity {
+    pub(crate) fn new() -> Identity {
+        let dir = tempfile::tempdir().unwrap();
+        let identity = dir.path().join("identity.key");
+        let out = run(
+            &mut enclog(["genkey", "--recipient", "-o", identity.to_str().unwrap()]),
+            b"",
+        );
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        let recipient = out.stdout_text().trim().to_owned();
+        assert!(recipient.starts_with("ENCLOG-RECIPIENT-1-"), "{recipient}");
+        Identity { dir, recipient }
+    }
+
+    pub(crate) fn path(&self, name: &str) -> String {
+        self.dir.path().join(name).to_str().unwrap().to_owned()
+    }
+}
+
 /// The lines of `bytes`, newline kept.
 pub(crate) fn lines(bytes: &[u8]) -> Vec<Vec<u8>> {
     bytes

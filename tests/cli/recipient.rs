@@ -3,31 +3,7 @@
 //!
 //! Threat: a compromised writing host reading the logs it wrote.
 
-use crate::fixture::{enclog, run};
-
-struct Identity {
-    dir: tempfile::TempDir,
-    recipient: String,
-}
-
-impl Identity {
-    fn new() -> Identity {
-        let dir = tempfile::tempdir().unwrap();
-        let identity = dir.path().join("identity.key");
-        let out = run(
-            &mut enclog(["genkey", "--recipient", "-o", identity.to_str().unwrap()]),
-            b"",
-        );
-        assert_eq!(out.code, 0, "{}", out.stderr);
-        let recipient = out.stdout_text().trim().to_owned();
-        assert!(recipient.starts_with("ENCLOG-RECIPIENT-1-"), "{recipient}");
-        Identity { dir, recipient }
-    }
-
-    fn path(&self, name: &str) -> String {
-        self.dir.path().join(name).to_str().unwrap().to_owned()
-    }
-}
+use crate::fixture::{Identity, enclog, run};
 
 #[test]
 fn genkey_recipient_writes_a_private_identity_with_its_recipient_in_a_comment() {
