@@ -308,3 +308,19 @@ fn decrypt_json_gives_every_record_its_place_and_first_records_their_link() {
         "no secret in the output"
     );
 }
+
+/// `verify --chain` with a path that holds no chain state: an error (exit 2) that says so, not
+/// a log checked without its anchor.
+#[test]
+fn verify_with_a_missing_chain_state_is_an_error_not_an_unanchored_check() {
+    let env = Env::new();
+    let log = env.write("app.log", &env.encrypt(b"x\n"));
+    let r = run(
+        env.cmd(&["verify", "--chain"])
+            .arg(env.path("nowhere.chain"))
+            .arg(&log),
+        b"",
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("no chain state there"), "{}", r.stderr);
+}

@@ -85,7 +85,12 @@ pub(crate) fn run(args: VerifyArgs) -> Result<Status> {
         let name = messages::file_name(path);
         let head = ChainState::head(path)
             .with_context(|| format!("--chain {name}"))?
-            .with_context(|| format!("--chain {name}: no such chain state"))?;
+            .with_context(|| {
+                format!(
+                    "--chain {name}: there is no chain state there (a writer creates it at its \
+                     first line: give the path its `encrypt --chain` or `init_file` uses)"
+                )
+            })?;
         options = options.anchor(head);
     }
     let mut verifier = Verifier::with_options(options);
