@@ -316,7 +316,8 @@ fn verify_with_a_missing_chain_state_is_an_error_not_an_unanchored_check() {
     let env = Env::new();
     let log = env.write("app.log", &env.encrypt(b"x\n"));
     let r = run(
-        env.cmd(&["verify", "--chain"])
+        env.cmd(&["verify"])
+            .arg("--chain")
             .arg(env.path("nowhere.chain"))
             .arg(&log),
         b"",
