@@ -46,10 +46,13 @@ impl Env {
         self.dir.path().join(name)
     }
 
-    /// `enclog <args> --key-file app.key`.
+    /// `enclog <subcommand> --key-file app.key <the rest of args>`: the key goes right after the
+    /// subcommand, so that options given after (in `args`, or added with `.arg`) keep their
+    /// values (`cmd(&["encrypt", "-o"]).arg(path)` is `-o path`).
     pub(crate) fn cmd(&self, args: &[&str]) -> Command {
-        let mut cmd = enclog(args);
-        cmd.arg("--key-file").arg(&self.key);
+        let (subcommand, rest) = args.split_first().expect("a subcommand");
+        let mut cmd = enclog([subcommand]);
+        cmd.arg("--key-file").arg(&self.key).args(rest);
         cmd
     }
 
