@@ -29,10 +29,12 @@ impl Verifier {
             add(self.anchor_finding(FindingKind::MissingEnd, Some(end_at), named, message));
             return;
         };
-        let lowest = self.chain.lowest.get(&head.lineage).copied().unwrap_or(0);
+        // The lineage's first session read (by index).
+        let first = (self.chain.sessions.values())
+            .filter(|s| s.lineage == head.lineage)
+            .min_by_key(|s| s.index);
+        let lowest = first.map_or(0, |s| s.index);
         if lowest > 0 {
-            let first = (self.chain.sessions.values())
-                .find(|s| s.lineage == head.lineage && s.index == lowest);
             let message = format!(
                 "the log starts at session index {lowest} of lineage {}: the {lowest} session(s) \
                  before it, from the lineage's first (index 0), are not in the input; they were \

@@ -40,8 +40,6 @@ pub(super) struct ChainWalk {
     pub(super) unchained: u64,
     /// Links naming a session whose first record is missing, so not checked.
     pub(super) unchecked: u64,
-    /// Each lineage's lowest index read (the anchor checks it starts at its root).
-    pub(super) lowest: HashMap<LineageId, u64>,
     /// The last version 2 line read (where a finding about the end of the input points).
     pub(super) last_at: Option<Loc>,
     /// Sessions read in format version 1: they have no link and no chain key.
@@ -176,8 +174,6 @@ impl Verifier {
             return;
         }
         let first = !std::mem::replace(&mut self.chain.started, true);
-        let lowest = self.chain.lowest.entry(link.lineage).or_insert(link.index);
-        *lowest = (*lowest).min(link.index);
         let top = self.chain.lineages.get(&link.lineage).copied();
         let (mut own, joins) = match link.from.prev() {
             None => self.root_starts(at, id, link, first, top),
