@@ -7,6 +7,7 @@ mod python_env;
 
 mod commitment;
 mod concurrency;
+mod fields;
 mod follow;
 mod fork;
 mod leaks;

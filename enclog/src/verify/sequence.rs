@@ -138,7 +138,18 @@ impl Verifier {
             RecordKind::Event => self.events += 1,
             RecordKind::Close => self.close_records += 1,
         }
-        if opened.meta_status == MetaStatus::Differs {
+        if opened.meta_status == MetaStatus::Differs && opened.fields.is_some() {
+            self.push(
+                FindingKind::ClearFieldsEdited,
+                at,
+                opened.sequence.map(|s| s.session),
+                opened.sequence.map(|s| s.seq),
+                None,
+                None,
+                "the clear fields of this field-sealed line are not as written (their digest in                  the line's envelope does not match): its sealed values are authentic, its clear                  values are not; look for whatever rewrote the line (a shipper changing values,                  or tampering)"
+                    .to_string(),
+            );
+        } else if opened.meta_status == MetaStatus::Differs {
             let shown = opened.meta.map(String::from_utf8_lossy).unwrap_or_default();
             self.push(
                 FindingKind::MetadataMismatch,

@@ -26,7 +26,11 @@ pub(super) fn is_blank(text: &[u8]) -> bool {
 impl Verifier {
     /// Counts the text around an opened token; the finding it makes (in strict mode), if any.
     pub(super) fn text_around(&mut self, opened: &Opened<'_>) -> Option<FindingKind> {
-        if is_blank(opened.before) && is_blank(opened.after) {
+        let added_fields = opened
+            .fields
+            .as_ref()
+            .is_some_and(|f| !f.unauthenticated.is_empty());
+        if is_blank(opened.before) && is_blank(opened.after) && !added_fields {
             return None;
         }
         self.unauthenticated_text += 1;

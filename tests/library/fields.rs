@@ -1,0 +1,241 @@
+//! Sealed fields (FORMAT.md §11) through the public API: JSON lines sealed field by field,
+//! restored exactly, and every kind of tampering with them seen.
+
+use enclog::fields::{FieldsError, IndexKey, Selection};
+use enclog::read::{MetaStatus, OpenError};
+use enclog::verify::{FindingKind, Verifier};
+use enclog::{Identity, Key, Keyring, Opener, Sealer};
+
+fn seal(sealer: &Sealer, line: &str, selection: &Selection) -> String {
+    let mut out = Vec::new();
+    sealer
+        .seal_json_fields(line.as_bytes(), selection, &mut out)
+        .unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+fn open(opener: &mut Opener, line: &str) -> Result<(String, MetaStatus), OpenError> {
+    let opened = opener.open(line.as_bytes()).expect("a token")?;
+    let text = [opened.before, opened.plaintext, opened.after].concat();
+    Ok((String::from_utf8(text).unwrap(), opened.meta_status))
+}
+
+const LINES: [&str; 6] = [
+    r#"{"ts":"2026-12-06T12:00:00Z","level":"INFO","user":"alice@example.com","card":4111111111111111,"msg":"paid","n":1.50}"#,
+    r#"{"user":{"email":"bob@example.com","id":7},"card":{"pan":"5500 0000 0000 0004","exp":"12/29"},"tags":["a","b"],"ok":true}"#,
+    r#"{ "user" : "carol\u00e9\n\"q\"" , "card": null, "nested": {"deep": {"user": "not sealed: not at the root"}} }"#,
+    r#"{"msg":"no sealed field here"}"#,
+    "{ }",
+    "\t{\"user\":\"dave\"}\t",
+];
+
+/// Every line comes back byte for byte, types kept (a number stays a number, `null` null), with
+/// no plaintext of a sealed value in the sealed line; the other fields keep their bytes.
+#[test]
+fn json_lines_round_trip_byte_for_byte_without_the_sealed_plaintext() {
+    let key = Key::generate().unwrap();
+    let sealer = Sealer::new(key.clone());
+    let selection = Selection::new(["user", "card"]).index(["user"]);
+    let mut opener = Opener::new(Keyring::from(key));
+    for line in LINES {
+        let sealed = seal(&sealer, line, &selection);
+        for secret in ["alice", "4111111111111111", "bob@", "5500", "12/29", "carol"] {
+            assert!(!sealed.contains(secret), "{secret} in {sealed}");
+        }
+        let value: serde_json::Value = serde_json::from_str(&sealed).expect("still JSON");
+        assert!(value["enclog"].as_str().unwrap().starts_with("enclog:"));
+        for clear in ["\"ts\":\"2026-12-06T12:00:00Z\"", "\"n\":1.50", "\"tags\":[\"a\",\"b\"]"] {
+            assert_eq!(line.contains(clear), sealed.contains(clear), "{clear}");
+        }
+        let (restored, status) = open(&mut opener, &sealed).unwrap();
+        assert_eq!(restored, line);
+        assert_eq!(status, MetaStatus::Matches);
+    }
+}
+
+/// The writer's numbers are consecutive and `verify` checks field-sealed lines like any other:
+/// a clean log verifies clean, a deleted line is missing.
+#[test]
+fn field_sealed_logs_verify_and_deletions_are_found() {
+    let key = Key::generate().unwrap();
+    let sealer = Sealer::new(key.clone());
+    let selection = Selection::new(["user"]);
+    let mut log = String::new();
+    for i in 0..5 {
+        log += &seal(&sealer, &format!(r#"{{"user":"u{i}","i":{i}}}"#), &selection);
+    }
+    let mut close = Vec::new();
+    sealer.close_to(&mut close).unwrap();
+    log += std::str::from_utf8(&close).unwrap();
+    let verify = |log: &str| {
+        let mut verifier = Verifier::new();
+        let mut reader = enclog::read::Decryptor::new(log.as_bytes(), Keyring::from(key.clone()));
+        verifier.observe_all("app.log", &mut reader).unwrap();
+        verifier.finish()
+    };
+    let report = verify(&log);
+    assert!(report.is_clean(), "{report:?}");
+    let cut: String = log
+        .lines()
+        .enumerate()
+        .filter(|&(i, _)| i != 2)
+        .map(|(_, l)| format!("{l}\n"))
+        .collect();
+    assert_eq!(verify(&cut).count(FindingKind::Missing), 1);
+}
+
+/// Threat: a sealed value moved to another line, to another field of its line, or altered: it
+/// does not open (its nonce, place and envelope are bound into it), and the reader says so.
+#[test]
+fn a_value_swapped_between_lines_or_fields_does_not_open() {
+    let key = Key::generate().unwrap();
+    let sealer = Sealer::new(key.clone());
+    let selection = Selection::new(["user", "card"]);
+    let a = seal(&sealer, r#"{"user":"alice","card":"1111"}"#, &selection);
+    let b = seal(&sealer, r#"{"user":"bob","card":"2222"}"#, &selection);
+    let value = |line: &str, field: &str| {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        v[field].as_str().unwrap().to_string()
+    };
+    let mut opener = Opener::new(Keyring::from(key));
+    // bob's user value in alice's line
+    let swapped = a.replace(&value(&a, "user"), &value(&b, "user"));
+    assert!(matches!(
+        open(&mut opener, &swapped),
+        Err(OpenError::Corrupted { .. })
+    ));
+    // alice's user and card values exchanged within her line
+    let (u, c) = (value(&a, "user"), value(&a, "card"));
+    let crossed = a.replace(&u, "U").replace(&c, &u).replace("\"U\"", &format!("\"{c}\""));
+    assert!(open(&mut opener, &crossed).is_err());
+    // one character of a value changed
+    let mut bytes = a.clone().into_bytes();
+    let at = a.find(&u).unwrap() + 20;
+    bytes[at] = if bytes[at] == b'A' { b'B' } else { b'A' };
+    assert!(open(&mut opener, std::str::from_utf8(&bytes).unwrap()).is_err());
+    // the untouched lines still open
+    assert!(open(&mut opener, &a).is_ok() && open(&mut opener, &b).is_ok());
+}
+
+/// Threat: a clear field edited, removed or renamed after writing: the envelope's digest no
+/// longer matches (`MetaStatus::Differs`, verify's `clear_fields_edited`). A shipper that
+/// re-serialises the JSON (key order, spacing, escapes, number forms) changes nothing, and a
+/// field it adds is reported as unauthenticated, not as tampering.
+#[test]
+fn edited_clear_fields_are_seen_and_reserialised_json_is_not_tampering() {
+    let key = Key::generate().unwrap();
+    let sealer = Sealer::new(key.clone());
+    let line = r#"{"level":"ERROR","user":"alice","amount":1e3,"msg":"caf\u00e9"}"#;
+    let sealed = seal(&sealer, line, &Selection::new(["user"]));
+    let mut opener = Opener::new(Keyring::from(key.clone()));
+
+    for edited in [
+        sealed.replace("ERROR", "DEBUG"),
+        sealed.replace(r#""amount":1e3,"#, ""),
+        sealed.replace("\"level\"", "\"lvl\""),
+    ] {
+        assert_eq!(open(&mut opener, &edited).unwrap().1, MetaStatus::Differs, "{edited}");
+    }
+
+    // What a shipper does: parse and write back (serde_json sorts keys without
+    // `preserve_order`, prints 1e3 as 1000.0, unescapes é).
+    let value: serde_json::Value = serde_json::from_str(&sealed).unwrap();
+    let reserialised = serde_json::to_string_pretty(&value).unwrap().replace('\n', " ");
+    assert_ne!(reserialised, sealed);
+    let opened = opener.open(reserialised.as_bytes()).unwrap().unwrap();
+    assert_eq!(opened.meta_status, MetaStatus::Matches);
+    let restored: serde_json::Value = serde_json::from_slice(opened.plaintext).unwrap();
+    assert_eq!(restored, serde_json::from_str::<serde_json::Value>(line).unwrap());
+
+    let mut added = value.clone();
+    added["host"] = "web1".into();
+    let added = serde_json::to_string(&added).unwrap();
+    let opened = opener.open(added.as_bytes()).unwrap().unwrap();
+    assert_eq!(opened.meta_status, MetaStatus::Matches);
+    assert_eq!(opened.fields.as_ref().unwrap().unauthenticated, ["host"]);
+
+    // verify: the edit is a finding; the added field is unauthenticated text.
+    let mut verifier = Verifier::new();
+    let log = format!("{}\n{added}\n", sealed.trim_end().replace("ERROR", "DEBUG"));
+    let mut reader = enclog::read::Decryptor::new(log.as_bytes(), Keyring::from(key));
+    verifier.observe_all("app.log", &mut reader).unwrap();
+    let report = verifier.finish();
+    assert_eq!(report.count(FindingKind::ClearFieldsEdited), 1, "{report:?}");
+    assert_eq!(report.unauthenticated_text, 1);
+}
+
+/// The public-key mode: the writer cannot open what it sealed; the identity can. Indexing
+/// needs a separate index key there.
+#[test]
+fn recipient_writers_seal_fields_and_need_an_index_key_to_index() {
+    let identity = Identity::generate().unwrap();
+    let sealer = Sealer::new(identity.recipient());
+    let line = r#"{"user":"alice","msg":"hi"}"#;
+    let indexed = Selection::new(["user"]).index(["user"]);
+    assert!(matches!(
+        sealer.seal_json_fields(line.as_bytes(), &indexed, &mut Vec::new()),
+        Err(FieldsError::NoIndexKey { .. })
+    ));
+    let index_key = IndexKey::from_key(&Key::generate().unwrap());
+    sealer.set_index_key(Some(index_key.clone()));
+    let sealed = seal(&sealer, line, &indexed);
+    assert!(sealed.contains(&format!(r#""user_idx":"{}""#, index_key.value("user", b"alice"))));
+    let mut opener = Opener::new(Keyring::from(identity));
+    assert_eq!(open(&mut opener, &sealed).unwrap().0, line);
+}
+
+/// Blind indexes: equal values give equal index values under one key; different values,
+/// fields or keys give different ones; a number indexes by its canonical text.
+#[test]
+fn index_values_are_equal_exactly_for_equal_values_under_one_key() {
+    let key = Key::generate().unwrap();
+    let sealer = Sealer::new(key.clone());
+    let selection = Selection::new(["user", "n"]).index(["user", "n"]);
+    let index = IndexKey::from_key(&key);
+    let idx = |line: &str, field: &str| {
+        let v: serde_json::Value = serde_json::from_str(&seal(&sealer, line, &selection)).unwrap();
+        v[format!("{field}_idx")].as_str().unwrap().to_string()
+    };
+    let alice = idx(r#"{"user":"alice"}"#, "user");
+    assert_eq!(alice, idx(r#"{"user":"alice","x":1}"#, "user"));
+    assert_eq!(alice, idx(r#"{"user":"\u0061lice"}"#, "user"));
+    assert_eq!(alice, index.value("user", b"alice"));
+    assert_ne!(alice, idx(r#"{"user":"bob"}"#, "user"));
+    assert_eq!(idx(r#"{"n":1000}"#, "n"), idx(r#"{"n":1e3}"#, "n"));
+    assert_eq!(idx(r#"{"n":1000}"#, "n"), index.value("n", b"1000"));
+    let other = Sealer::new(Key::generate().unwrap());
+    let mut out = Vec::new();
+    other
+        .seal_json_fields(br#"{"user":"alice"}"#, &selection, &mut out)
+        .unwrap();
+    assert!(!String::from_utf8(out).unwrap().contains(&alice));
+}
+
+/// Lines that cannot be sealed field by field are refused before they take a number (the log
+/// stays gap-free), and their plaintext appears nowhere.
+#[test]
+fn lines_that_cannot_be_field_sealed_are_refused_and_take_no_number() {
+    let key = Key::generate().unwrap();
+    let sealer = Sealer::new(key.clone());
+    let selection = Selection::new(["user"]).index(["user"]);
+    for (line, what) in [
+        ("plain text alice", "not a JSON object"),
+        ("[\"alice\"]", "not a JSON object"),
+        (r#"{"user":"alice","user":"x"}"#, "canonical"),
+        (r#"{"user":"alice","enclog":1}"#, "enclog"),
+        (r#"{"user":"alice","user_idx":1}"#, "user_idx"),
+        (r#"{"user":"alice","msg":"see enclog:AAAAAAAAAAAA"}"#, "enclog:"),
+        (r#"{"user":"alice","big":1e999}"#, "canonical"),
+    ] {
+        let mut out = Vec::new();
+        let err = sealer
+            .seal_json_fields(line.as_bytes(), &selection, &mut out)
+            .unwrap_err();
+        assert!(err.to_string().contains(what), "{line}: {err}");
+        assert!(out.is_empty());
+    }
+    let line = seal(&sealer, r#"{"user":"alice"}"#, &selection);
+    let mut opener = Opener::new(Keyring::from(key));
+    let opened = opener.open(line.as_bytes()).unwrap().unwrap();
+    assert_eq!(opened.sequence.unwrap().seq, 0);
+}
