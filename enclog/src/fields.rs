@@ -38,13 +38,15 @@
 
 pub(crate) mod canonical;
 pub(crate) mod envelope;
-mod index;
+pub(crate) mod index;
 pub(crate) mod json;
+mod search;
 
 use std::ops::Range;
 
 pub use envelope::MAX_VALUES;
-pub use index::{INDEX_CHARS, INDEX_LEN, IndexKey};
+pub use index::{INDEX_CHARS, INDEX_LEN, IndexKey, index_text};
+pub use search::{ByIndex, Search, field_name};
 
 /// The key of the member that carries a JSON line's envelope.
 ///
@@ -136,7 +138,9 @@ impl FieldNames {
     /// assert!(enclog::fields::FieldNames::new(["*"]).matches("anything"));
     /// ```
     pub fn matches(&self, name: &str) -> bool {
-        self.patterns.iter().any(|p| glob(p.as_bytes(), name.as_bytes()))
+        self.patterns
+            .iter()
+            .any(|p| glob(p.as_bytes(), name.as_bytes()))
     }
 }
 
@@ -242,7 +246,9 @@ pub enum FieldsError {
         key: String,
     },
     /// A clear value holds the marker `enclog:`, which a reader would take for a token.
-    #[error("a clear value holds the text \"enclog:\", which readers take for the start of a token")]
+    #[error(
+        "a clear value holds the text \"enclog:\", which readers take for the start of a token"
+    )]
     MarkerInClearText,
     /// More values to seal than a line may carry.
     #[error("more than {MAX_VALUES} values to seal in one line")]
@@ -262,6 +268,62 @@ pub enum FieldsError {
     /// Sealing itself failed.
     #[error(transparent)]
     Seal(#[from] crate::error::SealError),
+}
+
+/// Appends the JSON object `object` to `out` without its top-level members whose keys are in
+/// `keys`, every other byte kept (a comma that separated a removed member goes with it). What
+/// `enclog decrypt --authenticated-only` does to the members that a field-sealed line's writer
+/// did not write ([`SealedFields::unauthenticated`](crate::read::SealedFields::unauthenticated)).
+///
+/// ```
+/// let mut out = Vec::new();
+/// enclog::fields::remove_members(br#"{"host":"web1", "user":"alice","n":1}"#, &["host", "n"], &mut out)?;
+/// assert_eq!(out, br#"{"user":"alice"}"#);
+/// assert!(enclog::fields::remove_members(b"[1]", &["a"], &mut out).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn remove_members<S: AsRef<str>>(
+    object: &[u8],
+    keys: &[S],
+    out: &mut Vec<u8>,
+) -> Result<(), FieldsError> {
+    let mut doc = json::Doc::default();
+    doc.parse(object).map_err(|e| FieldsError::NotJson {
+        reason: e.to_string(),
+    })?;
+    let root = doc.root();
+    if doc.nodes[root].kind != json::Kind::Object {
+        return Err(FieldsError::NotJson {
+            reason: "the text is a JSON value but not an object".into(),
+        });
+    }
+    let members: Vec<usize> = doc.children(root).collect();
+    let removed = |c: usize| {
+        let key = &object[doc.nodes[c].key.clone().expect("members have keys")];
+        keys.iter().any(|k| json::str_equals(key, k.as_ref()))
+    };
+    let (Some(&first), Some(&last)) = (members.first(), members.last()) else {
+        out.extend_from_slice(object);
+        return Ok(());
+    };
+    let key_start = |c: usize| doc.nodes[c].key.as_ref().expect("members have keys").start;
+    // Each kept member with the separator before it (the one after the member before it,
+    // kept or not), but the first kept, which takes the place of the object's first member.
+    out.extend_from_slice(&object[..key_start(first)]);
+    let mut any_kept = false;
+    for (n, &c) in members.iter().enumerate() {
+        if removed(c) {
+            continue;
+        }
+        if any_kept {
+            let prev = members[n - 1];
+            out.extend_from_slice(&object[doc.nodes[prev].span.end..key_start(c)]);
+        }
+        out.extend_from_slice(&object[key_start(c)..doc.nodes[c].span.end]);
+        any_kept = true;
+    }
+    out.extend_from_slice(&object[doc.nodes[last].span.end..]);
+    Ok(())
 }
 
 /// One value of a line to seal, as a writer hands it to the sealer.

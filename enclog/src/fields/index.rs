@@ -3,7 +3,10 @@
 
 use zeroize::Zeroizing;
 
-use crate::Key;
+use super::FieldsError;
+use super::canonical::{Canonical, NotCanonical};
+use super::json::{self, Doc, Kind};
+use crate::{Key, Keyring};
 
 /// The bytes of an index value before base64url (128 bits).
 pub const INDEX_LEN: usize = 16;
@@ -63,6 +66,23 @@ impl IndexKey {
         }
     }
 
+    /// The index keys of a keyring's symmetric keys, in its order (identities and zato-enclog
+    /// keys have none): what a reader searches with, one index value per key.
+    ///
+    /// ```
+    /// use enclog::fields::IndexKey;
+    /// let (a, b) = (enclog::Key::generate()?, enclog::Key::generate()?);
+    /// let mut ring = enclog::Keyring::from(a.clone());
+    /// ring.add(b.clone());
+    /// ring.add_identity(enclog::Identity::generate()?);
+    /// let ids: Vec<_> = IndexKey::from_keyring(&ring).iter().map(IndexKey::key_id).collect();
+    /// assert_eq!(ids, [a.id(), b.id()]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_keyring(keyring: &Keyring) -> Vec<IndexKey> {
+        keyring.keys().iter().map(IndexKey::from_key).collect()
+    }
+
     /// The id of the key this index key was derived from.
     ///
     /// ```
@@ -107,4 +127,52 @@ impl std::fmt::Debug for IndexKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("IndexKey(<redacted>)")
     }
+}
+
+/// The text a JSON value's index is computed over (what [`IndexKey::value`] takes): a string's
+/// characters (escapes decoded, no quotes), or any other value's canonical JSON (RFC 8785), so
+/// that `1e3` and `1000`, or `"\u0061"` and `"a"`, index alike. The value is one JSON text,
+/// white space around it allowed.
+///
+/// Note that a string and a number with the same text (`"42"` and `42`) index alike.
+///
+/// ```
+/// use enclog::fields::index_text;
+/// assert_eq!(index_text(br#""alice""#)?, b"alice");
+/// assert_eq!(index_text(br#""caf\u00e9""#)?, "café".as_bytes());
+/// assert_eq!(index_text(b" 1e3 ")?, b"1000");
+/// assert_eq!(index_text(br#"{"b":1, "a":[true]}"#)?, br#"{"a":[true],"b":1}"#);
+/// assert!(index_text(b"alice").is_err()); // not JSON: a string needs its quotes
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn index_text(value: &[u8]) -> Result<Vec<u8>, FieldsError> {
+    let mut doc = Doc::default();
+    doc.parse(value).map_err(|e| FieldsError::NotJson {
+        reason: e.to_string(),
+    })?;
+    let mut out = Vec::new();
+    push_index_text(&mut Canonical::default(), &doc, value, doc.root(), &mut out).map_err(|e| {
+        FieldsError::NotCanonical {
+            reason: e.to_string(),
+        }
+    })?;
+    Ok(out)
+}
+
+/// Appends the index text of node `node` of `doc` (over `text`) to `out`: see [`index_text`].
+pub(crate) fn push_index_text(
+    canonical: &mut Canonical,
+    doc: &Doc,
+    text: &[u8],
+    node: usize,
+    out: &mut Vec<u8>,
+) -> Result<(), NotCanonical> {
+    let raw = &text[doc.nodes[node].span.clone()];
+    if doc.nodes[node].kind == Kind::String {
+        json::push_str_value(raw, out);
+        return Ok(());
+    }
+    canonical.write(doc, text, node, &|_| true, &[], &mut |b| {
+        out.extend_from_slice(b)
+    })
 }

@@ -90,7 +90,10 @@ impl Doc {
     /// The member `key` of object `i` (the first one, when the object repeats a key).
     pub(crate) fn member(&self, text: &[u8], i: usize, key: &str) -> Option<usize> {
         self.children(i).find(|&c| {
-            let span = self.nodes[c].key.clone().expect("an object's members have keys");
+            let span = self.nodes[c]
+                .key
+                .clone()
+                .expect("an object's members have keys");
             str_equals(&text[span], key)
         })
     }
@@ -117,6 +120,91 @@ impl Doc {
             };
         }
         Some(at)
+    }
+}
+
+impl Doc {
+    /// The member of an object found by its dotted path from the root (`user`, `req.user`),
+    /// as [`Selection`](crate::fields::Selection) names fields: keys joined with `.`, nested
+    /// objects searched, arrays not. Returns the object that holds it and the member.
+    pub(crate) fn dotted(&self, text: &[u8], path: &str) -> Option<(usize, usize)> {
+        let mut at = self.root();
+        let mut rest = path;
+        'level: loop {
+            if self.nodes[at].kind != Kind::Object {
+                return None;
+            }
+            for c in self.children(at) {
+                let key = &text[self.nodes[c]
+                    .key
+                    .clone()
+                    .expect("an object's members have keys")];
+                // The key is a prefix of what is left of the path: the whole of it (found), or
+                // followed by `.` and more (look inside). A key holding a `.` is matched whole.
+                let mut chars = chars(key);
+                let mut left = rest.chars();
+                let whole = loop {
+                    match (chars.next(), left.clone().next()) {
+                        (None, _) => break true,
+                        (Some(a), Some(b)) if a == b => {
+                            left.next();
+                        }
+                        _ => break false,
+                    }
+                };
+                if !whole {
+                    continue;
+                }
+                let left = left.as_str();
+                if left.is_empty() {
+                    return Some((at, c));
+                }
+                if let Some(deeper) = left.strip_prefix('.')
+                    && self.nodes[c].kind == Kind::Object
+                {
+                    at = c;
+                    rest = deeper;
+                    continue 'level;
+                }
+            }
+            return None;
+        }
+    }
+
+    /// The container that holds node `child`.
+    pub(crate) fn parent_of(&self, child: usize) -> usize {
+        (0..child)
+            .rev()
+            .find(|&i| {
+                i + self.nodes[i].size > child
+                    && matches!(self.nodes[i].kind, Kind::Object | Kind::Array)
+            })
+            .unwrap_or(0)
+    }
+
+    /// The bytes to remove to take `member` out of object `parent`: from the end of the member
+    /// before it (its comma included), or, for a first member, up to the next member's key.
+    pub(crate) fn member_span(&self, parent: usize, member: usize) -> Range<usize> {
+        let node = &self.nodes[member];
+        let key_start = node.key.as_ref().expect("members have keys").start;
+        let mut prev = None;
+        let mut next = None;
+        let mut seen = false;
+        for c in self.children(parent) {
+            if c == member {
+                seen = true;
+            } else if !seen {
+                prev = Some(c);
+            } else {
+                next = Some(c);
+                break;
+            }
+        }
+        match (prev, next) {
+            (Some(p), _) => self.nodes[p].span.end..node.span.end,
+            (None, Some(n)) => key_start..self.nodes[n].key.as_ref().expect("keys").start,
+            (None, None) => key_start..node.span.end,
+        }
     }
 }
 
@@ -398,7 +486,10 @@ impl Parser<'_, '_> {
             .ok_or(self.err("invalid \\u escape"))?;
         let mut v = 0;
         for &d in digits {
-            v = v * 16 + char::from(d).to_digit(16).ok_or(self.err("invalid \\u escape"))?;
+            v = v * 16
+                + char::from(d)
+                    .to_digit(16)
+                    .ok_or(self.err("invalid \\u escape"))?;
         }
         self.at += 4;
         Ok(v)
@@ -515,7 +606,10 @@ mod tests {
         let x = doc.pointer(t, "/b/c/2").unwrap();
         assert_eq!(&text[doc.nodes[x].span.clone()], r#""x\"y""#);
         assert!(doc.nodes[x].escaped);
-        assert_eq!(chars(&t[doc.nodes[x].span.clone()]).collect::<String>(), "x\"y");
+        assert_eq!(
+            chars(&t[doc.nodes[x].span.clone()]).collect::<String>(),
+            "x\"y"
+        );
         assert!(doc.pointer(t, "/b/c/3").is_none());
         assert!(doc.pointer(t, "/b/c/01").is_none());
         assert_eq!(doc.children(doc.root()).count(), 3);

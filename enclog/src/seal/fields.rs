@@ -11,6 +11,7 @@ use std::sync::atomic::Ordering;
 
 use crate::fields::canonical::Canonical;
 use crate::fields::envelope::{self, CoverRef};
+use crate::fields::index::push_index_text;
 use crate::fields::json::{self, Doc, Kind};
 use crate::fields::{
     ENVELOPE_KEY, FieldsError, INDEX_SUFFIX, IndexKey, IndexText, MAX_VALUES, Selection, Syntax,
@@ -20,7 +21,7 @@ use crate::format::{MARKER, MAX_HEADER_LEN, MAX_VARINT_LEN, RecordKind, TAG_LEN,
 
 use super::line::{encode_header, room_before};
 use super::session::Session;
-use super::{SealingKey, Sealer};
+use super::{Sealer, SealingKey};
 
 /// Domain of the clear fields' digest in a JSON line (FORMAT.md §11.3).
 pub(crate) const JSON_DIGEST_DOMAIN: &[u8] = b"enclog-v2 clear json";
@@ -35,7 +36,12 @@ pub(crate) fn value_header(vm: u8, part: u32, out: &mut [u8; 2 + MAX_VARINT_LEN]
 }
 
 /// The associated data of a sealed value: its own header, its envelope's header, and its path.
-pub(crate) fn value_aad(value_header: &[u8], envelope_header: &[u8], path: &[u8], out: &mut Vec<u8>) {
+pub(crate) fn value_aad(
+    value_header: &[u8],
+    envelope_header: &[u8],
+    path: &[u8],
+    out: &mut Vec<u8>,
+) {
     out.clear();
     out.extend_from_slice(value_header);
     out.extend_from_slice(envelope_header);
@@ -175,9 +181,11 @@ impl Prepared {
 
         // The template is the line as written, minus the tokens' characters and the envelope:
         // its canonical form is what the envelope's digest covers.
-        self.doc.parse(&self.template).map_err(|e| FieldsError::NotJson {
-            reason: e.to_string(),
-        })?;
+        self.doc
+            .parse(&self.template)
+            .map_err(|e| FieldsError::NotJson {
+                reason: e.to_string(),
+            })?;
         // The envelope goes right after the last member (before any space), so that removing
         // it from there gives the line back byte for byte; in an empty object, after `{`.
         let last = self.doc.children(0).last();
@@ -194,7 +202,9 @@ impl Prepared {
         let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
         ctx.update(JSON_DIGEST_DOMAIN);
         self.canonical
-            .write(&self.doc, &self.template, 0, &|_| true, &[], &mut |b| ctx.update(b))
+            .write(&self.doc, &self.template, 0, &|_| true, &[], &mut |b| {
+                ctx.update(b)
+            })
             .map_err(|e| FieldsError::NotCanonical {
                 reason: e.to_string(),
             })?;
@@ -283,29 +293,26 @@ impl Prepared {
         match text {
             IndexText::Given(text) => self.scratch.extend_from_slice(text),
             IndexText::FromJson => {
-                let raw = &line[v.range.clone()];
-                if raw.first() == Some(&b'"') {
-                    json::push_str_value(raw, &mut self.scratch);
-                } else {
-                    // Any other JSON value: its canonical form (a number's `1e3` and `1000`
-                    // index alike).
-                    let node = self
-                        .doc_in
-                        .nodes
-                        .iter()
-                        .position(|n| n.span == v.range)
-                        .ok_or_else(|| FieldsError::NotJson {
-                            reason: "a value to seal is not a whole JSON value".into(),
-                        })?;
-                    let scratch = &mut self.scratch;
-                    self.canonical
-                        .write(&self.doc_in, line, node, &|_| true, &[], &mut |b| {
-                            scratch.extend_from_slice(b)
-                        })
-                        .map_err(|e| FieldsError::NotCanonical {
-                            reason: e.to_string(),
-                        })?;
-                }
+                // A string's characters; any other JSON value's canonical form (a number's
+                // `1e3` and `1000` index alike).
+                let node = self
+                    .doc_in
+                    .nodes
+                    .iter()
+                    .position(|n| n.span == v.range)
+                    .ok_or_else(|| FieldsError::NotJson {
+                        reason: "a value to seal is not a whole JSON value".into(),
+                    })?;
+                push_index_text(
+                    &mut self.canonical,
+                    &self.doc_in,
+                    line,
+                    node,
+                    &mut self.scratch,
+                )
+                .map_err(|e| FieldsError::NotCanonical {
+                    reason: e.to_string(),
+                })?;
             }
         }
         key.push_value(v.name, &self.scratch, &mut self.template);
@@ -361,7 +368,11 @@ pub(super) fn write(session: &Session, seq: u64, prep: &mut Prepared, out: &mut 
     let keys: Vec<&[u8]>;
     let cover = match syntax {
         Syntax::Json => {
-            keys = prep.key_ranges.iter().map(|r| &prep.keys[r.clone()]).collect();
+            keys = prep
+                .key_ranges
+                .iter()
+                .map(|r| &prep.keys[r.clone()])
+                .collect();
             CoverRef::Keys(&keys)
         }
         Syntax::Text => CoverRef::Text(covered),
@@ -550,13 +561,7 @@ impl Sealer {
             prep.wipe();
             return Err(FieldsError::FernetKey);
         }
-        let sealed = self.seal_inner(
-            None,
-            super::line::Plaintext::Fields(prep),
-            out,
-            true,
-            write,
-        );
+        let sealed = self.seal_inner(None, super::line::Plaintext::Fields(prep), out, true, write);
         sealed.map_err(FieldsError::from)
     }
 
