@@ -239,11 +239,44 @@ impl<R: BufRead> Decryptor<R> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn next_entry(&mut self) -> io::Result<Option<Entry<'_>>> {
-        self.line.clear();
-        let Some((terminated, skipped)) = self.read_line()? else {
-            return Ok(None);
+        self.next_entry_where(|_| true)
+    }
+
+    /// The next line for which `keep` returns `true`, or `None` at the end of input: the lines
+    /// it turns down are read and counted (line numbers stay those of the input) but not
+    /// opened. `keep` sees each line as read, without its `\n`. A line over the length limit
+    /// is returned (as [`LineError::TooLong`]) without asking `keep`. What `enclog grep` uses
+    /// to open only the lines a [blind index](crate::fields::Search::by_index) points at.
+    ///
+    /// ```
+    /// use enclog::{Key, Keyring, Sealer};
+    /// let key = Key::generate()?;
+    /// let sealer = Sealer::new(key.clone());
+    /// let mut log = Vec::new();
+    /// for event in ["a: one", "b: two", "a: three"] {
+    ///     sealer.seal_to(Some(event[..1].as_bytes()), event[3..].as_bytes(), &mut log)?;
+    /// }
+    /// let mut reader = enclog::read::Decryptor::new(&log[..], Keyring::from(key));
+    /// let a = |line: &[u8]| line.starts_with(b"a ");
+    /// assert_eq!(reader.next_entry_where(a)?.unwrap().line_no, 1);
+    /// assert_eq!(reader.next_entry_where(a)?.unwrap().line_no, 3);
+    /// assert!(reader.next_entry_where(a)?.is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn next_entry_where(
+        &mut self,
+        mut keep: impl FnMut(&[u8]) -> bool,
+    ) -> io::Result<Option<Entry<'_>>> {
+        let (terminated, skipped) = loop {
+            self.line.clear();
+            let Some((terminated, skipped)) = self.read_line()? else {
+                return Ok(None);
+            };
+            self.line_no += 1;
+            if skipped.is_some() || keep(&self.line) {
+                break (terminated, skipped);
+            }
         };
-        self.line_no += 1;
         if let Some(len) = skipped {
             return Ok(Some(Entry {
                 line_no: self.line_no,

@@ -146,7 +146,10 @@ impl Verifier {
                 opened.sequence.map(|s| s.seq),
                 None,
                 None,
-                "the clear fields of this field-sealed line are not as written (their digest in                  the line's envelope does not match): its sealed values are authentic, its clear                  values are not; look for whatever rewrote the line (a shipper changing values,                  or tampering)"
+                "the clear fields of this field-sealed line are not as written (their digest in \
+                 the line's envelope does not match): its sealed values are authentic, its clear \
+                 values are not; look for whatever rewrote the line (a shipper changing values, \
+                 or tampering)"
                     .to_string(),
             );
         } else if opened.meta_status == MetaStatus::Differs {
