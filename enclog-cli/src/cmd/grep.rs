@@ -86,8 +86,8 @@ pub(crate) struct GrepArgs {
 pub(crate) fn run(args: GrepArgs) -> Result<Status> {
     let Some((field, value)) = args.query.split_once('=') else {
         bail!(
-            "{:?} is not FIELD=VALUE: give the field and the value to find, e.g. user=alice@example.com",
-            args.query
+            "the first argument is not FIELD=VALUE: give the field and the value to find, joined \
+             by `=` (user=VALUE)"
         );
     };
     check_field(field)?;

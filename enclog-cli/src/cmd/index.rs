@@ -4,7 +4,7 @@ use std::io::{self, Read};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use enclog::fields::{IndexKey, field_name};
+use enclog::fields::{FieldsError, IndexKey, field_name};
 use zeroize::Zeroizing;
 
 use crate::cmd::Status;
@@ -122,9 +122,13 @@ pub(crate) fn value_text(value: &str, json: bool) -> Result<Zeroizing<Vec<u8>>> 
     if !json {
         return Ok(given);
     }
-    // The JSON's own error says where it is wrong; the value itself is not echoed.
-    let text = enclog::fields::index_text(&given).context(
-        "--json: the value is not one JSON value (a string needs its quotes: '\"alice\"')",
-    )?;
-    Ok(Zeroizing::new(text))
+    // Where the JSON is wrong is said; the value itself is not echoed.
+    match enclog::fields::index_text(&given) {
+        Ok(text) => Ok(Zeroizing::new(text)),
+        Err(FieldsError::NotJson { reason }) => bail!(
+            "--json: the value is not one JSON value ({reason}); a string needs its quotes: \
+             '\"text\"'"
+        ),
+        Err(e) => bail!("--json: {e}"),
+    }
 }
