@@ -297,32 +297,17 @@ pub fn remove_members<S: AsRef<str>>(
             reason: "the text is a JSON value but not an object".into(),
         });
     }
-    let members: Vec<usize> = doc.children(root).collect();
     let removed = |c: usize| {
         let key = &object[doc.nodes[c].key.clone().expect("members have keys")];
         keys.iter().any(|k| json::str_equals(key, k.as_ref()))
     };
-    let (Some(&first), Some(&last)) = (members.first(), members.last()) else {
-        out.extend_from_slice(object);
-        return Ok(());
-    };
-    let key_start = |c: usize| doc.nodes[c].key.as_ref().expect("members have keys").start;
-    // Each kept member with the separator before it (the one after the member before it,
-    // kept or not), but the first kept, which takes the place of the object's first member.
-    out.extend_from_slice(&object[..key_start(first)]);
-    let mut any_kept = false;
-    for (n, &c) in members.iter().enumerate() {
-        if removed(c) {
-            continue;
-        }
-        if any_kept {
-            let prev = members[n - 1];
-            out.extend_from_slice(&object[doc.nodes[prev].span.end..key_start(c)]);
-        }
-        out.extend_from_slice(&object[key_start(c)..doc.nodes[c].span.end]);
-        any_kept = true;
+    let mut pos = 0;
+    for c in doc.children(root).filter(|&c| removed(c)) {
+        let span = doc.removal_span(root, c, &removed);
+        out.extend_from_slice(&object[pos..span.start.max(pos)]);
+        pos = pos.max(span.end);
     }
-    out.extend_from_slice(&object[doc.nodes[last].span.end..]);
+    out.extend_from_slice(&object[pos..]);
     Ok(())
 }
 

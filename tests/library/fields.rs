@@ -276,3 +276,128 @@ fn lines_that_cannot_be_field_sealed_are_refused_and_take_no_number() {
     let opened = opener.open(line.as_bytes()).unwrap().unwrap();
     assert_eq!(opened.sequence.unwrap().seq, 0);
 }
+
+/// A shipper may write the members in any order, the envelope first too: the line restores
+/// to the same JSON.
+#[test]
+fn members_reordered_with_the_envelope_first_restore_to_the_same_json() {
+    let key = Key::generate().unwrap();
+    let sealer = Sealer::new(key.clone());
+    let line = r#"{"zz":1,"user":"alice","msg":"hi"}"#;
+    let sealed = seal(&sealer, line, &Selection::new(["user"]).index(["user"]));
+    let v: serde_json::Value = serde_json::from_str(&sealed).unwrap();
+    let o = v.as_object().unwrap();
+    let order = ["enclog", "user_idx", "user", "zz", "msg"];
+    let reordered = format!(
+        "{{{}}}",
+        order
+            .iter()
+            .map(|k| format!("{:?}:{}", k, o[*k]))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let mut opener = Opener::new(Keyring::from(key));
+    let opened = opener.open(reordered.as_bytes()).unwrap().unwrap();
+    let restored: serde_json::Value = serde_json::from_slice(opened.plaintext)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(opened.plaintext)));
+    assert_eq!(
+        restored,
+        serde_json::from_str::<serde_json::Value>(line).unwrap()
+    );
+}
+
+/// `remove_members` (what `decrypt --authenticated-only` does to members a shipper added):
+/// whichever members are removed, first, last, side by side or all, the rest keeps its bytes
+/// and the object stays valid JSON.
+#[test]
+fn removing_members_keeps_every_other_byte_and_valid_json() {
+    let object = r#"{ "a":1 , "b" : [2], "c":{"a":3},"d":"4" }"#;
+    for (keys, want) in [
+        (&[][..], object),
+        (&["a"][..], r#"{ "b" : [2], "c":{"a":3},"d":"4" }"#),
+        (&["a", "b"][..], r#"{ "c":{"a":3},"d":"4" }"#),
+        (&["b", "c"][..], r#"{ "a":1,"d":"4" }"#),
+        (&["d"][..], r#"{ "a":1 , "b" : [2], "c":{"a":3} }"#),
+        (&["a", "d"][..], r#"{ "b" : [2], "c":{"a":3} }"#),
+        (&["a", "b", "c", "d"][..], "{  }"),
+        (&["x"][..], object),
+    ] {
+        let mut out = Vec::new();
+        enclog::fields::remove_members(object.as_bytes(), keys, &mut out).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert_eq!(out, want, "{keys:?}");
+        serde_json::from_str::<serde_json::Value>(&out).expect("valid JSON");
+    }
+}
+
+/// `Search`: judged by the index where the line has one (under any of several keys, at a
+/// nested path), else by the restored value; the index text makes `1e3` find `1000`.
+#[test]
+fn a_search_uses_the_index_under_any_key_and_else_the_value() {
+    use enclog::fields::{ByIndex, Search, index_text};
+    let (old, new) = (Key::generate().unwrap(), Key::generate().unwrap());
+    let selection = Selection::new(["req.user", "n"]).index(["req.user"]);
+    let line = |key: &Key, user: &str| seal(&Sealer::new(key.clone()), user, &selection);
+    let a_old = line(&old, r#"{"req":{"user":"alice"},"n":1e3}"#);
+    let a_new = line(&new, r#"{"req":{"user":"alice"},"n":2}"#);
+    let b_new = line(&new, r#"{"req":{"user":"bob"},"n":3}"#);
+    let keys = [IndexKey::from_key(&old), IndexKey::from_key(&new)];
+    let alice = Search::new("req.user", b"alice", &keys);
+    assert_eq!(alice.index_values().len(), 2);
+    assert_eq!(alice.by_index(a_old.as_bytes()), ByIndex::Matches);
+    assert_eq!(alice.by_index(a_new.as_bytes()), ByIndex::Matches);
+    assert_eq!(alice.by_index(b_new.as_bytes()), ByIndex::Differs);
+    // Only the new key: the old line's index is someone else's, as far as it can tell.
+    let only_new = Search::new("req.user", b"alice", &keys[1..]);
+    assert_eq!(only_new.by_index(a_old.as_bytes()), ByIndex::Differs);
+    // `n` is sealed without an index: opened lines are judged by their value.
+    let thousand = Search::new("n", &index_text(b"1000").unwrap(), &keys);
+    assert_eq!(thousand.by_index(a_old.as_bytes()), ByIndex::NotIndexed);
+    let mut opener = Opener::new(Keyring::from_iter([old, new]));
+    let opened = opener.open(a_old.as_bytes()).unwrap().unwrap();
+    assert!(thousand.in_plaintext(opened.plaintext));
+    assert!(!thousand.in_plaintext(br#"{"n":"1001"}"#));
+    assert!(!thousand.in_plaintext(b"not json"));
+    // Text around the object (a syslog header) is skipped.
+    assert!(alice.in_plaintext(br#"web1 app: {"req":{"user":"alice"}}"#));
+    assert!(format!("{alice:?}").contains("<redacted>") && !format!("{alice:?}").contains("alice"));
+}
+
+/// `Decryptor::next_entry_where` opens only the lines it keeps, with the input's numbers.
+#[test]
+fn a_decryptor_opens_only_the_lines_kept() {
+    let key = Key::generate().unwrap();
+    let sealer = Sealer::new(key.clone());
+    let selection = Selection::new(["user"]);
+    let mut log = String::new();
+    for user in ["alice", "bob", "alice"] {
+        log += &seal(&sealer, &format!(r#"{{"user":"{user}"}}"#), &selection);
+    }
+    // bob's line damaged: never opened, so never reported.
+    let damaged = log
+        .replacen(r#"{"user":"enclog:"#, r#"{"user":"enclog:AAAA"#, 2)
+        .replacen(r#"{"user":"enclog:AAAA"#, r#"{"user":"enclog:"#, 1);
+    let mut reader = enclog::read::Decryptor::new(damaged.as_bytes(), Keyring::from(key));
+    let mut seen = Vec::new();
+    let keep = |n: &mut u32| {
+        *n += 1;
+        *n != 2
+    };
+    let mut n = 0;
+    while let Some(entry) = reader.next_entry_where(|_| keep(&mut n)).unwrap() {
+        match entry.outcome {
+            enclog::read::Outcome::Opened(o) => seen.push((
+                entry.line_no,
+                String::from_utf8(o.plaintext.to_vec()).unwrap(),
+            )),
+            other => panic!("line {}: {other:?}", entry.line_no),
+        }
+    }
+    assert_eq!(
+        seen,
+        [
+            (1, r#"{"user":"alice"}"#.to_string()),
+            (3, r#"{"user":"alice"}"#.to_string())
+        ]
+    );
+}

@@ -171,23 +171,21 @@ impl Doc {
         }
     }
 
-    /// The container that holds node `child`.
-    pub(crate) fn parent_of(&self, child: usize) -> usize {
-        (0..child)
-            .rev()
-            .find(|&i| {
-                i + self.nodes[i].size > child
-                    && matches!(self.nodes[i].kind, Kind::Object | Kind::Array)
-            })
-            .unwrap_or(0)
-    }
-
-    /// The bytes to remove to take `member` out of object `parent`: from the end of the member
-    /// before it (its comma included), or, for a first member, up to the next member's key.
-    pub(crate) fn member_span(&self, parent: usize, member: usize) -> Range<usize> {
+    /// The bytes to remove to take `member` out of object `parent`, given which of its members
+    /// are removed with it: the separator before it and itself when a kept member comes
+    /// before it; else (it is the first one kept or removed) itself and the separator after it
+    /// up to the next member's key. The spans of several removed members then join without
+    /// leaving a comma, whatever their order.
+    pub(crate) fn removal_span(
+        &self,
+        parent: usize,
+        member: usize,
+        removed: &dyn Fn(usize) -> bool,
+    ) -> Range<usize> {
         let node = &self.nodes[member];
-        let key_start = node.key.as_ref().expect("members have keys").start;
+        let key_start = |n: &Node| n.key.as_ref().expect("members have keys").start;
         let mut prev = None;
+        let mut kept_before = false;
         let mut next = None;
         let mut seen = false;
         for c in self.children(parent) {
@@ -195,15 +193,17 @@ impl Doc {
                 seen = true;
             } else if !seen {
                 prev = Some(c);
+                kept_before |= !removed(c);
             } else {
                 next = Some(c);
                 break;
             }
         }
         match (prev, next) {
-            (Some(p), _) => self.nodes[p].span.end..node.span.end,
-            (None, Some(n)) => key_start..self.nodes[n].key.as_ref().expect("keys").start,
-            (None, None) => key_start..node.span.end,
+            (Some(p), _) if kept_before => self.nodes[p].span.end..node.span.end,
+            (_, Some(n)) => key_start(node)..key_start(&self.nodes[n]),
+            (Some(p), None) => self.nodes[p].span.end..node.span.end,
+            (None, None) => key_start(node)..node.span.end,
         }
     }
 }

@@ -381,6 +381,8 @@ fn json_line(
     }
     let mut edits = Vec::with_capacity(2 * envelope.entries.len() + 1);
     let mut sealed_nodes = Vec::with_capacity(envelope.entries.len());
+    // The members to remove (index members, the envelope), with the object that holds each.
+    let mut removed = Vec::with_capacity(envelope.entries.len() + 1);
     for (part, entry) in envelope.entries.iter().enumerate() {
         let node = doc.pointer(obj, &entry.path).ok_or(malformed(
             "a sealed field the envelope names is missing from the line",
@@ -400,23 +402,26 @@ fn json_line(
         if entry.indexed {
             let (parent, name) = split_pointer(&entry.path);
             let index_member = doc.pointer(obj, parent).and_then(|p| {
-                doc.children(p).find(|&c| {
-                    let key = &obj[doc.nodes[c].key.clone().expect("members have keys")];
-                    json::chars(key).eq(name.chars().chain(INDEX_SUFFIX.chars()))
-                })
+                doc.children(p)
+                    .find(|&c| {
+                        let key = &obj[doc.nodes[c].key.clone().expect("members have keys")];
+                        json::chars(key).eq(name.chars().chain(INDEX_SUFFIX.chars()))
+                    })
+                    .map(|member| (p, member))
             });
-            if let Some(member) = index_member {
-                edits.push(Edit {
-                    span: doc.member_span(doc.parent_of(member), member),
-                    value: None,
-                });
-            }
+            removed.extend(index_member);
         }
     }
-    edits.push(Edit {
-        span: doc.member_span(0, env_node),
-        value: None,
-    });
+    removed.push((0, env_node));
+    // Spans computed knowing every member removed: two removed members side by side (a
+    // shipper may put the envelope first) must not leave a comma behind.
+    let is_removed = |c: usize| removed.iter().any(|&(_, m)| m == c);
+    for &(parent, member) in &removed {
+        edits.push(Edit {
+            span: doc.removal_span(parent, member, &is_removed),
+            value: None,
+        });
+    }
     sealed_nodes.sort_unstable();
 
     // The clear fields the writer wrote, in canonical form, against the envelope's digest.
