@@ -43,7 +43,7 @@ struct Event {
 /// order varying, some without a user or a card, and a nested `user` that is not sealed
 /// (`--fields user` names the top-level one).
 fn events(n: usize) -> Vec<Event> {
-    let mut seed: u64 = 0x5eed_f1e1_d5;
+    let mut seed: u64 = 0x005e_edf1_e1d5;
     let mut next = move || {
         seed = seed
             .wrapping_mul(6_364_136_223_846_793_005)
