@@ -136,7 +136,9 @@ impl FieldNames {
     /// assert!(enclog::fields::FieldNames::new(["*"]).matches("anything"));
     /// ```
     pub fn matches(&self, name: &str) -> bool {
-        self.patterns.iter().any(|p| glob(p.as_bytes(), name.as_bytes()))
+        self.patterns
+            .iter()
+            .any(|p| glob(p.as_bytes(), name.as_bytes()))
     }
 }
 
@@ -242,7 +244,9 @@ pub enum FieldsError {
         key: String,
     },
     /// A clear value holds the marker `enclog:`, which a reader would take for a token.
-    #[error("a clear value holds the text \"enclog:\", which readers take for the start of a token")]
+    #[error(
+        "a clear value holds the text \"enclog:\", which readers take for the start of a token"
+    )]
     MarkerInClearText,
     /// More values to seal than a line may carry.
     #[error("more than {MAX_VALUES} values to seal in one line")]
@@ -281,6 +285,7 @@ pub(crate) struct Value<'a> {
 #[derive(Clone, Debug)]
 pub(crate) enum IndexText<'a> {
     /// Given by the writer (a text line's value without its quoting).
+    #[allow(dead_code)] // the tracing formatter's text lines (being written)
     Given(&'a [u8]),
     /// Derived from the JSON value at the range: a string's characters, or canonical JSON.
     FromJson,

@@ -25,9 +25,9 @@ use crate::key::KeyId;
 mod cache;
 mod chain;
 mod chain_state;
-pub(crate) mod fields;
 #[cfg(any(feature = "tracing", feature = "log"))]
 pub(crate) mod failure;
+pub(crate) mod fields;
 pub(crate) mod housekeeping;
 pub(crate) mod line;
 #[cfg(feature = "follow")]

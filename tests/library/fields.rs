@@ -39,12 +39,23 @@ fn json_lines_round_trip_byte_for_byte_without_the_sealed_plaintext() {
     let mut opener = Opener::new(Keyring::from(key));
     for line in LINES {
         let sealed = seal(&sealer, line, &selection);
-        for secret in ["alice", "4111111111111111", "bob@", "5500", "12/29", "carol"] {
+        for secret in [
+            "alice",
+            "4111111111111111",
+            "bob@",
+            "5500",
+            "12/29",
+            "carol",
+        ] {
             assert!(!sealed.contains(secret), "{secret} in {sealed}");
         }
         let value: serde_json::Value = serde_json::from_str(&sealed).expect("still JSON");
         assert!(value["enclog"].as_str().unwrap().starts_with("enclog:"));
-        for clear in ["\"ts\":\"2026-12-06T12:00:00Z\"", "\"n\":1.50", "\"tags\":[\"a\",\"b\"]"] {
+        for clear in [
+            "\"ts\":\"2026-12-06T12:00:00Z\"",
+            "\"n\":1.50",
+            "\"tags\":[\"a\",\"b\"]",
+        ] {
             assert_eq!(line.contains(clear), sealed.contains(clear), "{clear}");
         }
         let (restored, status) = open(&mut opener, &sealed).unwrap();
@@ -62,7 +73,11 @@ fn field_sealed_logs_verify_and_deletions_are_found() {
     let selection = Selection::new(["user"]);
     let mut log = String::new();
     for i in 0..5 {
-        log += &seal(&sealer, &format!(r#"{{"user":"u{i}","i":{i}}}"#), &selection);
+        log += &seal(
+            &sealer,
+            &format!(r#"{{"user":"u{i}","i":{i}}}"#),
+            &selection,
+        );
     }
     let mut close = Vec::new();
     sealer.close_to(&mut close).unwrap();
@@ -106,7 +121,10 @@ fn a_value_swapped_between_lines_or_fields_does_not_open() {
     ));
     // alice's user and card values exchanged within her line
     let (u, c) = (value(&a, "user"), value(&a, "card"));
-    let crossed = a.replace(&u, "U").replace(&c, &u).replace("\"U\"", &format!("\"{c}\""));
+    let crossed = a
+        .replace(&u, "U")
+        .replace(&c, &u)
+        .replace("\"U\"", &format!("\"{c}\""));
     assert!(open(&mut opener, &crossed).is_err());
     // one character of a value changed
     let mut bytes = a.clone().into_bytes();
@@ -134,18 +152,27 @@ fn edited_clear_fields_are_seen_and_reserialised_json_is_not_tampering() {
         sealed.replace(r#""amount":1e3,"#, ""),
         sealed.replace("\"level\"", "\"lvl\""),
     ] {
-        assert_eq!(open(&mut opener, &edited).unwrap().1, MetaStatus::Differs, "{edited}");
+        assert_eq!(
+            open(&mut opener, &edited).unwrap().1,
+            MetaStatus::Differs,
+            "{edited}"
+        );
     }
 
     // What a shipper does: parse and write back (serde_json sorts keys without
     // `preserve_order`, prints 1e3 as 1000.0, unescapes é).
     let value: serde_json::Value = serde_json::from_str(&sealed).unwrap();
-    let reserialised = serde_json::to_string_pretty(&value).unwrap().replace('\n', " ");
+    let reserialised = serde_json::to_string_pretty(&value)
+        .unwrap()
+        .replace('\n', " ");
     assert_ne!(reserialised, sealed);
     let opened = opener.open(reserialised.as_bytes()).unwrap().unwrap();
     assert_eq!(opened.meta_status, MetaStatus::Matches);
     let restored: serde_json::Value = serde_json::from_slice(opened.plaintext).unwrap();
-    assert_eq!(restored, serde_json::from_str::<serde_json::Value>(line).unwrap());
+    assert_eq!(
+        restored,
+        serde_json::from_str::<serde_json::Value>(line).unwrap()
+    );
 
     let mut added = value.clone();
     added["host"] = "web1".into();
@@ -160,7 +187,11 @@ fn edited_clear_fields_are_seen_and_reserialised_json_is_not_tampering() {
     let mut reader = enclog::read::Decryptor::new(log.as_bytes(), Keyring::from(key));
     verifier.observe_all("app.log", &mut reader).unwrap();
     let report = verifier.finish();
-    assert_eq!(report.count(FindingKind::ClearFieldsEdited), 1, "{report:?}");
+    assert_eq!(
+        report.count(FindingKind::ClearFieldsEdited),
+        1,
+        "{report:?}"
+    );
     assert_eq!(report.unauthenticated_text, 1);
 }
 
@@ -179,7 +210,10 @@ fn recipient_writers_seal_fields_and_need_an_index_key_to_index() {
     let index_key = IndexKey::from_key(&Key::generate().unwrap());
     sealer.set_index_key(Some(index_key.clone()));
     let sealed = seal(&sealer, line, &indexed);
-    assert!(sealed.contains(&format!(r#""user_idx":"{}""#, index_key.value("user", b"alice"))));
+    assert!(sealed.contains(&format!(
+        r#""user_idx":"{}""#,
+        index_key.value("user", b"alice")
+    )));
     let mut opener = Opener::new(Keyring::from(identity));
     assert_eq!(open(&mut opener, &sealed).unwrap().0, line);
 }
@@ -224,7 +258,10 @@ fn lines_that_cannot_be_field_sealed_are_refused_and_take_no_number() {
         (r#"{"user":"alice","user":"x"}"#, "canonical"),
         (r#"{"user":"alice","enclog":1}"#, "enclog"),
         (r#"{"user":"alice","user_idx":1}"#, "user_idx"),
-        (r#"{"user":"alice","msg":"see enclog:AAAAAAAAAAAA"}"#, "enclog:"),
+        (
+            r#"{"user":"alice","msg":"see enclog:AAAAAAAAAAAA"}"#,
+            "enclog:",
+        ),
         (r#"{"user":"alice","big":1e999}"#, "canonical"),
     ] {
         let mut out = Vec::new();

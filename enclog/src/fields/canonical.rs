@@ -280,6 +280,9 @@ mod tests {
             r#"{"a":{},"b":[1,"A/"]}"#
         );
         assert_eq!(canon(r#"{"a":1,"a":2}"#), Err(NotCanonical::DuplicateKey));
-        assert_eq!(canon(r#"{"x":{"a":1,"\u0061":2}}"#), Err(NotCanonical::DuplicateKey));
+        assert_eq!(
+            canon(r#"{"x":{"a":1,"\u0061":2}}"#),
+            Err(NotCanonical::DuplicateKey)
+        );
     }
 }

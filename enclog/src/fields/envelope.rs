@@ -111,7 +111,8 @@ pub(crate) fn parse(mut body: &[u8]) -> Result<Envelope, OpenError> {
         .split_first()
         .ok_or(malformed("an empty field envelope"))?;
     body = rest;
-    let syntax = Syntax::from_byte(syntax).ok_or(malformed("unknown line syntax in a field envelope"))?;
+    let syntax =
+        Syntax::from_byte(syntax).ok_or(malformed("unknown line syntax in a field envelope"))?;
     let n = take_varint(&mut body, "field envelope: bad value count")?;
     if n > MAX_VALUES as u64 {
         return Err(malformed("field envelope: too many sealed values"));
@@ -145,7 +146,10 @@ pub(crate) fn parse(mut body: &[u8]) -> Result<Envelope, OpenError> {
         }
         Syntax::Text => {
             let len = take_varint(&mut body, "field envelope: bad covered length")?;
-            Cover::Text(usize::try_from(len).map_err(|_| malformed("field envelope: bad covered length"))?)
+            Cover::Text(
+                usize::try_from(len)
+                    .map_err(|_| malformed("field envelope: bad covered length"))?,
+            )
         }
     };
     let digest: [u8; DIGEST_LEN] = body
@@ -177,7 +181,10 @@ mod tests {
         let env = parse(&out).unwrap();
         assert_eq!(env.entries[0].path, "/fields/user");
         assert!(env.entries[0].indexed && !env.entries[1].indexed);
-        assert_eq!(env.cover, Cover::Keys(vec!["level".into(), "fields".into()]));
+        assert_eq!(
+            env.cover,
+            Cover::Keys(vec!["level".into(), "fields".into()])
+        );
         for cut in 0..out.len() {
             assert!(parse(&out[..cut]).is_err(), "cut at {cut}");
         }

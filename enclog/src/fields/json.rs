@@ -90,7 +90,10 @@ impl Doc {
     /// The member `key` of object `i` (the first one, when the object repeats a key).
     pub(crate) fn member(&self, text: &[u8], i: usize, key: &str) -> Option<usize> {
         self.children(i).find(|&c| {
-            let span = self.nodes[c].key.clone().expect("an object's members have keys");
+            let span = self.nodes[c]
+                .key
+                .clone()
+                .expect("an object's members have keys");
             str_equals(&text[span], key)
         })
     }
@@ -398,7 +401,10 @@ impl Parser<'_, '_> {
             .ok_or(self.err("invalid \\u escape"))?;
         let mut v = 0;
         for &d in digits {
-            v = v * 16 + char::from(d).to_digit(16).ok_or(self.err("invalid \\u escape"))?;
+            v = v * 16
+                + char::from(d)
+                    .to_digit(16)
+                    .ok_or(self.err("invalid \\u escape"))?;
         }
         self.at += 4;
         Ok(v)
@@ -467,6 +473,7 @@ pub(crate) fn push_str_value(raw: &[u8], out: &mut Vec<u8>) {
 
 /// Appends `s` as a JSON string, quotes included, escaped as RFC 8785 does (`"`, `\` and
 /// control characters only).
+#[cfg(test)]
 pub(crate) fn push_json_str(s: &str, out: &mut Vec<u8>) {
     out.push(b'"');
     push_json_str_inner(s.chars(), &mut |b| out.extend_from_slice(b));
@@ -515,7 +522,10 @@ mod tests {
         let x = doc.pointer(t, "/b/c/2").unwrap();
         assert_eq!(&text[doc.nodes[x].span.clone()], r#""x\"y""#);
         assert!(doc.nodes[x].escaped);
-        assert_eq!(chars(&t[doc.nodes[x].span.clone()]).collect::<String>(), "x\"y");
+        assert_eq!(
+            chars(&t[doc.nodes[x].span.clone()]).collect::<String>(),
+            "x\"y"
+        );
         assert!(doc.pointer(t, "/b/c/3").is_none());
         assert!(doc.pointer(t, "/b/c/01").is_none());
         assert_eq!(doc.children(doc.root()).count(), 3);

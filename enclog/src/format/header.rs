@@ -214,8 +214,7 @@ impl Header {
                 FIELD_ENVELOPE
             } else {
                 self.record.type_byte()
-            }
-                | if self.has_meta { V2_META } else { 0 }
+            } | if self.has_meta { V2_META } else { 0 }
                 | if self.has_link { V2_LINK } else { 0 };
             out[2..6].copy_from_slice(&self.key_id.0);
             out[6..6 + COMMIT_LEN].copy_from_slice(&self.commit);

@@ -140,7 +140,14 @@ pub(super) fn encode(
     start: usize,
     out: &mut Vec<u8>,
 ) -> [u8; TAG_LEN] {
-    encode_header(session.header_for(seq, record, clear.is_some(), false), session, clear, buf, start, out)
+    encode_header(
+        session.header_for(seq, record, clear.is_some(), false),
+        session,
+        clear,
+        buf,
+        start,
+        out,
+    )
 }
 
 /// [`encode`] with the header given: a field envelope's, or a record's.

@@ -111,9 +111,9 @@ impl Opener {
         let mut envelopes = found
             .iter()
             .filter(|t| token_type(&line[t.start..t.end]) == Some(FIELD_ENVELOPE));
-        let env_at = *envelopes
-            .next()
-            .ok_or(malformed("sealed values without their line's field envelope"))?;
+        let env_at = *envelopes.next().ok_or(malformed(
+            "sealed values without their line's field envelope",
+        ))?;
         if envelopes.next().is_some() {
             return Err(malformed("a line with two field envelopes"));
         }
@@ -182,16 +182,18 @@ impl Opener {
             }
             Syntax::Text => {
                 let Cover::Text(len) = envelope.cover else {
-                    return Err(malformed("a text line's envelope without its covered length"));
+                    return Err(malformed(
+                        "a text line's envelope without its covered length",
+                    ));
                 };
                 let covered_end = env_at
                     .marker
                     .checked_sub(1)
                     .filter(|&e| line[e] == b' ')
                     .ok_or(malformed("a text line's envelope not after a space"))?;
-                let covered_start = covered_end
-                    .checked_sub(len)
-                    .ok_or(malformed("a text line's envelope covers more than its line"))?;
+                let covered_start = covered_end.checked_sub(len).ok_or(malformed(
+                    "a text line's envelope covers more than its line",
+                ))?;
                 let mut values: Vec<(usize, format::Located)> = Vec::new();
                 for at in values_in(&found, env_at) {
                     if at.marker < covered_start {
@@ -208,7 +210,12 @@ impl Opener {
                     &values,
                     &opened_value,
                 )?;
-                (&line[..covered_start], &line[env_at.end..], status, Vec::new())
+                (
+                    &line[..covered_start],
+                    &line[env_at.end..],
+                    status,
+                    Vec::new(),
+                )
             }
         };
         let mut indexed = Vec::new();
@@ -246,7 +253,10 @@ impl Opener {
     }
 }
 
-fn values_in(found: &[format::Located], env: format::Located) -> impl Iterator<Item = &format::Located> {
+fn values_in(
+    found: &[format::Located],
+    env: format::Located,
+) -> impl Iterator<Item = &format::Located> {
     found.iter().filter(move |t| t.marker != env.marker)
 }
 
@@ -257,7 +267,9 @@ fn value_part(chars: &[u8]) -> Result<usize, OpenError> {
     format::base64url::decode_into(&chars[..n], &mut head)
         .ok_or(malformed("invalid base64 in a sealed value"))?;
     if head.len() < 3 || head[1] != SEALED_VALUE {
-        return Err(malformed("a token in a field-sealed line that is not a sealed value"));
+        return Err(malformed(
+            "a token in a field-sealed line that is not a sealed value",
+        ));
     }
     let (part, _) = format::read_varint(&head[2..])?;
     usize::try_from(part)
@@ -299,7 +311,9 @@ fn open_value(
     format::decode_token(chars, &mut scratch.raw)?;
     let raw = &mut scratch.raw;
     if raw.len() < 2 || raw[0] != env_header[0] || raw[1] != SEALED_VALUE {
-        return Err(malformed("a sealed value of another version or mode than its envelope"));
+        return Err(malformed(
+            "a sealed value of another version or mode than its envelope",
+        ));
     }
     let (got, n) = format::read_varint(&raw[2..])?;
     let header_len = 2 + n;
@@ -307,8 +321,14 @@ fn open_value(
     if got != want || raw.len() < header_len + TAG_LEN {
         return Err(malformed("a sealed value out of its place in the envelope"));
     }
-    value_aad(&raw[..header_len], env_header, path.as_bytes(), &mut scratch.aad);
-    let part32 = u32::try_from(want).map_err(|_| malformed("a sealed value's part is too large"))?;
+    value_aad(
+        &raw[..header_len],
+        env_header,
+        path.as_bytes(),
+        &mut scratch.aad,
+    );
+    let part32 =
+        u32::try_from(want).map_err(|_| malformed("a sealed value's part is too large"))?;
     let (_, body) = raw.split_at_mut(header_len);
     // Threat: a value moved from another line or field, or altered: its nonce (the line's
     // seq), its place (part, path) or its envelope's header differ, and it does not open.
@@ -343,27 +363,34 @@ fn json_line(
     }
     // Where a token's characters sit in the object: `"enclog:` just before them, `"` after.
     let token_node = |at: &format::Located| -> Option<usize> {
-        let (start, end) = (at.marker.checked_sub(obj_start + 1)?, at.end - obj_start + 1);
+        let (start, end) = (
+            at.marker.checked_sub(obj_start + 1)?,
+            at.end - obj_start + 1,
+        );
         doc.nodes
             .iter()
             .position(|n| n.kind == Kind::String && n.span == (start..end))
     };
-    let env_node = doc
-        .member(obj, 0, ENVELOPE_KEY)
-        .ok_or(malformed("the envelope is not the line's \"enclog\" member"))?;
+    let env_node = doc.member(obj, 0, ENVELOPE_KEY).ok_or(malformed(
+        "the envelope is not the line's \"enclog\" member",
+    ))?;
     if token_node(&env_at) != Some(env_node) {
-        return Err(malformed("the envelope is not the line's \"enclog\" member"));
+        return Err(malformed(
+            "the envelope is not the line's \"enclog\" member",
+        ));
     }
     let mut edits = Vec::with_capacity(2 * envelope.entries.len() + 1);
     let mut sealed_nodes = Vec::with_capacity(envelope.entries.len());
     for (part, entry) in envelope.entries.iter().enumerate() {
-        let node = doc
-            .pointer(obj, &entry.path)
-            .ok_or(malformed("a sealed field the envelope names is missing from the line"))?;
+        let node = doc.pointer(obj, &entry.path).ok_or(malformed(
+            "a sealed field the envelope names is missing from the line",
+        ))?;
         let at = found
             .iter()
             .find(|t| token_node(t) == Some(node))
-            .ok_or(malformed("a sealed field that does not hold a sealed value"))?;
+            .ok_or(malformed(
+                "a sealed field that does not hold a sealed value",
+            ))?;
         let value = open(scratch, part, at)?;
         edits.push(Edit {
             span: doc.nodes[node].span.clone(),
@@ -438,7 +465,9 @@ fn split_pointer(pointer: &str) -> (&str, String) {
 fn parent_of(doc: &Doc, child: usize) -> usize {
     (0..child)
         .rev()
-        .find(|&i| i + doc.nodes[i].size > child && matches!(doc.nodes[i].kind, Kind::Object | Kind::Array))
+        .find(|&i| {
+            i + doc.nodes[i].size > child && matches!(doc.nodes[i].kind, Kind::Object | Kind::Array)
+        })
         .unwrap_or(0)
 }
 
@@ -475,7 +504,9 @@ fn restore(scratch: &mut Scratch, text: &[u8], edits: &mut [Edit]) {
         let start = e.span.start.max(pos);
         scratch.restored.extend_from_slice(&text[pos..start]);
         if let Some(v) = &e.value {
-            scratch.restored.extend_from_slice(&scratch.values[v.clone()]);
+            scratch
+                .restored
+                .extend_from_slice(&scratch.values[v.clone()]);
         }
         pos = pos.max(e.span.end);
     }
@@ -507,7 +538,9 @@ fn text_line(
         }
         let name_eq = [entry.path.as_bytes(), b"="].concat();
         if !line[covered.start..at.marker].ends_with(&name_eq) {
-            return Err(malformed("a sealed value that is not after its field's name"));
+            return Err(malformed(
+                "a sealed value that is not after its field's name",
+            ));
         }
         let value = open(scratch, *part, at)?;
         ctx.update(&line[pos..at.start]);
@@ -531,7 +564,9 @@ fn text_line(
         }
     }
     if seen.iter().any(|s| !s) {
-        return Err(malformed("a sealed field the envelope names is missing from the line"));
+        return Err(malformed(
+            "a sealed field the envelope names is missing from the line",
+        ));
     }
     ctx.update(&line[pos..covered.end]);
     let status = if crate::cipher::same(ctx.finish().as_ref(), &envelope.digest) {
