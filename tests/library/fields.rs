@@ -276,3 +276,73 @@ fn lines_that_cannot_be_field_sealed_are_refused_and_take_no_number() {
     let opened = opener.open(line.as_bytes()).unwrap().unwrap();
     assert_eq!(opened.sequence.unwrap().seq, 0);
 }
+
+/// The `log` crate: a record's key-value pairs become the line's members, the selected ones
+/// sealed; a record whose line cannot be field-sealed (a repeated key) is sealed whole, never
+/// written in clear; the lines of several threads are numbered in file order.
+#[test]
+fn log_records_seal_their_key_values_and_fall_back_to_whole_lines() {
+    use log::Log;
+    let key = Key::generate().unwrap();
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let logger = enclog::EncryptedLogger::new(key.clone(), file.reopen().unwrap())
+        .sealed_fields(Selection::new(["user"]).index(["user"]));
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let logger = &logger;
+            s.spawn(move || {
+                for i in 0..50 {
+                    let user = format!("user{t}-{i}@example.com");
+                    let kvs = [
+                        ("user", log::kv::Value::from(user.as_str())),
+                        ("i", i.into()),
+                    ];
+                    logger.log(
+                        &log::Record::builder()
+                            .args(format_args!("event {i}"))
+                            .level(log::Level::Info)
+                            .key_values(&kvs)
+                            .build(),
+                    );
+                }
+            });
+        }
+    });
+    let repeated = [
+        ("user", log::kv::Value::from("secret-twice")),
+        ("user", "x".into()),
+    ];
+    logger.log(
+        &log::Record::builder()
+            .args(format_args!("repeated"))
+            .key_values(&repeated)
+            .build(),
+    );
+    logger.close_session();
+    let text = std::fs::read_to_string(file.path()).unwrap();
+    assert!(!text.contains("@example.com") && !text.contains("secret-twice"));
+    let mut opener = Opener::new(Keyring::from(key));
+    let mut seqs = Vec::new();
+    let mut users = std::collections::HashSet::new();
+    for line in text.lines() {
+        let opened = opener.open(line.as_bytes()).unwrap().unwrap();
+        seqs.push(opened.sequence.unwrap().seq);
+        if opened.record == enclog::format::RecordKind::Close {
+            continue;
+        }
+        if String::from_utf8_lossy(opened.plaintext).contains("secret-twice") {
+            // The repeated-key record: sealed whole, its JSON line inside.
+            assert!(opened.fields.is_none());
+            continue;
+        }
+        assert!(opened.fields.is_some());
+        let event: serde_json::Value = serde_json::from_slice(opened.plaintext).unwrap();
+        users.insert(event["user"].as_str().unwrap().to_string());
+    }
+    assert_eq!(users.len(), 200);
+    assert_eq!(
+        seqs,
+        (0..seqs.len() as u64).collect::<Vec<_>>(),
+        "numbered in file order"
+    );
+}
