@@ -367,16 +367,11 @@ pub(super) fn write(session: &Session, seq: u64, prep: &mut Prepared, out: &mut 
     let scratch = &mut prep.scratch;
     scratch.clear();
     scratch.resize(start, 0);
-    let keys: Vec<&[u8]>;
     let cover = match syntax {
-        Syntax::Json => {
-            keys = prep
-                .key_ranges
-                .iter()
-                .map(|r| &prep.keys[r.clone()])
-                .collect();
-            CoverRef::Keys(&keys)
-        }
+        Syntax::Json => CoverRef::Keys {
+            text: &prep.keys,
+            ranges: &prep.key_ranges,
+        },
         Syntax::Text => CoverRef::Text(covered),
     };
     envelope::encode(
