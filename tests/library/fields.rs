@@ -425,8 +425,10 @@ mod properties {
             }
             sealed[i] = byte;
             let mut opener = Opener::new(Keyring::from(key().clone()));
-            if let Some(Ok(opened)) = opener.open(&sealed) {
-                if opened.meta_status == MetaStatus::Matches {
+            if let Some(Ok(opened)) = opener.open(&sealed)
+                && opened.meta_status == MetaStatus::Matches
+            {
+                {
                     let original: serde_json::Value = serde_json::from_str(&line).unwrap();
                     let restored: Result<serde_json::Value, _> = serde_json::from_slice(opened.plaintext);
                     let whole = [opened.before, opened.plaintext, opened.after].concat();
