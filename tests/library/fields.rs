@@ -428,16 +428,14 @@ mod properties {
             if let Some(Ok(opened)) = opener.open(&sealed)
                 && opened.meta_status == MetaStatus::Matches
             {
-                {
-                    let original: serde_json::Value = serde_json::from_str(&line).unwrap();
-                    let restored: Result<serde_json::Value, _> = serde_json::from_slice(opened.plaintext);
-                    let whole = [opened.before, opened.plaintext, opened.after].concat();
-                    prop_assert!(
-                        restored.as_ref().ok() == Some(&original)
-                            || opened.fields.as_ref().is_some_and(|f| !f.unauthenticated.is_empty()),
-                        "a change went unseen: {}", String::from_utf8_lossy(&whole)
-                    );
-                }
+                let original: serde_json::Value = serde_json::from_str(&line).unwrap();
+                let restored: Result<serde_json::Value, _> = serde_json::from_slice(opened.plaintext);
+                let whole = [opened.before, opened.plaintext, opened.after].concat();
+                prop_assert!(
+                    restored.as_ref().ok() == Some(&original)
+                        || opened.fields.as_ref().is_some_and(|f| !f.unauthenticated.is_empty()),
+                    "a change went unseen: {}", String::from_utf8_lossy(&whole)
+                );
             }
         }
     }
