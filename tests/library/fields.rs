@@ -65,11 +65,13 @@ fn json_lines_round_trip_byte_for_byte_without_the_sealed_plaintext() {
 }
 
 /// The writer's numbers are consecutive and `verify` checks field-sealed lines like any other:
-/// a clean log verifies clean, a deleted line is missing.
+/// a clean log verifies clean (its sessions rotated every two lines, each new session's link
+/// in its first envelope), a deleted line is missing, a deleted whole session too.
 #[test]
 fn field_sealed_logs_verify_and_deletions_are_found() {
     let key = Key::generate().unwrap();
-    let sealer = Sealer::new(key.clone());
+    let rotation = enclog::seal::Rotation::default().max_lines(2);
+    let sealer = Sealer::with_rotation(key.clone(), rotation);
     let selection = Selection::new(["user"]);
     let mut log = String::new();
     for i in 0..5 {
@@ -93,10 +95,21 @@ fn field_sealed_logs_verify_and_deletions_are_found() {
     let cut: String = log
         .lines()
         .enumerate()
-        .filter(|&(i, _)| i != 2)
+        .filter(|&(i, _)| i != 1)
         .map(|(_, l)| format!("{l}\n"))
         .collect();
     assert_eq!(verify(&cut).count(FindingKind::Missing), 1);
+    // Lines 0-1 are the first session, 2 its close record, 3-4 the second session, 5 its
+    // close: deleting the second session whole breaks the chain.
+    let lines: Vec<&str> = log.lines().collect();
+    assert!(lines[2].starts_with("enclog:") && !lines[2].contains('{'), "a close record");
+    let without: String = lines
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| !(3..=5).contains(&i))
+        .map(|(_, l)| format!("{l}\n"))
+        .collect();
+    assert_eq!(verify(&without).count(FindingKind::MissingSessions), 1);
 }
 
 /// Threat: a sealed value moved to another line, to another field of its line, or altered: it
