@@ -66,10 +66,10 @@ pub(crate) fn encode<'a>(
         out.push(if indexed { INDEXED } else { 0 });
     }
     match cover {
-        CoverRef::Keys(keys) => {
-            push_varint(keys.len() as u64, out);
-            for key in keys {
-                push_bytes(key, out);
+        CoverRef::Keys { text, ranges } => {
+            push_varint(ranges.len() as u64, out);
+            for range in ranges {
+                push_bytes(&text[range.clone()], out);
             }
         }
         CoverRef::Text(len) => push_varint(len as u64, out),
@@ -77,10 +77,14 @@ pub(crate) fn encode<'a>(
     out.extend_from_slice(digest);
 }
 
-/// The cover as the writer has it: key texts (decoded) borrowed from its buffers.
+/// The cover as the writer has it: the keys (decoded) back to back in `text`, each at its
+/// range; or a text line's covered length.
 #[derive(Debug)]
 pub(crate) enum CoverRef<'a> {
-    Keys(&'a [&'a [u8]]),
+    Keys {
+        text: &'a [u8],
+        ranges: &'a [std::ops::Range<usize>],
+    },
     Text(usize),
 }
 
@@ -170,11 +174,13 @@ mod tests {
     #[test]
     fn bodies_round_trip_and_bad_ones_are_malformed() {
         let mut out = Vec::new();
-        let keys: [&[u8]; 2] = [b"level", b"fields"];
         encode(
             Syntax::Json,
             [("/fields/user", true), ("/fields/card", false)].into_iter(),
-            CoverRef::Keys(&keys),
+            CoverRef::Keys {
+                text: b"levelfields",
+                ranges: &[0..5, 5..11],
+            },
             &[7; 32],
             &mut out,
         );

@@ -558,6 +558,7 @@ pub(crate) fn push_str_value(raw: &[u8], out: &mut Vec<u8>) {
 
 /// Appends `s` as a JSON string, quotes included, escaped as RFC 8785 does (`"`, `\` and
 /// control characters only).
+#[cfg(test)]
 pub(crate) fn push_json_str(s: &str, out: &mut Vec<u8>) {
     out.push(b'"');
     push_json_str_inner(s.chars(), &mut |b| out.extend_from_slice(b));

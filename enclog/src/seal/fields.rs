@@ -215,7 +215,7 @@ impl Prepared {
 
     /// Prepares a text line (`tracing`'s full or compact format) whose `values` (sorted, not
     /// overlapping) are to be sealed; each value's index text is given by the writer.
-    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+    #[allow(dead_code)] // the tracing formatter's text lines (being written)
     pub(crate) fn text(
         &mut self,
         line: &[u8],
@@ -365,16 +365,11 @@ pub(super) fn write(session: &Session, seq: u64, prep: &mut Prepared, out: &mut 
     let scratch = &mut prep.scratch;
     scratch.clear();
     scratch.resize(start, 0);
-    let keys: Vec<&[u8]>;
     let cover = match syntax {
-        Syntax::Json => {
-            keys = prep
-                .key_ranges
-                .iter()
-                .map(|r| &prep.keys[r.clone()])
-                .collect();
-            CoverRef::Keys(&keys)
-        }
+        Syntax::Json => CoverRef::Keys {
+            text: &prep.keys,
+            ranges: &prep.key_ranges,
+        },
         Syntax::Text => CoverRef::Text(covered),
     };
     envelope::encode(
@@ -622,4 +617,103 @@ impl Sealer {
 pub(crate) fn token_chars(part: u32, len: usize) -> usize {
     let mut vh = [0u8; 2 + MAX_VARINT_LEN];
     base64_len(value_header(0x21, part, &mut vh) + len + TAG_LEN)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fields::IndexText;
+    use crate::{Identity, Key};
+
+    /// `FORMAT.md` §12.1's sealed-field vectors (written by the independent Python reference),
+    /// sealed with a fixed session: the exact bytes the spec states.
+    #[test]
+    fn field_vectors_seal_to_the_exact_lines() {
+        let text = include_str!("../../vectors/fields.txt");
+        let mut count = 0;
+        for block in text.split("\n\n") {
+            let get = |k: &str| {
+                block
+                    .lines()
+                    .find_map(|l| l.strip_prefix(k)?.strip_prefix(": "))
+            };
+            let Some(name) = get("name") else { continue };
+            let seq: u64 = get("seq").unwrap().parse().unwrap();
+            let session_id: [u8; 16] = crate::vectors::hex(get("session").unwrap())
+                .try_into()
+                .unwrap();
+            let generation = enclog_fork::generation();
+            let (session, index_key) = match get("ephemeral-secret") {
+                None => {
+                    let key: Key = get("key").unwrap().parse().unwrap();
+                    let session = Session::symmetric(&key, session_id, seq, generation, 0);
+                    (session, IndexKey::from_key(&key))
+                }
+                Some(secret) => {
+                    let identity: Identity = get("key").unwrap().parse().unwrap();
+                    let recipient = identity.recipient();
+                    let bytes: [u8; 32] = crate::vectors::hex(secret).try_into().unwrap();
+                    let (ephemeral, key) = recipient.session_from(bytes.into(), 2);
+                    let session =
+                        Session::recipient(&recipient, ephemeral, &key, seq, None, generation, 0);
+                    let index: Key = get("index-key").unwrap().parse().unwrap();
+                    (session, IndexKey::from_key(&index))
+                }
+            };
+            let input = get("input").unwrap();
+            let values: Vec<(&str, &str, bool, &str)> = block
+                .lines()
+                .filter_map(|l| l.strip_prefix("value: "))
+                .map(|v| {
+                    let mut it = v.splitn(4, ' ');
+                    let (path, field, flag, text) = (
+                        it.next().unwrap(),
+                        it.next().unwrap(),
+                        it.next().unwrap(),
+                        it.next().unwrap(),
+                    );
+                    (path, field, flag == "indexed", text)
+                })
+                .collect();
+            let index_text = get("index-text");
+            let mut prep = Prepared::default();
+            let syntax = get("syntax").unwrap();
+            let values: Vec<Value<'_>> = values
+                .iter()
+                .map(|&(path, field, indexed, text)| {
+                    let sep = if syntax == "json" { ":" } else { "=" };
+                    let q = if syntax == "json" { "\"" } else { "" };
+                    let at = input.find(&format!("{q}{field}{q}{sep}{text}")).unwrap()
+                        + field.len()
+                        + 2 * q.len()
+                        + 1;
+                    Value {
+                        path,
+                        name: field,
+                        range: at..at + text.len(),
+                        index: indexed.then_some(match index_text {
+                            Some(t) => IndexText::Given(t.as_bytes()),
+                            None => IndexText::FromJson,
+                        }),
+                    }
+                })
+                .collect();
+            match syntax {
+                "json" => prep.json(input.as_bytes(), &values, Some(&index_key)),
+                _ => prep.text(input.as_bytes(), &values, Some(&index_key)),
+            }
+            .unwrap();
+            let digest = crate::vectors::hex(get("digest").unwrap());
+            assert_eq!(prep.digest[..], digest[..], "vector {name}: digest");
+            let mut out = Vec::new();
+            write(&session, seq, &mut prep, &mut out);
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                format!("{}\n", get("line").unwrap()),
+                "vector {name}"
+            );
+            count += 1;
+        }
+        assert!(count >= 5, "vectors file lost entries");
+    }
 }
