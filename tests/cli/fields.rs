@@ -887,3 +887,62 @@ fn usage_errors_say_what_to_do() {
         assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
     }
 }
+
+/// The README's "From the command line" blocks, pasted into sh as they are (with a `json-app`
+/// that prints two events), seal, decrypt, index and grep as they say.
+#[test]
+fn the_readme_field_blocks_work_in_sh() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
+        .expect("README.md");
+    let (_, section) = readme
+        .split_once("### From the command line: any program's JSON lines")
+        .expect("the README's section");
+    let blocks: Vec<&str> = section
+        .split("```sh\n")
+        .skip(1)
+        .take(2)
+        .map(|b| b.split_once("```").expect("a closed block").0)
+        .collect();
+    let env = Env::new();
+    let events = "{\"user\":\"alice@example.com\",\"card\":{\"pan\":\"4111\"},\"n\":1}\n\
+                  {\"user\":\"bob@example.com\",\"card\":{\"pan\":\"5500\"},\"n\":2}\n";
+    // `json-app`: any program printing JSON lines.
+    let apps = env.path("bin");
+    std::fs::create_dir(&apps).unwrap();
+    let app = apps.join("json-app");
+    std::fs::write(&app, format!("#!/bin/sh\nprintf '%s' '{events}'\n")).unwrap();
+    std::fs::set_permissions(&app, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let script = format!("{}\necho ---\n{}", blocks[0], blocks[1]);
+    let bin = Path::new(env!("CARGO_BIN_EXE_enclog")).parent().unwrap();
+    let mut sh = Command::new("sh");
+    for var in crate::enclog_bin::INHERITED_VARS {
+        sh.env_remove(var);
+    }
+    let out = sh
+        .args(["-euc", &script])
+        .current_dir(env.dir.path())
+        .env(
+            "PATH",
+            format!("{}:{}:/usr/bin:/bin", bin.display(), apps.display()),
+        )
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let alice = events.lines().next().unwrap();
+    let index = index(&env.key, "user", "alice@example.com");
+    assert_eq!(
+        stdout,
+        format!("{events}{index}\n{alice}\n---\n{alice}\n"),
+        "decrypt, index, grep; then grep -F | decrypt"
+    );
+    let sealed = std::fs::read_to_string(env.path("app.jsonl")).unwrap();
+    assert!(
+        !sealed.contains("alice") && !sealed.contains("4111"),
+        "{sealed}"
+    );
+}
