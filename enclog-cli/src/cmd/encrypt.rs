@@ -130,8 +130,8 @@ pub(crate) struct EncryptArgs {
         help_heading = "Sealed fields"
     )]
     index: Vec<String>,
-    /// Compute index values with this key file (from `enclog genkey -o FILE`; loaded like
-    /// --key-file). Needed with --recipient or --recipient-file (the writer holds no secret,
+    /// Compute index values with this key file (from `enclog genkey -o FILE`, checked as
+    /// --key-file is). Needed with --recipient or --recipient-file (the writer holds no secret,
     /// and an index derived from the public recipient would let anyone test guesses); with a
     /// symmetric key its own index key is used unless this is given (one given here keeps
     /// index values stable across key changes). Readers search with it: `enclog grep
