@@ -969,3 +969,28 @@ fn a_large_field_sealed_file_decrypts_the_same_on_several_threads() {
         assert!(r.stdout == input.as_bytes(), "--jobs {jobs}: not the input");
     }
 }
+
+/// With a symmetric key, `--index-key-file` replaces the key's own index key (index values
+/// that stay the same across key changes): the values are the index key's, and `grep` given
+/// both keys finds the events.
+#[test]
+fn an_index_key_file_replaces_a_symmetric_keys_own_index_key() {
+    let (env, index_env) = (Env::new(), Env::new());
+    let mut cmd = env.cmd(&["encrypt", "--fields", "user", "--index", "user"]);
+    cmd.arg("--index-key-file").arg(&index_env.key);
+    let r = run(&mut cmd, b"{\"user\":\"alice\"}\n");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let sealed = r.stdout_text();
+    assert!(sealed.contains(&index(&index_env.key, "user", "alice")));
+    assert!(!sealed.contains(&index(&env.key, "user", "alice")));
+    let log = env.write("enc.jsonl", sealed.as_bytes());
+    let mut grep = env.cmd(&["grep", "user=alice"]);
+    grep.arg("--key-file").arg(&index_env.key).arg(&log);
+    let r = run(&mut grep, b"");
+    assert_eq!(
+        (r.code, r.stdout_text()),
+        (0, "{\"user\":\"alice\"}\n".into()),
+        "{}",
+        r.stderr
+    );
+}

@@ -54,19 +54,20 @@ opened for appending).
 
 Sealed fields: with --fields, each input line that is a JSON object keeps its
 fields in clear and only the named ones are sealed, each value in place as the
-string \"enclog:<token>\"; the line's envelope (its place in the session, the names
-of its sealed fields, a digest of its clear fields) is added as the member
-\"enclog\". Every other byte of the line is kept (key order, spacing, a number's
-text), so Loki, Elasticsearch, DuckDB, jq and grep still see the clear fields,
-and `enclog decrypt` gives the line back with every value in place (a number
-stays a number). --index adds a blind index after each value of those fields
-(\"user_idx\":\"<22 characters>\"), equal for equal values, so that `enclog grep`
-or a search for `enclog index`'s value finds one user's events without
-decrypting; it tells equal values apart from different ones, and how often
-each occurs (see SECURITY.md). A line that cannot be sealed field by field (not
-a JSON object, a repeated key, a member already named \"enclog\" or \"<field>_idx\",
-the text \"enclog:\" in a clear value) is sealed whole, never passed through, and
-counted: stderr says how many and why at the end of input.
+string \"enclog:<token>\"; the line's envelope (its place in the session, the
+names of its sealed fields, a digest of its clear fields) is added as the
+member \"enclog\". Every other byte of the line is kept (key order, spacing, a
+number's text), so Loki, Elasticsearch, DuckDB, jq and grep still see the clear
+fields, and `enclog decrypt` gives the line back with every value in place (a
+number stays a number; a \\r ending a JSON line is white space to JSON, and is
+dropped). --index adds a blind index after each value of those fields
+(\"user_idx\":\"<22 characters>\"), equal for equal values, so that `enclog
+grep` or a search for `enclog index`'s value finds one user's events without
+decrypting; it tells equal values apart from different ones, and how often each
+occurs (see SECURITY.md). A line that cannot be sealed field by field (not a
+JSON object, a repeated key, a member already named \"enclog\" or
+\"<field>_idx\", the text \"enclog:\" in a clear value) is sealed whole, never
+passed through, and counted: stderr says how many and why at the end of input.
 
 Sessions and chains: each run is one session (more with --rotate-lines or
 --rotate-after); its first line links it to the session before it in its
