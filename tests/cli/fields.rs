@@ -684,6 +684,18 @@ fn recipient_mode_indexes_with_an_index_key_file_only() {
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.stdout_text(), "{\"user\":\"alice\",\"n\":1}\n");
+    // The identity alone: no index can be used, every line is decrypted and judged by value.
+    let r = run(
+        enclog(["grep", "--key-file", &identity_key, "user=alice"]).arg(&log),
+        b"",
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout_text(), "{\"user\":\"alice\",\"n\":1}\n");
+    assert!(
+        r.stderr.contains("no blind index can be used"),
+        "{}",
+        r.stderr
+    );
     // The identity alone cannot index: `enclog index` says what to give.
     let r = run(
         &mut enclog([

@@ -47,9 +47,11 @@ whose index was altered is judged by the altered index (`enclog verify` reports
 the edit).
 
 Keys: the keys that open the log (--key-file, --keyring, ...), and its index
-key: the writer's symmetric key is both; for a log sealed to a recipient, give
-the identity and the writer's --index-key-file. Without a symmetric key no index
-can be used and every line is decrypted.
+key: the writer's symmetric key is both, unless the writer was given an
+--index-key-file; for a log sealed to a recipient, give the identity and that
+file. An indexed line is judged under the keys given only: with the wrong index
+key, no indexed line matches. Without any symmetric key no index can be used,
+and every line is decrypted.
 
 Exit status (as grep's): 0 some events were found; 1 none were; 2 usage,
 input/output or key error, or a line that was looked at did not decrypt.")]

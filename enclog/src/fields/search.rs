@@ -92,12 +92,16 @@ impl Search {
     }
 
     /// What `line`'s blind index of the field says, without opening it. The line is a JSON
-    /// object, maybe with text around it (a syslog header), as a field-sealed line is.
+    /// object, maybe with text around it (a syslog header), as a field-sealed line is. A search
+    /// made with no key cannot judge by index: every line is [`ByIndex::NotIndexed`] to it.
     ///
     /// The index is clear text: a line whose index was altered is judged by the altered
-    /// index (`enclog verify` and the reader report the edit as edited clear fields).
+    /// index (`enclog verify` and the reader report the edit as edited clear fields); an
+    /// index computed under a key the search was not given is [`ByIndex::Differs`] to it.
     pub fn by_index(&self, line: &[u8]) -> ByIndex {
-        if memchr::memmem::find(line, self.index_member.as_bytes()).is_none() {
+        if self.index.is_empty()
+            || memchr::memmem::find(line, self.index_member.as_bytes()).is_none()
+        {
             return ByIndex::NotIndexed;
         }
         let Some(object) = object_in(line) else {
