@@ -65,17 +65,19 @@ No token authenticates them, nor the text around a token: with colour on they ar
 shown dim, and --authenticated-only leaves them out. Clear metadata that was edited
 is followed by [clear metadata edited: authentic \"…\"] on stdout too.
 
-Field-sealed lines (`enclog encrypt --fields`, enclog's JSON formatter) are
-restored in place: each sealed value back where it was (a number as a number),
-the index members (\"user_idx\") and the envelope (\"enclog\") removed, so the
-line is the JSON its writer wrote. Members a shipper added on the way are kept
-but not authenticated (--authenticated-only removes them; JSON output lists them
-under fields.unauthenticated). A line whose clear fields were edited is reported
-on stderr and shown preceded by [clear fields edited] (--authenticated-only
-leaves it out and counts it as a line that did not decrypt); a sealed value
-altered or moved from another line or field does not decrypt.
 A line that does not decrypt is reported on stderr as FILE:LINE: reason, and the
 others still come out (exit status 1 at the end; --strict stops at the first).
+
+Field-sealed lines (`enclog encrypt --fields`, the library's sealed-field
+writers) are restored in place: each sealed value back where it was (a number
+as a number), the index members (\"user_idx\") and the envelope (\"enclog\")
+removed, so the line is the JSON its writer wrote. Members a shipper added on
+the way are kept but not authenticated (--authenticated-only removes them; JSON
+output lists them under fields.unauthenticated). A line whose clear fields were
+edited is reported on stderr and shown preceded by [clear fields edited]
+(--authenticated-only leaves it out and counts it as a line that did not
+decrypt); a sealed value altered or moved from another line or field does not
+decrypt.
 
 Keys are read from --key-file / --keyring / --key-command, else ENCLOG_KEY_FILE,
 ENCLOG_KEY, ENCLOG_KEY_COMMAND, else a hidden prompt on a terminal; never argv.
