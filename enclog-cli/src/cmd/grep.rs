@@ -54,7 +54,8 @@ key, no indexed line matches. Without any symmetric key no index can be used,
 and every line is decrypted.
 
 Exit status (as grep's): 0 some events were found; 1 none were; 2 usage,
-input/output or key error, or a line that was looked at did not decrypt.")]
+input/output or key error, or a line that was looked at did not decrypt (or,
+with --authenticated-only, was left out).")]
 pub(crate) struct GrepArgs {
     /// FIELD=VALUE: the field (`user`, `req.user`) and the value to find: a string's characters
     /// (no quotes); with --json a JSON value. `FIELD=-` reads the value from standard input.
