@@ -389,7 +389,7 @@ fn enclog_grep_finds_fields_without_an_index_by_their_decrypted_value() {
     let env = Env::new();
     let events = events(300);
     let r = run(
-        &mut env.cmd(&["encrypt", "--fields", "user,card"]),
+        &mut env.cmd(&["encrypt", "--fields", "user, card"]),
         input(&events).as_bytes(),
     );
     assert_eq!(r.code, 0, "{}", r.stderr);

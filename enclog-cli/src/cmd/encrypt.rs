@@ -282,19 +282,17 @@ fn selection(args: &EncryptArgs, key: &SealingKey) -> Result<Option<Selection>> 
     if args.fields.is_empty() {
         return Ok(None);
     }
-    if args
-        .fields
-        .iter()
-        .chain(&args.index)
-        .any(|n| n.trim().is_empty())
-    {
+    // `--fields "user, card"`: the spaces are not part of the names.
+    let trimmed =
+        |names: &[String]| -> Vec<String> { names.iter().map(|n| n.trim().to_owned()).collect() };
+    let (fields, index) = (trimmed(&args.fields), trimmed(&args.index));
+    if fields.iter().chain(&index).any(String::is_empty) {
         bail!("--fields and --index take field names separated by commas; one of them is empty");
     }
-    let sealed = FieldNames::new(args.fields.iter().cloned());
-    if let Some(name) = args
-        .index
+    let sealed = FieldNames::new(fields.iter().cloned());
+    if let Some(name) = index
         .iter()
-        .find(|n| !args.fields.contains(n) && !sealed.matches(n))
+        .find(|n| !fields.contains(n) && !sealed.matches(n))
     {
         bail!(
             "--index {name}: only sealed fields are indexed, and --fields does not name it; \
@@ -317,9 +315,7 @@ fn selection(args: &EncryptArgs, key: &SealingKey) -> Result<Option<Selection>> 
         }
         _ => {}
     }
-    Ok(Some(
-        Selection::new(args.fields.iter().cloned()).index(args.index.iter().cloned()),
-    ))
+    Ok(Some(Selection::new(fields).index(index)))
 }
 
 /// Lines that `--fields` could not seal field by field and that were sealed whole, counted by
