@@ -159,12 +159,14 @@ fn a_value_swapped_between_lines_or_fields_does_not_open() {
 fn edited_clear_fields_are_seen_and_reserialised_json_is_not_tampering() {
     let key = Key::generate().unwrap();
     let sealer = Sealer::new(key.clone());
-    let line = r#"{"level":"ERROR","user":"alice","amount":1e3,"msg":"caf\u00e9"}"#;
+    let line = r#"{"level":"ERROR","user":"alice","amount":1e3,"id":12345678901234567891,"msg":"caf\u00e9"}"#;
     let sealed = seal(&sealer, line, &Selection::new(["user"]));
     let mut opener = Opener::new(Keyring::from(key.clone()));
 
     for edited in [
         sealed.replace("ERROR", "DEBUG"),
+        // beyond a double's precision: still an edit (the canonical form keeps every digit)
+        sealed.replace("12345678901234567891", "12345678901234567890"),
         sealed.replace(r#""amount":1e3,"#, ""),
         sealed.replace("\"level\"", "\"lvl\""),
     ] {
@@ -278,7 +280,10 @@ fn lines_that_cannot_be_field_sealed_are_refused_and_take_no_number() {
             r#"{"user":"alice","msg":"see enclog:AAAAAAAAAAAA"}"#,
             "enclog:",
         ),
-        (r#"{"user":"alice","big":1e999}"#, "canonical"),
+        (
+            r#"{"user":"alice","big":1e99999999999999999999}"#,
+            "canonical",
+        ),
     ] {
         let mut out = Vec::new();
         let err = sealer

@@ -300,17 +300,18 @@ def check_v2(path):
 
 # --- Sealed fields (§11) ---------------------------------------------------------------------
 
-def es6_number(x):
-    """RFC 8785 §3.2.2.3: the double x as ECMAScript's Number.prototype.toString prints it."""
-    x = float(x)
-    if x != x or x in (float("inf"), float("-inf")):
-        raise ValueError("no canonical form")
-    if x == 0:
+def canonical_number(d):
+    """FORMAT.md §11.3: a number's exact decimal value, laid out as RFC 8785 §3.2.2.3 lays out a
+    double's shortest digits (ECMAScript's Number.prototype.toString)."""
+    sign, digits, exp = decimal.Decimal(d).as_tuple()
+    digits = "".join(map(str, digits)).lstrip("0")
+    if not digits:
         return "0"
-    sign, digits, exp = decimal.Decimal(repr(abs(x))).normalize().as_tuple()
-    digits = "".join(map(str, digits))
-    k, n = len(digits), len(digits) + exp  # x = 0.d1..dk * 10^n
-    out = "-" if x < 0 else ""
+    stripped = digits.rstrip("0")
+    exp += len(digits) - len(stripped)
+    digits = stripped
+    k, n = len(digits), len(digits) + exp  # value = 0.d1..dk * 10^n
+    out = "-" if sign else ""
     if k <= n <= 21:
         return out + digits + "0" * (n - k)
     if 0 < n <= 21:
@@ -322,7 +323,8 @@ def es6_number(x):
 
 
 def jcs(v):
-    """RFC 8785 canonical JSON of a value parsed by json.loads (keys unique, checked below)."""
+    """RFC 8785 canonical JSON of a value parsed by loads() (keys unique, checked below), numbers
+    in their exact decimal form."""
     if isinstance(v, dict):
         items = sorted(v.items(), key=lambda kv: kv[0].encode("utf-16-be"))
         return "{" + ",".join(jcs(k) + ":" + jcs(x) for k, x in items) + "}"
@@ -336,7 +338,12 @@ def jcs(v):
         return "false"
     if v is None:
         return "null"
-    return es6_number(v)
+    return canonical_number(v)
+
+
+def loads(text, **kw):
+    """json.loads keeping every number exact (as a Decimal)."""
+    return json.loads(text, parse_float=decimal.Decimal, parse_int=decimal.Decimal, **kw)
 
 
 def unique_keys(pairs):
@@ -354,7 +361,7 @@ def index_value(index_source_key, name, text):
 
 def index_text(value_json):
     """What an index is computed over: a string's characters, or any other value's canonical JSON."""
-    v = json.loads(value_json)
+    v = loads(value_json)
     return (v if isinstance(v, str) else jcs(v)).encode()
 
 
@@ -375,7 +382,7 @@ def seal_fields(sess, seq, syntax, line, values, index_key):
         pos = at + len(text)
     template += line[pos:]
     if syntax == "json":
-        obj = json.loads(template, object_pairs_hook=unique_keys)
+        obj = loads(template, object_pairs_hook=unique_keys)
         digest = hashlib.sha256(b"enclog-v2 clear json" + jcs(obj).encode()).digest()
         keys = list(json.loads(template, object_pairs_hook=lambda p: [k for k, _ in p]))
     else:
@@ -425,6 +432,9 @@ def fields_vectors():
          '{"n":1e3,"secret":[1,{"b":true,"a":null}],"note":"caf\\u00e9 \\"q\\""}',
          [("/n", "n", True, "1e3", None), ("/secret", "secret", False, '[1,{"b":true,"a":null}]', None)]),
         ("fields-json-none", "A", 7, "json", '{"msg":"nothing to seal"}', []),
+        ("fields-json-exact-numbers", "A", 9, "json",
+         '{"id":12345678901234567891,"ratio":0.1000000000000000055511151231257827,"big":1E400,"token":"t0k"}',
+         [("/token", "token", False, '"t0k"', None)]),
         ("fields-text", "A", 8, "text",
          '2026-12-06T12:00:00.000000Z  INFO app: paid user="alice@example.com" amount=12.5',
          [("user", "user", True, '"alice@example.com"', "alice@example.com")]),

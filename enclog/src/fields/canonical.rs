@@ -4,7 +4,6 @@
 //! (reorders keys, changes spacing or escapes, writes `1e3` as `1000`) leaves it unchanged.
 
 use std::cmp::Ordering;
-use std::io::Write as _;
 
 use super::json::{self, Doc, Kind};
 
@@ -13,15 +12,15 @@ use super::json::{self, Doc, Kind};
 pub(crate) enum NotCanonical {
     /// An object repeats a key (RFC 8785 §3.1 needs unique keys).
     DuplicateKey,
-    /// A number too large for a double (`1e400`).
-    Infinite,
+    /// A number whose exponent does not fit in 60 bits (`1e99999999999999999999`).
+    ExponentTooLarge,
 }
 
 impl std::fmt::Display for NotCanonical {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             NotCanonical::DuplicateKey => "an object repeats a key",
-            NotCanonical::Infinite => "a number is too large for a double",
+            NotCanonical::ExponentTooLarge => "a number's exponent is too large",
         })
     }
 }
@@ -129,100 +128,102 @@ fn utf16_cmp(a: &[u8], b: &[u8]) -> Ordering {
     units(a).cmp(units(b))
 }
 
-/// A JSON number's text in canonical form: the double it denotes, printed as ECMAScript's
-/// `Number.prototype.toString` does (RFC 8785 §3.2.2.3).
+/// A JSON number's text in canonical form (FORMAT.md §11.3): its exact decimal value, laid out
+/// as ECMAScript's `Number.prototype.toString` lays out a double's shortest digits (RFC 8785
+/// §3.2.2.3): `1e3`, `1000` and `1000.0` are `1000`, `12.50` is `12.5`, `1e-7` is `1e-7`, `1e21`
+/// is `1e+21`. For a number of up to 17 significant digits written in its shortest form this is
+/// RFC 8785's output; unlike RFC 8785, digits beyond a double's precision are kept, so an edit
+/// of a large integer's last digit changes the form (threat: a clear amount or id edited where
+/// a double cannot see it). The digits are streamed to `put`: no buffer, any length.
 pub(crate) fn write_number(raw: &[u8], put: &mut dyn FnMut(&[u8])) -> Result<(), NotCanonical> {
-    let text = std::str::from_utf8(raw).expect("the parser checked the number");
-    let v: f64 = text.parse().expect("the parser checked the number");
-    if !v.is_finite() {
-        return Err(NotCanonical::Infinite);
-    }
-    let mut buf = [0u8; 40];
-    let len = es6_number(v, &mut buf);
-    put(&buf[..len]);
-    Ok(())
-}
-
-/// ECMAScript's `Number.prototype.toString(v)` for a finite `v`, into `out`; returns the length.
-fn es6_number(v: f64, out: &mut [u8; 40]) -> usize {
-    if v == 0.0 {
-        out[0] = b'0';
-        return 1;
-    }
-    // Rust prints the shortest digits that read back as `v`; `{:e}` gives them with an
-    // exponent: `d[.ddd]e±x`.
-    let mut sci = [0u8; 40];
-    let mut cursor = &mut sci[..];
-    write!(cursor, "{:e}", v.abs()).expect("40 bytes hold any f64");
-    let written = 40 - cursor.len();
-    let sci = &sci[..written];
-    let e_at = sci.iter().position(|&b| b == b'e').expect("an exponent");
-    let mut digits = [0u8; 20];
-    let mut k = 0;
-    for &b in &sci[..e_at] {
-        if b != b'.' {
-            digits[k] = b;
-            k += 1;
+    let (negative, rest) = match raw.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, raw),
+    };
+    let mantissa_end = rest
+        .iter()
+        .position(|&b| b == b'e' || b == b'E')
+        .unwrap_or(rest.len());
+    let (mantissa, exp_text) = rest.split_at(mantissa_end);
+    let (int, frac) = match mantissa.iter().position(|&b| b == b'.') {
+        Some(dot) => (&mantissa[..dot], &mantissa[dot + 1..]),
+        None => (mantissa, &[][..]),
+    };
+    let exp: i64 = match exp_text.get(1..) {
+        None => 0,
+        Some(e) => std::str::from_utf8(e)
+            .expect("the parser checked the number")
+            .parse()
+            .map_err(|_| NotCanonical::ExponentTooLarge)?,
+    };
+    // value = 0.d1…dk × 10^n, with d the digits without leading or trailing zeros.
+    let digit = |i: usize| {
+        if i < int.len() {
+            int[i]
+        } else {
+            frac[i - int.len()]
         }
-    }
-    let exp: i32 = std::str::from_utf8(&sci[e_at + 1..])
-        .expect("ASCII")
-        .parse()
-        .expect("an integer exponent");
-    let n = exp + 1; // v = 0.d1…dk × 10^n
-    let k_i = k as i32;
-    let mut w = Writer { out, len: 0 };
-    if v < 0.0 {
-        w.push(b'-');
-    }
-    let digits = &digits[..k];
-    if k_i <= n && n <= 21 {
-        w.extend(digits);
-        for _ in 0..n - k_i {
-            w.push(b'0');
+    };
+    let total = int.len() + frac.len();
+    let Some(first) = (0..total).find(|&i| digit(i) != b'0') else {
+        put(b"0"); // zero, and minus zero
+        return Ok(());
+    };
+    let last = (0..total)
+        .rev()
+        .find(|&i| digit(i) != b'0')
+        .expect("a non-zero digit");
+    let k = i64::try_from(last - first + 1).map_err(|_| NotCanonical::ExponentTooLarge)?;
+    let n = (int.len() as i64 - first as i64)
+        .checked_add(exp)
+        .filter(|n| n.unsigned_abs() < 1 << 60)
+        .ok_or(NotCanonical::ExponentTooLarge)?;
+    let digits = |from: i64, to: i64, put: &mut dyn FnMut(&[u8])| {
+        for i in from..to {
+            put(&[digit(first + i as usize)]);
         }
+    };
+    let zeros = |count: i64, put: &mut dyn FnMut(&[u8])| {
+        for _ in 0..count {
+            put(b"0");
+        }
+    };
+    if negative {
+        put(b"-");
+    }
+    if k <= n && n <= 21 {
+        digits(0, k, put);
+        zeros(n - k, put);
     } else if 0 < n && n <= 21 {
-        w.extend(&digits[..n as usize]);
-        w.push(b'.');
-        w.extend(&digits[n as usize..]);
+        digits(0, n, put);
+        put(b".");
+        digits(n, k, put);
     } else if -6 < n && n <= 0 {
-        w.extend(b"0.");
-        for _ in 0..-n {
-            w.push(b'0');
-        }
-        w.extend(digits);
+        put(b"0.");
+        zeros(-n, put);
+        digits(0, k, put);
     } else {
-        w.push(digits[0]);
+        digits(0, 1, put);
         if k > 1 {
-            w.push(b'.');
-            w.extend(&digits[1..]);
+            put(b".");
+            digits(1, k, put);
         }
-        w.push(b'e');
         let e = n - 1;
-        w.push(if e < 0 { b'-' } else { b'+' });
-        let mut ebuf = [0u8; 4];
-        let mut c = &mut ebuf[..];
-        write!(c, "{}", e.unsigned_abs()).expect("4 bytes");
-        let elen = 4 - c.len();
-        w.extend(&ebuf[..elen]);
+        put(if e < 0 { b"e-" } else { b"e+" });
+        let mut buf = [0u8; 20];
+        let mut at = buf.len();
+        let mut v = e.unsigned_abs();
+        loop {
+            at -= 1;
+            buf[at] = b'0' + (v % 10) as u8;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        put(&buf[at..]);
     }
-    w.len
-}
-
-struct Writer<'a> {
-    out: &'a mut [u8; 40],
-    len: usize,
-}
-
-impl Writer<'_> {
-    fn push(&mut self, b: u8) {
-        self.out[self.len] = b;
-        self.len += 1;
-    }
-    fn extend(&mut self, bytes: &[u8]) {
-        self.out[self.len..self.len + bytes.len()].copy_from_slice(bytes);
-        self.len += bytes.len();
-    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -239,7 +240,8 @@ mod tests {
         Ok(String::from_utf8(out).unwrap())
     }
 
-    /// RFC 8785 §3.2.2.3's number table and Appendix B's samples.
+    /// RFC 8785 §3.2.2.3's layout (the samples of its Appendix B that are written in their
+    /// shortest form), and exact digits beyond a double's precision.
     #[test]
     fn numbers_print_as_ecmascript_does() {
         for (input, expected) in [
@@ -250,13 +252,22 @@ mod tests {
             ("1e3", "1000"),
             ("1E+21", "1e+21"),
             ("1e20", "100000000000000000000"),
-            ("123456789012345678901", "123456789012345680000"),
+            ("123456789012345678901", "123456789012345678901"),
+            ("1234567890123456789012", "1.234567890123456789012e+21"),
+            (
+                "0.1000000000000000055511151231257827",
+                "0.1000000000000000055511151231257827",
+            ),
+            ("1e400", "1e+400"),
+            ("-0.0e5", "0"),
             ("0.000001", "0.000001"),
             ("0.0000001", "1e-7"),
             ("1.7976931348623157e308", "1.7976931348623157e+308"),
             ("5e-324", "5e-324"),
-            ("9007199254740993", "9007199254740992"),
-            ("333333333.33333329", "333333333.3333333"),
+            ("9007199254740993", "9007199254740993"),
+            ("333333333.3333333", "333333333.3333333"),
+            ("100e-2", "1"),
+            ("0.5e1", "5"),
             ("1e23", "1e+23"),
             ("4.50", "4.5"),
             ("2e-3", "0.002"),
@@ -264,7 +275,10 @@ mod tests {
         ] {
             assert_eq!(canon(input).unwrap(), expected, "{input}");
         }
-        assert_eq!(canon("1e400"), Err(NotCanonical::Infinite));
+        assert_eq!(
+            canon("1e99999999999999999999"),
+            Err(NotCanonical::ExponentTooLarge)
+        );
     }
 
     #[test]
