@@ -28,14 +28,19 @@ use super::{Finding, FindingKind, Verifier};
 pub(super) type SessionKey = (KeyId, SessionId);
 
 /// What the chain walk remembers of the input.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(super) struct ChainWalk {
     /// A version 2 session was read: the first one starts the walk, whatever it names.
-    started: bool,
+    pub(super) started: bool,
+    /// The session that started the walk (a merge asks whether another input explains it).
+    pub(super) first: Option<SessionKey>,
     pub(super) sessions: HashMap<SessionKey, ChainSession>,
     pub(super) lineages: HashMap<LineageId, Top>,
     /// Sessions whose link names a session not read (yet), by the session they name.
-    waiting: HashMap<SessionKey, Vec<Waiting>>,
+    pub(super) waiting: HashMap<SessionKey, Vec<Waiting>>,
+    /// Close records of sessions whose first record was not read (yet): a merge gives them to
+    /// that session when another input holds it.
+    pub(super) orphan_closes: HashMap<SessionKey, Close>,
     /// Lines of version 1 and zato-enclog lines.
     pub(super) unchained: u64,
     /// Links naming a session whose first record is missing, so not checked.
@@ -43,7 +48,7 @@ pub(super) struct ChainWalk {
     /// The last version 2 line read (where a finding about the end of the input points).
     pub(super) last_at: Option<Loc>,
     /// Sessions read in format version 1: they have no link and no chain key.
-    v1_sessions: std::collections::HashSet<SessionKey>,
+    pub(super) v1_sessions: std::collections::HashSet<SessionKey>,
 }
 
 impl ChainWalk {
@@ -61,15 +66,17 @@ impl ChainWalk {
 }
 
 /// A version 2 session whose first record was read.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(super) struct ChainSession {
     pub(super) lineage: LineageId,
     pub(super) index: u64,
-    next_chain_key: ChainKey,
+    /// `None` once the session is settled (closed, its successor read and checked) and a saved
+    /// state pruned it: nothing honest links to it again.
+    pub(super) next_chain_key: Option<ChainKey>,
     pub(super) first_at: Loc,
     pub(super) close: Option<Close>,
     /// The session read as its successor (a branch is not one).
-    successor: Option<Successor>,
+    pub(super) successor: Option<Successor>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -80,15 +87,15 @@ pub(super) struct Close {
 }
 
 #[derive(Clone, Copy, Debug)]
-struct Successor {
-    session: SessionKey,
-    first_at: Loc,
+pub(super) struct Successor {
+    pub(super) session: SessionKey,
+    pub(super) first_at: Loc,
     /// What the successor's link says of this session's end (count, end tag), still to be
     /// checked against its close record.
-    expects: Option<(u64, [u8; 16])>,
+    pub(super) expects: Option<(u64, [u8; 16])>,
     /// The successor was read before this session's first record (reported as out of order):
     /// its coming before the close record is not interleaving.
-    early: bool,
+    pub(super) early: bool,
 }
 
 /// A lineage's highest index read, and the session holding it.
@@ -99,19 +106,24 @@ pub(super) struct Top {
 }
 
 /// A session whose link names a session not read (yet).
-#[derive(Debug)]
-struct Waiting {
-    session: SessionKey,
-    first_at: Loc,
-    link: Link,
+#[derive(Clone, Debug)]
+pub(super) struct Waiting {
+    pub(super) session: SessionKey,
+    pub(super) first_at: Loc,
+    pub(super) link: Link,
     /// What to report if the named session never comes.
-    verdict: Verdict,
+    pub(super) verdict: Verdict,
+    /// Its finding was reported by a checkpoint.
+    pub(super) reported: bool,
 }
 
 #[derive(Clone, Copy, Debug)]
-enum Verdict {
-    /// Nothing: the input's first session, a new chain allowed, or reported already.
+pub(super) enum Verdict {
+    /// Nothing: a new chain allowed, or reported already.
     Quiet,
+    /// Nothing: the session that started the walk (what it names is simply not in the input).
+    /// A merge asks again whether another input holds what it names.
+    First,
     /// The named session's lines were read, but not its first record (a `missing` finding of
     /// its own): the link is checked if that record comes later, else counted as unchecked.
     Headless,
@@ -174,6 +186,9 @@ impl Verifier {
             return;
         }
         let first = !std::mem::replace(&mut self.chain.started, true);
+        if first {
+            self.chain.first = Some(id);
+        }
         let top = self.chain.lineages.get(&link.lineage).copied();
         let (mut own, joins) = match link.from.prev() {
             None => self.root_starts(at, id, link, first, top),
@@ -242,7 +257,7 @@ impl Verifier {
             ChainSession {
                 lineage: link.lineage,
                 index: link.index,
-                next_chain_key: link.next_chain_key().clone(),
+                next_chain_key: Some(link.next_chain_key().clone()),
                 first_at: at,
                 close: None,
                 successor,
@@ -334,11 +349,12 @@ impl Verifier {
                     first_at: at,
                     link: link.clone(),
                     verdict: Verdict::Headless,
+                    reported: false,
                 });
                 return (None, true);
             }
             let (finding, verdict) = match top {
-                _ if first => (None, Verdict::Quiet),
+                _ if first => (None, Verdict::First),
                 Some(top) if link.index <= top.index => {
                     (Some(self.index_lower(at, id, link, top)), Verdict::Quiet)
                 }
@@ -361,12 +377,19 @@ impl Verifier {
                 first_at: at,
                 link: link.clone(),
                 verdict,
+                reported: false,
             });
             return (finding, true);
         };
-        if !link.authenticated_by(&p.next_chain_key) {
+        if let Some(key) = &p.next_chain_key
+            && !link.authenticated_by(key)
+        {
             return (Some(self.forged_mac(at, id, prev, p.first_at, role)), false);
         }
+        // A saved state prunes a settled session's chain key (closed, its successor read and
+        // checked): nothing honest links to it again but a forked child, whose link is then
+        // counted as unchecked; a second successor is reported as replayed below.
+        let unverifiable = p.next_chain_key.is_none();
         if let Some(why) = misfit(link, p.lineage, p.index) {
             return (
                 Some(self.forged_misfit(at, id, prev, p.first_at, role, &why)),
@@ -377,6 +400,7 @@ impl Verifier {
             .filter(|t| link.index <= t.index)
             .map(|t| self.index_lower(at, id, link, t));
         if branch {
+            self.chain.unchecked += u64::from(unverifiable);
             return (lower, true);
         }
         if let Some(other) = p.successor {
@@ -390,6 +414,7 @@ impl Verifier {
             return (Some(self.end_differs(at, id, prev, claim, close)), false);
         }
         let expects = if p.close.is_some() { None } else { claim };
+        self.chain.unchecked += u64::from(unverifiable);
         if let Some(p) = self.chain.sessions.get_mut(&prev) {
             p.successor = Some(Successor {
                 session: id,
@@ -404,17 +429,18 @@ impl Verifier {
     /// A session's close record: what its successor's link said of it is checked, and a
     /// successor read before it (but after its first record) means mixed lines.
     fn session_closes(&mut self, at: Loc, id: SessionKey, seq: u64, tag: [u8; 16]) {
-        let Some(s) = self.chain.sessions.get_mut(&id) else {
-            return;
-        };
-        if s.close.is_some() {
-            return;
-        }
         let close = Close {
             count: seq.saturating_add(1),
             tag,
             at,
         };
+        let Some(s) = self.chain.sessions.get_mut(&id) else {
+            self.chain.orphan_closes.entry(id).or_insert(close);
+            return;
+        };
+        if s.close.is_some() {
+            return;
+        }
         s.close = Some(close);
         let Some(successor) = s.successor.as_mut() else {
             return;
@@ -456,7 +482,7 @@ impl Verifier {
         for (prev, waiting) in &self.chain.waiting {
             // Links to a session read without its first record: counted as unchecked already.
             let waiting: Vec<&Waiting> = (waiting.iter())
-                .filter(|w| !matches!(w.verdict, Verdict::Headless))
+                .filter(|w| !matches!(w.verdict, Verdict::Headless) && !w.reported)
                 .collect();
             let Some(&w) = waiting.first() else {
                 continue;
@@ -484,7 +510,7 @@ impl Verifier {
             }
             for w in waiting {
                 match w.verdict {
-                    Verdict::Quiet | Verdict::Headless => {}
+                    Verdict::Quiet | Verdict::First | Verdict::Headless => {}
                     Verdict::Missing { count, after } => {
                         add(self.missing_sessions(w, *prev, count, after))
                     }
@@ -730,6 +756,10 @@ fn misfit(link: &Link, lineage: LineageId, index: u64) -> Option<String> {
         _ => None,
     }
 }
+
+mod merge;
+
+pub(super) use merge::shift;
 
 #[cfg(test)]
 mod tests;
