@@ -682,6 +682,7 @@ impl Verifier {
             }
         }
         let unchecked_links = self.chain.unchecked + self.chain_findings(add);
+        self.start_findings(add);
         if end == End::Final {
             self.anchor_findings(add);
         }
@@ -706,6 +707,9 @@ impl Verifier {
         }
         for waiting in self.chain.waiting.values_mut().flatten() {
             waiting.reported = true;
+        }
+        for session in self.chain.sessions.values_mut() {
+            session.start_reported |= session.starts_lineage;
         }
     }
 

@@ -19,4 +19,5 @@ mod rotation;
 mod setup;
 mod verify;
 mod verify_chain;
+mod verify_state;
 mod zato;

@@ -77,6 +77,11 @@ pub(super) struct ChainSession {
     pub(super) close: Option<Close>,
     /// The session read as its successor (a branch is not one).
     pub(super) successor: Option<Successor>,
+    /// A root of a lineage not seen before it: a new chain, unless its lineage is the one the
+    /// input starts with (or new chains are allowed).
+    pub(super) starts_lineage: bool,
+    /// Its new chain finding was reported by a checkpoint.
+    pub(super) start_reported: bool,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -119,11 +124,12 @@ pub(super) struct Waiting {
 
 #[derive(Clone, Copy, Debug)]
 pub(super) enum Verdict {
-    /// Nothing: a new chain allowed, or reported already.
+    /// Nothing: reported already (a lower index than its lineage's).
     Quiet,
-    /// Nothing: the session that started the walk (what it names is simply not in the input).
-    /// A merge asks again whether another input holds what it names.
-    First,
+    /// Nothing: the session starts what the input holds of its lineage, and that is no
+    /// finding (the input's first session, or new chains are allowed). A merge asks again,
+    /// over the sessions of every part.
+    Start,
     /// The named session's lines were read, but not its first record (a `missing` finding of
     /// its own): the link is checked if that record comes later, else counted as unchecked.
     Headless,
@@ -191,7 +197,7 @@ impl Verifier {
         }
         let top = self.chain.lineages.get(&link.lineage).copied();
         let (mut own, joins) = match link.from.prev() {
-            None => self.root_starts(at, id, link, first, top),
+            None => self.root_starts(at, id, link, top),
             Some(prev) => self.link_to(at, id, link, (prev.key_id, prev.session), first, top),
         };
 
@@ -252,6 +258,10 @@ impl Verifier {
                 },
             );
         }
+        let starts_lineage = matches!(link.from, LinkFrom::Root)
+            && link.index == 0
+            && top.is_none()
+            && early.is_empty();
         self.chain.sessions.insert(
             id,
             ChainSession {
@@ -261,6 +271,8 @@ impl Verifier {
                 first_at: at,
                 close: None,
                 successor,
+                starts_lineage,
+                start_reported: false,
             },
         );
         for finding in findings {
@@ -275,7 +287,6 @@ impl Verifier {
         at: Loc,
         id: SessionKey,
         link: &Link,
-        first: bool,
         top: Option<Top>,
     ) -> (Option<Finding>, bool) {
         if link.index != 0 {
@@ -290,25 +301,35 @@ impl Verifier {
                 false,
             );
         }
-        let finding = match top {
-            Some(top) => Some(self.index_lower(at, id, link, top)),
-            None if first || self.options.allow_new_chains => None,
-            None => Some(self.chain_finding(
-                FindingKind::NewChain,
-                at,
-                id,
-                None,
-                format!(
-                    "session {} starts a new lineage {} (a root) after the input's first session: \
-                     a writer restarted without its chain state, another writer logging to the \
-                     same file, or a session forged by someone who can seal lines but holds no \
-                     chain key (a holder of the recipient); if several writers share this log, \
-                     verify with new chains allowed (`--allow-new-chains`)",
-                    id.1, link.lineage
-                ),
-            )),
-        };
-        (finding, true)
+        // A root of a lineage not seen is a lineage start: whether it is a new chain depends on
+        // which lineage the input starts with, which a report decides (`start_findings`), so
+        // that parts of a log merged in any order agree.
+        (top.map(|top| self.index_lower(at, id, link, top)), true)
+    }
+
+    /// The lineage starts that are new chains: every root of a lineage not seen before it,
+    /// but the lineage the input starts with (unless new chains are allowed); `add` takes each.
+    pub(super) fn start_findings(&self, add: &mut impl FnMut(Finding)) {
+        if self.options.allow_new_chains {
+            return;
+        }
+        let first_lineage = (self.chain.first)
+            .and_then(|id| self.chain.sessions.get(&id))
+            .map(|s| s.lineage);
+        for (&id, s) in &self.chain.sessions {
+            if !s.starts_lineage || s.start_reported || Some(s.lineage) == first_lineage {
+                continue;
+            }
+            let message = format!(
+                "session {} starts a new lineage {} (a root) after the input's first session: a \
+                 writer restarted without its chain state, another writer logging to the same \
+                 file, or a session forged by someone who can seal lines but holds no chain key \
+                 (a holder of the recipient); if several writers share this log, verify with new \
+                 chains allowed (`--allow-new-chains`)",
+                id.1, s.lineage
+            );
+            add(self.chain_finding(FindingKind::NewChain, s.first_at, id, None, message));
+        }
     }
 
     /// A session naming `prev`: checked now if `prev` was read, else kept until it is.
@@ -354,7 +375,7 @@ impl Verifier {
                 return (None, true);
             }
             let (finding, verdict) = match top {
-                _ if first => (None, Verdict::First),
+                _ if first => (None, Verdict::Start),
                 Some(top) if link.index <= top.index => {
                     (Some(self.index_lower(at, id, link, top)), Verdict::Quiet)
                 }
@@ -369,7 +390,7 @@ impl Verifier {
                         after: top,
                     },
                 ),
-                None if self.options.allow_new_chains => (None, Verdict::Quiet),
+                None if self.options.allow_new_chains => (None, Verdict::Start),
                 None => (None, Verdict::NewChain),
             };
             self.chain.waiting.entry(prev).or_default().push(Waiting {
@@ -510,7 +531,7 @@ impl Verifier {
             }
             for w in waiting {
                 match w.verdict {
-                    Verdict::Quiet | Verdict::First | Verdict::Headless => {}
+                    Verdict::Quiet | Verdict::Start | Verdict::Headless => {}
                     Verdict::Missing { count, after } => {
                         add(self.missing_sessions(w, *prev, count, after))
                     }

@@ -9,30 +9,20 @@
 //! starts with or new chains are allowed. Which session is out of order, or interleaved, is
 //! not decided across parts: those findings are each part's own.
 
-use std::collections::HashSet;
-
 use crate::format::{LineageId, LinkFrom};
 
 use super::super::Verifier;
 use super::super::sequence::Loc;
-use super::{ChainWalk, FindingKind, SessionKey, Successor, Top, Verdict, Waiting};
+use super::{ChainWalk, SessionKey, Successor, Top, Verdict, Waiting};
 use super::{end_claim, misfit, role};
 
 impl Verifier {
     /// Adds `theirs` (another part's walk, its locations already in this verifier's files).
     pub(in crate::verify) fn merge_chain(&mut self, theirs: ChainWalk) {
-        let started_before = self.chain.started;
-        if !started_before {
+        if !self.chain.started {
             self.chain.started = theirs.started;
             self.chain.first = theirs.first;
         }
-        let known: HashSet<LineageId> = self.chain.lineages.keys().copied().collect();
-        // Their first session, if a root: it started their walk, so it was never asked whether
-        // it starts a new chain.
-        let their_root = theirs.first.filter(|&id| {
-            !(theirs.waiting.values().flatten()).any(|w| w.session == id)
-                && theirs.sessions.contains_key(&id)
-        });
         for (id, session) in theirs.sessions {
             // A session whose first record is in both parts is a copy: its lines are duplicates.
             self.chain.sessions.entry(id).or_insert(session);
@@ -74,24 +64,6 @@ impl Verifier {
             }
         }
 
-        if started_before
-            && let Some(id) = their_root
-            && let Some(session) = self.chain.sessions.get(&id)
-            && !known.contains(&session.lineage)
-            && !self.options.allow_new_chains
-        {
-            let message = format!(
-                "session {} starts a new lineage {} (a root), and the part of the log verified \
-                 before it in the merge does not hold that lineage: another writer's log, a \
-                 writer restarted without its chain state, or a session forged by someone who can \
-                 seal lines but holds no chain key; if several writers' logs are merged, verify \
-                 with new chains allowed (`--allow-new-chains`)",
-                id.1, session.lineage
-            );
-            let finding =
-                self.chain_finding(FindingKind::NewChain, session.first_at, id, None, message);
-            self.push_finding(finding);
-        }
         self.reconsider_waiting();
     }
 
@@ -225,8 +197,9 @@ impl Verifier {
                 count: (w.link.index - after.index - 1).max(1),
                 after,
             },
-            None if self.options.allow_new_chains => Verdict::Quiet,
-            None if first_lineage == Some(w.link.lineage) => Verdict::First,
+            None if self.options.allow_new_chains || first_lineage == Some(w.link.lineage) => {
+                Verdict::Start
+            }
             None => Verdict::NewChain,
         }
     }

@@ -322,6 +322,8 @@ impl Writer {
                 });
                 w.flag(s.early);
             });
+            self.flag(s.starts_lineage);
+            self.flag(s.start_reported);
         }
         let mut lineages: Vec<_> = c.lineages.iter().collect();
         lineages.sort_by_key(|(l, _)| l.0);
@@ -342,7 +344,7 @@ impl Writer {
                 self.bytes(&w.link.to_saved());
                 match w.verdict {
                     Verdict::Quiet => self.u(0),
-                    Verdict::First => self.u(1),
+                    Verdict::Start => self.u(1),
                     Verdict::Headless => self.u(2),
                     Verdict::Missing { count, after } => {
                         self.u(3);
@@ -523,6 +525,8 @@ impl Reader<'_> {
                         early: r.flag()?,
                     })
                 })?,
+                starts_lineage: self.flag()?,
+                start_reported: self.flag()?,
             };
             c.sessions.insert(id, session);
         }
@@ -540,7 +544,7 @@ impl Reader<'_> {
                 let link = Link::from_saved(self.bytes()?).map_err(|_| "a saved link")?;
                 let verdict = match self.u()? {
                     0 => Verdict::Quiet,
-                    1 => Verdict::First,
+                    1 => Verdict::Start,
                     2 => Verdict::Headless,
                     3 => Verdict::Missing {
                         count: self.u()?,
