@@ -641,6 +641,49 @@ impl Verifier {
         self.deliver(End::Final)
     }
 
+    /// The findings of the lines read that no other part of the log can change, for a run over
+    /// a part whose [`state`](Self::state) will be [merged](Self::merge) with the others':
+    /// damaged lines, plain text, lines and sessions out of order, copies within the part.
+    /// Missing lines and sessions, copies across parts, new chains and sessions left open are
+    /// the merge's to report (a part's first lines follow another part's last). Nothing is
+    /// marked as reported: the merge reports these too.
+    ///
+    /// ```
+    /// use enclog::{Key, Keyring, Opener, Sealer};
+    /// use enclog::verify::{FindingKind, Verifier};
+    /// let key = Key::generate()?;
+    /// let sealer = Sealer::new(key.clone());
+    /// let lines: Vec<_> = (0..4).map(|_| sealer.seal_line(b"event")).collect::<Result<_, _>>()?;
+    /// let part = [&lines[2][..], &lines[2][..], &lines[3][..]].concat(); // seq 2 twice
+    /// let mut verifier = Verifier::new();
+    /// verifier.observe_file("app.log", &part[..], &mut Opener::new(Keyring::from(key)))?;
+    /// let report = verifier.report_part();
+    /// assert_eq!(report.count(FindingKind::Duplicate), 1);
+    /// // Seq 0 and 1 may be in another part, and the session may be closed there.
+    /// assert_eq!(report.findings_total, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn report_part(&self) -> Report {
+        let mut findings = self.findings.clone();
+        let mut total = self.findings_total;
+        let mut counts = self.counts;
+        let mut add = |finding: Finding| {
+            total += 1;
+            counts[finding.kind.index()] += 1;
+            findings.push(finding);
+        };
+        if let Some(run) = &self.text_run {
+            add(self.text_run_finding(run));
+        }
+        for (&session, state) in &self.sessions {
+            if let Some(run) = &state.run {
+                add(self.run_finding(session, run));
+            }
+        }
+        // Links not checked yet may be by the merge: it counts them.
+        self.summary(findings, total, counts, 0)
+    }
+
     fn deliver(&mut self, end: End) -> Report {
         let mut pending = Vec::new();
         let unchecked_links = self.pending(end, &mut |finding| pending.push(finding));

@@ -15,3 +15,4 @@ mod roundtrip;
 mod tailf;
 mod verify;
 mod verify_chain;
+mod verify_state;
