@@ -6,7 +6,8 @@
 #   - rsyslog and logrotate (Debian packages) for the pipeline tests, with apt-get (as root, or
 #     through sudo);
 #   - a Python venv under target/ with the real zato-enclog 1.0.7 and `cryptography`
-#     (scripts/zato-venv.sh; the tests would create it on first use, this does it up front).
+#     (scripts/zato-venv.sh; the tests would create it on first use, this does it up front);
+#   - another with Dask distributed, for examples/verify_archive.py (scripts/dask-venv.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,6 +32,7 @@ if [ -n "$missing" ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
 scripts/zato-venv.sh >/dev/null
+scripts/dask-venv.sh >/dev/null
 
 cargo nextest run --workspace --no-fail-fast
 cargo test --workspace --doc

@@ -12,6 +12,7 @@ mod python_env;
 mod logrotate;
 mod rolling;
 mod rsyslog;
+mod verify_archive;
 mod wrappers;
 mod zato;
 
