@@ -65,6 +65,55 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! # A log in runs, and in parts
+//!
+//! A log too big for one run is verified run by run: a cron job reads what was added since its
+//! last run, and a saved [`VerifyState`] carries the rest (each session's numbers read, its
+//! gaps, the chain's ends; not the lines). [`Verifier::observe_file`] knows a file verified
+//! before again by its first bytes, under any name (logrotate's `app.log.1`, `app.log.2.gz`),
+//! and reads only the lines added since; [`Verifier::checkpoint`] reports what a run found
+//! (sessions still open wait for a final run: [`Verifier::checkpoint_final`]);
+//! [`Verifier::state`] and [`Verifier::resume`] carry the verifier to the next run. The runs
+//! report together what one run over every file reports, a line deleted where two runs meet
+//! included.
+//!
+//! A log too big for one machine is verified in parts (shards), each saved with
+//! [`Verifier::state`] and [`Verifier::merge`]d on one machine. Missing lines, duplicates,
+//! unclosed sessions and chain findings (missing sessions, forged links, replayed chains, new
+//! chains) depend only on which lines the parts hold, so the merge gives them as one run over
+//! all the files would, in any order of the parts (merging is associative and commutative for
+//! them). Findings of order — lines or sessions out of order, sessions interleaved — need the
+//! lines in reading order, so each part finds its own and the merge adds none across parts; so
+//! do the findings of single lines (damaged, plain, under an unknown key).
+//!
+//! ```
+//! use enclog::{Key, Keyring, Opener, Sealer};
+//! use enclog::verify::{FindingKind, StateKey, Verifier, VerifyOptions, VerifyState};
+//! let key = Key::generate()?;
+//! let sealer = Sealer::new(key.clone());
+//! let mut log = sealer.seal_line(b"before the rotation")?;
+//! let ring = Keyring::from(key.clone());
+//! let mut opener = Opener::new(ring.clone());
+//! let live = VerifyOptions::default().allow_open_sessions(true);
+//!
+//! // 01:00: the cron job verifies app.log and saves its state.
+//! let mut verifier = Verifier::with_options(live.clone());
+//! verifier.observe_file("app.log", &log[..], &mut opener)?;
+//! assert!(verifier.checkpoint().is_clean());
+//! let saved = verifier.state().seal(&StateKey::from_key(&key));
+//!
+//! // The writer goes on; logrotate renames app.log to app.log.1.
+//! sealer.seal_to(None, b"after", &mut log)?;
+//! sealer.close_to(&mut log)?;
+//!
+//! // 02:00: only the two new lines of app.log.1 are read; the writer is gone: a final run.
+//! let mut verifier = Verifier::resume(VerifyState::open(&saved, &ring)?, live);
+//! let read = verifier.observe_file("app.log.1", &log[..], &mut opener)?;
+//! assert_eq!((read.lines_skipped, read.lines_read), (1, 2));
+//! assert!(verifier.checkpoint_final().is_clean());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! Memory stays bounded: per session the verifier keeps the gaps still open (one entry per
 //! anomaly, not per line), what the chain walk needs (its lineage, index, chain key, close
 //! record and successor), plus a fixed-size window of recent lines used to name the first

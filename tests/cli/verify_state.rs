@@ -321,3 +321,26 @@ fn a_state_key_lets_the_merge_run_without_the_logs_keys() {
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("give that key"), "{}", r.stderr);
 }
+
+/// Threat: lines deleted from a file's end after a run verified them (a later run reads only
+/// what was added, so it must notice the file is shorter).
+#[test]
+fn a_file_cut_after_it_was_verified_is_reported() {
+    let env = Env::new();
+    let lines = rotating(&env, 6); // 8 lines
+    let log = env.write("app.log", &lines.concat());
+    let state = state(&env);
+    let (code, ..) = verify(&env, &["--state", &state], &[&log]);
+    assert_eq!(code, 0);
+    std::fs::write(&log, lines[..5].concat()).unwrap();
+    let (code, findings, _, _) = verify(&env, &["--state", &state], &[&log]);
+    assert_eq!(code, 1);
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    assert!(
+        findings[0].starts_with(&format!(
+            "{}:8: truncated or altered line: the file is shorter than when it was verified",
+            log.display()
+        )),
+        "{findings:#?}"
+    );
+}

@@ -29,6 +29,11 @@ pub(super) struct FileMark {
     pub(super) prefix_len: u32,
     /// SHA-256 of those bytes.
     pub(super) prefix_hash: [u8; 32],
+    /// How long its first line is (its newline included), when that line holds an enclog
+    /// token (unique: a random session, a MAC) and is within the first 4 KiB; else 0.
+    pub(super) head_len: u32,
+    /// SHA-256 of that line: a file cut shorter than `prefix_len` is still known by it.
+    pub(super) head_hash: [u8; 32],
     /// Bytes verified, from the start: whole lines only.
     pub(super) bytes: u64,
     /// Lines verified.
@@ -115,11 +120,12 @@ impl Verifier {
         (&mut reader).take(PREFIX as u64).read_to_end(&mut prefix)?;
         let mut progress = FileProgress::default();
         let (file, skip) = match self.recognise(&prefix) {
-            Some(index) => {
+            Some((index, shrunk)) => {
                 let i = index as usize;
                 let mark = self.marks[i].clone().expect("a recognised file has a mark");
                 let old = std::mem::replace(&mut self.files[i], Arc::from(label));
                 progress.known_as = Some(old);
+                progress.shrunk = shrunk;
                 (index, mark)
             }
             None => {
@@ -128,6 +134,8 @@ impl Verifier {
                 let mark = FileMark {
                     prefix_len: 0,
                     prefix_hash: [0; 32],
+                    head_len: 0,
+                    head_hash: [0; 32],
                     bytes: 0,
                     lines: 0,
                 };
@@ -139,7 +147,11 @@ impl Verifier {
         self.current_file = file;
 
         let mut source = io::Cursor::new(prefix.clone()).chain(reader);
-        let skipped = io::copy(&mut (&mut source).take(skip.bytes), &mut io::sink())?;
+        let skipped = if progress.shrunk {
+            prefix.len() as u64
+        } else {
+            io::copy(&mut (&mut source).take(skip.bytes), &mut io::sink())?
+        };
         if skipped < skip.bytes {
             // Threat: lines deleted from the end of a file after a run verified them.
             progress.shrunk = true;
@@ -206,9 +218,18 @@ impl Verifier {
         let covered = prefix
             .len()
             .min(usize::try_from(bytes).unwrap_or(usize::MAX));
+        let head = &prefix[..covered];
+        let head_len = match memchr::memchr(b'\n', head) {
+            Some(end) if memchr::memmem::find(&head[..end], crate::format::MARKER).is_some() => {
+                end + 1
+            }
+            _ => 0,
+        };
         let mark = FileMark {
             prefix_len: covered as u32,
-            prefix_hash: sha256(&prefix[..covered]),
+            prefix_hash: sha256(head),
+            head_len: head_len as u32,
+            head_hash: sha256(&head[..head_len]),
             bytes,
             lines: skip.lines + progress.lines_read,
         };
@@ -217,23 +238,34 @@ impl Verifier {
     }
 
     /// The file, among those verified by earlier runs and not read by this one, whose first
-    /// bytes `prefix` begins with (the one verified furthest, if several).
-    fn recognise(&self, prefix: &[u8]) -> Option<u32> {
-        let mut best: Option<(u32, u64)> = None;
+    /// bytes `prefix` begins with (the one verified furthest, if several); and whether it is
+    /// known only by its first line, being now shorter than the bytes that named it (it was
+    /// cut).
+    fn recognise(&self, prefix: &[u8]) -> Option<(u32, bool)> {
+        let mut best: Option<(u32, u64, bool)> = None;
         for (i, mark) in self.marks.iter().enumerate() {
             let Some(mark) = mark else { continue };
             let index = u32::try_from(i).ok()?;
-            let len = mark.prefix_len as usize;
-            if self.read_here.contains(&index) || len == 0 || len > prefix.len() {
+            let (len, head) = (mark.prefix_len as usize, mark.head_len as usize);
+            if self.read_here.contains(&index) || len == 0 {
                 continue;
             }
-            if sha256(&prefix[..len]) == mark.prefix_hash
-                && best.is_none_or(|(_, bytes)| mark.bytes > bytes)
+            let shrunk = if len <= prefix.len() {
+                if sha256(&prefix[..len]) != mark.prefix_hash {
+                    continue;
+                }
+                false
+            } else if head > 0 && head <= prefix.len() && sha256(&prefix[..head]) == mark.head_hash
             {
-                best = Some((index, mark.bytes));
+                true
+            } else {
+                continue;
+            };
+            if best.is_none_or(|(_, bytes, _)| mark.bytes > bytes) {
+                best = Some((index, mark.bytes, shrunk));
             }
         }
-        best.map(|(index, _)| index)
+        best.map(|(index, _, shrunk)| (index, shrunk))
     }
 
     fn set_mark(&mut self, file: u32, mark: Option<FileMark>) {

@@ -1,38 +1,6 @@
-//! A verifier's saved state ([`VerifyState`]): how a log too big for one run, or for one
-//! machine, is verified in parts.
-//!
-//! # What it holds
-//!
-//! Not the lines. Per file read: its name, a SHA-256 of its first bytes (up to 4 KiB) and how
-//! many bytes and lines were verified. Per session: its key id, which sequence numbers were
-//! read as ranges with the file and lines that hold each range's ends, the gaps still open,
-//! where its close record is. Per session of format version 2: its lineage and index, where its
-//! first record is, its close record's count and tag, its successor, and its next chain key
-//! until the session is **settled** (closed, its successor read and checked): then the key is
-//! dropped ("pruned"), and a session that names it later is a second successor. Per lineage:
-//! its highest index. The links that name a session not read yet. The findings still to be
-//! reported, and the counts of lines read, when the state is saved for a merge. Nothing of
-//! an event's content, and no key: a few hundred bytes per session, whatever its length.
-//!
-//! # Sealed with a reader's key
-//!
-//! Whoever can edit the state can hide a deletion (mark a gap as read, or a session as seen),
-//! and it holds chain keys. So the state is encrypted and authenticated with XChaCha20-like
-//! ChaCha20-Poly1305 under a key derived from a key of the verifier's keyring (a symmetric key,
-//! or an identity in the recipient mode; [`StateKey`]), and written 0600. A state edited by
-//! hand, damaged, or sealed under another key of the same id fails to open
-//! ([`StateError::Unauthenticated`]): start again from the whole log.
-//!
-//! ```text
-//! file     = "ENCLOG-VERIFY-STATE\n" ‖ version (1) ‖ key-id[4] ‖ salt[16] ‖ sealed ‖ tag[16]
-//! file-key = HMAC-SHA256(HMAC-SHA256(secret, "enclog verify state 1"), salt)
-//! sealed   = ChaCha20-Poly1305(file-key, nonce = 0¹², aad = everything before `sealed`)
-//! ```
-//!
-//! `secret` is the 32 bytes of the symmetric key or of the identity; `salt` is random per save,
-//! so each save has its own key and the zero nonce is never reused. What is sealed is this
-//! version's own encoding of the fields above; a state of another version is refused
-//! ([`StateError::Version`]) and the log verified again whole.
+//! A verifier's saved state ([`VerifyState`]), its key ([`StateKey`]) and its file: how a log
+//! too big for one run, or for one machine, is verified in parts. `VerifyState`'s
+//! documentation says what it holds and how it is sealed.
 
 mod codec;
 
@@ -57,8 +25,42 @@ const HEADER_LEN: usize = MAGIC.len() + 1 + 4 + SALT_LEN;
 const MAX_STATE: u64 = 1 << 30;
 
 /// A verifier's saved state: what it has verified of a log, to go on later
-/// ([`Verifier::resume`]) or to be merged with the states of other parts of the log
-/// ([`Verifier::merge`]). See [the module](self) for what it holds and how it is sealed.
+/// ([`Verifier::resume`]: a cron job, run by run) or to be merged with the states of other
+/// parts of the log ([`Verifier::merge`]: shards verified on other machines).
+///
+/// # What it holds
+///
+/// Not the lines. Per file read: its name, a SHA-256 of its first bytes (up to 4 KiB) and how
+/// many bytes and lines were verified ([`Verifier::observe_file`] knows the file again by
+/// them, under any name). Per session: its key id, the sequence numbers read as ranges, each
+/// with its file and the lines of its ends, the gaps still open, where its close record is,
+/// and whether a finding about it was reported. Per session of format version 2: its lineage
+/// and index, where its first record is, its close record's count and tag, its successor, and
+/// its next chain key until the session is **settled** (closed, its successor read and its link
+/// checked): then the key is dropped, and a session that names it later is reported as a
+/// second successor without its MAC checked. Per lineage: its highest index. The links that
+/// name a session not read yet (to check when it comes, here or in another part). The findings
+/// not reported yet and the counts of lines, for a merge. About 140 bytes per settled session
+/// (10,000 sessions of 3 events: 1.4 MB), a few hundred bytes for one session of any length.
+///
+/// # Sealed with a reader's key
+///
+/// Whoever can edit the state can hide a deletion (a gap marked as read, a session as seen),
+/// and it holds chain keys. So it is encrypted and authenticated, under a key derived from a key
+/// of the verifier's keyring ([`StateKey`]), and written 0600:
+///
+/// ```text
+/// file     = "ENCLOG-VERIFY-STATE\n" ‖ version (1) ‖ key-id[4] ‖ salt[16] ‖ sealed ‖ tag[16]
+/// file-key = HMAC-SHA256(HMAC-SHA256(secret, "enclog verify state 1"), salt)
+/// sealed   = ChaCha20-Poly1305(file-key, nonce = 0¹², aad = everything before `sealed`)
+/// ```
+///
+/// `secret` is the 32 bytes of the symmetric key, or of the identity; the salt is random per
+/// save, so each save has a key of its own and the zero nonce is never reused. What is sealed is
+/// this version's encoding of the fields above (LEB128 numbers and length-prefixed fields). A
+/// state edited by hand, damaged, or sealed under another key of the same id does not open
+/// ([`StateError::Unauthenticated`]); one of another version is refused
+/// ([`StateError::Version`]): then verify the whole log again, without it.
 ///
 /// ```
 /// use enclog::{Key, Keyring, Sealer};
@@ -94,7 +96,7 @@ pub struct VerifyState {
 }
 
 impl VerifyState {
-    /// The state sealed under `key` (see [the module](self)), as the bytes of a state file.
+    /// The state sealed under `key` (see [`VerifyState`]), as the bytes of a state file.
     ///
     /// ```
     /// use enclog::Key;

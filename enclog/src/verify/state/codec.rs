@@ -35,6 +35,8 @@ pub(super) fn encode(v: &Verifier) -> Zeroizing<Vec<u8>> {
                 w.flag(true);
                 w.u(u64::from(mark.prefix_len));
                 w.raw(&mark.prefix_hash);
+                w.u(u64::from(mark.head_len));
+                w.raw(&mark.head_hash);
                 w.u(mark.bytes);
                 w.u(mark.lines);
             }
@@ -122,6 +124,8 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Verifier> {
             Some(FileMark {
                 prefix_len: u32::try_from(r.u()?).map_err(|_| "a prefix length")?,
                 prefix_hash: r.raw()?,
+                head_len: u32::try_from(r.u()?).map_err(|_| "a line length")?,
+                head_hash: r.raw()?,
                 bytes: r.u()?,
                 lines: r.u()?,
             })
