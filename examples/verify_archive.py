@@ -15,10 +15,10 @@ then merges the states with ``enclog verify --merge-state`` and prints the repor
 one run over every file would give (a line or whole session deleted where two shards meet
 included), each naming its file and line.
 
-The states are sealed with ``--state-key``, a key made for this (``enclog genkey -o
+The states are sealed with ``--state-key-file``, a key made for this (``enclog genkey -o
 verify.key``): every worker and the merging client hold it, and the client needs no host's key.
 
-    python3 examples/verify_archive.py --keys keys/ --state-key verify.key archive/
+    python3 examples/verify_archive.py --keys keys/ --state-key-file verify.key archive/
 
 ``--scheduler tcp://HOST:8786`` uses a running Dask cluster; by default a LocalCluster of two
 worker processes stands in for the machines. Exit status: the merge's (0 clean, 1 findings,
@@ -65,7 +65,7 @@ def verify_shard(enclog, archive, key, state_key, files, options):
     with tempfile.TemporaryDirectory() as work:
         state = os.path.join(work, "shard.state")
         done = subprocess.run(
-            [enclog, "verify", "--key-file", key, "--state-key", state_key,
+            [enclog, "verify", "--key-file", key, "--state-key-file", state_key,
              "--save-state", state, *options, *files],
             cwd=archive, capture_output=True, text=True,
         )
@@ -79,7 +79,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("archive", help="a folder with one folder of rotated files per host")
     parser.add_argument("--keys", required=True, help="a folder with HOST.key per host")
-    parser.add_argument("--state-key", required=True,
+    parser.add_argument("--state-key-file", required=True,
                         help="the key sealing the shards' states (enclog genkey -o FILE)")
     parser.add_argument("--enclog", default="enclog", help="the enclog command")
     parser.add_argument("--files-per-shard", type=int, default=2)
@@ -89,7 +89,7 @@ def main():
 
     archive = os.path.abspath(args.archive)
     keys = os.path.abspath(args.keys)
-    state_key = os.path.abspath(args.state_key)
+    state_key = os.path.abspath(args.state_key_file)
     # Each host is a writer of its own: several chains are expected.
     options = ["--allow-new-chains"]
     work = shards(archive, keys, args.files_per_shard)
@@ -121,7 +121,7 @@ def main():
             states.append(path)
         output = ["--output", "json"] if args.json else []
         merged = subprocess.run(
-            [args.enclog, "verify", "--state-key", state_key, *options, *output,
+            [args.enclog, "verify", "--state-key-file", state_key, *options, *output,
              "--merge-state", *states],
             cwd=archive, capture_output=True, text=True,
         )

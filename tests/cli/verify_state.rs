@@ -296,7 +296,7 @@ fn a_state_key_lets_the_merge_run_without_the_logs_keys() {
     let r = run(
         env.cmd(&["verify", "--save-state"])
             .arg(&shard)
-            .arg("--state-key")
+            .arg("--state-key-file")
             .arg(&state_key)
             .arg(&log),
         b"",
@@ -304,7 +304,7 @@ fn a_state_key_lets_the_merge_run_without_the_logs_keys() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     // No --key-file: the state key alone opens the state.
     let r = run(
-        enclog(["verify", "--state-key"])
+        enclog(["verify", "--state-key-file"])
             .arg(&state_key)
             .arg("--merge-state")
             .arg(&shard),

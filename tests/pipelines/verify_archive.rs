@@ -100,7 +100,7 @@ fn dask_workers_verify_shards_and_the_merge_finds_the_session_deleted_between_tw
         ])
         .arg("--keys")
         .arg(dir.path().join("keys"))
-        .arg("--state-key")
+        .arg("--state-key-file")
         .arg(dir.path().join("verify.key"))
         .arg(dir.path().join("archive"))
         .output()

@@ -44,14 +44,14 @@ format version 1 are counted as unchained.
 A log too big for one run, or for one machine, is verified in parts:
   enclog verify --state app.verify --key-file app.key app.log.1 app.log   # cron
   enclog verify --save-state web1.state --key-file web1.key web1/*   # a shard
-  enclog verify --merge-state web1.state db1.state --state-key verify.key
+  enclog verify --merge-state web1.state db1.state --state-key-file verify.key
 --state FILE carries the verification from run to run: files verified before
 are known again under any name (logrotate's app.log.1, app.log.2.gz) and only
 lines added since are read; sessions still open are left to the next run,
 unless --final. --save-state writes a shard's state; --merge-state merges
 shards' states and reports what one run over all their files would (lines
 and sessions out of order are each shard's own findings). States are sealed
-with a key of the keyring, or --state-key FILE: a state edited by hand is
+with a key of the keyring, or --state-key-file FILE: a state edited by hand is
 refused.
 
 Exit status: 0 clean; 1 problems found; 2 usage, I/O or key error.")]
@@ -118,7 +118,7 @@ struct StateArgs {
     /// The key (or identity) file whose derived key seals and opens states; default: the key
     /// that sealed the state read, else the first key (or identity) given. A key made for
     /// this (`enclog genkey`) lets a merging machine do without the logs' keys.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long = "state-key-file", value_name = "FILE")]
     state_key: Option<PathBuf>,
 }
 
@@ -128,7 +128,7 @@ pub(crate) fn run(args: VerifyArgs) -> Result<Status> {
     let state_ring = match &args.state.state_key {
         Some(path) => {
             let mut ring = Keyring::new();
-            ring.add_file(path).context("--state-key")?;
+            ring.add_file(path).context("--state-key-file")?;
             Some(ring)
         }
         None => None,
@@ -213,7 +213,7 @@ fn options(args: &VerifyArgs) -> Result<VerifyOptions> {
 
 /// `enclog verify --merge-state STATE…`: the shards' states merged, reported as one run.
 fn merge(args: &VerifyArgs, options: VerifyOptions, state_ring: Option<Keyring>) -> Result<Status> {
-    // With --state-key, the states open without the logs' keys: those are needed only if given.
+    // With --state-key-file, the states open without the logs' keys: needed only if given.
     let keyring = if state_ring.is_none() || args.keys.given() {
         keys::load_keyring(&args.keys)?.keyring
     } else {
@@ -242,16 +242,16 @@ fn merge(args: &VerifyArgs, options: VerifyOptions, state_ring: Option<Keyring>)
     print(args, &verifier.report(), 0, &notes)
 }
 
-/// `keyring` with the `--state-key` file's key added, if one was given: what states open with.
+/// `keyring` with the `--state-key-file` file's key added, if one was given: what states open with.
 fn with_state_key(keyring: &Keyring, state_key: Option<&std::path::Path>) -> Result<Keyring> {
     let mut ring = keyring.clone();
     if let Some(path) = state_key {
-        ring.add_file(path).context("--state-key")?;
+        ring.add_file(path).context("--state-key-file")?;
     }
     Ok(ring)
 }
 
-/// The key that seals the state: `--state-key`'s, else the one the state was sealed with (when
+/// The key that seals the state: `--state-key-file`'s, else the one the state was sealed with (when
 /// given), else the first key or identity given.
 fn state_key(
     keyring: &Keyring,
@@ -260,13 +260,13 @@ fn state_key(
 ) -> Result<StateKey> {
     if let Some(ring) = state_ring {
         return StateKey::from_keyring(ring, None)
-            .context("--state-key: the file holds a zato-enclog key; give an enclog key or identity (`enclog genkey`)");
+            .context("--state-key-file: the file holds a zato-enclog key; give an enclog key or identity (`enclog genkey`)");
     }
     match StateKey::from_keyring(keyring, prefer) {
         Some(key) => Ok(key),
         None => bail!(
             "no enclog key or identity to seal the verify state with (zato-enclog keys cannot): \
-             give one with --state-key FILE (`enclog genkey -o FILE` makes one)"
+             give one with --state-key-file FILE (`enclog genkey -o FILE` makes one)"
         ),
     }
 }
