@@ -43,7 +43,8 @@ format version 1 are counted as unchained.
 
 A log too big for one run, or for one machine, is verified in parts:
   enclog verify --state app.verify --key-file app.key app.log.1 app.log   # cron
-  enclog verify --save-state web1.state --key-file web1.key web1/*   # a shard
+  enclog verify --save-state web1.state --state-key-file verify.key \\
+      --key-file web1.key web1/app.log.1 web1/app.log                # a shard
   enclog verify --merge-state web1.state db1.state --state-key-file verify.key
 --state FILE carries the verification from run to run: files verified before
 are known again under any name (logrotate's app.log.1, app.log.2.gz) and only
