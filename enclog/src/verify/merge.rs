@@ -165,7 +165,7 @@ impl Verifier {
             (a, b) => a.or(b),
         };
         if let Some((close_seq, close_at)) = close {
-            let after = self.after_close(id, &mut mine.ranges, close_seq, close_at);
+            let after = after_close(&mut mine.ranges, close_seq);
             for range in after {
                 let related = self.location(close_at);
                 let message = format!(
@@ -223,34 +223,28 @@ impl Verifier {
             },
         );
     }
+}
 
-    /// Takes out of `ranges` the numbers above the close record's, whose part of the log did not
-    /// know that record.
-    fn after_close(
-        &self,
-        _id: crate::format::SessionId,
-        ranges: &mut SeqRanges,
-        close_seq: u64,
-        _close_at: Loc,
-    ) -> Vec<SeqRange> {
-        let Some(first_after) = close_seq.checked_add(1) else {
-            return Vec::new();
-        };
-        let mut after = Vec::new();
-        let mut kept = Vec::with_capacity(ranges.ranges.len());
-        for range in ranges.ranges.drain(..) {
-            if range.end < first_after {
-                kept.push(range);
-            } else if range.start >= first_after {
-                after.push(range);
-            } else {
-                kept.push(range.part(range.start, close_seq));
-                after.push(range.part(first_after, range.end));
-            }
+/// Takes out of `ranges` the numbers above the close record's (`close_seq`), which a part
+/// that did not know that record read.
+fn after_close(ranges: &mut SeqRanges, close_seq: u64) -> Vec<SeqRange> {
+    let Some(first_after) = close_seq.checked_add(1) else {
+        return Vec::new();
+    };
+    let mut after = Vec::new();
+    let mut kept = Vec::with_capacity(ranges.ranges.len());
+    for range in ranges.ranges.drain(..) {
+        if range.end < first_after {
+            kept.push(range);
+        } else if range.start >= first_after {
+            after.push(range);
+        } else {
+            kept.push(range.part(range.start, close_seq));
+            after.push(range.part(first_after, range.end));
         }
-        ranges.ranges = kept;
-        after
     }
+    ranges.ranges = kept;
+    after
 }
 
 /// Moves a part's session to this verifier's file indexes.
