@@ -260,8 +260,10 @@ fn state_key(
     prefer: Option<enclog::key::KeyId>,
 ) -> Result<StateKey> {
     if let Some(ring) = state_ring {
-        return StateKey::from_keyring(ring, None)
-            .context("--state-key-file: the file holds a zato-enclog key; give an enclog key or identity (`enclog genkey`)");
+        return StateKey::from_keyring(ring, None).context(
+            "--state-key-file: the file holds a zato-enclog key; give an enclog key or \
+                 identity (`enclog genkey`)",
+        );
     }
     match StateKey::from_keyring(keyring, prefer) {
         Some(key) => Ok(key),

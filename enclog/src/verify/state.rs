@@ -50,7 +50,8 @@ const MAX_STATE: u64 = 1 << 30;
 /// of the verifier's keyring ([`StateKey`]), and written 0600:
 ///
 /// ```text
-/// file     = "ENCLOG-VERIFY-STATE\n" ‖ version (1) ‖ key-id[4] ‖ salt[16] ‖ sealed ‖ tag[16]
+/// file     = "ENCLOG-VERIFY-STATE\n" ‖ version (1) ‖ key-id[4] ‖ salt[16]
+///            ‖ sealed ‖ tag[16]
 /// file-key = HMAC-SHA256(HMAC-SHA256(secret, "enclog verify state 1"), salt)
 /// sealed   = ChaCha20-Poly1305(file-key, nonce = 0¹², aad = everything before `sealed`)
 /// ```
