@@ -8,7 +8,8 @@
 #   - a Python venv under target/ with the real zato-enclog 1.0.7 and `cryptography`
 #     (scripts/zato-venv.sh; the tests would create it on first use, this does it up front);
 #   - a Python venv under target/ with DuckDB, the query engine of the field-sealed log
-#     pipeline test (scripts/duckdb-venv.sh; likewise).
+#     pipeline test (scripts/duckdb-venv.sh; likewise);
+#   - another with Dask distributed, for examples/verify_archive.py (scripts/dask-venv.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,6 +35,7 @@ if [ -n "$missing" ]; then
 fi
 scripts/zato-venv.sh >/dev/null
 scripts/duckdb-venv.sh >/dev/null
+scripts/dask-venv.sh >/dev/null
 
 cargo nextest run --workspace --no-fail-fast
 cargo test --workspace --doc

@@ -1,6 +1,7 @@
 //! The Python environments of the tests, each a venv created once under target/ by a script
-//! of scripts/: the real zato-enclog 1.0.7 and `cryptography` (`scripts/zato-venv.sh`), and
-//! DuckDB (`scripts/duckdb-venv.sh`). Shared by the test binaries through `#[path]`.
+//! of scripts/: the real zato-enclog 1.0.7 and `cryptography` (`scripts/zato-venv.sh`), DuckDB
+//! (`scripts/duckdb-venv.sh`), and Dask distributed for `examples/verify_archive.py`
+//! (`scripts/dask-venv.sh`). Shared by the test binaries through `#[path]`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -8,6 +9,7 @@ use std::process::Command;
 /// The zato venv's python: `ENCLOG_ZATO_PYTHON` if set, else the one `scripts/zato-venv.sh`
 /// creates (once, under target/) from PyPI. A failure to create it fails the test: it must
 /// run in CI.
+#[allow(dead_code)] // not every test binary uses every venv
 pub(crate) fn zato_python() -> PathBuf {
     venv_python(
         "ENCLOG_ZATO_PYTHON",
@@ -24,6 +26,17 @@ pub(crate) fn duckdb_python() -> PathBuf {
         "ENCLOG_DUCKDB_PYTHON",
         "duckdb-venv.sh",
         "it installs duckdb from PyPI into target/duckdb-venv",
+    )
+}
+
+/// The python of the venv with Dask distributed: `ENCLOG_DASK_PYTHON` if set, else the one
+/// `scripts/dask-venv.sh` creates (once, under target/) from PyPI.
+#[allow(dead_code)] // only the pipeline tests run Dask
+pub(crate) fn dask_python() -> PathBuf {
+    venv_python(
+        "ENCLOG_DASK_PYTHON",
+        "dask-venv.sh",
+        "it installs dask[distributed] from PyPI into target/dask-venv",
     )
 }
 

@@ -16,3 +16,4 @@ mod roundtrip;
 mod tailf;
 mod verify;
 mod verify_chain;
+mod verify_state;

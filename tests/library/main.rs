@@ -20,4 +20,5 @@ mod rotation;
 mod setup;
 mod verify;
 mod verify_chain;
+mod verify_state;
 mod zato;

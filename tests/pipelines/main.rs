@@ -13,6 +13,7 @@ mod duckdb;
 mod logrotate;
 mod rolling;
 mod rsyslog;
+mod verify_archive;
 mod wrappers;
 mod zato;
 

@@ -222,12 +222,13 @@ fn key_bytes_never_appear_in_debug_output() {
 
 #[test]
 fn no_option_takes_key_text_on_the_command_line() {
-    // Each names a file or a command, never key text.
+    // Each takes where a key is (a file, a folder, a command), never its text.
     let allowed = [
         "--key-file",
         "--keyring",
         "--key-command",
         "--index-key-file",
+        "--state-key-file",
     ];
     for sub in [
         "genkey",

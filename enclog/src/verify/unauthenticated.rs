@@ -12,10 +12,10 @@ use super::{Finding, FindingKind, Verifier};
 /// Consecutive lines of one file with the same unauthenticated text problem.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct TextRun {
-    kind: FindingKind,
-    first: Loc,
-    last: Loc,
-    count: u64,
+    pub(super) kind: FindingKind,
+    pub(super) first: Loc,
+    pub(super) last: Loc,
+    pub(super) count: u64,
 }
 
 /// Whether `text` says nothing (empty, spaces, a CRLF file's `\r`).
