@@ -7,9 +7,7 @@
 //! any name, skips the bytes verified and reads only what was added since: reading a file again
 //! is not a copy of its lines. Two files with the same first bytes in one run are a copy.
 
-use std::cell::Cell;
 use std::io::{self, BufRead, Read};
-use std::rc::Rc;
 use std::sync::Arc;
 
 use crate::Keyring;
@@ -179,13 +177,8 @@ impl Verifier {
         progress.bytes_skipped = skip.bytes;
         progress.lines_skipped = skip.lines;
 
-        let consumed = Rc::new(Cell::new(0u64));
-        let counted = Counted {
-            inner: source,
-            consumed: Rc::clone(&consumed),
-        };
         let borrowed = std::mem::replace(opener, Opener::new(Keyring::new()));
-        let mut decryptor = Decryptor::with_opener(counted, borrowed);
+        let mut decryptor = Decryptor::with_opener(source, borrowed);
         self.line_offset = skip.lines;
         let live = self.options.allow_open_sessions;
         let read = loop {
@@ -200,7 +193,7 @@ impl Verifier {
             }
             self.observe_in(file, &entry);
             progress.lines_read += 1;
-            progress.bytes_read = consumed.get();
+            progress.bytes_read = decryptor.bytes_read();
         };
         *opener = decryptor.into_opener();
         self.line_offset = 0;
@@ -282,29 +275,4 @@ fn sha256(bytes: &[u8]) -> [u8; 32] {
     let mut out = [0u8; 32];
     out.copy_from_slice(digest.as_ref());
     out
-}
-
-/// Counts the bytes consumed through it: where each line ends.
-struct Counted<R> {
-    inner: R,
-    consumed: Rc<Cell<u64>>,
-}
-
-impl<R: Read> Read for Counted<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.consumed.set(self.consumed.get() + n as u64);
-        Ok(n)
-    }
-}
-
-impl<R: BufRead> BufRead for Counted<R> {
-    fn fill_buf(&mut self) -> io::Result<&[u8]> {
-        self.inner.fill_buf()
-    }
-
-    fn consume(&mut self, amt: usize) {
-        self.consumed.set(self.consumed.get() + amt as u64);
-        self.inner.consume(amt);
-    }
 }
