@@ -289,6 +289,13 @@ pub(crate) fn write_opened(
     opened: &Opened<'_>,
     style: TextStyle,
 ) -> io::Result<()> {
+    if !style.color && !style.escape && opened.meta_status != MetaStatus::Differs {
+        // The common case (output to a file or a pipe): the bytes as they are, no marker.
+        out.write_all(opened.before)?;
+        out.write_all(opened.plaintext)?;
+        out.write_all(opened.after)?;
+        return out.write_all(b"\n");
+    }
     style.write_unauthenticated(out, opened.before, false)?;
     if clear_fields_edited(opened) {
         write_marker(out, b"[clear fields edited]", style)?;
