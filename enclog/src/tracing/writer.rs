@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use tracing_subscriber::fmt::MakeWriter;
 
+use crate::fields::IndexKey;
 use crate::seal::failure::{FailureState, WriteErrorPolicy};
 use crate::seal::{Sealer, SealingKey};
 
@@ -148,6 +149,32 @@ impl<M> EncryptedWriter<M> {
     /// ```
     pub fn clear_timestamp(mut self, on: bool) -> Self {
         self.settings.clear_timestamp = on;
+        self
+    }
+
+    /// Sets the key of the blind indexes that [sealed fields](crate::tracing::fields) write
+    /// ([`Sealer::set_index_key`], on this writer's sealer and the writers sharing it). A
+    /// writer that seals to a [`Recipient`](crate::Recipient) needs one to index fields (an
+    /// indexed line without one is sealed whole); a symmetric writer uses its own key's
+    /// otherwise.
+    ///
+    /// ```
+    /// use tracing_subscriber::fmt;
+    /// use enclog::{fields::IndexKey, tracing::fields::SealedFields};
+    /// let identity = enclog::Identity::generate()?;
+    /// let index_key = IndexKey::from_key(&enclog::Key::generate()?); // kept by the operators
+    /// let file = tempfile::NamedTempFile::new()?;
+    /// let writer = enclog::EncryptedWriter::new(identity.recipient(), file.reopen()?)
+    ///     .index_key(index_key.clone());
+    /// let format = SealedFields::json().seal(["user"]).index(["user"]);
+    /// let subscriber = fmt().event_format(format.clone()).fmt_fields(format).with_writer(writer).finish();
+    /// tracing::subscriber::with_default(subscriber, || tracing::info!(user = "alice", "signed in"));
+    /// let line = std::fs::read_to_string(file.path())?;
+    /// assert!(line.contains(&format!(r#""user_idx":"{}""#, index_key.value("user", b"alice"))));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn index_key(self, key: IndexKey) -> Self {
+        self.settings.sealer.set_index_key(Some(key));
         self
     }
 
