@@ -257,3 +257,4 @@ fn lines_round_trip_to_what_the_formatter_writes_with_nothing_sealed() {
         assert_eq!(sealed[3], debug, "{}", restored[3]);
     }
 }
+

@@ -515,11 +515,7 @@ where
         json_escape(target, &mut p.out.real);
         p.out.real.push('"');
     }
-    let leaf = event
-        .parent()
-        .and_then(|id| ctx.span(id))
-        .or_else(|| ctx.lookup_current());
-    if let Some(leaf) = &leaf {
+    if let Some(leaf) = &leaf(ctx, event) {
         if cfg.current_span {
             comma(&mut first, &mut p.out.real);
             p.out.real.push_str("\"span\":");
@@ -528,13 +524,13 @@ where
         if cfg.span_list {
             comma(&mut first, &mut p.out.real);
             p.out.real.push_str("\"spans\":[");
-            for (i, span) in leaf.scope().from_root().enumerate() {
+            from_root(ctx, leaf, |i, span| {
                 if i > 0 {
                     p.out.real.push(',');
                 }
                 let prefix = Prefix::of(format_args!("/spans/{i}"));
-                json_span::<S, N>(cfg, &span, prefix.as_str(), p)?;
-            }
+                json_span::<S, N>(cfg, span, prefix.as_str(), p)
+            })?;
             p.out.real.push(']');
         }
     }
@@ -627,13 +623,12 @@ where
         p.out.real.push_str(level_text(meta.level(), true));
         p.out.real.push(' ');
     }
-    let mut seen = false;
-    if let Some(scope) = ctx.event_scope() {
-        for span in scope.from_root() {
-            seen = true;
+    let leaf = leaf(ctx, event);
+    if let Some(leaf) = &leaf {
+        from_root(ctx, leaf, |_, span| {
             text_escape(span.metadata().name(), &mut p.out.real);
             if full {
-                SpanFields::with::<S, N, _>(&span, |fields| match fields {
+                SpanFields::with::<S, N, _>(span, |fields| match fields {
                     SpanFields::None => {}
                     SpanFields::Ours(fields) => {
                         p.out.real.push('{');
@@ -644,9 +639,8 @@ where
                 });
             }
             p.out.real.push(':');
-        }
-    }
-    if seen {
+            Ok(())
+        })?;
         p.out.real.push(' ');
     }
     if cfg.target {
@@ -657,9 +651,9 @@ where
     let mut fields = FieldWriter::new(cfg, &mut p.out, "", true);
     event.record(&mut fields);
     fields.result?;
-    if !full && let Some(scope) = ctx.event_scope() {
-        for span in scope.from_root() {
-            SpanFields::with::<S, N, _>(&span, |fields| match fields {
+    if !full && let Some(leaf) = &leaf {
+        from_root(ctx, leaf, |_, span| {
+            SpanFields::with::<S, N, _>(span, |fields| match fields {
                 SpanFields::None => {}
                 SpanFields::Ours(fields) => {
                     p.out.real.push(' ');
@@ -667,6 +661,51 @@ where
                 }
                 SpanFields::Foreign => p.out.real.push_str(" [sealed]"),
             });
+            Ok(())
+        })?;
+    }
+    Ok(())
+}
+
+/// The span an event is in: its explicit parent, else the current span.
+fn leaf<'c, S, N>(ctx: &'c FmtContext<'_, S, N>, event: &Event<'_>) -> Option<SpanRef<'c, S>>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'w> FormatFields<'w> + 'static,
+{
+    event
+        .parent()
+        .and_then(|id| ctx.span(id))
+        .or_else(|| ctx.lookup_current())
+}
+
+/// Calls `f` with each span from the root to `leaf` (and its place from the root), without
+/// allocating for up to 16 spans (`Scope::from_root` collects into a `Vec`).
+fn from_root<S, N>(
+    ctx: &FmtContext<'_, S, N>,
+    leaf: &SpanRef<'_, S>,
+    mut f: impl FnMut(usize, &SpanRef<'_, S>) -> fmt::Result,
+) -> fmt::Result
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'w> FormatFields<'w> + 'static,
+{
+    const MAX: usize = 16;
+    let mut ids: [Option<tracing_core::span::Id>; MAX] = std::array::from_fn(|_| None);
+    let mut depth = 0;
+    for span in leaf.scope() {
+        if depth == MAX {
+            for (i, span) in leaf.scope().from_root().enumerate() {
+                f(i, &span)?;
+            }
+            return Ok(());
+        }
+        ids[depth] = Some(span.id());
+        depth += 1;
+    }
+    for (i, id) in ids[..depth].iter().rev().flatten().enumerate() {
+        if let Some(span) = ctx.span(id) {
+            f(i, &span)?;
         }
     }
     Ok(())
