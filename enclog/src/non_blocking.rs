@@ -28,7 +28,9 @@ use crate::tracing::SetupError;
 
 mod worker;
 
-use worker::{Batch, Dropped, Output, Plain, Queued, Shared, State, Worker};
+use worker::{Batch, Dropped, Output, Plain, Queued, Shared, State, Worker, queue_fields};
+
+use crate::tracing::fields::handover;
 
 /// Builds a [`NonBlocking`] writer: how many events may wait, and what happens when that many
 /// do.
@@ -250,6 +252,7 @@ impl NonBlockingBuilder {
             spare: Batch::default(),
             event: Vec::new(),
             line: Vec::new(),
+            values: Vec::new(),
         };
         let handle = std::thread::Builder::new()
             .name(self.thread_name)
@@ -540,14 +543,21 @@ impl Drop for PendingEvent<'_> {
             }
             return;
         };
-        let end = state.batch.data.len();
-        if end == self.start {
+        if state.batch.data.len() == self.start {
             return; // nothing was written
         }
+        // The redacted line of enclog's field formatter: the real line is queued instead,
+        // with the values the worker is to seal in it.
+        let batch = &mut state.batch;
+        let fields = handover::claim(&mut batch.data, self.start, |pending, data| {
+            queue_fields(pending, data, self.start, &mut batch.specs, &mut batch.names)
+        });
+        let end = state.batch.data.len();
         state.batch.events.push(Queued {
             end,
             level: self.level,
             time: self.time,
+            fields,
         });
         if state.worker_waiting {
             state.worker_waiting = false;
@@ -690,6 +700,7 @@ mod tests {
                 end: (i + 1) * 100,
                 level: None,
                 time: None,
+                fields: None,
             });
         }
     }
