@@ -721,3 +721,44 @@ fn mixed_with_other_formatters_nothing_sealed_is_shown() {
     let text = ours.text();
     assert!(text.contains("checkout{[sealed]}:") && !text.contains("4111") && !text.contains("5500"), "{text}");
 }
+
+const SETUP_CHILD: &str = "ENCLOG_FIELDS_SETUP_LOG";
+const SETUP_KEY: &str = "ENCLOG_FIELDS_SETUP_KEY";
+
+/// `InitFile::fields`: `init_file`'s setup with sealed fields (run in a child process: it
+/// installs the global subscriber). `log` records come through too, with their own target;
+/// the close record ends the file.
+#[test]
+fn init_file_can_seal_fields() {
+    if let (Some(log), Ok(key)) = (std::env::var_os(SETUP_CHILD), std::env::var(SETUP_KEY)) {
+        let key: Key = key.parse().unwrap();
+        let format = SealedFields::json().seal(["email"]).index(["email"]);
+        let guard = enclog::tracing::InitFile::new(log, key).fields(format).init().unwrap();
+        tracing::info!(email = "dora@example.com", "signed up");
+        log::warn!(target: "app::db", "from the log crate: {}", "disk almost full");
+        drop(guard);
+        return;
+    }
+    let key = Key::generate().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("service.log");
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["tracing_fields::init_file_can_seal_fields", "--exact", "--test-threads=1"])
+        .env(SETUP_CHILD, &path)
+        .env(SETUP_KEY, &*key.to_text())
+        .env("ENCLOG_STATE_DIR", dir.path().join("state"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(!text.contains("dora@"));
+    let index = IndexKey::from_key(&key).value("email", b"dora@example.com");
+    assert!(lines[0].contains("\"level\":\"INFO\"") && lines[0].contains(&index), "{}", lines[0]);
+    assert!(lines[1].contains("\"level\":\"WARN\"") && lines[1].contains("\"target\":\"app::db\""));
+    let opened = open_all(key, text.as_bytes());
+    assert!(opened[0].0.contains("\"email\":\"dora@example.com\""));
+    assert!(opened[1].0.contains("from the log crate: disk almost full"));
+    assert_eq!(opened[0].1, ["/fields/email"]);
+}
