@@ -49,7 +49,10 @@ fn main() -> Result<(), Box<dyn Error>> {
     });
     drop(guard); // writes the session's close record
 
-    println!("--- {} (what is on disk: clear fields, sealed values) ---", path.display());
+    println!(
+        "--- {} (what is on disk: clear fields, sealed values) ---",
+        path.display()
+    );
     let raw = std::fs::read_to_string(&path)?;
     print!("{raw}");
     for secret in ["alice@", "bob@", "4111", "tok_4f9a8b7c"] {
@@ -72,8 +75,15 @@ fn main() -> Result<(), Box<dyn Error>> {
                 println!("(session closed cleanly)")
             }
             enclog::read::Outcome::Opened(o) => {
-                let sealed = o.fields.as_ref().map(|f| f.sealed.join(", ")).unwrap_or_default();
-                println!("{}    [sealed: {sealed}]", String::from_utf8_lossy(o.plaintext))
+                let sealed = o
+                    .fields
+                    .as_ref()
+                    .map(|f| f.sealed.join(", "))
+                    .unwrap_or_default();
+                println!(
+                    "{}    [sealed: {sealed}]",
+                    String::from_utf8_lossy(o.plaintext)
+                )
             }
             enclog::read::Outcome::Plain => println!("{}", String::from_utf8_lossy(entry.raw)),
             enclog::read::Outcome::Failed(e) => eprintln!("line {}: {e}", entry.line_no),

@@ -209,7 +209,9 @@ fn a_warm_field_sealing_formatter_allocates_nothing_and_writes_once_per_event() 
     for format in [
         SealedFields::json().seal(["user", "card*"]).index(["user"]),
         SealedFields::full().seal(["user", "card*"]).index(["user"]),
-        SealedFields::compact().seal(["user", "card*"]).index(["user"]),
+        SealedFields::compact()
+            .seal(["user", "card*"])
+            .index(["user"]),
     ] {
         let sink = CountingSink::default();
         let make = {
@@ -254,4 +256,3 @@ fn a_warm_field_sealing_formatter_allocates_nothing_and_writes_once_per_event() 
         });
     }
 }
-

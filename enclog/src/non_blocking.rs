@@ -550,7 +550,13 @@ impl Drop for PendingEvent<'_> {
         // with the values the worker is to seal in it.
         let batch = &mut state.batch;
         let fields = handover::claim(&mut batch.data, self.start, |pending, data| {
-            queue_fields(pending, data, self.start, &mut batch.specs, &mut batch.names)
+            queue_fields(
+                pending,
+                data,
+                self.start,
+                &mut batch.specs,
+                &mut batch.names,
+            )
         });
         let end = state.batch.data.len();
         state.batch.events.push(Queued {

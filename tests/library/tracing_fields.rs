@@ -75,10 +75,18 @@ fn open_all(key: impl Into<Keyring>, log: &[u8]) -> Vec<(String, Vec<String>)> {
         .map(|line| {
             let opened = opener.open(line).expect("an enclog line").expect("opens");
             if opened.fields.is_some() {
-                assert_eq!(opened.meta_status, MetaStatus::Matches, "clear fields as written");
+                assert_eq!(
+                    opened.meta_status,
+                    MetaStatus::Matches,
+                    "clear fields as written"
+                );
             }
             let text = [opened.before, opened.plaintext, opened.after].concat();
-            let sealed = opened.fields.as_ref().map(|f| f.sealed.clone()).unwrap_or_default();
+            let sealed = opened
+                .fields
+                .as_ref()
+                .map(|f| f.sealed.clone())
+                .unwrap_or_default();
             (String::from_utf8(text).unwrap(), sealed)
         })
         .collect()
@@ -107,6 +115,7 @@ impl Error for Inner {}
 
 /// A struct whose `Debug` holds a sealed member.
 #[derive(Debug)]
+#[allow(dead_code)] // read by `Debug`
 struct Login {
     name: &'static str,
     password: enclog::tracing::fields::Sealed<&'static str>,
@@ -145,9 +154,21 @@ fn log_events(wrap: bool) {
         };
     }
     if wrap {
-        warn_with!(sealed("tok_4f9a8b7c"), Login { name: "carol", password: sealed("hunter2") });
+        warn_with!(
+            sealed("tok_4f9a8b7c"),
+            Login {
+                name: "carol",
+                password: sealed("hunter2")
+            }
+        );
     } else {
-        warn_with!("tok_4f9a8b7c", plain::Login { name: "carol", password: "hunter2" });
+        warn_with!(
+            "tok_4f9a8b7c",
+            plain::Login {
+                name: "carol",
+                password: "hunter2"
+            }
+        );
     }
     let inner = tracing::info_span!("charge", user = "dave@example.com", attempt = 2);
     inner.in_scope(|| {
@@ -205,7 +226,10 @@ fn lines_round_trip_to_what_the_formatter_writes_with_nothing_sealed() {
         for secret in SECRETS {
             assert!(!text.contains(secret), "{secret} in clear: {text}");
         }
-        assert!(text.contains("signed in") && text.contains("checkout"), "{text}");
+        assert!(
+            text.contains("signed in") && text.contains("checkout"),
+            "{text}"
+        );
         let opened = open_all(key.clone(), text.as_bytes());
         let restored: Vec<&str> = opened.iter().map(|(l, _)| l.as_str()).collect();
         let expected_lines: Vec<&str> = expected.lines().collect();
@@ -224,7 +248,11 @@ fn lines_round_trip_to_what_the_formatter_writes_with_nothing_sealed() {
             Syntax::Json => format!("{object}/{name}"),
             _ => name.to_string(),
         };
-        let fields = if text.contains("\"fields\":{") { "/fields" } else { "" };
+        let fields = if text.contains("\"fields\":{") {
+            "/fields"
+        } else {
+            ""
+        };
         let sealed: Vec<Vec<String>> = opened.iter().map(|(_, s)| s.clone()).collect();
         let json = sealing.syntax() == Syntax::Json;
         assert_eq!(sealed[0], [path(fields, "user")]);
@@ -239,7 +267,11 @@ fn lines_round_trip_to_what_the_formatter_writes_with_nothing_sealed() {
         if json {
             warn.extend([path("/span", "card"), path("/spans/0", "card")]);
             for line in [&mut error, &mut debug] {
-                line.extend([path("/span", "user"), path("/spans/0", "card"), path("/spans/1", "user")]);
+                line.extend([
+                    path("/span", "user"),
+                    path("/spans/0", "card"),
+                    path("/spans/1", "user"),
+                ]);
             }
         } else if sealing.syntax() == Syntax::Text && expected.contains("checkout{") {
             // full: the spans come first
@@ -260,7 +292,6 @@ fn lines_round_trip_to_what_the_formatter_writes_with_nothing_sealed() {
     }
 }
 
-
 /// One event through `format` into an enclog writer over memory; the file's text.
 fn log_one<M>(format: &SealedFields, writer: EncryptedWriter<M>, log: impl FnOnce())
 where
@@ -279,15 +310,23 @@ fn index_values_are_what_enclog_index_computes() {
     let alice = index.value("user", b"alice@example.com");
     let bob = index.value("user", b"bob@example.com");
     assert_ne!(alice, bob);
-    for format in [SealedFields::json(), SealedFields::full(), SealedFields::compact()] {
+    for format in [
+        SealedFields::json(),
+        SealedFields::full(),
+        SealedFields::compact(),
+    ] {
         let format = format.seal(["user"]).index(["user"]);
         let file = Memory::default();
-        log_one(&format, EncryptedWriter::new(key.clone(), file.clone()), || {
-            tracing::info!(user = "alice@example.com", "one");
-            tracing::info!(user = ?sealed("bob@example.com"), "two");
-            tracing::info_span!("session", user = "alice@example.com")
-                .in_scope(|| tracing::info!("three"));
-        });
+        log_one(
+            &format,
+            EncryptedWriter::new(key.clone(), file.clone()),
+            || {
+                tracing::info!(user = "alice@example.com", "one");
+                tracing::info!(user = ?sealed("bob@example.com"), "two");
+                tracing::info_span!("session", user = "alice@example.com")
+                    .in_scope(|| tracing::info!("three"));
+            },
+        );
         let text = file.text();
         let lines: Vec<&str> = text.lines().collect();
         let json = format.syntax() == Syntax::Json;
@@ -302,7 +341,8 @@ fn index_values_are_what_enclog_index_computes() {
         assert!(lines[2].contains(&idx(&alice)), "{}", lines[2]);
         // `?sealed("…")` is the value's Debug text, quotes included.
         assert!(lines[1].contains(&idx(&index.value("user", b"\"bob@example.com\""))));
-        let other = IndexKey::from_key(&Key::generate().unwrap()).value("user", b"alice@example.com");
+        let other =
+            IndexKey::from_key(&Key::generate().unwrap()).value("user", b"alice@example.com");
         assert!(!text.contains(&other));
         assert_eq!(open_all(key.clone(), text.as_bytes()).len(), 3);
     }
@@ -346,8 +386,15 @@ fn a_recipient_writer_indexes_with_the_index_key_it_is_given() {
 /// replaced by the marker, every clear field kept — and never a sealed value.
 #[test]
 fn a_writer_that_is_not_enclogs_gets_the_redacted_line() {
-    for format in [SealedFields::json(), SealedFields::full(), SealedFields::compact()] {
-        let format = format.seal(["user", "card*", "error"]).index(["user"]).without_time();
+    for format in [
+        SealedFields::json(),
+        SealedFields::full(),
+        SealedFields::compact(),
+    ] {
+        let format = format
+            .seal(["user", "card*", "error"])
+            .index(["user"])
+            .without_time();
         let out = Memory::default();
         tracing::dispatcher::with_default(&dispatch(&format, out.clone()), || log_events(true));
         let text = out.text();
@@ -356,7 +403,10 @@ fn a_writer_that_is_not_enclogs_gets_the_redacted_line() {
         }
         assert_eq!(text.lines().count(), 4);
         assert!(text.contains(REDACTED) && text.contains("42.5") && text.contains("signed in"));
-        assert!(!text.contains("enclog:") && !text.contains("_idx"), "{text}");
+        assert!(
+            !text.contains("enclog:") && !text.contains("_idx"),
+            "{text}"
+        );
     }
 }
 
@@ -370,27 +420,56 @@ fn sealed_values_show_the_marker_everywhere_else() {
         tracing::info!(token = ?sealed("tok_4f9a8b7c"), pin = %sealed(1234), "user {}", sealed("alice@example.com"));
     };
     let full = Memory::default();
-    let builder = tracing_subscriber::fmt().with_writer(full.clone()).with_ansi(false);
+    let builder = tracing_subscriber::fmt()
+        .with_writer(full.clone())
+        .with_ansi(false);
     tracing::subscriber::with_default(builder.finish(), log);
     let json = Memory::default();
     let builder = tracing_subscriber::fmt().json().with_writer(json.clone());
     tracing::subscriber::with_default(builder.finish(), log);
-    for text in [full.text(), json.text(), format!("{:?} {}", sealed("alice@example.com"), sealed(1234))] {
+    for text in [
+        full.text(),
+        json.text(),
+        format!("{:?} {}", sealed("alice@example.com"), sealed(1234)),
+    ] {
         for secret in ["4111", "tok_4f9a8b7c", "1234", "alice@"] {
             assert!(!text.contains(secret), "{secret} in {text}");
         }
         assert!(text.contains(REDACTED), "{text}");
     }
-    assert!(full.text().contains("user [sealed] token=[sealed] pin=[sealed]"), "{}", full.text());
+    assert!(
+        full.text()
+            .contains("user [sealed] token=[sealed] pin=[sealed]"),
+        "{}",
+        full.text()
+    );
 
     let key = Key::generate().unwrap();
     let file = Memory::default();
-    log_one(&SealedFields::json(), EncryptedWriter::new(key.clone(), file.clone()), log);
+    log_one(
+        &SealedFields::json(),
+        EncryptedWriter::new(key.clone(), file.clone()),
+        log,
+    );
     let opened = open_all(key, &file.bytes());
     let (line, sealed) = &opened[0];
-    assert!(line.contains("\"message\":\"user [sealed]\"") && !line.contains("alice@"), "{line}");
-    assert_eq!(sealed, &["/fields/token", "/fields/pin", "/span/card", "/spans/0/card"]);
-    assert!(line.contains("\"pin\":\"1234\"") && line.contains("\"card\":\"\\\"4111 1111 1111 1111\\\"\""));
+    assert!(
+        line.contains("\"message\":\"user [sealed]\"") && !line.contains("alice@"),
+        "{line}"
+    );
+    assert_eq!(
+        sealed,
+        &[
+            "/fields/token",
+            "/fields/pin",
+            "/span/card",
+            "/spans/0/card"
+        ]
+    );
+    assert!(
+        line.contains("\"pin\":\"1234\"")
+            && line.contains("\"card\":\"\\\"4111 1111 1111 1111\\\"\"")
+    );
 }
 
 /// A line that cannot be sealed field by field is sealed whole, as any event: it opens to the
@@ -401,22 +480,53 @@ fn a_line_that_cannot_be_sealed_field_by_field_is_sealed_whole() {
     let json = SealedFields::json().seal(["user"]).index(["user"]);
     let flat = json.clone().flatten_event(true);
     let text = SealedFields::full().seal(["user"]);
-    let cases: Vec<(&str, SealedFields, Box<dyn Fn()>)> = vec![
-        ("a field named like the envelope", flat.clone(), Box::new(|| tracing::info!(user = "alice@example.com", enclog = 1))),
-        ("a field named like an index", flat, Box::new(|| tracing::info!(user = "alice@example.com", user_idx = "x"))),
-        ("a repeated key", SealedFields::json().seal(["user"]).flatten_event(true), Box::new(|| tracing::info!(user = "alice@example.com", level = "x"))),
-        ("the marker in a clear value (JSON)", json, Box::new(|| tracing::info!(user = "alice@example.com", note = "enclog:x"))),
-        ("the marker in a clear value (text)", text, Box::new(|| tracing::info!(user = "alice@example.com", "see enclog:x"))),
+    type Case = (&'static str, SealedFields, Box<dyn Fn()>);
+    let cases: Vec<Case> = vec![
+        (
+            "a field named like the envelope",
+            flat.clone(),
+            Box::new(|| tracing::info!(user = "alice@example.com", enclog = 1)),
+        ),
+        (
+            "a field named like an index",
+            flat,
+            Box::new(|| tracing::info!(user = "alice@example.com", user_idx = "x")),
+        ),
+        (
+            "a repeated key",
+            SealedFields::json().seal(["user"]).flatten_event(true),
+            Box::new(|| tracing::info!(user = "alice@example.com", level = "x")),
+        ),
+        (
+            "the marker in a clear value (JSON)",
+            json,
+            Box::new(|| tracing::info!(user = "alice@example.com", note = "enclog:x")),
+        ),
+        (
+            "the marker in a clear value (text)",
+            text,
+            Box::new(|| tracing::info!(user = "alice@example.com", "see enclog:x")),
+        ),
     ];
     for (case, format, log) in cases {
         let file = Memory::default();
-        log_one(&format, EncryptedWriter::new(key.clone(), file.clone()), log);
+        log_one(
+            &format,
+            EncryptedWriter::new(key.clone(), file.clone()),
+            log,
+        );
         let written = file.text();
-        assert!(written.starts_with("enclog:") && !written.contains("alice@"), "{case}: {written}");
+        assert!(
+            written.starts_with("enclog:") && !written.contains("alice@"),
+            "{case}: {written}"
+        );
         let mut opener = Opener::new(key.clone().into());
         let opened = opener.open(written.as_bytes()).unwrap().unwrap();
         assert!(opened.fields.is_none(), "{case}: sealed whole");
-        assert!(String::from_utf8_lossy(opened.plaintext).contains("alice@example.com"), "{case}");
+        assert!(
+            String::from_utf8_lossy(opened.plaintext).contains("alice@example.com"),
+            "{case}"
+        );
     }
 
     // A zato-enclog (Fernet) key seals whole lines only.
@@ -462,11 +572,19 @@ fn sealed_values_never_reach_the_file_from_messages_spans_or_error_chains() {
             sealed(LEAKS[5])
         );
     };
-    for format in [SealedFields::json(), SealedFields::full(), SealedFields::compact()] {
+    for format in [
+        SealedFields::json(),
+        SealedFields::full(),
+        SealedFields::compact(),
+    ] {
         let format = format.seal(["token", "card", "error"]);
         let key = Key::generate().unwrap();
         let direct = Memory::default();
-        log_one(&format, EncryptedWriter::new(key.clone(), direct.clone()), log);
+        log_one(
+            &format,
+            EncryptedWriter::new(key.clone(), direct.clone()),
+            log,
+        );
         let queued = Memory::default();
         let (writer, guard) = enclog::non_blocking(key.clone(), queued.clone()).unwrap();
         tracing::dispatcher::with_default(&dispatch(&format, writer), log);
@@ -512,7 +630,11 @@ fn threads_sharing_a_writer_give_whole_lines_in_sequence_order() {
                     tracing::dispatcher::with_default(&dispatch, || {
                         let _s = tracing::info_span!("worker", t, user = "span-user").entered();
                         for i in 0..EVENTS {
-                            tracing::info!(user = format!("user-{t}-{i}"), i, "event\nwith a newline");
+                            tracing::info!(
+                                user = format!("user-{t}-{i}"),
+                                i,
+                                "event\nwith a newline"
+                            );
                         }
                     })
                 })
@@ -540,7 +662,11 @@ fn threads_sharing_a_writer_give_whole_lines_in_sequence_order() {
         assert_eq!(users.len(), THREADS * EVENTS);
         assert_eq!(seqs.len(), 1, "one session");
         let seqs = seqs.into_values().next().unwrap();
-        assert_eq!(seqs, (0..(THREADS * EVENTS) as u64).collect::<Vec<_>>(), "in file order");
+        assert_eq!(
+            seqs,
+            (0..(THREADS * EVENTS) as u64).collect::<Vec<_>>(),
+            "in file order"
+        );
         let options = enclog::verify::VerifyOptions::default().allow_open_sessions(true);
         let mut verifier = enclog::verify::Verifier::with_options(options);
         verifier
@@ -619,16 +745,27 @@ fn each_event_is_one_write() {
             tracing::info!(user = "alice@example.com", i, "multi\nline\r\nmessage");
         }
     };
-    log_one(&format, EncryptedWriter::new(key.clone(), direct.clone()), events);
+    log_one(
+        &format,
+        EncryptedWriter::new(key.clone(), direct.clone()),
+        events,
+    );
     assert_eq!((direct.writes(), direct.text().lines().count()), (50, 50));
     let queued = Memory::default();
     let (writer, guard) = enclog::non_blocking(key.clone(), queued.clone()).unwrap();
     tracing::dispatcher::with_default(&dispatch(&format, writer), events);
     drop(guard);
-    assert_eq!((queued.writes(), queued.text().lines().count()), (51, 51), "and the close record");
+    assert_eq!(
+        (queued.writes(), queued.text().lines().count()),
+        (51, 51),
+        "and the close record"
+    );
     for file in [direct, queued] {
         for (line, sealed) in open_all(key.clone(), &file.bytes()).iter().take(50) {
-            assert!(line.contains("multi\\nline\\r\\nmessage") && line.contains("alice@"), "{line}");
+            assert!(
+                line.contains("multi\\nline\\r\\nmessage") && line.contains("alice@"),
+                "{line}"
+            );
             assert_eq!(sealed, &["user", "user"]);
         }
     }
@@ -650,13 +787,19 @@ fn non_blocking_seals_fields_on_its_worker() {
         drop(guard);
         assert_eq!(writer.lost_lines(), 0);
         let expected = Memory::default();
-        tracing::dispatcher::with_default(&dispatch(&plain, expected.clone()), || log_events(false));
+        tracing::dispatcher::with_default(&dispatch(&plain, expected.clone()), || {
+            log_events(false)
+        });
         let text = queued.text();
         for secret in SECRETS {
             assert!(!text.contains(secret), "{secret} in clear");
         }
         let opened = open_all(key.clone(), text.as_bytes());
-        assert_eq!(opened.len(), 6, "4 events, a line sealed whole, the close record");
+        assert_eq!(
+            opened.len(),
+            6,
+            "4 events, a line sealed whole, the close record"
+        );
         for ((line, _), expected) in opened.iter().zip(expected.text().lines()) {
             assert_eq!(line, expected);
         }
@@ -673,21 +816,34 @@ fn span_fields_recorded_later_are_sealed() {
     for format in [SealedFields::json(), SealedFields::full()] {
         let format = format.seal(["user"]).without_time();
         let file = Memory::default();
-        log_one(&format, EncryptedWriter::new(key.clone(), file.clone()), || {
-            let span = tracing::info_span!("req", n = 1, user = tracing::field::Empty, m = 2);
-            span.record("user", "first@example.com");
-            span.record("user", "second@example.com");
-            span.in_scope(|| tracing::info!("inside"));
-        });
+        log_one(
+            &format,
+            EncryptedWriter::new(key.clone(), file.clone()),
+            || {
+                let span = tracing::info_span!("req", n = 1, user = tracing::field::Empty, m = 2);
+                span.record("user", "first@example.com");
+                span.record("user", "second@example.com");
+                span.in_scope(|| tracing::info!("inside"));
+            },
+        );
         let text = file.text();
         assert!(!text.contains("@example.com"), "{text}");
         let (line, _) = &open_all(key.clone(), text.as_bytes())[0];
         if format.syntax() == Syntax::Json {
             let v: serde_json::Value = serde_json::from_str(line).unwrap();
             assert_eq!(v["span"]["user"], "second@example.com");
-            assert_eq!(line.matches("\"user\"").count(), 2, "once in span, once in spans");
+            assert_eq!(
+                line.matches("\"user\"").count(),
+                2,
+                "once in span, once in spans"
+            );
         } else {
-            assert!(line.contains("req{n=1 m=2 user=\"first@example.com\" user=\"second@example.com\"}"), "{line}");
+            assert!(
+                line.contains(
+                    "req{n=1 m=2 user=\"first@example.com\" user=\"second@example.com\"}"
+                ),
+                "{line}"
+            );
         }
     }
 }
@@ -710,7 +866,10 @@ fn mixed_with_other_formatters_nothing_sealed_is_shown() {
     };
     tracing::subscriber::with_default(subscriber, log);
     let text = theirs.text();
-    assert!(!text.contains("4111") && !text.contains("5500") && text.contains("order=7"), "{text}");
+    assert!(
+        !text.contains("4111") && !text.contains("5500") && text.contains("order=7"),
+        "{text}"
+    );
 
     let ours = Memory::default();
     let subscriber = tracing_subscriber::fmt()
@@ -719,7 +878,10 @@ fn mixed_with_other_formatters_nothing_sealed_is_shown() {
         .finish();
     tracing::subscriber::with_default(subscriber, log);
     let text = ours.text();
-    assert!(text.contains("checkout{[sealed]}:") && !text.contains("4111") && !text.contains("5500"), "{text}");
+    assert!(
+        text.contains("checkout{[sealed]}:") && !text.contains("4111") && !text.contains("5500"),
+        "{text}"
+    );
 }
 
 const SETUP_CHILD: &str = "ENCLOG_FIELDS_SETUP_LOG";
@@ -733,7 +895,10 @@ fn init_file_can_seal_fields() {
     if let (Some(log), Ok(key)) = (std::env::var_os(SETUP_CHILD), std::env::var(SETUP_KEY)) {
         let key: Key = key.parse().unwrap();
         let format = SealedFields::json().seal(["email"]).index(["email"]);
-        let guard = enclog::tracing::InitFile::new(log, key).fields(format).init().unwrap();
+        let guard = enclog::tracing::InitFile::new(log, key)
+            .fields(format)
+            .init()
+            .unwrap();
         tracing::info!(email = "dora@example.com", "signed up");
         log::warn!(target: "app::db", "from the log crate: {}", "disk almost full");
         drop(guard);
@@ -743,19 +908,31 @@ fn init_file_can_seal_fields() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("service.log");
     let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["tracing_fields::init_file_can_seal_fields", "--exact", "--test-threads=1"])
+        .args([
+            "tracing_fields::init_file_can_seal_fields",
+            "--exact",
+            "--test-threads=1",
+        ])
         .env(SETUP_CHILD, &path)
         .env(SETUP_KEY, &*key.to_text())
         .env("ENCLOG_STATE_DIR", dir.path().join("state"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = std::fs::read_to_string(&path).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 3, "{text}");
     assert!(!text.contains("dora@"));
     let index = IndexKey::from_key(&key).value("email", b"dora@example.com");
-    assert!(lines[0].contains("\"level\":\"INFO\"") && lines[0].contains(&index), "{}", lines[0]);
+    assert!(
+        lines[0].contains("\"level\":\"INFO\"") && lines[0].contains(&index),
+        "{}",
+        lines[0]
+    );
     assert!(lines[1].contains("\"level\":\"WARN\"") && lines[1].contains("\"target\":\"app::db\""));
     let opened = open_all(key, text.as_bytes());
     assert!(opened[0].0.contains("\"email\":\"dora@example.com\""));

@@ -12,12 +12,12 @@ use std::ops::Range;
 use crate::fields::{FieldsError, Syntax, Value};
 use crate::file::LogFile;
 use crate::format::Mode;
-use crate::seal::fields::with_prepared;
-use crate::tracing::fields::handover::{self, IndexSpec, Pending, Spec};
 use crate::seal::Sealer;
 use crate::seal::failure::FailureState;
+use crate::seal::fields::with_prepared;
 use crate::seal::line::{reset_with_room, room_before};
 use crate::tracing::event::{MAX_CLEAR, clear_meta};
+use crate::tracing::fields::handover::{self, IndexSpec, Pending, Spec};
 
 /// Where an event starts in the worker's sealing buffer: room for the header and clear
 /// metadata.

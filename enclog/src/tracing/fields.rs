@@ -336,7 +336,11 @@ where
 }
 
 impl<'writer> FormatFields<'writer> for SealedFields {
-    fn format_fields<R: RecordFields>(&self, mut writer: Writer<'writer>, fields: R) -> fmt::Result {
+    fn format_fields<R: RecordFields>(
+        &self,
+        mut writer: Writer<'writer>,
+        fields: R,
+    ) -> fmt::Result {
         format::format_fields(self, &mut writer, fields)
     }
 

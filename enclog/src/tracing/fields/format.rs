@@ -320,19 +320,31 @@ impl Visit for FieldWriter<'_> {
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.field(field, FieldValue::Number(Number::of(format_args!("{value}")).as_str()));
+        self.field(
+            field,
+            FieldValue::Number(Number::of(format_args!("{value}")).as_str()),
+        );
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.field(field, FieldValue::Number(Number::of(format_args!("{value}")).as_str()));
+        self.field(
+            field,
+            FieldValue::Number(Number::of(format_args!("{value}")).as_str()),
+        );
     }
 
     fn record_i128(&mut self, field: &Field, value: i128) {
-        self.field(field, FieldValue::Number(Number::of(format_args!("{value}")).as_str()));
+        self.field(
+            field,
+            FieldValue::Number(Number::of(format_args!("{value}")).as_str()),
+        );
     }
 
     fn record_u128(&mut self, field: &Field, value: u128) {
-        self.field(field, FieldValue::Number(Number::of(format_args!("{value}")).as_str()));
+        self.field(
+            field,
+            FieldValue::Number(Number::of(format_args!("{value}")).as_str()),
+        );
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
@@ -717,7 +729,8 @@ fn span_fields(cfg: &SealedFields, fields: &str, prefix: &str, p: &mut Pending) 
     let bytes = fields.as_bytes();
     let mut pos = 0;
     while let Some(open) = memchr::memchr(vault::DELIMITER, &bytes[pos..]).map(|i| pos + i) {
-        let Some(close) = memchr::memchr(vault::DELIMITER, &bytes[open + 1..]).map(|i| open + 1 + i)
+        let Some(close) =
+            memchr::memchr(vault::DELIMITER, &bytes[open + 1..]).map(|i| open + 1 + i)
         else {
             break;
         };
@@ -726,7 +739,9 @@ fn span_fields(cfg: &SealedFields, fields: &str, prefix: &str, p: &mut Pending) 
         let opened = vault::open(&bytes[open + 1..close], &mut p.scratch)
             .and_then(|r| Vaulted::parse(&p.scratch[r]));
         let Some(v) = opened else {
-            p.out.real.push_str(if json { "\"[sealed]\"" } else { REDACTED });
+            p.out
+                .real
+                .push_str(if json { "\"[sealed]\"" } else { REDACTED });
             continue;
         };
         let start = p.out.real.len();
@@ -778,7 +793,9 @@ impl<'a> Vaulted<'a> {
         };
         let name = part()?;
         let value = part()?;
-        let given = (given == 1).then(|| std::str::from_utf8(rest).ok()).flatten();
+        let given = (given == 1)
+            .then(|| std::str::from_utf8(rest).ok())
+            .flatten();
         Some(Vaulted { name, value, given })
     }
 }
@@ -858,7 +875,11 @@ pub(super) fn add_fields(
         }
     }
     if !current.is_empty() {
-        current.push(if cfg.syntax() == Syntax::Json { ',' } else { ' ' });
+        current.push(if cfg.syntax() == Syntax::Json {
+            ','
+        } else {
+            ' '
+        });
     }
     current.push_str(&added);
     Ok(())
@@ -895,8 +916,9 @@ fn json_members(text: &str) -> Vec<(Range<usize>, Range<usize>)> {
         i = key_end + 1; // ':'
         i = match b.get(i) {
             Some(b'"') => string_end(i),
-            Some(&vault::DELIMITER) => memchr::memchr(vault::DELIMITER, &b[i + 1..])
-                .map_or(b.len(), |j| i + j + 2),
+            Some(&vault::DELIMITER) => {
+                memchr::memchr(vault::DELIMITER, &b[i + 1..]).map_or(b.len(), |j| i + j + 2)
+            }
             _ => memchr::memchr(b',', &b[i.min(b.len())..]).map_or(b.len(), |j| i + j),
         };
         members.push((start..key_end, start..i.min(b.len())));
@@ -929,10 +951,10 @@ mod tests {
         assert_eq!(keys, ["\"a\"", "\"b\"", "\"c\"", "\"d\""]);
         let mut current = text.to_string();
         let members = json_members(&current);
-        remove_member(&mut current, members[1].clone());
+        remove_member(&mut current, members[1].1.clone());
         assert_eq!(current, "\"a\":1,\"c\":\u{1}QUJD\u{1},\"d\":true");
         let members = json_members(&current);
-        remove_member(&mut current, members[2].clone());
+        remove_member(&mut current, members[2].1.clone());
         assert_eq!(current, "\"a\":1,\"c\":\u{1}QUJD\u{1}");
     }
 }

@@ -175,7 +175,10 @@ pub(crate) fn values<'a>(
 pub(crate) fn reuse<'b>(mut values: Vec<Value<'_>>) -> Vec<Value<'b>> {
     values.clear();
     // Collecting an emptied vector into one of the same layout keeps its allocation.
-    values.into_iter().map(|_| unreachable!("emptied")).collect()
+    values
+        .into_iter()
+        .map(|_| unreachable!("emptied"))
+        .collect()
 }
 
 /// Prepares the line `line` (with its values `specs`) for sealing: `Err` if it cannot be
@@ -262,16 +265,18 @@ pub(crate) fn seal_claimed<R>(
         match claimed {
             None => HandOver::NotOurs,
             Some(false) => HandOver::Whole,
-            Some(true) => HandOver::Sealed(
-                sealer
-                    .seal_prepared(prep, line, write)
-                    .map_err(|e| match e {
-                        FieldsError::Seal(e) => e,
-                        // A Fernet key goes the whole-line way (checked before preparing):
-                        // this is one set while the line was prepared.
-                        _ => SealError::FieldsUnderFernet,
-                    }),
-            ),
+            Some(true) => {
+                HandOver::Sealed(
+                    sealer
+                        .seal_prepared(prep, line, write)
+                        .map_err(|e| match e {
+                            FieldsError::Seal(e) => e,
+                            // A Fernet key goes the whole-line way (checked before preparing):
+                            // this is one set while the line was prepared.
+                            _ => SealError::FieldsUnderFernet,
+                        }),
+                )
+            }
         }
     })
 }

@@ -162,7 +162,10 @@ mod tests {
     #[test]
     fn only_a_writer_that_takes_the_probe_gets_the_value() {
         let secret = sealed("hunter2");
-        assert_eq!(format!("{secret:?}|{secret}|{secret:>12}"), "[sealed]|[sealed]|[sealed]");
+        assert_eq!(
+            format!("{secret:?}|{secret}|{secret:>12}"),
+            "[sealed]|[sealed]|[sealed]"
+        );
         let mut taking = Taking(String::new(), false);
         write!(taking, "{secret:?} and {secret}").unwrap();
         assert_eq!(taking.0, "\"hunter2\" and hunter2");
