@@ -199,16 +199,20 @@ impl Prepared {
             json::push_str_value(key, &mut self.keys);
             self.key_ranges.push(start..self.keys.len());
         }
-        let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
-        ctx.update(JSON_DIGEST_DOMAIN);
+        // Collected, then hashed in one call: the canonical form comes in pieces of a few
+        // bytes, and a digest update per piece costs more than the hashing.
+        let canonical = &mut self.scratch;
+        canonical.clear();
+        canonical.extend_from_slice(JSON_DIGEST_DOMAIN);
         self.canonical
             .write(&self.doc, &self.template, 0, &|_| true, &[], &mut |b| {
-                ctx.update(b)
+                canonical.extend_from_slice(b)
             })
             .map_err(|e| FieldsError::NotCanonical {
                 reason: e.to_string(),
             })?;
-        self.digest.copy_from_slice(ctx.finish().as_ref());
+        let digest = ring::digest::digest(&ring::digest::SHA256, canonical);
+        self.digest.copy_from_slice(digest.as_ref());
         self.syntax = Some(Syntax::Json);
         Ok(())
     }
@@ -259,7 +263,10 @@ impl Prepared {
 
     /// Clear text must not hold the marker: a reader would take what follows for a token.
     fn clear_text(&self, text: &[u8]) -> Result<(), FieldsError> {
-        if memchr::memmem::find(text, MARKER).is_some() {
+        // One searcher for the process: building one per call costs more than the search.
+        static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+            std::sync::LazyLock::new(|| memchr::memmem::Finder::new(MARKER));
+        if FINDER.find(text).is_some() {
             return Err(FieldsError::MarkerInClearText);
         }
         Ok(())

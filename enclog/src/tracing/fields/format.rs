@@ -255,7 +255,12 @@ impl<'a> FieldWriter<'a> {
         let path_start = names.len();
         if self.syntax == Syntax::Json {
             names.push_str(self.prefix);
-            push_pointer_token(name, names);
+            if name.bytes().any(|b| b == b'~' || b == b'/') {
+                push_pointer_token(name, names);
+            } else {
+                names.push('/');
+                names.push_str(name);
+            }
         } else {
             names.push_str(name);
         }
@@ -436,9 +441,13 @@ where
         p.out.clear();
         p.redacted.clear();
         p.syntax = None;
-        match cfg.style {
-            Style::Json => json_line(cfg, ctx, event, p)?,
-            Style::Full | Style::Compact => text_line(cfg, ctx, event, p)?,
+        let built = match cfg.style {
+            Style::Json => json_line(cfg, ctx, event, p),
+            Style::Full | Style::Compact => text_line(cfg, ctx, event, p),
+        };
+        if let Err(e) = built {
+            p.wipe_all();
+            return Err(e);
         }
         redact(p, cfg.syntax());
         writer.write_str(&p.redacted)?;
@@ -762,7 +771,9 @@ fn span_fields(cfg: &SealedFields, fields: &str, prefix: &str, p: &mut Pending) 
         w.push_spec(v.name, range, index);
     }
     p.out.real.push_str(&fields[pos..]);
-    zeroize::Zeroize::zeroize(&mut p.scratch);
+    let used = p.scratch.len();
+    zeroize::Zeroize::zeroize(&mut p.scratch[..used]);
+    p.scratch.clear();
 }
 
 /// A span's sealed value as it is vaulted: its field's name, its text in the line, and (a

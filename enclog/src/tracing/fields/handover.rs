@@ -52,16 +52,32 @@ pub(crate) struct Out {
 }
 
 impl Out {
+    /// Empties it for the next line (its sealed values zeroized, if still there).
     pub(crate) fn clear(&mut self) {
         self.wipe();
         self.specs.clear();
         self.names.clear();
     }
 
-    /// Zeroizes what held plaintext.
+    /// Zeroizes what held plaintext: the values to seal (the rest of the line is written in
+    /// clear anyway), the index texts. Only the bytes in use: what lies beyond them was
+    /// zeroized when it was in use.
     pub(crate) fn wipe(&mut self) {
-        zeroize::Zeroize::zeroize(&mut self.real);
-        zeroize::Zeroize::zeroize(&mut self.index_text);
+        if !self.specs.is_empty() && !self.real.is_empty() {
+            let mut real = std::mem::take(&mut self.real).into_bytes();
+            for spec in &self.specs {
+                if let Some(value) = real.get_mut(spec.range.clone()) {
+                    zeroize::Zeroize::zeroize(value);
+                }
+            }
+            real.clear();
+            self.real = String::from_utf8(real).unwrap_or_default();
+        }
+        self.real.clear();
+        if !self.index_text.is_empty() {
+            zeroize::Zeroize::zeroize(&mut self.index_text[..]);
+            self.index_text.clear();
+        }
     }
 }
 
@@ -81,10 +97,23 @@ pub(crate) struct Pending {
 }
 
 impl Pending {
+    /// Zeroizes the whole line: one left half-written (a value's `Debug` failed) may hold
+    /// part of a value to seal that is not listed yet.
+    pub(crate) fn wipe_all(&mut self) {
+        let mut real = std::mem::take(&mut self.out.real).into_bytes();
+        zeroize::Zeroize::zeroize(&mut real[..]);
+        real.clear();
+        self.out.real = String::from_utf8(real).unwrap_or_default();
+        self.wipe();
+    }
+
     /// Zeroizes what held plaintext.
     pub(crate) fn wipe(&mut self) {
         self.out.wipe();
-        zeroize::Zeroize::zeroize(&mut self.scratch);
+        if !self.scratch.is_empty() {
+            zeroize::Zeroize::zeroize(&mut self.scratch[..]);
+            self.scratch.clear();
+        }
     }
 }
 
