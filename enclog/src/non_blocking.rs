@@ -9,6 +9,11 @@
 //! lets a short batch fill a little before taking it, so a busy logging thread is not
 //! interrupted by a wake-up per event (`tracing_appender::non_blocking` allocates each event
 //! and sends it through a channel; see `BENCHMARKS.md`).
+//!
+//! With enclog's field formatter ([`SealedFields`](crate::tracing::fields::SealedFields)), the
+//! logging thread queues the event's real line and where its values to seal are (instead of the
+//! redacted line the formatter wrote), and the worker seals them: no sealed value is sealed or
+//! written on the logging thread, and none is written in clear.
 
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -21,6 +26,7 @@ use tracing_subscriber::fmt::MakeWriter;
 use std::path::Path;
 
 use crate::error::SealError;
+use crate::fields::IndexKey;
 use crate::file::LogFile;
 use crate::seal::failure::{FailureState, WriteErrorPolicy};
 use crate::seal::{Sealer, SealingKey};
@@ -55,6 +61,7 @@ pub struct NonBlockingBuilder {
     error_policy: WriteErrorPolicy,
     thread_name: String,
     shutdown_timeout: Option<Duration>,
+    index_key: Option<IndexKey>,
 }
 
 impl Default for NonBlockingBuilder {
@@ -70,6 +77,7 @@ impl Default for NonBlockingBuilder {
             error_policy: WriteErrorPolicy::ReportOnce,
             thread_name: "enclog-writer".into(),
             shutdown_timeout: None,
+            index_key: None,
         }
     }
 }
@@ -153,6 +161,21 @@ impl NonBlockingBuilder {
         self
     }
 
+    /// The key of the blind indexes that [sealed fields](crate::tracing::fields) write, as
+    /// [`EncryptedWriter::index_key`](crate::EncryptedWriter::index_key): needed to index
+    /// fields when the key is a recipient.
+    ///
+    /// ```
+    /// let index_key = enclog::fields::IndexKey::from_key(&enclog::Key::generate()?);
+    /// let builder = enclog::non_blocking::NonBlockingBuilder::default().index_key(index_key);
+    /// # let _ = builder;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn index_key(mut self, key: IndexKey) -> Self {
+        self.index_key = Some(key);
+        self
+    }
+
     /// The worker thread's name (default `enclog-writer`).
     ///
     /// ```
@@ -229,6 +252,9 @@ impl NonBlockingBuilder {
         reopen: Option<Arc<AtomicBool>>,
     ) -> Result<(NonBlocking, NonBlockingGuard), SealError> {
         let sealer = Sealer::new(key);
+        if self.index_key.is_some() {
+            sealer.set_index_key(self.index_key);
+        }
         sealer.start()?;
         let shared = Arc::new(Shared {
             state: Mutex::new(State::default()),

@@ -349,7 +349,7 @@ fn index_values_are_what_enclog_index_computes() {
 }
 
 /// A writer that seals to a recipient cannot derive an index key: given one
-/// (`EncryptedWriter::index_key`), it indexes with it; without one, a line with an indexed
+/// (`EncryptedWriter::index_key`, `NonBlockingBuilder::index_key`), it indexes with it; without one, a line with an indexed
 /// field is sealed whole (never in clear). Both open with the identity only.
 #[test]
 fn a_recipient_writer_indexes_with_the_index_key_it_is_given() {
@@ -368,15 +368,31 @@ fn a_recipient_writer_indexes_with_the_index_key_it_is_given() {
         EncryptedWriter::new(identity.recipient(), without.clone()),
         || tracing::info!(user = "alice@example.com", "signed in"),
     );
+    let queued = Memory::default();
+    let (writer, guard) = enclog::non_blocking::NonBlockingBuilder::default()
+        .index_key(index_key.clone())
+        .finish(identity.recipient(), queued.clone())
+        .unwrap();
+    tracing::dispatcher::with_default(&dispatch(&format, writer), || {
+        tracing::info!(user = "alice@example.com", "signed in")
+    });
+    drop(guard);
+    let queued = queued.text();
     let with = with.text();
-    assert!(with.contains(&index_key.value("user", b"alice@example.com")));
+    for text in [&with, &queued] {
+        assert!(
+            text.contains(&index_key.value("user", b"alice@example.com")),
+            "{text}"
+        );
+    }
     assert!(with.starts_with("{\"timestamp\""), "field by field: {with}");
     let without = without.text();
     assert!(without.starts_with("enclog:"), "sealed whole: {without}");
-    for text in [&with, &without] {
+    for text in [&with, &without, &queued] {
         assert!(!text.contains("alice@"));
         let mut opener = Opener::new(identity.clone().into());
-        let opened = opener.open(text.as_bytes()).unwrap().unwrap();
+        let first = text.lines().next().unwrap();
+        let opened = opener.open(first.as_bytes()).unwrap().unwrap();
         assert_eq!(opened.mode, enclog::format::Mode::Recipient);
         assert!(String::from_utf8_lossy(opened.plaintext).contains("alice@example.com"));
     }
