@@ -680,6 +680,21 @@ fn fields(key: &Key) {
         run(&none_sealed),
         run(&plain),
     );
+    let whole_line = tracing::Dispatch::new(
+        tracing_subscriber::fmt()
+            .json()
+            .with_writer(EncryptedWriter::locked(
+                key.clone(),
+                BufWriter::new(dev_null()),
+            ))
+            .finish(),
+    );
+    compare(
+        "fields: two sealed fields vs the whole line sealed (tracing_subscriber's fmt().json() + EncryptedWriter::locked)",
+        "field sealing against whole-line sealing",
+        run(&two_sealed),
+        run(&whole_line),
+    );
     compare(
         "fields: SealedFields::json() plain vs tracing_subscriber's fmt().json(), both to a BufWriter",
         "the formatter itself",

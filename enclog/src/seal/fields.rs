@@ -89,6 +89,9 @@ pub(crate) struct Prepared {
     doc: Doc,
     doc_in: Doc,
     canonical: Canonical,
+    /// The clear part's canonical form, hashed in one call (no plaintext: sealed values are
+    /// `"enclog:"` there).
+    digest_input: Vec<u8>,
     scratch: Vec<u8>,
     aad: Vec<u8>,
 }
@@ -201,7 +204,7 @@ impl Prepared {
         }
         // Collected, then hashed in one call: the canonical form comes in pieces of a few
         // bytes, and a digest update per piece costs more than the hashing.
-        let canonical = &mut self.scratch;
+        let canonical = &mut self.digest_input;
         canonical.clear();
         canonical.extend_from_slice(JSON_DIGEST_DOMAIN);
         self.canonical
