@@ -1,16 +1,5 @@
-//! [`sealed`]: marking one value as sensitive where it is logged.
-//!
-//! How a wrapper can tell enclog's formatter from any other: `tracing` hands a value to a
-//! formatter only through `Debug` or `Display`, writing into a `fmt::Formatter` that the
-//! wrapper cannot inspect. So the wrapper first writes a **probe**, the redaction marker
-//! [`REDACTED`] taken from one `static` of this module, and asks a thread-local whether the
-//! probe was *taken*. Only enclog's formatter, while it writes the value of a field into its
-//! line, takes it: its writer recognises the probe by its address (any other writer just
-//! writes the marker), records that the field is sealed, and sets the thread-local. Then, and
-//! only then, the wrapper writes the value — into the same formatter, so into enclog's line,
-//! as a sealed value. Everywhere else (another formatter, `format!`, a panic message, the text
-//! of a log message) the probe was written as it is, and the wrapper writes nothing more: the
-//! marker is what appears, never the value.
+//! [`sealed`]: marking one value as sensitive where it is logged; its doc spells out how a
+//! wrapper tells enclog's formatter from any other.
 
 use std::cell::Cell;
 use std::fmt;
@@ -82,9 +71,21 @@ impl<T> Sealed<T> {
 /// it is sealed by enclog's formatter ([`SealedFields`](super::SealedFields)) whatever the
 /// field's name, and everywhere else it shows [`REDACTED`] — fail closed, never the value.
 ///
-/// How: see [the module](self). In short, the wrapper's `Debug` and `Display` write the value
-/// only when a thread-local says that enclog's formatter is writing it as a field's value;
-/// the field is then sealed whole (a struct whose `Debug` holds a sealed member seals the whole
+/// **How a wrapper tells enclog's formatter from any other.** `tracing` hands a value to a
+/// formatter only through `Debug` or `Display`, writing into a `fmt::Formatter` that the
+/// wrapper cannot inspect (and `tracing::Value` cannot be implemented outside `tracing`). So the
+/// wrapper's `Debug` (and `Display`, when `T: Display`) first writes a **probe** — the marker
+/// [`REDACTED`], taken from one `static` of enclog's — and then asks a thread-local whether the
+/// probe was *taken*. Only enclog's formatter takes it, and only while it writes the value of a
+/// field into its line: its writer recognises the probe by its address (any other writer just
+/// writes the marker's text), records that this field is sealed, and sets the thread-local.
+/// Then, and only then, the wrapper writes the value — into the same formatter, so into
+/// enclog's line, as the field's sealed value. Everywhere else the probe was written as it is
+/// and the wrapper writes nothing more: **fail closed**, the marker appears, never the value.
+/// A value formatted by another writer nested inside enclog's (a `Debug` that calls `format!`)
+/// gets the marker too: the probe is taken only by the writer it reaches.
+///
+/// The field is sealed whole (a struct whose `Debug` holds a sealed member seals the whole
 /// field). **In the text of a message** (`info!("paid by {}", sealed(card))`) it shows
 /// [`REDACTED`]: a message is one value, not sealed unless you seal `message` by name, and
 /// its text is not the place for a secret. With `message` sealed by name, the wrapper writes
