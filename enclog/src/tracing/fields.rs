@@ -119,6 +119,31 @@ enum Style {
     Compact,
 }
 
+/// Field names to match, the exact ones apart: every field of every event is matched, and a
+/// string compare is cheaper than a glob.
+#[derive(Clone, Debug, Default)]
+struct Names {
+    exact: Vec<String>,
+    globs: FieldNames,
+}
+
+impl Names {
+    fn new<S: Into<String>>(names: impl IntoIterator<Item = S>) -> Names {
+        let (globs, exact): (Vec<String>, Vec<String>) = names
+            .into_iter()
+            .map(Into::into)
+            .partition(|n| n.contains('*'));
+        Names {
+            exact,
+            globs: FieldNames::new(globs),
+        }
+    }
+
+    fn matches(&self, name: &str) -> bool {
+        self.exact.iter().any(|e| e == name) || (!self.globs.is_empty() && self.globs.matches(name))
+    }
+}
+
 /// enclog's `tracing` formatter for sealed fields: see [the module](self).
 ///
 /// Use it as both formatters of a `tracing_subscriber::fmt` layer (`event_format` and
@@ -152,8 +177,8 @@ enum Style {
 #[derive(Clone, Debug)]
 pub struct SealedFields {
     style: Style,
-    seal: FieldNames,
-    index: FieldNames,
+    seal: Names,
+    index: Names,
     timestamp: bool,
     level: bool,
     target: bool,
@@ -166,8 +191,8 @@ impl SealedFields {
     fn new(style: Style) -> SealedFields {
         SealedFields {
             style,
-            seal: FieldNames::default(),
-            index: FieldNames::default(),
+            seal: Names::default(),
+            index: Names::default(),
             timestamp: true,
             level: true,
             target: true,
@@ -220,7 +245,7 @@ impl SealedFields {
     /// # let _ = format;
     /// ```
     pub fn seal<S: Into<String>>(mut self, names: impl IntoIterator<Item = S>) -> Self {
-        self.seal = FieldNames::new(names);
+        self.seal = Names::new(names);
         self
     }
 
@@ -234,7 +259,7 @@ impl SealedFields {
     /// # let _ = format;
     /// ```
     pub fn index<S: Into<String>>(mut self, names: impl IntoIterator<Item = S>) -> Self {
-        self.index = FieldNames::new(names);
+        self.index = Names::new(names);
         self
     }
 
