@@ -955,3 +955,47 @@ fn init_file_can_seal_fields() {
     assert!(opened[1].0.contains("from the log crate: disk almost full"));
     assert_eq!(opened[0].1, ["/fields/email"]);
 }
+
+/// `seal(["message"])`: the message is a sealed value (a text line writes it after
+/// `message=`), and a `sealed()` value in its text is written into it, sealed with it.
+#[test]
+fn the_message_can_be_sealed() {
+    let key = Key::generate().unwrap();
+    for format in [
+        SealedFields::json(),
+        SealedFields::full(),
+        SealedFields::compact(),
+    ] {
+        let format = format.seal(["message"]).without_time();
+        let file = Memory::default();
+        log_one(
+            &format,
+            EncryptedWriter::new(key.clone(), file.clone()),
+            || {
+                tracing::info!(
+                    n = 1,
+                    "paid by {} with {}",
+                    "alice@example.com",
+                    sealed("4111")
+                );
+            },
+        );
+        let text = file.text();
+        assert!(!text.contains("alice@") && !text.contains("4111"), "{text}");
+        let (line, sealed) = &open_all(key.clone(), text.as_bytes())[0];
+        assert!(
+            line.contains("paid by alice@example.com with 4111"),
+            "{line}"
+        );
+        match format.syntax() {
+            Syntax::Json => assert_eq!(sealed, &["/fields/message"]),
+            _ => {
+                assert_eq!(sealed, &["message"]);
+                assert!(
+                    line.contains(": message=paid by alice@example.com with 4111 n=1"),
+                    "{line}"
+                );
+            }
+        }
+    }
+}

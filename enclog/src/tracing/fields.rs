@@ -90,9 +90,10 @@
 //! options do not apply to a field-sealed line: its level and timestamp are in clear already,
 //! and authenticated by its envelope.
 //!
-//! A formatter wrapped in another `FormatEvent` that changes the line, or a writer that
-//! receives the line split in several writes, is not recognised: the redacted line is sealed
-//! whole then (no value lost in clear; the sealed values are lost).
+//! The real line is handed over once: a second enclog writer given the same event (two writers
+//! joined with `MakeWriterExt::and`) seals the redacted line whole. A formatter wrapped in
+//! another `FormatEvent` that changes the line is not recognised either. In both cases no value
+//! is written in clear; the sealed values are missing from that copy of the event.
 
 mod format;
 pub(crate) mod handover;

@@ -17,7 +17,9 @@ use super::event::{Buffers, EventWriter, Settings};
 /// `tracing_subscriber::fmt` formats a whole event (message, fields, span context, multi-line
 /// error chains) and writes it with one `write_all`; the writer returned here buffers it and,
 /// when dropped, seals it and writes the line to the inner writer with exactly one
-/// `write_all`. Any formatter works (full, compact, pretty, json).
+/// `write_all`. Any formatter works (full, compact, pretty, json). With enclog's own
+/// [`SealedFields`](crate::tracing::fields::SealedFields) formatter it seals only the chosen
+/// values of each line, which otherwise stays in clear (see [`fields`](crate::tracing::fields)).
 ///
 /// **Write errors** cannot be returned from a drop. They are never lost silently: the line is
 /// counted in [`EncryptedWriter::lost_lines`] and, by default, one message goes to stderr when
@@ -116,7 +118,9 @@ impl<M> EncryptedWriter<M> {
     }
 
     /// Writes the event's level in clear before the token (`WARN enclog:…`), for grep and log
-    /// routers. Editing it is detected by readers (an encrypted copy travels in the token).
+    /// routers. Editing it is detected by readers (an encrypted copy travels in the token). A
+    /// line of sealed fields has its level in clear already (and authenticated): this adds
+    /// nothing to it.
     ///
     /// ```
     /// use tracing_subscriber::fmt;
