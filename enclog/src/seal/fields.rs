@@ -128,6 +128,9 @@ impl Prepared {
     }
 
     /// Prepares a JSON object `line` whose `values` (sorted, not overlapping) are to be sealed.
+    /// Each value's range must be one whole JSON value of the line (it is put back as it is;
+    /// the callers take them from a parsed line or write them themselves): the clear part is
+    /// parsed once, in the template, and a value only when its index is computed from it.
     pub(crate) fn json(
         &mut self,
         line: &[u8],
@@ -151,13 +154,6 @@ impl Prepared {
             self.template.extend_from_slice(MARKER);
             let at = self.template.len();
             self.template.push(b'"');
-            // Each sealed value must be one JSON value (it is put back as it is): parsed alone,
-            // so that the clear part is parsed once, in the template below.
-            self.doc_in
-                .parse(&line[v.range.clone()])
-                .map_err(|e| FieldsError::NotJson {
-                    reason: format!("a value to seal is not one JSON value ({e})"),
-                })?;
             if let Some(text) = &v.index {
                 let index_name = || v.name.chars().chain(INDEX_SUFFIX.chars());
                 self.template.extend_from_slice(b",\"");
@@ -340,7 +336,11 @@ impl Prepared {
             IndexText::FromJson => {
                 // A string's characters; any other JSON value's canonical form (a number's
                 // `1e3` and `1000` index alike).
-                // `doc_in` holds this value alone, parsed just before.
+                self.doc_in
+                    .parse(&line[v.range.clone()])
+                    .map_err(|e| FieldsError::NotJson {
+                        reason: format!("a value to seal is not one JSON value ({e})"),
+                    })?;
                 push_index_text(
                     &mut self.canonical,
                     &self.doc_in,
