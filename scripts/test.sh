@@ -6,7 +6,10 @@
 #   - rsyslog and logrotate (Debian packages) for the pipeline tests, with apt-get (as root, or
 #     through sudo);
 #   - a Python venv under target/ with the real zato-enclog 1.0.7 and `cryptography`
-#     (scripts/zato-venv.sh; the tests would create it on first use, this does it up front).
+#     (scripts/zato-venv.sh; the tests would create it on first use, this does it up front);
+#   - a Python venv under target/ with pytest and the Python package built from enclog-py/
+#     (scripts/python-venv.sh: `pip install ./enclog-py`, as the README tells users), for the
+#     pytest suite in tests/python/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,7 +33,15 @@ if [ -n "$missing" ]; then
   # shellcheck disable=SC2086 # one word per package
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
-scripts/zato-venv.sh >/dev/null
+zato_python=$(scripts/zato-venv.sh)
+python=$(scripts/python-venv.sh)
 
 cargo nextest run --workspace --no-fail-fast
 cargo test --workspace --doc
+
+# The Python package against the real `enclog` binary (built above) and zato-enclog.
+cargo build --quiet -p enclog-cli
+target_dir=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])' \
+  <<<"$(cargo metadata --format-version 1 --no-deps)")
+ENCLOG_BIN="$target_dir/debug/enclog" ENCLOG_ZATO_PYTHON="$zato_python" \
+  "$python" -m pytest tests/python
