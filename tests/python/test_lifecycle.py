@@ -110,6 +110,14 @@ def test_the_handlers_name_their_chain_state_and_key(tmp_path, logger, key_file,
     assert handler.writer.key_id == key.id and handler.writer.mode == "symmetric"
     assert handler.writer.session_id is not None  # started before the first record
     assert logger.level == logging.INFO
+    # Called twice (a module imported twice): refused, not every record written twice.
+    try:
+        enclog.init_file(tmp_path / "app.log", key, logger=logger)
+    except enclog.EnclogError as e:
+        assert "already called" in str(e)
+    else:
+        raise AssertionError("a second init_file was accepted")
+    assert logger.handlers == [handler]
     # A second writer of the same log cannot take its chain state: it goes on without it.
     second = enclog.EncryptedFileHandler(tmp_path / "app.log", key)
     assert second.chain_state_path is None

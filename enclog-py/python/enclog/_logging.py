@@ -243,12 +243,21 @@ def init_file(path, key, *, level=logging.INFO, format=DEFAULT_FORMAT, datefmt=N
 
     ``key``: a ``Key`` (``Key.from_file("app.key")``), a ``Recipient`` (this host then cannot
     read its own log), a ``FernetKey`` (zato-enclog's format), or their text.
+
+    A second call for the same logger and file raises ``EnclogError`` (every record would be
+    written twice, and the second writer could not take the chain state).
     """
-    handler = EncryptedFileHandler(path, key, formatter=logging.Formatter(format, datefmt),
-                                   clear_level=clear_level, chain_state=chain_state)
     target = logger if logger is not None else logging.getLogger()
     if isinstance(target, str):
         target = logging.getLogger(target)
+    full = os.path.abspath(os.fspath(path))
+    for existing in target.handlers:
+        if isinstance(existing, EncryptedFileHandler) and os.path.abspath(existing.path) == full:
+            raise _enclog.EnclogError(
+                "init_file was already called for %s on this logger: call it once, at start"
+                % full)
+    handler = EncryptedFileHandler(path, key, formatter=logging.Formatter(format, datefmt),
+                                   clear_level=clear_level, chain_state=chain_state)
     target.addHandler(handler)
     target.setLevel(level)
     _file_handlers.add(handler)
