@@ -201,3 +201,26 @@ def test_the_package_is_built_from_this_workspace():
     assert Path(enclog._enclog.__file__).name.startswith("_enclog")
     assert enclog.__version__ == "0.1.0"
     assert enclog.MAX_EVENT == 12 * 1024 * 1024 - 1024
+
+
+def test_the_type_stubs_name_exactly_what_the_native_module_holds():
+    import ast
+
+    stub = ast.parse((helpers.ROOT / "enclog-py" / "python" / "enclog" / "_enclog.pyi")
+                     .read_text())
+    named = set()
+    for node in stub.body:
+        if isinstance(node, (ast.ClassDef, ast.FunctionDef)):
+            named.add(node.name)
+        elif isinstance(node, ast.AnnAssign):
+            named.add(node.target.id)
+    named = {n for n in named if not n.startswith("_") or n == "__version__"}
+    held = {n for n in dir(enclog._enclog) if not n.startswith("_") or n == "__version__"}
+    assert named == held
+    # Each class's public methods and properties too.
+    for node in stub.body:
+        if isinstance(node, ast.ClassDef) and node.body and not isinstance(node.body[0], ast.Expr):
+            members = {m.name for m in node.body if isinstance(m, ast.FunctionDef)
+                       and not m.name.startswith("_")}
+            actual = {m for m in dir(getattr(enclog._enclog, node.name)) if not m.startswith("_")}
+            assert members <= actual, node.name
