@@ -6,6 +6,7 @@
 //! |---|---|---|
 //! | `Key`, `Recipient`, `Identity`, `FernetKey`, `Keyring` | [`enclog::Key`] and its kin | `keys.rs` |
 //! | `Sealer` (seals one record, splitting one over the cap) | [`enclog::Sealer`] | `sealer.rs` |
+//! | `FormatCore` (`EncryptedFormatter`'s per-record path) | a `Sealer` | `formatter.rs` |
 //! | `LogFileWriter` (what `init_file`'s handler writes through) | [`enclog::file::LogFile`] + a sealer | `log_file.rs` |
 //! | `Opener`, `open_line`, `read_file`, `Event`, `Entry` | [`enclog::Opener`], [`enclog::read::Decryptor`] | `reading.rs` |
 //! | `EnclogError` and its subclasses | [`enclog::KeyError`], [`enclog::read::OpenError`], … | `errors.rs` |
@@ -16,6 +17,7 @@
 //! lock of this module taken in the child.
 
 mod errors;
+mod formatter;
 mod keys;
 mod log_file;
 mod reading;
@@ -31,6 +33,7 @@ fn _enclog(m: &Bound<'_, PyModule>) -> PyResult<()> {
     errors::register(m)?;
     keys::register(m)?;
     sealer::register(m)?;
+    formatter::register(m)?;
     log_file::register(m)?;
     reading::register(m)?;
     m.add("MARKER", String::from_utf8_lossy(enclog::format::MARKER))?;

@@ -253,6 +253,18 @@ impl PySealer {
     }
 }
 
+impl PySealer {
+    /// The library's sealer.
+    pub(crate) fn sealer(&self) -> &Sealer {
+        &self.sealer
+    }
+
+    /// The longest record sealed as one event, in bytes.
+    pub(crate) fn event_cap(&self) -> usize {
+        self.max_event
+    }
+}
+
 /// Adds `Sealer` to the module.
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PySealer>()

@@ -54,13 +54,11 @@ class EncryptedFormatter(logging.Formatter):
         super().__init__()
         self._formatter = formatter if formatter is not None else logging.Formatter()
         self._sealer = _enclog.Sealer(key, max_event=max_event, chain_state=chain_state)
-        self._seal = self._sealer.seal
-        self._inner_format = self._formatter.format
-        self._clear_level = clear_level
-        # A str of at most this many characters is at most max_event bytes in UTF-8.
-        self._short = max_event // 4
-        # The last record sealed and its line: a record formatted again gets the same line.
-        self._last = (None, None)
+        self._core = _enclog.FormatCore(self._sealer, self._formatter.format,
+                                        _formatting_failure, _report_split, clear_level)
+        # Handlers call `formatter.format(record)`: this finds the native path first, so a
+        # record costs no Python frame beyond the wrapped formatter's.
+        self.format = self._core
         _formatters.add(self)
 
     @property
@@ -74,22 +72,9 @@ class EncryptedFormatter(logging.Formatter):
         return self._sealer
 
     def format(self, record):
-        last = self._last
-        if last[0] is record:
-            return last[1]
-        try:
-            text = self._inner_format(record)
-        except Exception:
-            text = _formatting_failure(record)
-        clear = record.levelname if self._clear_level else None
-        if len(text) <= self._short:
-            line = self._seal(text, clear)
-        else:
-            line, pieces = self._sealer.seal_counted(text, clear)
-            if pieces > 1:
-                _report_split(record, text, pieces, self._sealer.max_event)
-        self._last = (record, line)
-        return line
+        """The record's sealed line: the wrapped formatter's text, sealed (several lines for a
+        record over ``max_event``). A record formatted again gets the same line."""
+        return self._core(record)
 
     def _close_through(self, handlers):
         """Writes the session's close record through ``handlers`` (under each one's lock)."""
@@ -104,9 +89,9 @@ class EncryptedFormatter(logging.Formatter):
         if line is None:
             return
         # The close record is written as a record of its own: each handler's emit formats it,
-        # and format() finds it as the last record sealed.
+        # and the formatter answers with the close record.
         record = logging.LogRecord("enclog", logging.INFO, __file__, 0, "", None, None)
-        self._last = (record, line)
+        self._core.prime(record, line)
         for handler in handlers:
             handler.acquire()
             try:
@@ -291,10 +276,13 @@ _shutdown_lock = threading.Lock()
 atexit.register(shutdown)
 
 
-def _formatting_failure(record):
-    """What is sealed for a record whose formatting raised: the error, the message and the
-    arguments, all inside the token. logging would print them on stderr, in clear."""
-    error = traceback.format_exc()
+def _formatting_failure(record, exc=None):
+    """What is sealed for a record whose formatting raised ``exc`` (the exception being
+    handled if None): the error, the message and the arguments, all inside the token. logging
+    would print them on stderr, in clear."""
+    if exc is None:
+        exc = sys.exc_info()[1]
+    error = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     try:
         message = repr(record.msg)
     except Exception:
@@ -304,11 +292,10 @@ def _formatting_failure(record):
     except Exception:
         arguments = "<arguments that cannot be shown>"
     if logging.raiseExceptions and sys.stderr:
-        kind = sys.exc_info()[0]
         sys.stderr.write(
             "enclog: a log record from %s:%s could not be formatted (%s); it was sealed into the "
             "log with its message and arguments (not shown here)\n"
-            % (record.pathname, record.lineno, kind.__name__ if kind else "error"))
+            % (record.pathname, record.lineno, type(exc).__name__))
     return ("enclog: this record could not be formatted; message %s, arguments %s\n%s"
             % (message, arguments, error.rstrip("\n")))
 
