@@ -12,7 +12,9 @@ import logging, logging.handlers, os, enclog
 key = enclog.Key.from_file(os.environ["KEY"])
 enclog.init_file(os.path.join(os.environ["DIR"], "app.log"), key)
 formatted = logging.FileHandler(os.path.join(os.environ["DIR"], "formatter.log"))
-formatted.setFormatter(enclog.EncryptedFormatter(key, logging.Formatter("%(message)s")))
+formatted.setFormatter(enclog.EncryptedFormatter(
+    key, logging.Formatter("%(message)s"),
+    chain_state=os.path.join(os.environ["ENCLOG_STATE_DIR"], "formatter.chain")))
 rotating = logging.handlers.RotatingFileHandler(os.path.join(os.environ["DIR"], "rotating.log"),
                                                 maxBytes=2000, backupCount=20)
 rotating.setFormatter(enclog.EncryptedFormatter(key))
@@ -34,8 +36,8 @@ def test_every_session_is_closed_at_exit_and_verify_is_clean(tmp_path, key_file)
     assert b"1 closed" in result.stdout
     lines = helpers.decrypt_json(key_path, tmp_path / "formatter.log")
     assert lines[-1]["record"] == "close" and len(lines) == 41
-    assert helpers.verify(key_path, "--allow-new-chains",
-                          tmp_path / "formatter.log").returncode == 0
+    # The formatter's chain state (chain_state=): a root session, not a new chain.
+    assert helpers.verify(key_path, tmp_path / "formatter.log").returncode == 0
 
 
 def test_rotating_file_handler_seals_each_record_once_across_its_files(tmp_path, key_file):
@@ -60,12 +62,15 @@ def test_a_second_run_continues_the_chain_of_the_first(tmp_path, key_file, state
         helpers.run_python(EXITING_PROGRAM, env=dict(env, RUN=run))
     states = list(state_dir.glob("app.log-*.chain"))
     assert len(states) == 1
-    # Two runs, one chain: clean without --allow-new-chains, and it reaches the state's end.
-    result = helpers.verify(key_path, "--chain", states[0], tmp_path / "app.log")
-    assert result.returncode == 0, result.stdout.decode()
-    lines = helpers.decrypt_json(key_path, tmp_path / "app.log")
-    firsts = [line for line in lines if line.get("link")]
-    assert [f["link"]["from"] for f in firsts] == ["root", "successor"]
+    # Two runs, one chain: clean without --allow-new-chains, and it reaches the state's end;
+    # for init_file's log and for the formatter given a chain state.
+    for log, state in ((tmp_path / "app.log", states[0]),
+                       (tmp_path / "formatter.log", state_dir / "formatter.chain")):
+        result = helpers.verify(key_path, "--chain", state, log)
+        assert result.returncode == 0, result.stdout.decode()
+        lines = helpers.decrypt_json(key_path, log)
+        firsts = [line for line in lines if line.get("link")]
+        assert [f["link"]["from"] for f in firsts] == ["root", "successor"]
 
 
 def test_init_file_follows_a_rename_and_verify_is_clean_across_the_files(tmp_path, logger,

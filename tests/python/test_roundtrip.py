@@ -224,3 +224,33 @@ def test_the_type_stubs_name_exactly_what_the_native_module_holds():
                        and not m.name.startswith("_")}
             actual = {m for m in dir(getattr(enclog._enclog, node.name)) if not m.startswith("_")}
             assert members <= actual, node.name
+
+
+def test_keys_made_by_enclog_genkey_load_in_python(tmp_path):
+    """Key files written by the `enclog` command: a key, an identity, its recipient, and a
+    folder of them as a keyring."""
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    helpers.enclog("genkey", "-o", keys / "app.key", check=0)
+    helpers.enclog("genkey", "--recipient", "-o", keys / "identity.key", check=0)
+    recipient_text = helpers.enclog("recipient", keys / "identity.key", check=0).stdout.decode()
+    (tmp_path / "writer.recipient").write_text(recipient_text)
+    key = enclog.Key.from_file(keys / "app.key")
+    identity = enclog.Identity.from_file(keys / "identity.key")
+    recipient = enclog.Recipient.from_file(tmp_path / "writer.recipient")
+    assert recipient.id == identity.id == identity.recipient.id
+    assert recipient.to_text() == identity.recipient.to_text() == recipient_text.strip()
+    fernet = enclog.FernetKey.generate()
+    helpers.write_secret(keys / "zato.key", fernet.to_text())
+    assert enclog.FernetKey.from_file(keys / "zato.key").id == fernet.id
+
+    ring = enclog.Keyring()
+    assert sorted(ring.add_dir(keys)) == sorted([key.id, identity.id, fernet.id])
+    assert len(ring) == 3
+    lines = [enclog.Sealer(k).seal("to %s" % name) for k, name in
+             [(key, "key"), (recipient, "recipient"), (fernet, "fernet")]]
+    assert [enclog.open_line(line, ring).text for line in lines] == [
+        "to key", "to recipient", "to fernet"]
+    single = enclog.Keyring()
+    assert single.add_file(keys / "identity.key") == identity.id
+    assert enclog.open_line(lines[1], single).mode == "recipient"
