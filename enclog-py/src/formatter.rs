@@ -2,14 +2,16 @@
 //! in Rust so that a record costs no Python frame beyond the wrapped formatter's own. It calls
 //! the wrapped formatter, seals what it returns (one line, or several over the cap) and
 //! remembers the last record: a record formatted again (`RotatingFileHandler` measures each
-//! record before writing it) gets the same line, not a second sequence number.
+//! record before writing it) gets the same line, not a second sequence number. It remembers it
+//! through a weak reference: a record holds its arguments and its traceback's frames, which
+//! must not outlive the record because it was logged.
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use pyo3::exceptions::PyException;
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::PyString;
+use pyo3::types::{PyString, PyWeakrefReference};
 
 use crate::sealer::{PySealer, lines_to_str, record_bytes, seal_record, with_line_buffer};
 
@@ -26,7 +28,33 @@ pub(crate) struct PyFormatCore {
     on_split: Py<PyAny>,
     clear_level: bool,
     /// The last record sealed and its line.
-    last: Mutex<Option<(Py<PyAny>, Py<PyString>)>>,
+    last: Mutex<Option<(Last, Py<PyString>)>>,
+}
+
+/// The last record sealed: weakly held (a strong hold only for a record that cannot be
+/// referred to weakly, a `LogRecord` subclass with `__slots__`).
+enum Last {
+    Weak(Py<PyWeakrefReference>),
+    Strong(Py<PyAny>),
+}
+
+impl Last {
+    fn of(record: &Bound<'_, PyAny>) -> Last {
+        match PyWeakrefReference::new(record) {
+            Ok(weak) => Last::Weak(weak.unbind()),
+            Err(_) => Last::Strong(record.clone().unbind()),
+        }
+    }
+
+    fn is(&self, record: &Bound<'_, PyAny>) -> bool {
+        match self {
+            Last::Weak(weak) => weak
+                .bind(record.py())
+                .upgrade()
+                .is_some_and(|last| last.is(record)),
+            Last::Strong(last) => last.is(record),
+        }
+    }
 }
 
 #[pymethods]
@@ -94,26 +122,27 @@ impl PyFormatCore {
                 .bind(py)
                 .call1((record, &text, pieces, sealer.event_cap()))?;
         }
-        self.remember(record.clone().unbind(), line.clone().unbind());
+        self.remember(record, line.clone().unbind());
         Ok(line)
     }
 
     /// Makes `line` the answer for `record` (the close record written at shutdown goes through
     /// each handler as a record of its own).
-    fn prime(&self, record: Py<PyAny>, line: Py<PyString>) {
+    fn prime(&self, record: &Bound<'_, PyAny>, line: Py<PyString>) {
         self.remember(record, line);
     }
 }
 
 impl PyFormatCore {
-    fn lock(&self) -> MutexGuard<'_, Option<(Py<PyAny>, Py<PyString>)>> {
+    fn lock(&self) -> MutexGuard<'_, Option<(Last, Py<PyString>)>> {
         self.last.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn remember(&self, record: Py<PyAny>, line: Py<PyString>) {
-        // The previous record is dropped after the lock is released: dropping it may run
+    fn remember(&self, record: &Bound<'_, PyAny>, line: Py<PyString>) {
+        let last = Last::of(record);
+        // The previous entry is dropped after the lock is released: dropping it may run
         // Python code (a `__del__`) that logs, and so comes back here.
-        let previous = self.lock().replace((record, line));
+        let previous = self.lock().replace((last, line));
         drop(previous);
     }
 }

@@ -177,3 +177,25 @@ def test_an_events_repr_shows_where_it_sits_not_its_text(key_file):
     entry = next(iter(enclog.read_file(
         __import__("io").BytesIO((enclog.Sealer(key).seal(SECRET) + "\n").encode()), key)))
     assert SECRET not in repr(entry)
+
+
+def test_a_formatter_keeps_no_record_alive_after_it_was_logged(tmp_path, logger, key_file):
+    """A record holds its arguments and its traceback's frames: the formatter's memory of the
+    last record (which seals a record formatted twice once) must not keep them alive."""
+    import gc
+    import weakref
+
+    key, _ = key_file
+    handler = logging.FileHandler(tmp_path / "app.log")
+    handler.setFormatter(enclog.EncryptedFormatter(key))
+    logger.addHandler(handler)
+
+    class Payload:
+        pass
+
+    payload = Payload()
+    alive = weakref.ref(payload)
+    logger.info("payload %s", payload)
+    del payload
+    gc.collect()
+    assert alive() is None
