@@ -1,7 +1,7 @@
 """Python `logging` through enclog against the same logging plain, and against zato-enclog.
 
     python="$(scripts/python-venv.sh)"          # builds the wheel (release) into target/
-    "$python" benches/python_logging.py [--rounds 11] [--records 20000]
+    "$python" benches/python_logging.py [--rounds 41] [--records 5000]
 
 Runs in one process, in alternating rounds (the order of the variants rotates each round): each
 variant logs the same records through a logger of its own to a `FileHandler` on /dev/null
@@ -101,8 +101,8 @@ def run(name, make_handler, records, round_no):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=11)
-    parser.add_argument("--records", type=int, default=20000)
+    parser.add_argument("--rounds", type=int, default=41)
+    parser.add_argument("--records", type=int, default=5000)
     parser.add_argument("--format", default=FORMAT)
     args = parser.parse_args()
     made = variants(args.format)
