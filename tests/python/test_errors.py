@@ -38,6 +38,12 @@ def test_a_fernet_line_without_a_fernet_key_says_which_key_is_missing():
     assert enclog.open_line(line, fernet).text == "zato"
 
 
+def test_a_token_of_an_unknown_version_raises_unsupported_line_error():
+    with pytest.raises(enclog.UnsupportedLineError) as raised:
+        enclog.open_line("enclog:" + "A" * 60, enclog.Key.generate())
+    assert "newer enclog" in str(raised.value)
+
+
 def test_read_file_reports_each_bad_line_with_its_number_and_goes_on():
     key = enclog.Key.generate()
     sealer = enclog.Sealer(key)
