@@ -3,7 +3,6 @@ chain state folder per test, and loggers that leave no handler behind."""
 
 import itertools
 import logging
-import os
 
 import pytest
 
@@ -55,11 +54,3 @@ def key_file(tmp_path):
     path = tmp_path / "app.key"
     helpers.write_secret(path, key.to_text())
     return key, path
-
-
-@pytest.fixture
-def cwd(tmp_path):
-    old = os.getcwd()
-    os.chdir(tmp_path)
-    yield tmp_path
-    os.chdir(old)
