@@ -7,7 +7,10 @@
 #     through sudo);
 #   - a Python venv under target/ with the real zato-enclog 1.0.7 and `cryptography`
 #     (scripts/zato-venv.sh; the tests would create it on first use, this does it up front);
-#   - a Python venv under target/ with pytest and the Python package built from enclog-py/
+#   - a Python venv under target/ with DuckDB, the query engine of the field-sealed log
+#     pipeline test (scripts/duckdb-venv.sh; likewise);
+#   - another with Dask distributed, for examples/verify_archive.py (scripts/dask-venv.sh);
+#   - another with pytest and the Python package built from enclog-py/
 #     (scripts/python-venv.sh: `pip install ./enclog-py`, as the README tells users), for the
 #     pytest suite in tests/python/.
 set -euo pipefail
@@ -34,6 +37,8 @@ if [ -n "$missing" ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
 zato_python=$(scripts/zato-venv.sh)
+scripts/duckdb-venv.sh >/dev/null
+scripts/dask-venv.sh >/dev/null
 python=$(scripts/python-venv.sh)
 
 cargo nextest run --workspace --no-fail-fast

@@ -13,9 +13,10 @@ Start with `enclog demo`.
 
 Exit status:
   0  success (tailf: stopped by Ctrl-C, having reported bad lines as they came)
-  1  some lines did not decrypt (decrypt), verify found problems, or encrypt
-     split a line longer than --max-line
-  2  usage, input/output or key error (missing file, bad key, ...)";
+  1  some lines did not decrypt (decrypt), verify found problems, encrypt
+     split a line longer than --max-line, or grep found no event
+  2  usage, input/output or key error (missing file, bad key, ...); grep: also
+     a line it looked at did not decrypt";
 
 /// `--version`: the program's version and the line format it writes.
 static VERSION: LazyLock<String> = LazyLock::new(|| {
@@ -49,6 +50,8 @@ pub(crate) enum Command {
     Tailf(cmd::tailf::TailfArgs),
     Verify(cmd::verify::VerifyArgs),
     Encrypt(cmd::encrypt::EncryptArgs),
+    Index(cmd::index::IndexArgs),
+    Grep(cmd::grep::GrepArgs),
     Demo(cmd::demo::DemoArgs),
     Completions(cmd::completions::CompletionsArgs),
     Man(cmd::man::ManArgs),

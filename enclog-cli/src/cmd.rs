@@ -5,6 +5,8 @@ pub(crate) mod decrypt;
 pub(crate) mod demo;
 pub(crate) mod encrypt;
 pub(crate) mod genkey;
+pub(crate) mod grep;
+pub(crate) mod index;
 pub(crate) mod man;
 pub(crate) mod recipient;
 pub(crate) mod tailf;
@@ -18,7 +20,7 @@ use std::time::Duration;
 pub(crate) enum Status {
     /// 0: everything was fine.
     Clean,
-    /// 1: some lines did not decrypt, or `verify` found problems.
+    /// 1: some lines did not decrypt, `verify` found problems, or `grep` found nothing.
     Problems,
     /// 2: a usage, input/output or key error.
     Error,

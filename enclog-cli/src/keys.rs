@@ -36,6 +36,13 @@ pub(crate) struct ReaderKeys {
     key_command: Option<String>,
 }
 
+impl ReaderKeys {
+    /// Whether a key option was given on the command line.
+    pub(crate) fn given(&self) -> bool {
+        !self.key_files.is_empty() || !self.keyrings.is_empty() || self.key_command.is_some()
+    }
+}
+
 /// Key options of the commands that write logs (one key).
 #[derive(Args, Debug, Clone, Default)]
 pub(crate) struct WriterKeys {

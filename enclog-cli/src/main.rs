@@ -52,6 +52,8 @@ fn main() -> ExitCode {
         Command::Tailf(args) => cmd::tailf::run(args),
         Command::Verify(args) => cmd::verify::run(args),
         Command::Encrypt(args) => cmd::encrypt::run(args),
+        Command::Index(args) => cmd::index::run(args),
+        Command::Grep(args) => cmd::grep::run(args),
         Command::Demo(args) => cmd::demo::run(args),
         Command::Completions(args) => cmd::completions::run(args, cli::command()),
         Command::Man(args) => cmd::man::run(args, cli::command()),

@@ -6,6 +6,7 @@ mod escape;
 mod json;
 mod progress;
 
+use std::borrow::Cow;
 use std::io::{self, IsTerminal, Write};
 
 use clap::{Args, ValueEnum};
@@ -134,13 +135,57 @@ impl TextOutput {
     }
 
     /// Writes an opened line: see [`write_opened`]; with `--authenticated-only` the event
-    /// alone.
+    /// alone ([`authenticated_event`]; a line that has none is the caller's to report, see
+    /// [`left_out`]).
     pub(crate) fn write_opened(self, out: &mut impl Write, opened: &Opened<'_>) -> io::Result<()> {
         if self.authenticated_only {
-            self.style.write_event(out, opened.plaintext, true)?;
+            let Some(event) = authenticated_event(opened) else {
+                return Ok(());
+            };
+            self.style.write_event(out, &event, true)?;
             return out.write_all(b"\n");
         }
         write_opened(out, opened, self.style)
+    }
+
+    /// Whether `--authenticated-only` leaves out this opened line (see
+    /// [`authenticated_event`]), which the caller then reports.
+    pub(crate) fn left_out(self, opened: &Opened<'_>) -> bool {
+        self.authenticated_only && clear_fields_edited(opened)
+    }
+}
+
+/// Whether `opened` is a field-sealed line (its fields in clear, chosen values sealed) whose
+/// clear fields were edited after it was written: removed, renamed or changed (threat: a
+/// shipper or an attacker rewriting `"level":"ERROR"` or an amount in clear).
+pub(crate) fn clear_fields_edited(opened: &Opened<'_>) -> bool {
+    opened.fields.is_some() && opened.meta_status == MetaStatus::Differs
+}
+
+/// What `decrypt` and `tailf` say on stderr when `--authenticated-only` leaves out a line whose
+/// clear fields were edited.
+pub(crate) const LEFT_OUT: &str = "the clear fields of this field-sealed line were edited after \
+    it was written, so only its sealed values are authentic: the line is left out \
+    (--authenticated-only; without it the line is shown marked [clear fields edited])";
+
+/// What `--authenticated-only` prints of an opened line: its event; for a field-sealed JSON
+/// line, the line restored without the members its writer did not write (added on the way,
+/// by a shipper: not authenticated). `None` when nothing of it but its sealed values is
+/// authentic: a field-sealed line whose clear fields were edited.
+pub(crate) fn authenticated_event<'a>(opened: &'a Opened<'_>) -> Option<Cow<'a, [u8]>> {
+    if clear_fields_edited(opened) {
+        return None;
+    }
+    match &opened.fields {
+        Some(fields) if !fields.unauthenticated.is_empty() => {
+            let mut event = Vec::with_capacity(opened.plaintext.len());
+            // Fails only for a restored line that is no JSON object, which the reader does
+            // not give: left out then, never shown with the added members.
+            enclog::fields::remove_members(opened.plaintext, &fields.unauthenticated, &mut event)
+                .ok()?;
+            Some(Cow::Owned(event))
+        }
+        _ => Some(Cow::Borrowed(opened.plaintext)),
     }
 }
 
@@ -236,14 +281,25 @@ pub(crate) enum Format {
 /// Writes an opened line as text: the text around the token kept (dim with colour on: no
 /// token authenticates it), the token replaced by its plaintext. Clear metadata that differs
 /// from its encrypted copy is followed by `[clear metadata edited: authentic "…"]`, where it
-/// is printed, colour or not. No allocation: this is the hot path of `decrypt`.
+/// is printed, colour or not; a field-sealed line whose clear fields were edited (their
+/// authentic values are not known, only their digest) is preceded by `[clear fields
+/// edited]`. No allocation: this is the hot path of `decrypt`.
 pub(crate) fn write_opened(
     out: &mut impl Write,
     opened: &Opened<'_>,
     style: TextStyle,
 ) -> io::Result<()> {
+    if !style.color && !style.escape && opened.meta_status != MetaStatus::Differs {
+        // The common case (output to a file or a pipe): the bytes as they are, no marker.
+        out.write_all(opened.before)?;
+        out.write_all(opened.plaintext)?;
+        out.write_all(opened.after)?;
+        return out.write_all(b"\n");
+    }
     style.write_unauthenticated(out, opened.before, false)?;
-    if opened.meta_status == MetaStatus::Differs {
+    if clear_fields_edited(opened) {
+        write_marker(out, b"[clear fields edited]", style)?;
+    } else if opened.meta_status == MetaStatus::Differs {
         write_edited_marker(out, opened.meta.unwrap_or_default(), style)?;
     }
     style.write_event(out, opened.plaintext, opened.after.is_empty())?;
@@ -261,6 +317,19 @@ fn write_edited_marker(out: &mut impl Write, authentic: &[u8], style: TextStyle)
     out.write_all(b"[clear metadata edited: authentic \"")?;
     escape::write_escaped(out, authentic, false)?;
     out.write_all(b"\"]")?;
+    if style.color {
+        out.write_all(UNMARK)?;
+    }
+    out.write_all(b" ")
+}
+
+/// A marker in enclog's own words (`[clear fields edited]`), reverse video with colour on,
+/// and a space.
+fn write_marker(out: &mut impl Write, marker: &[u8], style: TextStyle) -> io::Result<()> {
+    if style.color {
+        out.write_all(MARK)?;
+    }
+    out.write_all(marker)?;
     if style.color {
         out.write_all(UNMARK)?;
     }

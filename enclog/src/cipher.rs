@@ -52,17 +52,31 @@ impl SessionCipher {
         }
     }
 
-    fn nonce(seq: u64) -> Nonce {
+    /// `u32-big-endian(part) ‖ u64-big-endian(seq)` (FORMAT.md §4): `part` is 0 for every
+    /// record, 1, 2, … for the sealed values of a field-sealed line (§11).
+    fn nonce(part: u32, seq: u64) -> Nonce {
         let mut nonce = [0u8; 12];
+        nonce[..4].copy_from_slice(&part.to_be_bytes());
         nonce[4..].copy_from_slice(&seq.to_be_bytes());
         Nonce::assume_unique_for_key(nonce)
     }
 
     /// Encrypts `in_out` in place and returns the tag.
     pub(crate) fn seal(&self, seq: u64, aad: &[u8], in_out: &mut [u8]) -> [u8; TAG_LEN] {
+        self.seal_part(0, seq, aad, in_out)
+    }
+
+    /// Encrypts `in_out` in place with nonce part `part`; returns the tag.
+    pub(crate) fn seal_part(
+        &self,
+        part: u32,
+        seq: u64,
+        aad: &[u8],
+        in_out: &mut [u8],
+    ) -> [u8; TAG_LEN] {
         let tag = self
             .with_key(|key| {
-                key.seal_in_place_separate_tag(Self::nonce(seq), Aad::from(aad), in_out)
+                key.seal_in_place_separate_tag(Self::nonce(part, seq), Aad::from(aad), in_out)
             })
             .expect("ChaCha20-Poly1305 seals any input under 256 GiB");
         let mut out = [0u8; TAG_LEN];
@@ -78,7 +92,18 @@ impl SessionCipher {
         aad: &[u8],
         in_out: &'a mut [u8],
     ) -> Option<&'a mut [u8]> {
-        self.with_key(|key| key.open_in_place(Self::nonce(seq), Aad::from(aad), in_out))
+        self.open_part(0, seq, aad, in_out)
+    }
+
+    /// [`SessionCipher::open`] with nonce part `part`.
+    pub(crate) fn open_part<'a>(
+        &self,
+        part: u32,
+        seq: u64,
+        aad: &[u8],
+        in_out: &'a mut [u8],
+    ) -> Option<&'a mut [u8]> {
+        self.with_key(|key| key.open_in_place(Self::nonce(part, seq), Aad::from(aad), in_out))
             .ok()
     }
 }

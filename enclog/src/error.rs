@@ -262,6 +262,10 @@ pub enum SealError {
     /// The worker thread of a [`NonBlocking`](crate::non_blocking::NonBlocking) writer could not start.
     #[error("cannot start the encrypted log's writer thread: {0}")]
     Worker(std::io::Error),
+    /// A line with sealed fields met a zato-enclog (Fernet) key, which seals whole lines only
+    /// (the key was switched to one while the line was being sealed).
+    #[error("cannot seal fields under a zato-enclog (Fernet) key: it seals whole lines only")]
+    FieldsUnderFernet,
 }
 
 #[cfg(test)]

@@ -58,6 +58,7 @@ mod timestamp;
 mod vectors;
 
 pub mod fernet;
+pub mod fields;
 pub mod file;
 #[cfg(feature = "follow")]
 pub mod follow;

@@ -7,11 +7,17 @@ use std::time::SystemTime;
 
 use log::{LevelFilter, Log, Metadata, Record, SetLoggerError};
 
+use crate::fields::Selection;
 use crate::seal::failure::{FailureState, WriteErrorPolicy};
 use crate::seal::{Sealer, SealingKey};
 use crate::timestamp::write_rfc3339;
 
+mod fields;
+
 thread_local! {
+    /// A record being written as a JSON line with sealed fields (reused).
+    static JSON_RECORD: RefCell<fields::JsonRecord> = RefCell::new(fields::JsonRecord::default());
+
     /// The record being formatted (after room for the header: it is sealed in place) and the
     /// sealed line: reused, so a warm thread logs without allocating.
     static BUFFERS: RefCell<(Vec<u8>, Vec<u8>)> = const { RefCell::new((Vec::new(), Vec::new())) };
@@ -53,6 +59,8 @@ pub struct EncryptedLogger<W: Write + Send = Box<dyn Write + Send>> {
     level: LevelFilter,
     clear_level: bool,
     failures: FailureState,
+    /// `Some`: records are JSON lines with these fields sealed (see `sealed_fields`).
+    fields: Option<Selection>,
 }
 
 impl<W: Write + Send> EncryptedLogger<W> {
@@ -96,6 +104,7 @@ impl<W: Write + Send> EncryptedLogger<W> {
             level: LevelFilter::Trace,
             clear_level: false,
             failures: FailureState::new(WriteErrorPolicy::ReportOnce),
+            fields: None,
         }
     }
 
@@ -128,6 +137,41 @@ impl<W: Write + Send> EncryptedLogger<W> {
     /// ```
     pub fn clear_level(mut self, on: bool) -> Self {
         self.clear_level = on;
+        self
+    }
+
+    /// Writes each record as a JSON line that keeps its fields in clear and seals those
+    /// `selection` names (FORMAT.md §11): `timestamp`, `level`, `target`, `message` and the
+    /// record's key-value pairs (`log::info!(user = email; "signed in")`, the `log` crate's
+    /// `kv` feature, which enclog turns on), each a member; numbers and booleans stay JSON
+    /// numbers and booleans, other values are strings of their `Display`. `message` can be
+    /// sealed too. A record whose line cannot be sealed field by field (a key repeated, or
+    /// holding the text `enclog:` in clear) is sealed whole: never written in clear.
+    ///
+    /// ```
+    /// use enclog::fields::Selection;
+    /// use log::Log;
+    /// let key = enclog::Key::generate()?;
+    /// let file = tempfile::NamedTempFile::new()?;
+    /// let logger = enclog::EncryptedLogger::new(key.clone(), file.reopen()?)
+    ///     .sealed_fields(Selection::new(["user", "card*"]).index(["user"]));
+    /// let kvs = [("user", log::kv::Value::from("alice@example.com")), ("amount", 12.into())];
+    /// logger.log(&log::Record::builder()
+    ///     .args(format_args!("paid"))
+    ///     .level(log::Level::Info)
+    ///     .key_values(&kvs)
+    ///     .build());
+    /// let line = std::fs::read_to_string(file.path())?;
+    /// assert!(line.contains(r#""message":"paid","user":"enclog:"#) && line.contains(r#""amount":12,"#));
+    /// assert!(!line.contains("alice"));
+    /// let mut opener = enclog::Opener::new(key.into());
+    /// let opened = opener.open(line.as_bytes()).unwrap()?;
+    /// let event: serde_json::Value = serde_json::from_slice(opened.plaintext)?;
+    /// assert_eq!((event["user"].as_str(), event["amount"].as_i64()), (Some("alice@example.com"), Some(12)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn sealed_fields(mut self, selection: Selection) -> Self {
+        self.fields = Some(selection);
         self
     }
 
@@ -207,6 +251,50 @@ impl<W: Write + Send> EncryptedLogger<W> {
     }
 }
 
+impl<W: Write + Send> EncryptedLogger<W> {
+    /// Writes `record` as a JSON line with `selection`'s fields sealed; a line that cannot be
+    /// sealed so is sealed whole.
+    fn log_fields(
+        &self,
+        record: &Record<'_>,
+        selection: &Selection,
+        json: &mut fields::JsonRecord,
+    ) {
+        json.build(record, selection);
+        let mut out = Vec::new();
+        let index_key = if selection.any_index() {
+            self.sealer.index_key()
+        } else {
+            None
+        };
+        let values = json.values();
+        // The record is numbered and written under the writer's lock (then the session's).
+        let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let sealed = crate::seal::fields::with_prepared(|prep| {
+            match prep.json(&json.line, &values, index_key.as_deref()) {
+                Ok(()) => self
+                    .sealer
+                    .seal_prepared(prep, &mut out, |line| writer.write_all(line))
+                    .map_err(|e| e.to_string()),
+                Err(e) => {
+                    prep.wipe();
+                    // Fail closed: the whole line, sealed.
+                    self.sealer
+                        .seal_ordered(None, &json.line, &mut out, |line| writer.write_all(line))
+                        .map_err(|seal| format!("{e}; sealing the whole line: {seal}"))
+                }
+            }
+        });
+        drop(values);
+        match sealed {
+            Ok(written) => self.failures.record(written),
+            Err(e) => self.failures.failed("seal a log line", &e),
+        }
+        drop(writer);
+        zeroize::Zeroize::zeroize(&mut json.line);
+    }
+}
+
 impl<W: Write + Send + 'static> EncryptedLogger<W> {
     /// Installs the logger as the `log` crate's global logger and sets the maximum level.
     /// Starts the session first, so a broken random number generator fails here rather than
@@ -262,6 +350,17 @@ impl<W: Write + Send> Log for EncryptedLogger<W> {
 
     fn log(&self, record: &Record<'_>) {
         if !self.enabled(record.metadata()) {
+            return;
+        }
+        if let Some(selection) = &self.fields {
+            let logged = JSON_RECORD.try_with(|r| {
+                r.try_borrow_mut()
+                    .map(|mut r| self.log_fields(record, selection, &mut r))
+                    .is_ok()
+            });
+            if logged != Ok(true) {
+                self.log_fields(record, selection, &mut fields::JsonRecord::default());
+            }
             return;
         }
         // Fresh buffers when this thread's are in use (a writer that logs) or gone (a record

@@ -27,6 +27,7 @@ mod chain;
 mod chain_state;
 #[cfg(any(feature = "tracing", feature = "log"))]
 pub(crate) mod failure;
+pub(crate) mod fields;
 pub(crate) mod housekeeping;
 pub(crate) mod line;
 #[cfg(feature = "follow")]
@@ -126,6 +127,10 @@ struct Shared {
     /// Where the lineage is saved across restarts, and the fork generation that opened it (a
     /// forked child's lineage is its own: it never writes its parent's state).
     chain_state: Option<(ChainState, u64)>,
+    /// The index key set with `set_index_key`.
+    index_key: ArcSwapOption<crate::fields::IndexKey>,
+    /// The index key derived from the symmetric key, with the key generation it belongs to.
+    derived_index: ArcSwapOption<(u64, Arc<crate::fields::IndexKey>)>,
 }
 
 /// A retired session's close record, sealed by the background thread, written by the next line.
@@ -253,6 +258,8 @@ impl Sealer {
                 has_pending: AtomicBool::new(false),
                 housekeeping: AtomicU64::new(u64::MAX),
                 chain_state,
+                index_key: ArcSwapOption::empty(),
+                derived_index: ArcSwapOption::empty(),
             }),
         }
     }
@@ -493,8 +500,12 @@ impl Sealer {
                 // A Fernet key has no sessions (a session closed for the switch to it leaves
                 // its close record pending: it goes first).
                 if let SealingKey::Fernet(key) = &**self.shared.key.load() {
+                    let Some(plaintext) = line.plaintext.bytes() else {
+                        line.plaintext.wipe();
+                        return Err(SealError::FieldsUnderFernet);
+                    };
                     self.shared.take_pending_close(generation, out);
-                    let sealed = seal_fernet(key, clear, line.plaintext.bytes(), out);
+                    let sealed = seal_fernet(key, clear, plaintext, out);
                     line.plaintext.wipe();
                     sealed?;
                     let write = write.take().expect("the loop ends once a line is sealed");
@@ -558,6 +569,7 @@ impl Sealer {
                     out,
                 );
             }
+            Plaintext::Fields(prep) => fields::write(session, seq, prep, out),
         }
         let write = write.take().expect("the loop ends once a line is sealed");
         Attempt::Sealed(write(out))

@@ -6,13 +6,15 @@ use std::path::Path;
 use crate::fixture::{enclog, run};
 
 /// Every subcommand of `enclog` (the man pages and help tests go through all of them).
-const COMMANDS: [&str; 9] = [
+const COMMANDS: [&str; 11] = [
     "genkey",
     "recipient",
     "decrypt",
     "tailf",
     "verify",
     "encrypt",
+    "index",
+    "grep",
     "demo",
     "completions",
     "man",

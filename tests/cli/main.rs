@@ -5,6 +5,7 @@ mod decrypt;
 mod demo;
 #[path = "../enclog_bin.rs"]
 mod enclog_bin;
+mod fields;
 mod fixture;
 #[path = "../key_file.rs"]
 mod key_file;
@@ -15,3 +16,4 @@ mod roundtrip;
 mod tailf;
 mod verify;
 mod verify_chain;
+mod verify_state;

@@ -306,6 +306,51 @@ fn edited_clear_metadata_is_flagged_where_it_is_printed() {
     assert!(tail.interrupt().is_empty());
 }
 
+/// Field-sealed JSON lines come out restored, as `decrypt` prints them: an edited clear field
+/// marked, and with `--authenticated-only` a member a shipper added removed and an edited line
+/// left out (said on stderr).
+#[test]
+fn field_sealed_lines_are_restored_and_edited_clear_fields_flagged() {
+    let env = Env::new();
+    let log = env.path("app.jsonl");
+    let s = sealer(&env);
+    let selection = enclog::fields::Selection::new(["user"]).index(["user"]);
+    let seal = |line: &str| {
+        let mut out = Vec::new();
+        s.seal_json_fields(line.as_bytes(), &selection, &mut out)
+            .unwrap();
+        String::from_utf8(out).unwrap()
+    };
+    append(&log, seal(r#"{"level":"INFO","user":"alice"}"#).as_bytes());
+    let added = seal(r#"{"level":"INFO","user":"bob"}"#).replacen('{', r#"{"host":"web1","#, 1);
+    append(&log, added.as_bytes());
+    let edited = seal(r#"{"level":"ERROR","user":"carol"}"#).replacen("ERROR", "DEBUG", 1);
+    append(&log, edited.as_bytes());
+    let args = |extra: &'static str| {
+        let mut args: Vec<&std::ffi::OsStr> = vec![
+            "--from-start".as_ref(),
+            log.as_ref(),
+            "--key-file".as_ref(),
+            env.key.as_ref(),
+        ];
+        if !extra.is_empty() {
+            args.push(extra.as_ref());
+        }
+        args
+    };
+    let tail = Tail::spawn(&args(""));
+    tail.expect(r#"{"level":"INFO","user":"alice"}"#);
+    tail.expect(r#"{"host":"web1","level":"INFO","user":"bob"}"#);
+    tail.expect(r#"[clear fields edited] {"level":"DEBUG","user":"carol"}"#);
+    assert!(tail.interrupt().is_empty());
+
+    let tail = Tail::spawn(&args("--authenticated-only"));
+    tail.expect(r#"{"level":"INFO","user":"alice"}"#);
+    tail.expect(r#"{"level":"INFO","user":"bob"}"#);
+    tail.expect_stderr(":3: the clear fields of this field-sealed line were edited");
+    assert!(tail.interrupt().is_empty());
+}
+
 #[test]
 fn a_missing_key_is_exit_2() {
     let env = Env::new();

@@ -7,6 +7,7 @@ mod python_env;
 
 mod commitment;
 mod concurrency;
+mod fields;
 mod follow;
 mod fork;
 mod leaks;
@@ -19,4 +20,5 @@ mod rotation;
 mod setup;
 mod verify;
 mod verify_chain;
+mod verify_state;
 mod zato;

@@ -1,6 +1,6 @@
-//! Real pipelines: enclog lines through rsyslog, container log wrappers, and tracing-appender's
-//! rolling files followed by `enclog tailf`. Threat: a pipeline that mangles, splits or drops
-//! lines without anyone noticing.
+//! Real pipelines: enclog lines through rsyslog, container log wrappers, tracing-appender's
+//! rolling files followed by `enclog tailf`, and field-sealed logs queried in DuckDB. Threat: a
+//! pipeline that mangles, splits or drops lines without anyone noticing.
 
 #[path = "../enclog_bin.rs"]
 mod enclog_bin;
@@ -9,9 +9,11 @@ mod key_files;
 #[path = "../python_env.rs"]
 mod python_env;
 
+mod duckdb;
 mod logrotate;
 mod rolling;
 mod rsyslog;
+mod verify_archive;
 mod wrappers;
 mod zato;
 

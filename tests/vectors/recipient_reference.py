@@ -10,13 +10,20 @@ Version 1 (Appendix A, recipient mode A.5): prints vector blocks for tests/vecto
 Version 2 (§3-§7, the vectors of §12): --write-v2 FILE writes tests/vectors/v2.txt;
 --check-v2 FILE recomputes every v2 vector and exits non-zero naming the blocks that differ.
 
+Sealed fields (§11, the vectors of §12.1): --write-fields FILE writes tests/vectors/fields.txt;
+--check-fields FILE recomputes them (canonical JSON per RFC 8785, blind indexes, envelopes and
+sealed values) and exits non-zero naming the blocks that differ.
+
     target/zato-venv/bin/python tests/vectors/recipient_reference.py --check tests/vectors/v1.txt
     target/zato-venv/bin/python tests/vectors/recipient_reference.py --write-v2 tests/vectors/v2.txt
     target/zato-venv/bin/python tests/vectors/recipient_reference.py --check-v2 tests/vectors/v2.txt
+    target/zato-venv/bin/python tests/vectors/recipient_reference.py --check-fields tests/vectors/fields.txt
 """
 import base64
+import decimal
 import hashlib
 import hmac
+import json
 import struct
 import sys
 
@@ -291,6 +298,199 @@ def check_v2(path):
           armor("ENCLOG-RECIPIENT-1-", recipient))
 
 
+# --- Sealed fields (§11) ---------------------------------------------------------------------
+
+def canonical_number(d):
+    """FORMAT.md §11.3: a number's exact decimal value, laid out as RFC 8785 §3.2.2.3 lays out a
+    double's shortest digits (ECMAScript's Number.prototype.toString)."""
+    sign, digits, exp = decimal.Decimal(d).as_tuple()
+    digits = "".join(map(str, digits)).lstrip("0")
+    if not digits:
+        return "0"
+    stripped = digits.rstrip("0")
+    exp += len(digits) - len(stripped)
+    digits = stripped
+    k, n = len(digits), len(digits) + exp  # value = 0.d1..dk * 10^n
+    out = "-" if sign else ""
+    if k <= n <= 21:
+        return out + digits + "0" * (n - k)
+    if 0 < n <= 21:
+        return out + digits[:n] + "." + digits[n:]
+    if -6 < n <= 0:
+        return out + "0." + "0" * (-n) + digits
+    e = n - 1
+    return out + digits[0] + ("." + digits[1:] if k > 1 else "") + "e" + ("+" if e >= 0 else "-") + str(abs(e))
+
+
+def jcs(v):
+    """RFC 8785 canonical JSON of a value parsed by loads() (keys unique, checked below), numbers
+    in their exact decimal form."""
+    if isinstance(v, dict):
+        items = sorted(v.items(), key=lambda kv: kv[0].encode("utf-16-be"))
+        return "{" + ",".join(jcs(k) + ":" + jcs(x) for k, x in items) + "}"
+    if isinstance(v, list):
+        return "[" + ",".join(jcs(x) for x in v) + "]"
+    if isinstance(v, str):
+        return json.dumps(v, ensure_ascii=False)
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if v is None:
+        return "null"
+    return canonical_number(v)
+
+
+def loads(text, **kw):
+    """json.loads keeping every number exact (as a Decimal)."""
+    return json.loads(text, parse_float=decimal.Decimal, parse_int=decimal.Decimal, **kw)
+
+
+def unique_keys(pairs):
+    keys = [k for k, _ in pairs]
+    assert len(keys) == len(set(keys)), "repeated key"
+    return dict(pairs)
+
+
+def index_value(index_source_key, name, text):
+    """§11.4: base64url(HMAC(HMAC(key, "enclog-v2 index key"), "enclog-v2 index" ‖ name ‖ text)[0..16])."""
+    ik = hmac.new(index_source_key, b"enclog-v2 index key", hashlib.sha256).digest()
+    name = name.encode()
+    return b64(hmac.new(ik, b"enclog-v2 index" + leb128(len(name)) + name + text, hashlib.sha256).digest()[:16])
+
+
+def index_text(value_json):
+    """What an index is computed over: a string's characters, or any other value's canonical JSON."""
+    v = loads(value_json)
+    return (v if isinstance(v, str) else jcs(v)).encode()
+
+
+def seal_fields(sess, seq, syntax, line, values, index_key):
+    """§11: returns (sealed line, envelope body, digest). values: (path, name, indexed, value
+    text as in the line, index text or None)."""
+    template, slots, pos = "", [], 0
+    for path, name, indexed, text, given in values:
+        at = line.index((f'"{name}":' if syntax == "json" else f"{name}=") + text, pos)
+        at += len(name) + (3 if syntax == "json" else 1)
+        template += line[pos:at] + ('"enclog:' if syntax == "json" else "enclog:")
+        slots.append((len(template), path, text))
+        if syntax == "json":
+            template += '"'
+        if indexed:
+            idx = index_value(index_key, name, given.encode() if given is not None else index_text(text))
+            template += (f',"{name}_idx":"{idx}"' if syntax == "json" else f" {name}_idx={idx}")
+        pos = at + len(text)
+    template += line[pos:]
+    if syntax == "json":
+        obj = loads(template, object_pairs_hook=unique_keys)
+        digest = hashlib.sha256(b"enclog-v2 clear json" + jcs(obj).encode()).digest()
+        keys = list(json.loads(template, object_pairs_hook=lambda p: [k for k, _ in p]))
+    else:
+        digest = hashlib.sha256(b"enclog-v2 clear text" + template.encode()).digest()
+    header = (bytes([sess.vm, 0x02]) + sess.key_id + sess.commit + sess.session + leb128(seq))
+    out, pos = "", 0
+    for part, (at, path, text) in enumerate(slots, start=1):
+        vh = bytes([sess.vm, 0x03]) + leb128(part)
+        aad = vh + header + leb128(len(path.encode())) + path.encode()
+        nonce = struct.pack(">I", part) + struct.pack(">Q", seq)
+        token = vh + ChaCha20Poly1305(sess.subkey).encrypt(nonce, text.encode(), aad)
+        out += template[pos:at] + b64(token)
+        pos = at
+    body = bytes([0 if syntax == "json" else 1]) + leb128(len(values))
+    for path, name, indexed, text, given in values:
+        body += leb128(len(path.encode())) + path.encode() + bytes([1 if indexed else 0])
+    if syntax == "json":
+        close = template.rindex("}")
+        out += template[pos:close]
+        body += leb128(len(keys)) + b"".join(leb128(len(k.encode())) + k.encode() for k in keys)
+    else:
+        out += template[pos:]
+        body += leb128(len(out.encode()))
+    body += digest
+    nonce = struct.pack(">I", 0) + struct.pack(">Q", seq)
+    env = b64(header + ChaCha20Poly1305(sess.subkey).encrypt(nonce, body, header))
+    if syntax == "json":
+        out += f',"enclog":"enclog:{env}"' + template[close:]
+    else:
+        out += " enclog:" + env
+    return out, body, digest
+
+
+def fields_vectors():
+    """Yields (name, block) for every vector of FORMAT.md §12.1, in its order."""
+    key_text = armor("ENCLOG-KEY-1-", V2_KEY)
+    identity_text = armor("ENCLOG-IDENTITY-1-", IDENTITY)
+    index_key = count_up(0x70, 32)
+    r1_secret = count_up(0x60, 32)
+    table = [  # name, session, seq, syntax, line, values (path, name, indexed, text, index text)
+        ("fields-json", "A", 5, "json",
+         '{"ts":"2026-12-06T12:00:00Z","level":"INFO","user":"alice@example.com",'
+         '"card":{"pan":"4111 1111 1111 1111","exp":"12/29"},"amount":12.50,"msg":"paid"}',
+         [("/user", "user", True, '"alice@example.com"', None),
+          ("/card/pan", "pan", False, '"4111 1111 1111 1111"', None)]),
+        ("fields-json-types", "A", 6, "json",
+         '{"n":1e3,"secret":[1,{"b":true,"a":null}],"note":"caf\\u00e9 \\"q\\""}',
+         [("/n", "n", True, "1e3", None), ("/secret", "secret", False, '[1,{"b":true,"a":null}]', None)]),
+        ("fields-json-none", "A", 7, "json", '{"msg":"nothing to seal"}', []),
+        ("fields-json-exact-numbers", "A", 9, "json",
+         '{"id":12345678901234567891,"ratio":0.1000000000000000055511151231257827,"big":1E400,"token":"t0k"}',
+         [("/token", "token", False, '"t0k"', None)]),
+        ("fields-text", "A", 8, "text",
+         '2026-12-06T12:00:00.000000Z  INFO app: paid user="alice@example.com" amount=12.5',
+         [("user", "user", True, '"alice@example.com"', "alice@example.com")]),
+        ("fields-recipient", "R1", 3, "json", '{"level":"WARN","email":"bob@example.com","msg":"retry"}',
+         [("/email", "email", True, '"bob@example.com"', None)]),
+    ]
+    for name, sid, seq, syntax, line, values in table:
+        if sid == "A":
+            sess, ikey = symmetric_session(V2_KEY, count_up(0x00, 16)), V2_KEY
+        else:
+            sess, ikey = recipient_session(IDENTITY, r1_secret), index_key
+        sealed, body, digest = seal_fields(sess, seq, syntax, line, values, ikey)
+        block = [f"name: {name}", f"key: {key_text if sid == 'A' else identity_text}"]
+        if sid != "A":
+            block += [f"ephemeral-secret: {r1_secret.hex()}",
+                      f"index-key: {armor('ENCLOG-KEY-1-', index_key)}"]
+        block += [f"session: {sess.session[:16].hex()}", f"seq: {seq}", f"syntax: {syntax}",
+                  f"input: {line}"]
+        for path, vname, indexed, text, given in values:
+            block.append(f"value: {path} {vname} {'indexed' if indexed else 'sealed'} {text}")
+            if given is not None:
+                block.append(f"index-text: {given}")
+        block += [f"digest: {digest.hex()}", f"envelope-hex: {body.hex()}", f"line: {sealed}"]
+        yield name, "\n".join(block)
+
+
+FIELDS_HEADER = """\
+# enclog sealed-field vectors (see FORMAT.md §11, §12.1), written by recipient_reference.py --write-fields.
+# One block per vector, blank-line separated. Symmetric vectors use the key 00 01 .. 1f and session
+# A (00 01 .. 0f); the recipient vector the identity 40 41 .. 5f, ephemeral secret 60 61 .. 7f
+# (session R1), and the separate index key 70 71 .. 8f.
+# input: the line before sealing; value: <path> <name> <indexed|sealed> <the value's text in
+# the line>; index-text: what a text line's index is computed over (given by its writer);
+# digest: SHA-256 of the clear part (§11.3); envelope-hex: the envelope's body (its plaintext);
+# line: the exact sealed line (LF excluded). No vector is a session's first record (no link).
+"""
+
+
+def fields_text():
+    return FIELDS_HEADER + "".join("\n" + block + "\n" for _, block in fields_vectors())
+
+
+def check_blocks(path, vectors, what):
+    found = {}
+    for chunk in open(path).read().split("\n\n"):
+        lines = [l for l in chunk.strip("\n").split("\n") if l and not l.startswith("#")]
+        if lines and lines[0].startswith("name: "):
+            found[lines[0][len("name: "):]] = "\n".join(lines)
+    expected = dict(vectors)
+    bad = [name for name, block in expected.items() if found.get(name) != block]
+    bad += [f"{name} (not a vector)" for name in found if name not in expected]
+    if bad:
+        sys.exit(f"{what} vectors differ from the reference: {', '.join(bad)}")
+    return len(expected)
+
+
 def main():
     if len(sys.argv) == 3 and sys.argv[1] == "--write-v2":
         with open(sys.argv[2], "w") as f:
@@ -298,6 +498,14 @@ def main():
         return
     if len(sys.argv) == 3 and sys.argv[1] == "--check-v2":
         check_v2(sys.argv[2])
+        return
+    if len(sys.argv) == 3 and sys.argv[1] == "--write-fields":
+        with open(sys.argv[2], "w") as f:
+            f.write(fields_text())
+        return
+    if len(sys.argv) == 3 and sys.argv[1] == "--check-fields":
+        n = check_blocks(sys.argv[2], fields_vectors(), "sealed-field")
+        print(f"sealed-field vectors match ({n})")
         return
     if len(sys.argv) == 3 and sys.argv[1] == "--check":
         text = open(sys.argv[2]).read()

@@ -16,7 +16,7 @@ use crate::cmd::Status;
 use crate::input;
 use crate::keys::{self, ReaderKeys};
 use crate::messages::{self, MissingKeys};
-use crate::output::{self, Format, JsonLine, Progress, TextOptions, TextOutput};
+use crate::output::{self, Format, JsonLine, LEFT_OUT, Progress, TextOptions, TextOutput};
 use crate::unwrap::{LineMap, Unwrap};
 
 /// Decrypt logs: each token replaced by its plaintext, other text kept.
@@ -32,7 +32,9 @@ pub(crate) struct DecryptArgs {
     #[arg(long)]
     strict: bool,
     /// Output format: text as logged, or one JSON object per line (control characters always
-    /// escaped).
+    /// escaped). For a field-sealed line, `plaintext` is the line restored, `fields` lists its
+    /// sealed, indexed and unauthenticated members, and `meta_status` says whether its clear
+    /// fields are as written.
     #[arg(long, value_enum, value_name = "FORMAT", default_value_t = Format::Text)]
     output: Format,
     /// Longest line read, in bytes; longer lines are reported and skipped.
@@ -62,8 +64,20 @@ Lines without a token pass through unchanged; gzip files are read transparently.
 No token authenticates them, nor the text around a token: with colour on they are
 shown dim, and --authenticated-only leaves them out. Clear metadata that was edited
 is followed by [clear metadata edited: authentic \"…\"] on stdout too.
+
 A line that does not decrypt is reported on stderr as FILE:LINE: reason, and the
 others still come out (exit status 1 at the end; --strict stops at the first).
+
+Field-sealed lines (`enclog encrypt --fields`, the library's sealed-field
+writers) are restored in place: each sealed value back where it was (a number
+as a number), the index members (\"user_idx\") and the envelope (\"enclog\")
+removed, so the line is the JSON its writer wrote. Members a shipper added on
+the way are kept but not authenticated (--authenticated-only removes them; JSON
+output lists them under fields.unauthenticated). A line whose clear fields were
+edited is reported on stderr and shown preceded by [clear fields edited]
+(--authenticated-only leaves it out and counts it as a line that did not
+decrypt); a sealed value altered or moved from another line or field does not
+decrypt.
 
 Keys are read from --key-file / --keyring / --key-command, else ENCLOG_KEY_FILE,
 ENCLOG_KEY, ENCLOG_KEY_COMMAND, else a hidden prompt on a terminal; never argv.
@@ -269,8 +283,26 @@ impl Ctx<'_> {
                 (Outcome::Plain, Format::Json) => {
                     output::write_json(out, self.name, line_no, JsonLine::Plain(entry.raw))
                 }
+                (Outcome::Opened(opened), format) if self.text.left_out(opened) => {
+                    self.tally.failed_lines += 1;
+                    if format == Format::Json {
+                        output::write_json(out, self.name, line_no, JsonLine::Failed(LEFT_OUT))
+                            .map_err(StreamError::Write)?;
+                    }
+                    out.flush().map_err(StreamError::Write)?;
+                    self.message(format_args!("{name}:{line_no}: {LEFT_OUT}"));
+                    Ok(())
+                }
                 (Outcome::Opened(opened), format) => {
-                    if opened.meta_status == MetaStatus::Differs {
+                    if output::clear_fields_edited(opened) {
+                        out.flush().map_err(StreamError::Write)?;
+                        self.message(format_args!(
+                            "{name}:{line_no}: warning: clear fields of this field-sealed line \
+                             were edited after it was written (changed, renamed or removed; its \
+                             sealed values decrypted and are authentic); it is shown marked \
+                             [clear fields edited]"
+                        ));
+                    } else if opened.meta_status == MetaStatus::Differs {
                         out.flush().map_err(StreamError::Write)?;
                         self.message(format_args!(
                             "{}:{}: warning: the clear metadata before the token was edited; \

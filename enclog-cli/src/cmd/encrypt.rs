@@ -4,11 +4,12 @@ use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::Args;
-use enclog::Sealer;
+use enclog::fields::{FieldNames, FieldsError, IndexKey, Selection};
 use enclog::file::LogFile;
 use enclog::seal::{ChainState, Rotation};
+use enclog::{Key, Sealer, SealingKey};
 
 use crate::cmd::Status;
 use crate::keys::{self, WriterKeys};
@@ -25,6 +26,9 @@ const DEFAULT_MAX_LINE: usize = 12 * 1024 * 1024 - 1024;
 Examples:
   legacy-app 2>&1 | enclog encrypt --key-file app.key >> app.log
   legacy-app 2>&1 | enclog encrypt --key-file app.key -o app.log
+  json-app | enclog encrypt --key-file app.key --fields user,card --index user -o app.log
+  json-app | enclog encrypt --recipient-file app.recipient --fields user.email \\
+      --index user.email --index-key-file index.key -o app.log
 
 Each input line becomes one sealed line as soon as it is read; a session close
 record is written at the end of input. `enclog decrypt` gives the lines back
@@ -48,6 +52,23 @@ waiting for the check (done before the next line); with --pid-file, a postrotate
 script can run `kill -HUP $(cat FILE)`. copytruncate works too (the file is
 opened for appending).
 
+Sealed fields: with --fields, each input line that is a JSON object keeps its
+fields in clear and only the named ones are sealed, each value in place as the
+string \"enclog:<token>\"; the line's envelope (its place in the session, the
+names of its sealed fields, a digest of its clear fields) is added as the
+member \"enclog\". Every other byte of the line is kept (key order, spacing, a
+number's text), so Loki, Elasticsearch, DuckDB, jq and grep still see the clear
+fields, and `enclog decrypt` gives the line back with every value in place (a
+number stays a number; a \\r ending a JSON line is white space to JSON, and is
+dropped). --index adds a blind index after each value of those fields
+(\"user_idx\":\"<22 characters>\"), equal for equal values, so that `enclog
+grep` or a search for `enclog index`'s value finds one user's events without
+decrypting; it tells equal values apart from different ones, and how often each
+occurs (see SECURITY.md). A line that cannot be sealed field by field (not a
+JSON object, a repeated key, a member already named \"enclog\" or
+\"<field>_idx\", the text \"enclog:\" in a clear value) is sealed whole, never
+passed through, and counted: stderr says how many and why at the end of input.
+
 Sessions and chains: each run is one session (more with --rotate-lines or
 --rotate-after); its first line links it to the session before it in its
 lineage. With --chain FILE the lineage continues across runs, so `enclog
@@ -55,8 +76,9 @@ verify` sees a deleted, reordered, replayed or forged run; without it each run
 starts a new chain, which verify reports unless --allow-new-chains. Keep FILE
 in a private folder (it holds a chain key), one FILE per writer.
 
-Exit status: 0 success; 1 some lines were longer than --max-line and were split;
-2 usage, I/O or key error.")]
+Exit status: 0 success (lines sealed whole instead of field by field are
+reported on stderr, not an error); 1 some lines were longer than --max-line and
+were split; 2 usage, I/O or key error.")]
 pub(crate) struct EncryptArgs {
     /// Append to FILE (created if missing) instead of writing to standard output. FILE is
     /// followed across log rotations: after a rename (logrotate's `create`) or a deletion, the
@@ -87,11 +109,53 @@ pub(crate) struct EncryptArgs {
     rotate_after: Option<Duration>,
     #[command(flatten)]
     keys: WriterKeys,
+    /// Seal only these fields of each JSON line, each value in place (comma-separated, or
+    /// repeat the option): top-level names (`user`), dotted paths into nested objects
+    /// (`user.email`), `*` globs (`card*`, `req.*.token`). A line that is not a JSON object is
+    /// sealed whole.
+    #[arg(
+        long,
+        value_name = "NAMES",
+        value_delimiter = ',',
+        help_heading = "Sealed fields"
+    )]
+    fields: Vec<String>,
+    /// Write a blind index after each value of these sealed fields (`"user_idx":"…"`), so
+    /// that `enclog grep` and `enclog index` find a value's events without decrypting; each must
+    /// be one of --fields (or matched by one of its globs).
+    #[arg(
+        long,
+        value_name = "NAMES",
+        value_delimiter = ',',
+        requires = "fields",
+        help_heading = "Sealed fields"
+    )]
+    index: Vec<String>,
+    /// Compute index values with this key file (from `enclog genkey -o FILE`, checked as
+    /// --key-file is). Needed with --recipient or --recipient-file (the writer holds no secret,
+    /// and an index derived from the public recipient would let anyone test guesses); with a
+    /// symmetric key its own index key is used unless this is given (one given here keeps
+    /// index values stable across key changes). Readers search with it: `enclog grep
+    /// --key-file FILE`.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "index",
+        help_heading = "Sealed fields"
+    )]
+    index_key_file: Option<PathBuf>,
 }
 
 /// Runs `enclog encrypt`.
 pub(crate) fn run(args: EncryptArgs) -> Result<Status> {
     let key = keys::load_sealing_key(&args.keys)?;
+    let selection = selection(&args, &key)?;
+    let index_key = match &args.index_key_file {
+        Some(path) => Some(IndexKey::from_key(
+            &Key::from_file(path).context("--index-key-file")?,
+        )),
+        None => None,
+    };
     let mut rotation = Rotation::default();
     if let Some(n) = args.rotate_lines {
         rotation = rotation.max_lines(n);
@@ -118,6 +182,9 @@ pub(crate) fn run(args: EncryptArgs) -> Result<Status> {
                 .with_context(|| format!("--chain {}", messages::file_name(path)))?
         }
     };
+    if index_key.is_some() {
+        sealer.set_index_key(index_key);
+    }
     // Fail closed: a broken random number generator is reported before any line is read.
     sealer.start()?;
     if !io::stdin().is_terminal() {
@@ -150,7 +217,8 @@ pub(crate) fn run(args: EncryptArgs) -> Result<Status> {
     let mut input = BufReader::with_capacity(64 * 1024, io::stdin().lock());
     let mut sealed = Vec::new();
     let write_err = |e: io::Error| anyhow::Error::new(e).context(format!("cannot write to {name}"));
-    let mut seal = |piece: &[u8], out: &mut BufWriter<Sink>| -> Result<()> {
+    let mut whole_lines = WholeLines::default();
+    let mut seal = |piece: &[u8], line: Option<u64>, out: &mut BufWriter<Sink>| -> Result<()> {
         // One relaxed load per line; a rotated file is reopened before the line is sealed,
         // with the session's close record written to the old file first.
         if let Sink::File(file) = out.get_ref()
@@ -162,12 +230,27 @@ pub(crate) fn run(args: EncryptArgs) -> Result<Status> {
             }
         }
         sealed.clear();
-        sealer.seal_to(None, piece, &mut sealed)?;
+        // A piece of a split line is no JSON object: it is sealed whole, like the line was.
+        match (&selection, line) {
+            (Some(selection), Some(line_no)) => {
+                match sealer.seal_json_fields(piece, selection, &mut sealed) {
+                    Ok(_) => {}
+                    Err(FieldsError::Seal(e)) => return Err(e.into()),
+                    // Never passed through: sealed whole, and counted.
+                    Err(why) => {
+                        whole_lines.add(line_no, &why);
+                        sealed.clear();
+                        sealer.seal_to(None, piece, &mut sealed)?;
+                    }
+                }
+            }
+            _ => sealer.seal_to(None, piece, &mut sealed)?,
+        }
         out.write_all(&sealed).map_err(write_err)
     };
     let mut lines = Lines::new(args.max_line);
     let mut status = Status::Clean;
-    while let Some(end) = lines.next(&mut input, |piece| seal(piece, &mut out))? {
+    while let Some(end) = lines.next(&mut input, |piece, line| seal(piece, line, &mut out))? {
         if let Some(end) = end.filter(|end| end.pieces > 1) {
             status = Status::Problems;
             messages::note(format_args!(
@@ -188,7 +271,114 @@ pub(crate) fn run(args: EncryptArgs) -> Result<Status> {
     sealer.close_to(&mut sealed)?;
     out.write_all(&sealed).map_err(write_err)?;
     out.flush().map_err(write_err)?;
+    whole_lines.report();
     Ok(status)
+}
+
+/// `--fields` and `--index` as a [`Selection`]; `None` without `--fields`. Refused: an empty
+/// name, an `--index` that no `--fields` name covers, a key that cannot seal fields, and
+/// `--index` with a recipient but no `--index-key-file`.
+fn selection(args: &EncryptArgs, key: &SealingKey) -> Result<Option<Selection>> {
+    if args.fields.is_empty() {
+        return Ok(None);
+    }
+    // `--fields "user, card"`: the spaces are not part of the names.
+    let trimmed =
+        |names: &[String]| -> Vec<String> { names.iter().map(|n| n.trim().to_owned()).collect() };
+    let (fields, index) = (trimmed(&args.fields), trimmed(&args.index));
+    if fields.iter().chain(&index).any(String::is_empty) {
+        bail!("--fields and --index take field names separated by commas; one of them is empty");
+    }
+    let sealed = FieldNames::new(fields.iter().cloned());
+    if let Some(name) = index
+        .iter()
+        .find(|n| !fields.contains(n) && !sealed.matches(n))
+    {
+        bail!(
+            "--index {name}: only sealed fields are indexed, and --fields does not name it; \
+             add it to --fields"
+        );
+    }
+    match key {
+        SealingKey::Fernet(_) => bail!(
+            "--fields: a zato-enclog (Fernet) key seals whole lines only; give an enclog key \
+             (`enclog genkey`) or a recipient"
+        ),
+        SealingKey::Recipient(_) if !args.index.is_empty() && args.index_key_file.is_none() => {
+            bail!(
+                "--index with a recipient needs --index-key-file FILE: a writer that seals to a \
+                 recipient holds no secret to compute index values with, and one derived from \
+                 the public recipient would let anyone who has it test guesses; make an index \
+                 key with `enclog genkey -o index.key` and search with `enclog grep --key-file \
+                 index.key`"
+            )
+        }
+        _ => {}
+    }
+    Ok(Some(Selection::new(fields).index(index)))
+}
+
+/// Lines that `--fields` could not seal field by field and that were sealed whole, counted by
+/// reason, with the first of each (reported at the end of input).
+#[derive(Default)]
+struct WholeLines {
+    reasons: Vec<WholeReason>,
+}
+
+struct WholeReason {
+    /// The reason, for one line and for several: "was not a JSON object", "were not JSON
+    /// objects".
+    what: (&'static str, &'static str),
+    lines: u64,
+    first_line: u64,
+    first_error: String,
+}
+
+impl WholeLines {
+    fn add(&mut self, line_no: u64, why: &FieldsError) {
+        let same = |what: &'static str| (what, what);
+        let what = match why {
+            FieldsError::NotJson { .. } => ("was not a JSON object", "were not JSON objects"),
+            FieldsError::NotCanonical { .. } => same(
+                "had no canonical JSON form (a repeated key, or a number too large for a double)",
+            ),
+            FieldsError::ReservedKey { .. } => {
+                same("already had a member that a field-sealed line adds")
+            }
+            FieldsError::MarkerInClearText => same("held the text \"enclog:\" in a clear value"),
+            FieldsError::TooManyValues => same("had more values to seal than a line may carry"),
+            _ => same("could not be sealed field by field"),
+        };
+        match self.reasons.iter_mut().find(|r| r.what == what) {
+            Some(reason) => reason.lines += 1,
+            None => self.reasons.push(WholeReason {
+                what,
+                lines: 1,
+                first_line: line_no,
+                first_error: why.to_string(),
+            }),
+        }
+    }
+
+    /// One message per reason: how many lines, and the first of them.
+    fn report(&self) {
+        for r in &self.reasons {
+            let (count, what, verb, first) = if r.lines == 1 {
+                ("1 line".to_owned(), r.what.0, "was", "")
+            } else {
+                (
+                    format!("{} lines", r.lines),
+                    r.what.1,
+                    "were",
+                    "the first: ",
+                )
+            };
+            messages::note(format_args!(
+                "{count} {what} and {verb} sealed whole ({first}<stdin>:{}: {})",
+                r.first_line, r.first_error
+            ));
+        }
+    }
 }
 
 /// Whether the chain state and the log are in one folder.
@@ -241,12 +431,12 @@ impl Lines {
     }
 
     /// Reads what is available (waiting for input only when nothing is), sealing every piece
-    /// that is complete with `seal`. `Ok(None)` at the end of input; `Some(Some(end))` when a
+    /// that is complete with `seal` (given the line's number when the piece is a whole line). `Ok(None)` at the end of input; `Some(Some(end))` when a
     /// line ended; `Some(None)` when only part of a line was read.
     fn next(
         &mut self,
         input: &mut impl BufRead,
-        mut seal: impl FnMut(&[u8]) -> Result<()>,
+        mut seal: impl FnMut(&[u8], Option<u64>) -> Result<()>,
     ) -> Result<Option<Option<LineEnd>>> {
         let available = loop {
             match input.fill_buf() {
@@ -286,7 +476,7 @@ impl Lines {
                 })
                 .count();
             let cut = self.line.len() - carry;
-            seal(&self.line[..cut])?;
+            seal(&self.line[..cut], None)?;
             self.pieces += 1;
             self.line.drain(..cut);
         }
@@ -299,9 +489,14 @@ impl Lines {
     }
 
     /// Seals the rest of the current line (only the newline is its end; a `\r` before it is
-    /// data and is kept) and starts the next.
-    fn end(&mut self, seal: &mut impl FnMut(&[u8]) -> Result<()>) -> Result<Option<LineEnd>> {
-        seal(&self.line)?;
+    /// data and is kept) and starts the next. `seal` is given the line's number when the
+    /// piece is the whole line.
+    fn end(
+        &mut self,
+        seal: &mut impl FnMut(&[u8], Option<u64>) -> Result<()>,
+    ) -> Result<Option<LineEnd>> {
+        let whole = (self.pieces == 0).then_some(self.line_no + 1);
+        seal(&self.line, whole)?;
         self.line_no += 1;
         let end = LineEnd {
             line_no: self.line_no,
@@ -409,7 +604,7 @@ mod tests {
         let mut pieces = Vec::new();
         let mut ends = Vec::new();
         while let Some(end) = lines
-            .next(&mut reader, |piece| {
+            .next(&mut reader, |piece, _| {
                 pieces.push(piece.to_vec());
                 Ok(())
             })

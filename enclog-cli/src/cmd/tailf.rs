@@ -294,6 +294,14 @@ fn emit(
     let written = match opened {
         None => text.write_plain(out, raw, true),
         Some(Ok(opened)) if opened.record == RecordKind::Close => Ok(()),
+        Some(Ok(opened)) if text.left_out(&opened) => {
+            out.flush().map_err(messages::stdout_failed)?;
+            messages::note(format_args!(
+                "{name}:{line_no}: {}",
+                crate::output::LEFT_OUT
+            ));
+            Ok(())
+        }
         Some(Ok(opened)) => text.write_opened(out, &opened),
         Some(Err(e)) => {
             out.flush().map_err(messages::stdout_failed)?;

@@ -52,6 +52,21 @@ fn link_json(link: &enclog::format::Link) -> Value {
     Value::Object(map)
 }
 
+/// A field-sealed line's fields as JSON: which values were sealed (JSON Pointers, or a text
+/// line's field names), which of them were indexed, and the top-level keys its writer did not
+/// write (not authenticated).
+fn fields_json(fields: &enclog::read::SealedFields) -> Value {
+    let mut map = Map::new();
+    map.insert("syntax".into(), fields.syntax.to_string().into());
+    map.insert("sealed".into(), fields.sealed.clone().into());
+    map.insert("indexed".into(), fields.indexed.clone().into());
+    map.insert(
+        "unauthenticated".into(),
+        fields.unauthenticated.clone().into(),
+    );
+    Value::Object(map)
+}
+
 /// Writes one JSON object (and a newline) describing an input line.
 pub(crate) fn write_json(
     out: &mut impl Write,
@@ -106,11 +121,23 @@ pub(crate) fn write_json(
                 _ => "unknown",
             };
             map.insert("meta_status".into(), status.into());
-            if let JsonLine::Opened(_) = what {
-                put_bytes(&mut map, "before", o.before);
-                put_bytes(&mut map, "after", o.after);
+            if let Some(fields) = &o.fields {
+                map.insert("fields".into(), fields_json(fields));
             }
-            put_bytes(&mut map, "plaintext", o.plaintext);
+            match what {
+                JsonLine::Opened(_) => {
+                    put_bytes(&mut map, "before", o.before);
+                    put_bytes(&mut map, "after", o.after);
+                    put_bytes(&mut map, "plaintext", o.plaintext);
+                }
+                // The caller leaves out a line without an authenticated event.
+                _ => match super::authenticated_event(o) {
+                    Some(event) => put_bytes(&mut map, "plaintext", &event),
+                    None => {
+                        map.insert("plaintext".into(), Value::Null);
+                    }
+                },
+            }
         }
     }
     write_json_value(out, &Value::Object(map))

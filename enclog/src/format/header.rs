@@ -22,6 +22,10 @@ const V2_RESERVED: u8 = 0x0c;
 const V2_META: u8 = 0x80;
 const V2_LINK: u8 = 0x40;
 const V2_TYPE_MASK: u8 = 0x3f;
+/// Record type 2: a field-sealed line's envelope (§11).
+pub(crate) const FIELD_ENVELOPE: u8 = 2;
+/// Record type 3: one sealed value of a field-sealed line (§11).
+pub(crate) const SEALED_VALUE: u8 = 3;
 
 /// A parsed header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,6 +37,9 @@ pub(crate) struct Header {
     pub(crate) has_meta: bool,
     /// Version 2: the plaintext starts with the session's link (its first record only).
     pub(crate) has_link: bool,
+    /// Version 2: an event whose line keeps its fields in clear, sealing chosen values: this
+    /// record is the line's field envelope (record type 2, FORMAT.md §11).
+    pub(crate) envelope: bool,
     pub(crate) key_id: KeyId,
     /// Version 2's key commitment; zeros in version 1, which has none.
     pub(crate) commit: [u8; COMMIT_LEN],
@@ -76,6 +83,7 @@ impl Header {
             reason: "no header",
         })?;
         let version = first >> 4;
+        let mut envelope = false;
         let (mode_bits, record, has_meta, has_link, fixed_start) = match version {
             1 => {
                 let record = if first & V1_CLOSE != 0 {
@@ -97,8 +105,15 @@ impl Header {
                 let record = match kind & V2_TYPE_MASK {
                     0 => RecordKind::Event,
                     1 => RecordKind::Close,
-                    2 => return Err(unsupported_type("a field envelope")),
-                    3 => return Err(unsupported_type("a sealed value")),
+                    FIELD_ENVELOPE => {
+                        envelope = true;
+                        RecordKind::Event
+                    }
+                    SEALED_VALUE => {
+                        return Err(OpenError::Malformed {
+                            reason: "a sealed value's token where a line's token was expected (it opens only with its line's field envelope)",
+                        });
+                    }
                     other => {
                         return Err(OpenError::Unsupported {
                             reason: format!("record type {other}"),
@@ -106,9 +121,9 @@ impl Header {
                     }
                 };
                 let has_meta = kind & V2_META != 0;
-                if has_meta && record != RecordKind::Event {
+                if has_meta && (record != RecordKind::Event || envelope) {
                     return Err(OpenError::Malformed {
-                        reason: "clear metadata flag on a record that is not an event",
+                        reason: "clear metadata flag on a record that is not a whole-line event",
                     });
                 }
                 (
@@ -169,6 +184,7 @@ impl Header {
             record,
             has_meta,
             has_link,
+            envelope,
             key_id,
             commit,
             session,
@@ -194,8 +210,11 @@ impl Header {
             at = 5;
         } else {
             out[0] = Header::vm_byte(self.mode);
-            out[1] = self.record.type_byte()
-                | if self.has_meta { V2_META } else { 0 }
+            out[1] = if self.envelope {
+                FIELD_ENVELOPE
+            } else {
+                self.record.type_byte()
+            } | if self.has_meta { V2_META } else { 0 }
                 | if self.has_link { V2_LINK } else { 0 };
             out[2..6].copy_from_slice(&self.key_id.0);
             out[6..6 + COMMIT_LEN].copy_from_slice(&self.commit);
@@ -204,12 +223,6 @@ impl Header {
         out[at..at + session.len()].copy_from_slice(session);
         at += session.len();
         at + varint_into(self.seq, &mut out[at..])
-    }
-}
-
-fn unsupported_type(what: &str) -> OpenError {
-    OpenError::Unsupported {
-        reason: format!("{what} (a record type of sealed fields, written by a newer enclog)"),
     }
 }
 

@@ -321,6 +321,35 @@ impl Link {
     }
 }
 
+impl Link {
+    /// The link as [`Link::from_saved`] reads it back: its record's `vm ‖ key-id ‖ session`,
+    /// then the link as sealed (a verifier's saved state keeps the links it still has to
+    /// check this way). Holds the next chain key: zeroized on drop.
+    pub(crate) fn to_saved(&self) -> Zeroizing<Vec<u8>> {
+        let mut out = Zeroizing::new(self.signed[MAC_LABEL.len()..].to_vec());
+        out.extend_from_slice(self.mac.as_ref().map_or(&[][..], |m| &m[..]));
+        out
+    }
+
+    /// Reads what [`Link::to_saved`] wrote.
+    pub(crate) fn from_saved(saved: &[u8]) -> Result<Link, OpenError> {
+        let bad = OpenError::Malformed {
+            reason: "a saved link names no version 2 session",
+        };
+        let &vm = saved.first().ok_or(bad.clone())?;
+        let session_len = match vm {
+            0x21 => 16,
+            0x22 => 32,
+            _ => return Err(bad),
+        };
+        let id_len = 1 + 4 + session_len;
+        if saved.len() < id_len {
+            return Err(bad);
+        }
+        Link::parse(&saved[id_len..], &saved[..id_len])
+    }
+}
+
 /// Appends a link to `out` (`id`: this record's `vm ‖ key-id ‖ session`); the MAC is
 /// computed with `chain_key` unless `from` is a root.
 pub(crate) fn encode(

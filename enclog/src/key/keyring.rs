@@ -250,6 +250,11 @@ impl Keyring {
         self.len() == 0
     }
 
+    /// The symmetric keys held.
+    pub(crate) fn keys(&self) -> &[Key] {
+        &self.keys
+    }
+
     /// The symmetric keys whose id is `id` (more than one only on a 32-bit id collision).
     pub(crate) fn find(&self, id: KeyId) -> impl Iterator<Item = &Key> {
         self.keys.iter().filter(move |k| k.id() == id)

@@ -61,6 +61,12 @@ impl Identity {
         Ok(Identity::from_bytes(bytes))
     }
 
+    /// The secret's bytes (a reader derives its own keys from them, such as a verifier's
+    /// state key).
+    pub(crate) fn secret_bytes(&self) -> Zeroizing<[u8; 32]> {
+        Zeroizing::new(self.secret.to_bytes())
+    }
+
     fn from_bytes(bytes: Zeroizing<[u8; 32]>) -> Identity {
         let secret = StaticSecret::from(*bytes);
         let recipient = Recipient::from_public(PublicKey::from(&secret));

@@ -129,9 +129,24 @@ pub struct Entry<'a> {
 pub struct Decryptor<R> {
     reader: R,
     opener: Opener,
+    /// A line that spans two fills of the reader's buffer, copied together.
     line: Vec<u8>,
     line_no: u64,
     max_line: usize,
+    /// Bytes of the reader's buffer the last entry borrowed (its line and `\n`): consumed
+    /// before the next read.
+    borrowed: usize,
+    /// Bytes of input up to the end of the last line read (see [`Decryptor::bytes_read`]).
+    position: u64,
+}
+
+/// Where the next line is.
+enum Next {
+    /// Whole in the reader's buffer: this many bytes, then a `\n`.
+    InBuffer(usize),
+    /// Read (and copied) into `Decryptor::line`: whether it ended with `\n`, and for a line
+    /// over the limit its length.
+    Copied(bool, Option<u64>),
 }
 
 /// Opens one line (without its `\n` and `\r`): the rule shared by [`Decryptor`] and
@@ -194,6 +209,8 @@ impl<R: BufRead> Decryptor<R> {
             line: Vec::new(),
             line_no: 0,
             max_line: DEFAULT_MAX_LINE,
+            borrowed: 0,
+            position: 0,
         }
     }
 
@@ -211,6 +228,23 @@ impl<R: BufRead> Decryptor<R> {
     pub fn max_line(mut self, bytes: usize) -> Self {
         self.max_line = bytes;
         self
+    }
+
+    /// How many bytes of input the lines read so far took, newlines included: where the last
+    /// line returned ends. (The reader itself may lag by that line: a line that lies whole in
+    /// its buffer is opened there and consumed at the next call.)
+    ///
+    /// ```
+    /// let mut reader = enclog::read::Decryptor::new(&b"ab\ncde\nf"[..], enclog::Keyring::new());
+    /// reader.next_entry()?;
+    /// assert_eq!(reader.bytes_read(), 3);
+    /// reader.next_entry()?;
+    /// reader.next_entry()?;
+    /// assert_eq!(reader.bytes_read(), 8);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn bytes_read(&self) -> u64 {
+        self.position
     }
 
     /// Gives back the opener (to reuse its cache on the next file).
@@ -239,24 +273,90 @@ impl<R: BufRead> Decryptor<R> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn next_entry(&mut self) -> io::Result<Option<Entry<'_>>> {
-        self.line.clear();
-        let Some((terminated, skipped)) = self.read_line()? else {
-            return Ok(None);
+        self.next_entry_where(|_| true)
+    }
+
+    /// The next line for which `keep` returns `true`, or `None` at the end of input: the lines
+    /// it turns down are read and counted (line numbers stay those of the input) but not
+    /// opened. `keep` sees each line as read, without its `\n`. A line over the length limit
+    /// is returned (as [`LineError::TooLong`]) without asking `keep`. What `enclog grep` uses
+    /// to open only the lines a [blind index](crate::fields::Search::by_index) points at.
+    ///
+    /// ```
+    /// use enclog::{Key, Keyring, Sealer};
+    /// let key = Key::generate()?;
+    /// let sealer = Sealer::new(key.clone());
+    /// let mut log = Vec::new();
+    /// for event in ["a: one", "b: two", "a: three"] {
+    ///     sealer.seal_to(Some(event[..1].as_bytes()), event[3..].as_bytes(), &mut log)?;
+    /// }
+    /// let mut reader = enclog::read::Decryptor::new(&log[..], Keyring::from(key));
+    /// let a = |line: &[u8]| line.starts_with(b"a ");
+    /// assert_eq!(reader.next_entry_where(a)?.unwrap().line_no, 1);
+    /// assert_eq!(reader.next_entry_where(a)?.unwrap().line_no, 3);
+    /// assert!(reader.next_entry_where(a)?.is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn next_entry_where(
+        &mut self,
+        mut keep: impl FnMut(&[u8]) -> bool,
+    ) -> io::Result<Option<Entry<'_>>> {
+        // A line that lies whole in the reader's buffer (nearly all of them) is opened where it
+        // is: no copy. Only a line that spans two fills is copied together.
+        let next = loop {
+            self.reader.consume(std::mem::take(&mut self.borrowed));
+            let available = match self.reader.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            let next = match memchr::memchr(b'\n', available) {
+                Some(len) if len <= self.max_line => {
+                    self.line_no += 1;
+                    self.position += len as u64 + 1;
+                    if !keep(&available[..len]) {
+                        self.borrowed = len + 1;
+                        continue;
+                    }
+                    Next::InBuffer(len)
+                }
+                _ => {
+                    self.line.clear();
+                    let Some((terminated, skipped)) = self.read_line()? else {
+                        return Ok(None);
+                    };
+                    self.line_no += 1;
+                    let len = skipped.unwrap_or(self.line.len() as u64);
+                    self.position += len + u64::from(terminated);
+                    if skipped.is_none() && !keep(&self.line) {
+                        continue;
+                    }
+                    Next::Copied(terminated, skipped)
+                }
+            };
+            break next;
         };
-        self.line_no += 1;
-        if let Some(len) = skipped {
-            return Ok(Some(Entry {
-                line_no: self.line_no,
-                raw: &[],
-                terminated,
-                outcome: Outcome::Failed(LineError::TooLong {
-                    len,
-                    limit: self.max_line,
-                }),
-            }));
-        }
+        let (raw, terminated): (&[u8], bool) = match next {
+            Next::InBuffer(len) => {
+                self.borrowed = len + 1;
+                // The buffer is not refilled while it holds unconsumed bytes.
+                let available = self.reader.fill_buf()?;
+                (&available[..len], true)
+            }
+            Next::Copied(terminated, Some(len)) => {
+                return Ok(Some(Entry {
+                    line_no: self.line_no,
+                    raw: &[],
+                    terminated,
+                    outcome: Outcome::Failed(LineError::TooLong {
+                        len,
+                        limit: self.max_line,
+                    }),
+                }));
+            }
+            Next::Copied(terminated, None) => (&self.line, terminated),
+        };
         // A `\r` before the newline is kept: plain CRLF lines pass through unchanged.
-        let raw: &[u8] = &self.line;
         let outcome = classify(&mut self.opener, raw, terminated);
         Ok(Some(Entry {
             line_no: self.line_no,

@@ -11,6 +11,10 @@ use crate::format::{
 use crate::key::KeyId;
 use crate::key::keyring::Keyring;
 
+mod fields;
+
+pub use fields::SealedFields;
+
 /// Takes one length-prefixed part (the link, the clear metadata copy) off the front of an
 /// opened plaintext.
 fn take_part<'a>(body: &mut &'a [u8], what: &'static str) -> Result<&'a [u8], OpenError> {
@@ -30,6 +34,16 @@ fn take_part<'a>(body: &mut &'a [u8], what: &'static str) -> Result<&'a [u8], Op
     let (part, rest) = rest.split_at(len);
     *body = rest;
     Ok(part)
+}
+
+/// One opened record: where its parts are in the opener's buffer.
+struct Record {
+    header: Header,
+    header_len: usize,
+    body: std::ops::Range<usize>,
+    link: Option<Box<Link>>,
+    meta: Option<std::ops::Range<usize>>,
+    tag: [u8; 16],
 }
 
 /// Sessions whose subkeys are kept; past this the cache is emptied (bounded memory, and a new
@@ -103,6 +117,10 @@ pub struct Opened<'a> {
     /// The time the token says it was created, in seconds since the Unix epoch (zato-enclog's
     /// Fernet tokens carry one; enclog's own lines do not).
     pub timestamp: Option<u64>,
+    /// For a line whose fields are in clear and chosen values sealed (FORMAT.md §11): which
+    /// values were sealed and which clear fields are authenticated. `plaintext` is then the
+    /// line restored, and `meta_status` says whether its clear fields are as written.
+    pub fields: Option<Box<SealedFields>>,
 }
 
 /// Where a line sits in its writer's stream: the session and the sequence number within it.
@@ -161,6 +179,8 @@ pub struct Opener {
     /// comparing 36 bytes costs far less than hashing them.
     recent: Option<(SessionKey, Arc<SessionCipher>)>,
     buf: Vec<u8>,
+    /// A field-sealed line's buffers (restored line, values, parsed JSON).
+    fields: fields::Scratch,
 }
 
 /// A cached session: the key id, the header's session field, its key commitment (zeros in
@@ -187,6 +207,7 @@ impl Opener {
             sessions: HashMap::new(),
             recent: None,
             buf: Vec::new(),
+            fields: fields::Scratch::default(),
         }
     }
 
@@ -281,6 +302,7 @@ impl Opener {
             tag: [0; 16],
             version: 0,
             timestamp: Some(timestamp),
+            fields: None,
         })
     }
 
@@ -290,41 +312,13 @@ impl Opener {
         at: format::Located,
     ) -> Result<Opened<'a>, OpenError> {
         let chars = &line[at.start..at.end];
-        if chars.len() % 4 == 1 {
-            return Err(OpenError::Truncated {
-                reason: "the base64 text is cut mid-character",
-            });
+        if fields::is_field_token(chars) {
+            return self.open_field_line(line);
         }
-        format::decode_token(chars, &mut self.buf)?;
-        let (header, header_len) = Header::parse(&self.buf)?;
-
-        let Some(len) = self.open_body(&header, header_len, chars) else {
-            // A failed open zeroes the buffer: decode again to look at the line.
-            format::decode_token(chars, &mut self.buf)?;
-            return Err(self.diagnose(&header, header_len));
-        };
-        let mut tag = [0u8; 16];
-        tag.copy_from_slice(&self.buf[self.buf.len() - TAG_LEN..]);
-        let mut body = &self.buf[header_len..header_len + len];
-        let link = if header.has_link {
-            let link = take_part(&mut body, "link")?;
-            let this = SessionRef::new(header.mode, header.key_id, header.session);
-            Some(Box::new(Link::parse(link, &this.id())?))
-        } else {
-            None
-        };
-        let meta = if header.has_meta {
-            Some(take_part(&mut body, "clear metadata")?)
-        } else {
-            None
-        };
-        let plaintext = body;
-        if header.record == RecordKind::Close && !plaintext.is_empty() {
-            return Err(OpenError::Malformed {
-                reason: "a close record with a body",
-            });
-        }
-
+        let record = self.open_record(chars)?;
+        let meta = record.meta.map(|m| &self.buf[m]);
+        let plaintext = &self.buf[record.body];
+        let header = record.header;
         let text_before = &line[..at.marker];
         let (before, meta_status) = match meta {
             None => (text_before, MetaStatus::None),
@@ -349,10 +343,62 @@ impl Opener {
                 seq: header.seq,
             }),
             record: header.record,
-            link,
-            tag,
+            link: record.link,
+            tag: record.tag,
             version: header.version,
             timestamp: None,
+            fields: None,
+        })
+    }
+
+    /// Opens one token's record into `self.buf`: its header, link, clear metadata copy (as a
+    /// range in `buf`) and body (likewise).
+    fn open_record(&mut self, chars: &[u8]) -> Result<Record, OpenError> {
+        if chars.len() % 4 == 1 {
+            return Err(OpenError::Truncated {
+                reason: "the base64 text is cut mid-character",
+            });
+        }
+        format::decode_token(chars, &mut self.buf)?;
+        let (header, header_len) = Header::parse(&self.buf)?;
+
+        let Some(len) = self.open_body(&header, header_len, chars) else {
+            // A failed open zeroes the buffer: decode again to look at the line.
+            format::decode_token(chars, &mut self.buf)?;
+            return Err(self.diagnose(&header, header_len));
+        };
+        let mut tag = [0u8; 16];
+        tag.copy_from_slice(&self.buf[self.buf.len() - TAG_LEN..]);
+        let base = self.buf.as_ptr() as usize;
+        let range = |part: &[u8]| {
+            let start = part.as_ptr() as usize - base;
+            start..start + part.len()
+        };
+        let mut body = &self.buf[header_len..header_len + len];
+        let link = if header.has_link {
+            let link = take_part(&mut body, "link")?;
+            let this = SessionRef::new(header.mode, header.key_id, header.session);
+            Some(Box::new(Link::parse(link, &this.id())?))
+        } else {
+            None
+        };
+        let meta = if header.has_meta {
+            Some(range(take_part(&mut body, "clear metadata")?))
+        } else {
+            None
+        };
+        if header.record == RecordKind::Close && !body.is_empty() {
+            return Err(OpenError::Malformed {
+                reason: "a close record with a body",
+            });
+        }
+        Ok(Record {
+            header,
+            header_len,
+            body: range(body),
+            link,
+            meta,
+            tag,
         })
     }
 

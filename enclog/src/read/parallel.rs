@@ -358,6 +358,7 @@ struct OpenedAt {
     tag: [u8; 16],
     version: u8,
     timestamp: Option<u64>,
+    fields: Option<Box<crate::read::SealedFields>>,
 }
 
 impl Line {
@@ -381,6 +382,7 @@ impl Line {
                 tag: o.tag,
                 version: o.version,
                 timestamp: o.timestamp,
+                fields: o.fields.clone(),
             }),
         };
         Entry {
@@ -460,6 +462,7 @@ impl Chunk {
                         tag: o.tag,
                         version: o.version,
                         timestamp: o.timestamp,
+                        fields: o.fields,
                     })
                 }
             };

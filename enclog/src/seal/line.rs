@@ -27,13 +27,17 @@ pub(super) enum Plaintext<'a> {
     /// In `buf` from `start` on, with room for the header before it: sealed where it is.
     #[cfg_attr(not(any(feature = "tracing", feature = "log")), allow(dead_code))]
     InPlace { buf: &'a mut Vec<u8>, start: usize },
+    /// A line whose chosen values are sealed field by field (FORMAT.md §11).
+    Fields(&'a mut super::fields::Prepared),
 }
 
 impl Plaintext<'_> {
-    pub(super) fn bytes(&self) -> &[u8] {
+    /// The whole-line plaintext; `None` for a field-sealed line, which has none.
+    pub(super) fn bytes(&self) -> Option<&[u8]> {
         match self {
-            Plaintext::Borrowed(plaintext) => plaintext,
-            Plaintext::InPlace { buf, start } => &buf[*start..],
+            Plaintext::Borrowed(plaintext) => Some(plaintext),
+            Plaintext::InPlace { buf, start } => Some(&buf[*start..]),
+            Plaintext::Fields(_) => None,
         }
     }
 
@@ -41,8 +45,10 @@ impl Plaintext<'_> {
     /// sealed from a copy; a line that failed was not sealed): the writer reuses its buffer, and
     /// the event must not stay in it (threat: plaintext in memory a later dump or bug exposes).
     pub(super) fn wipe(&mut self) {
-        if let Plaintext::InPlace { buf, start } = self {
-            zeroize::Zeroize::zeroize(&mut buf[*start..]);
+        match self {
+            Plaintext::InPlace { buf, start } => zeroize::Zeroize::zeroize(&mut buf[*start..]),
+            Plaintext::Fields(prep) => prep.wipe(),
+            Plaintext::Borrowed(_) => {}
         }
     }
 }
@@ -134,16 +140,27 @@ pub(super) fn encode(
     start: usize,
     out: &mut Vec<u8>,
 ) -> [u8; TAG_LEN] {
-    // The session's first record carries its link (FORMAT.md §5.3); a version 1 session
-    // (only the vectors test makes one) has none.
-    let link = (seq == 0 && session.header.version > 1).then_some(&session.link[..]);
-    let header = Header {
-        record,
-        has_meta: clear.is_some(),
-        has_link: link.is_some(),
-        seq,
-        ..session.header
-    };
+    encode_header(
+        session.header_for(seq, record, clear.is_some(), false),
+        session,
+        clear,
+        buf,
+        start,
+        out,
+    )
+}
+
+/// [`encode`] with the header given: a field envelope's, or a record's.
+pub(super) fn encode_header(
+    header: Header,
+    session: &Session,
+    clear: Option<&[u8]>,
+    buf: &mut Vec<u8>,
+    start: usize,
+    out: &mut Vec<u8>,
+) -> [u8; TAG_LEN] {
+    let seq = header.seq;
+    let link = header.has_link.then_some(&session.link[..]);
     let mut header_bytes = [0u8; MAX_HEADER_LEN];
     let header_len = header.write_into(&mut header_bytes);
 

@@ -110,6 +110,25 @@ impl Session {
         Ok(Some(session))
     }
 
+    /// The header of record `seq`: the session's first record carries its link (FORMAT.md
+    /// §5.3); a version 1 session (only the vectors test makes one) has none.
+    pub(super) fn header_for(
+        &self,
+        seq: u64,
+        record: RecordKind,
+        has_meta: bool,
+        envelope: bool,
+    ) -> Header {
+        Header {
+            record,
+            has_meta,
+            has_link: seq == 0 && self.header.version > 1,
+            envelope,
+            seq,
+            ..self.header
+        }
+    }
+
     /// Seals one record of this session into a line appended to `out`; returns its tag.
     pub(super) fn seal_record(
         &self,
@@ -137,6 +156,7 @@ impl Session {
                 record: RecordKind::Event,
                 has_meta: false,
                 has_link: false,
+                envelope: false,
                 key_id: at.key_id,
                 commit: [0; COMMIT_LEN],
                 session: at.raw,
@@ -169,6 +189,7 @@ impl Session {
             record: RecordKind::Event,
             has_meta: false,
             has_link: false,
+            envelope: false,
             key_id: recipient.id(),
             commit: commitment(session_key, &ephemeral),
             session: ephemeral,
@@ -199,6 +220,7 @@ impl Session {
             record: RecordKind::Event,
             has_meta: false,
             has_link: false,
+            envelope: false,
             key_id: key.id(),
             commit: commitment(key.bytes(), &id),
             session,

@@ -28,14 +28,19 @@ use super::{Finding, FindingKind, Verifier};
 pub(super) type SessionKey = (KeyId, SessionId);
 
 /// What the chain walk remembers of the input.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(super) struct ChainWalk {
     /// A version 2 session was read: the first one starts the walk, whatever it names.
-    started: bool,
+    pub(super) started: bool,
+    /// The session that started the walk (a merge asks whether another input explains it).
+    pub(super) first: Option<SessionKey>,
     pub(super) sessions: HashMap<SessionKey, ChainSession>,
     pub(super) lineages: HashMap<LineageId, Top>,
     /// Sessions whose link names a session not read (yet), by the session they name.
-    waiting: HashMap<SessionKey, Vec<Waiting>>,
+    pub(super) waiting: HashMap<SessionKey, Vec<Waiting>>,
+    /// Close records of sessions whose first record was not read (yet): a merge gives them to
+    /// that session when another input holds it.
+    pub(super) orphan_closes: HashMap<SessionKey, Close>,
     /// Lines of version 1 and zato-enclog lines.
     pub(super) unchained: u64,
     /// Links naming a session whose first record is missing, so not checked.
@@ -43,7 +48,7 @@ pub(super) struct ChainWalk {
     /// The last version 2 line read (where a finding about the end of the input points).
     pub(super) last_at: Option<Loc>,
     /// Sessions read in format version 1: they have no link and no chain key.
-    v1_sessions: std::collections::HashSet<SessionKey>,
+    pub(super) v1_sessions: std::collections::HashSet<SessionKey>,
 }
 
 impl ChainWalk {
@@ -61,15 +66,22 @@ impl ChainWalk {
 }
 
 /// A version 2 session whose first record was read.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(super) struct ChainSession {
     pub(super) lineage: LineageId,
     pub(super) index: u64,
-    next_chain_key: ChainKey,
+    /// `None` once the session is settled (closed, its successor read and checked) and a saved
+    /// state pruned it: nothing honest links to it again.
+    pub(super) next_chain_key: Option<ChainKey>,
     pub(super) first_at: Loc,
     pub(super) close: Option<Close>,
     /// The session read as its successor (a branch is not one).
-    successor: Option<Successor>,
+    pub(super) successor: Option<Successor>,
+    /// A root of a lineage not seen before it: a new chain, unless its lineage is the one the
+    /// input starts with (or new chains are allowed).
+    pub(super) starts_lineage: bool,
+    /// Its new chain finding was reported by a checkpoint.
+    pub(super) start_reported: bool,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -80,15 +92,15 @@ pub(super) struct Close {
 }
 
 #[derive(Clone, Copy, Debug)]
-struct Successor {
-    session: SessionKey,
-    first_at: Loc,
+pub(super) struct Successor {
+    pub(super) session: SessionKey,
+    pub(super) first_at: Loc,
     /// What the successor's link says of this session's end (count, end tag), still to be
     /// checked against its close record.
-    expects: Option<(u64, [u8; 16])>,
+    pub(super) expects: Option<(u64, [u8; 16])>,
     /// The successor was read before this session's first record (reported as out of order):
     /// its coming before the close record is not interleaving.
-    early: bool,
+    pub(super) early: bool,
 }
 
 /// A lineage's highest index read, and the session holding it.
@@ -99,19 +111,25 @@ pub(super) struct Top {
 }
 
 /// A session whose link names a session not read (yet).
-#[derive(Debug)]
-struct Waiting {
-    session: SessionKey,
-    first_at: Loc,
-    link: Link,
+#[derive(Clone, Debug)]
+pub(super) struct Waiting {
+    pub(super) session: SessionKey,
+    pub(super) first_at: Loc,
+    pub(super) link: Link,
     /// What to report if the named session never comes.
-    verdict: Verdict,
+    pub(super) verdict: Verdict,
+    /// Its finding was reported by a checkpoint.
+    pub(super) reported: bool,
 }
 
 #[derive(Clone, Copy, Debug)]
-enum Verdict {
-    /// Nothing: the input's first session, a new chain allowed, or reported already.
+pub(super) enum Verdict {
+    /// Nothing: reported already (a lower index than its lineage's).
     Quiet,
+    /// Nothing: the session starts what the input holds of its lineage, and that is no
+    /// finding (the input's first session, or new chains are allowed). A merge asks again,
+    /// over the sessions of every part.
+    Start,
     /// The named session's lines were read, but not its first record (a `missing` finding of
     /// its own): the link is checked if that record comes later, else counted as unchecked.
     Headless,
@@ -174,9 +192,12 @@ impl Verifier {
             return;
         }
         let first = !std::mem::replace(&mut self.chain.started, true);
+        if first {
+            self.chain.first = Some(id);
+        }
         let top = self.chain.lineages.get(&link.lineage).copied();
         let (mut own, joins) = match link.from.prev() {
-            None => self.root_starts(at, id, link, first, top),
+            None => self.root_starts(at, id, link, top),
             Some(prev) => self.link_to(at, id, link, (prev.key_id, prev.session), first, top),
         };
 
@@ -237,15 +258,21 @@ impl Verifier {
                 },
             );
         }
+        let starts_lineage = matches!(link.from, LinkFrom::Root)
+            && link.index == 0
+            && top.is_none()
+            && early.is_empty();
         self.chain.sessions.insert(
             id,
             ChainSession {
                 lineage: link.lineage,
                 index: link.index,
-                next_chain_key: link.next_chain_key().clone(),
+                next_chain_key: Some(link.next_chain_key().clone()),
                 first_at: at,
                 close: None,
                 successor,
+                starts_lineage,
+                start_reported: false,
             },
         );
         for finding in findings {
@@ -260,7 +287,6 @@ impl Verifier {
         at: Loc,
         id: SessionKey,
         link: &Link,
-        first: bool,
         top: Option<Top>,
     ) -> (Option<Finding>, bool) {
         if link.index != 0 {
@@ -275,25 +301,35 @@ impl Verifier {
                 false,
             );
         }
-        let finding = match top {
-            Some(top) => Some(self.index_lower(at, id, link, top)),
-            None if first || self.options.allow_new_chains => None,
-            None => Some(self.chain_finding(
-                FindingKind::NewChain,
-                at,
-                id,
-                None,
-                format!(
-                    "session {} starts a new lineage {} (a root) after the input's first session: \
-                     a writer restarted without its chain state, another writer logging to the \
-                     same file, or a session forged by someone who can seal lines but holds no \
-                     chain key (a holder of the recipient); if several writers share this log, \
-                     verify with new chains allowed (`--allow-new-chains`)",
-                    id.1, link.lineage
-                ),
-            )),
-        };
-        (finding, true)
+        // A root of a lineage not seen is a lineage start: whether it is a new chain depends on
+        // which lineage the input starts with, which a report decides (`start_findings`), so
+        // that parts of a log merged in any order agree.
+        (top.map(|top| self.index_lower(at, id, link, top)), true)
+    }
+
+    /// The lineage starts that are new chains: every root of a lineage not seen before it,
+    /// but the lineage the input starts with (unless new chains are allowed); `add` takes each.
+    pub(super) fn start_findings(&self, add: &mut impl FnMut(Finding)) {
+        if self.options.allow_new_chains {
+            return;
+        }
+        let first_lineage = (self.chain.first)
+            .and_then(|id| self.chain.sessions.get(&id))
+            .map(|s| s.lineage);
+        for (&id, s) in &self.chain.sessions {
+            if !s.starts_lineage || s.start_reported || Some(s.lineage) == first_lineage {
+                continue;
+            }
+            let message = format!(
+                "session {} starts a new lineage {} (a root) after the input's first session: a \
+                 writer restarted without its chain state, another writer logging to the same \
+                 file, or a session forged by someone who can seal lines but holds no chain key \
+                 (a holder of the recipient); if several writers share this log, verify with new \
+                 chains allowed (`--allow-new-chains`)",
+                id.1, s.lineage
+            );
+            add(self.chain_finding(FindingKind::NewChain, s.first_at, id, None, message));
+        }
     }
 
     /// A session naming `prev`: checked now if `prev` was read, else kept until it is.
@@ -334,11 +370,12 @@ impl Verifier {
                     first_at: at,
                     link: link.clone(),
                     verdict: Verdict::Headless,
+                    reported: false,
                 });
                 return (None, true);
             }
             let (finding, verdict) = match top {
-                _ if first => (None, Verdict::Quiet),
+                _ if first => (None, Verdict::Start),
                 Some(top) if link.index <= top.index => {
                     (Some(self.index_lower(at, id, link, top)), Verdict::Quiet)
                 }
@@ -353,7 +390,7 @@ impl Verifier {
                         after: top,
                     },
                 ),
-                None if self.options.allow_new_chains => (None, Verdict::Quiet),
+                None if self.options.allow_new_chains => (None, Verdict::Start),
                 None => (None, Verdict::NewChain),
             };
             self.chain.waiting.entry(prev).or_default().push(Waiting {
@@ -361,12 +398,19 @@ impl Verifier {
                 first_at: at,
                 link: link.clone(),
                 verdict,
+                reported: false,
             });
             return (finding, true);
         };
-        if !link.authenticated_by(&p.next_chain_key) {
+        if let Some(key) = &p.next_chain_key
+            && !link.authenticated_by(key)
+        {
             return (Some(self.forged_mac(at, id, prev, p.first_at, role)), false);
         }
+        // A saved state prunes a settled session's chain key (closed, its successor read and
+        // checked): nothing honest links to it again but a forked child, whose link is then
+        // counted as unchecked; a second successor is reported as replayed below.
+        let unverifiable = p.next_chain_key.is_none();
         if let Some(why) = misfit(link, p.lineage, p.index) {
             return (
                 Some(self.forged_misfit(at, id, prev, p.first_at, role, &why)),
@@ -377,6 +421,7 @@ impl Verifier {
             .filter(|t| link.index <= t.index)
             .map(|t| self.index_lower(at, id, link, t));
         if branch {
+            self.chain.unchecked += u64::from(unverifiable);
             return (lower, true);
         }
         if let Some(other) = p.successor {
@@ -390,6 +435,7 @@ impl Verifier {
             return (Some(self.end_differs(at, id, prev, claim, close)), false);
         }
         let expects = if p.close.is_some() { None } else { claim };
+        self.chain.unchecked += u64::from(unverifiable);
         if let Some(p) = self.chain.sessions.get_mut(&prev) {
             p.successor = Some(Successor {
                 session: id,
@@ -404,17 +450,18 @@ impl Verifier {
     /// A session's close record: what its successor's link said of it is checked, and a
     /// successor read before it (but after its first record) means mixed lines.
     fn session_closes(&mut self, at: Loc, id: SessionKey, seq: u64, tag: [u8; 16]) {
-        let Some(s) = self.chain.sessions.get_mut(&id) else {
-            return;
-        };
-        if s.close.is_some() {
-            return;
-        }
         let close = Close {
             count: seq.saturating_add(1),
             tag,
             at,
         };
+        let Some(s) = self.chain.sessions.get_mut(&id) else {
+            self.chain.orphan_closes.entry(id).or_insert(close);
+            return;
+        };
+        if s.close.is_some() {
+            return;
+        }
         s.close = Some(close);
         let Some(successor) = s.successor.as_mut() else {
             return;
@@ -456,7 +503,7 @@ impl Verifier {
         for (prev, waiting) in &self.chain.waiting {
             // Links to a session read without its first record: counted as unchecked already.
             let waiting: Vec<&Waiting> = (waiting.iter())
-                .filter(|w| !matches!(w.verdict, Verdict::Headless))
+                .filter(|w| !matches!(w.verdict, Verdict::Headless) && !w.reported)
                 .collect();
             let Some(&w) = waiting.first() else {
                 continue;
@@ -484,7 +531,7 @@ impl Verifier {
             }
             for w in waiting {
                 match w.verdict {
-                    Verdict::Quiet | Verdict::Headless => {}
+                    Verdict::Quiet | Verdict::Start | Verdict::Headless => {}
                     Verdict::Missing { count, after } => {
                         add(self.missing_sessions(w, *prev, count, after))
                     }
@@ -730,6 +777,10 @@ fn misfit(link: &Link, lineage: LineageId, index: u64) -> Option<String> {
         _ => None,
     }
 }
+
+mod merge;
+
+pub(super) use merge::shift;
 
 #[cfg(test)]
 mod tests;

@@ -40,6 +40,11 @@ pub enum FindingKind {
     TooLong,
     /// The clear metadata before a token differs from its encrypted copy: it was edited.
     MetadataMismatch,
+    /// A field-sealed line's clear fields differ from what its envelope authenticates: a clear
+    /// value was edited, removed or moved (threat: a log router or attacker rewriting the clear
+    /// part of a line whose sensitive values are sealed). Fields added to the line are not
+    /// this: they are unauthenticated text.
+    ClearFieldsEdited,
     /// A line's session id belongs to a session written under another key: a writer never
     /// changes key inside a session, so the line was sealed with another key of the keyring and
     /// spliced in (threat: a holder of a second key forging lines, or a close record, into a
@@ -112,7 +117,7 @@ impl FindingKind {
     /// assert_eq!((total, report.count(FindingKind::Unclosed)), (report.findings_total, 1));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub const ALL: [FindingKind; 23] = [
+    pub const ALL: [FindingKind; 24] = [
         FindingKind::Missing,
         FindingKind::Duplicate,
         FindingKind::OutOfOrder,
@@ -136,6 +141,7 @@ impl FindingKind {
         FindingKind::Interleaved,
         FindingKind::MissingStart,
         FindingKind::MissingEnd,
+        FindingKind::ClearFieldsEdited,
     ];
 
     /// A stable snake_case name (`"missing"`, `"duplicate"`, `"out_of_order"`, …) for JSON
@@ -156,6 +162,7 @@ impl FindingKind {
             FindingKind::Unsupported => "unsupported",
             FindingKind::TooLong => "too_long",
             FindingKind::MetadataMismatch => "metadata_mismatch",
+            FindingKind::ClearFieldsEdited => "clear_fields_edited",
             FindingKind::KeyChanged => "key_changed",
             FindingKind::PlainLine => "plain_line",
             FindingKind::UnauthenticatedText => "unauthenticated_text",
@@ -193,6 +200,7 @@ impl fmt::Display for FindingKind {
             FindingKind::Unsupported => "unsupported token",
             FindingKind::TooLong => "line too long",
             FindingKind::MetadataMismatch => "clear metadata edited",
+            FindingKind::ClearFieldsEdited => "clear fields edited",
             FindingKind::KeyChanged => "key changed inside a session",
             FindingKind::PlainLine => "plain text",
             FindingKind::UnauthenticatedText => "unauthenticated text around a token",

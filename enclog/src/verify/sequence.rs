@@ -10,6 +10,7 @@ use crate::key::KeyId;
 use crate::read::decryptor::{Entry, LineError};
 use crate::read::opener::{MetaStatus, Opened};
 
+use super::ranges::SeqRanges;
 use super::{Finding, FindingKind, Location, Verifier};
 
 /// Sequenced lines remembered to name the first occurrence of a duplicate (about 3 MiB at most).
@@ -28,8 +29,12 @@ pub(super) struct Gap {
     pub(super) start: u64,
     pub(super) end: u64,
     pub(super) noticed: Loc,
+    /// The line holding `start - 1`, when known: where the gap begins.
+    pub(super) after: Option<Loc>,
     /// The session's first line seen did not have sequence number 0.
     pub(super) initial: bool,
+    /// Already reported by a checkpoint ([`Verifier::checkpoint`]): a later report leaves it out.
+    pub(super) reported: bool,
 }
 
 /// Consecutive lines of one session with the same problem, each the next number after the
@@ -38,22 +43,22 @@ pub(super) struct Gap {
 #[derive(Clone, Copy, Debug)]
 pub(super) struct LineRun {
     /// [`FindingKind::OutOfOrder`] or [`FindingKind::Duplicate`].
-    kind: FindingKind,
-    first_at: Loc,
-    last_at: Loc,
-    first_seq: u64,
-    last_seq: u64,
+    pub(super) kind: FindingKind,
+    pub(super) first_at: Loc,
+    pub(super) last_at: Loc,
+    pub(super) first_seq: u64,
+    pub(super) last_seq: u64,
     /// Out of order: the highest sequence number seen when the run began.
-    highest: u64,
+    pub(super) highest: u64,
     /// Out of order: the line holding `highest`; duplicate: the first copy of `first_seq`,
     /// when still remembered.
-    related: Option<Loc>,
+    pub(super) related: Option<Loc>,
     /// Out of order: the run begins the session's lines in a file, and numbers dropped there
     /// from those of an earlier file: what files given newest first look like.
-    at_file_start: bool,
+    pub(super) at_file_start: bool,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(super) struct SessionState {
     /// The key the session's first line seen was sealed under.
     pub(super) key: KeyId,
@@ -71,6 +76,10 @@ pub(super) struct SessionState {
     /// The last line of the session in reading order.
     pub(super) last_at: Loc,
     pub(super) close: Option<(u64, Loc)>,
+    /// The numbers read (taken: not copies), and where.
+    pub(super) ranges: SeqRanges,
+    /// Its [`FindingKind::Unclosed`] finding was reported by a checkpoint.
+    pub(super) unclosed_reported: bool,
 }
 
 impl SessionState {
@@ -79,8 +88,8 @@ impl SessionState {
         (i < self.gaps.len() && self.gaps[i].start <= seq).then_some(i)
     }
 
-    /// Removes `seq` from the gap at `i`.
-    pub(super) fn fill(&mut self, i: usize, seq: u64) {
+    /// Removes `seq`, read at `at`, from the gap at `i`.
+    pub(super) fn fill(&mut self, i: usize, seq: u64, at: Loc) {
         let gap = self.gaps[i];
         match (gap.start == seq, gap.end == seq) {
             (true, true) => {
@@ -94,6 +103,8 @@ impl SessionState {
                     i + 1,
                     Gap {
                         start: seq + 1,
+                        after: Some(at),
+                        initial: false,
                         ..gap
                     },
                 );
@@ -138,7 +149,21 @@ impl Verifier {
             RecordKind::Event => self.events += 1,
             RecordKind::Close => self.close_records += 1,
         }
-        if opened.meta_status == MetaStatus::Differs {
+        if opened.meta_status == MetaStatus::Differs && opened.fields.is_some() {
+            self.push(
+                FindingKind::ClearFieldsEdited,
+                at,
+                opened.sequence.map(|s| s.session),
+                opened.sequence.map(|s| s.seq),
+                None,
+                None,
+                "the clear fields of this field-sealed line are not as written (their digest in \
+                 the line's envelope does not match): its sealed values are authentic, its clear \
+                 values are not; look for whatever rewrote the line (a shipper changing values, \
+                 or tampering)"
+                    .to_string(),
+            );
+        } else if opened.meta_status == MetaStatus::Differs {
             let shown = opened.meta.map(String::from_utf8_lossy).unwrap_or_default();
             self.push(
                 FindingKind::MetadataMismatch,
@@ -209,9 +234,13 @@ impl Verifier {
                     start: 0,
                     end: seq - 1,
                     noticed: at,
+                    after: None,
                     initial: true,
+                    reported: false,
                 });
             }
+            let mut ranges = SeqRanges::default();
+            ranges.insert(seq, at);
             self.sessions.insert(
                 session,
                 SessionState {
@@ -223,6 +252,8 @@ impl Verifier {
                     highest_at: at,
                     last_at: at,
                     close: (record == RecordKind::Close).then_some((seq, at)),
+                    ranges,
+                    unclosed_reported: false,
                 },
             );
             self.remember(session, seq, at);
@@ -260,13 +291,17 @@ impl Verifier {
                     start: state.next,
                     end: seq - 1,
                     noticed: at,
+                    after: Some(state.highest_at),
                     initial: false,
+                    reported: false,
                 });
             }
             state.next = seq.saturating_add(1);
             state.highest_at = at;
+            state.ranges.insert(seq, at);
         } else if let Some(i) = state.gap_index(seq) {
-            state.fill(i, seq);
+            state.fill(i, seq, at);
+            state.ranges.insert(seq, at);
             let run = LineRun {
                 kind: FindingKind::OutOfOrder,
                 first_at: at,
@@ -286,7 +321,8 @@ impl Verifier {
                 first_seq: seq,
                 last_seq: seq,
                 highest: state.next - 1,
-                related: self.recent.get(&(session, seq)).copied(),
+                related: (self.recent.get(&(session, seq)).copied())
+                    .or_else(|| state.ranges.locate(seq)),
                 at_file_start: false,
             };
             self.extend_run(session, previous_at, run);
@@ -405,10 +441,11 @@ impl Verifier {
             state.next = seq.saturating_add(1);
             state.highest_at = at;
         } else if let Some(i) = state.gap_index(seq) {
-            state.fill(i, seq);
+            state.fill(i, seq, at);
         } else {
             return None;
         }
+        state.ranges.insert(seq, at);
         state.last_at = at;
         Some((session, seq))
     }
@@ -502,6 +539,7 @@ impl Verifier {
             format!("seq {}..={}", gap.start, gap.end)
         };
         let noticed = self.location(gap.noticed);
+        let after = gap.after.map(|loc| self.location(loc));
         let message = if gap.initial {
             format!(
                 "{range} of session {session} ({count} {plural}) never appeared: the session's \
@@ -510,9 +548,12 @@ impl Verifier {
                  app.log)"
             )
         } else {
+            let between = after
+                .as_ref()
+                .map_or_else(String::new, |a| format!(" between {a} and {noticed}"));
             format!(
-                "{range} of session {session} ({count} {plural}) never appeared (the gap was \
-                 noticed at {noticed}): lines were deleted, or are in another file"
+                "{range} of session {session} ({count} {plural}) never appeared{between} (the \
+                 gap was noticed at {noticed}): lines were deleted, or are in another file"
             )
         };
         self.finding(
@@ -521,7 +562,7 @@ impl Verifier {
             Some(session),
             None,
             Some(gap.start..=gap.end),
-            None,
+            after,
             message,
         )
     }

@@ -12,10 +12,10 @@ use super::{Finding, FindingKind, Verifier};
 /// Consecutive lines of one file with the same unauthenticated text problem.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct TextRun {
-    kind: FindingKind,
-    first: Loc,
-    last: Loc,
-    count: u64,
+    pub(super) kind: FindingKind,
+    pub(super) first: Loc,
+    pub(super) last: Loc,
+    pub(super) count: u64,
 }
 
 /// Whether `text` says nothing (empty, spaces, a CRLF file's `\r`).
@@ -26,7 +26,11 @@ pub(super) fn is_blank(text: &[u8]) -> bool {
 impl Verifier {
     /// Counts the text around an opened token; the finding it makes (in strict mode), if any.
     pub(super) fn text_around(&mut self, opened: &Opened<'_>) -> Option<FindingKind> {
-        if is_blank(opened.before) && is_blank(opened.after) {
+        let added_fields = opened
+            .fields
+            .as_ref()
+            .is_some_and(|f| !f.unauthenticated.is_empty());
+        if is_blank(opened.before) && is_blank(opened.after) && !added_fields {
             return None;
         }
         self.unauthenticated_text += 1;

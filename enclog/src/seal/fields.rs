@@ -1,0 +1,719 @@
+//! Sealing a line field by field (FORMAT.md §11): what does not depend on the session or the
+//! sequence number is prepared first ([`Prepared`]: the line with a slot for each value's token,
+//! index values, the digest of the clear fields), so that a line that cannot be sealed this way
+//! is refused before it takes a sequence number; then [`Sealer::seal_with`] draws the number and
+//! [`write`] fills the slots and appends the envelope.
+
+use std::cell::RefCell;
+use std::ops::Range;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use crate::fields::canonical::Canonical;
+use crate::fields::envelope::{self, CoverRef};
+use crate::fields::index::push_index_text;
+use crate::fields::json::{self, Doc, Kind};
+use crate::fields::{
+    ENVELOPE_KEY, FieldsError, INDEX_SUFFIX, IndexKey, IndexText, MAX_VALUES, Selection, Syntax,
+    Value,
+};
+use crate::format::{MARKER, MAX_HEADER_LEN, MAX_VARINT_LEN, RecordKind, TAG_LEN, varint_into};
+
+use super::line::{encode_header, room_before};
+use super::session::Session;
+use super::{Sealer, SealingKey};
+
+/// Domain of the clear fields' digest in a JSON line (FORMAT.md §11.3).
+pub(crate) const JSON_DIGEST_DOMAIN: &[u8] = b"enclog-v2 clear json";
+/// Domain of the clear text's digest in a text line.
+pub(crate) const TEXT_DIGEST_DOMAIN: &[u8] = b"enclog-v2 clear text";
+
+/// A sealed value's token header: `vm ‖ 0x03 ‖ leb128(part)`.
+pub(crate) fn value_header(vm: u8, part: u32, out: &mut [u8; 2 + MAX_VARINT_LEN]) -> usize {
+    out[0] = vm;
+    out[1] = crate::format::header::SEALED_VALUE;
+    2 + varint_into(u64::from(part), &mut out[2..])
+}
+
+/// The associated data of a sealed value: its own header, its envelope's header, and its path.
+pub(crate) fn value_aad(
+    value_header: &[u8],
+    envelope_header: &[u8],
+    path: &[u8],
+    out: &mut Vec<u8>,
+) {
+    out.clear();
+    out.extend_from_slice(value_header);
+    out.extend_from_slice(envelope_header);
+    let mut len = [0u8; MAX_VARINT_LEN];
+    let n = varint_into(path.len() as u64, &mut len);
+    out.extend_from_slice(&len[..n]);
+    out.extend_from_slice(path);
+}
+
+/// The characters of a base64url text (no padding) of `n` bytes.
+pub(crate) fn base64_len(n: usize) -> usize {
+    (n * 4).div_ceil(3)
+}
+
+/// One value's place in the prepared line.
+#[derive(Debug, Clone)]
+struct Slot {
+    /// Where its token's characters go in the template (right after its marker).
+    at: usize,
+    /// Its plaintext in `Prepared::values`.
+    value: Range<usize>,
+    /// Its path in `Prepared::paths`.
+    path: Range<usize>,
+    indexed: bool,
+}
+
+/// A line ready to be sealed field by field, in buffers reused from line to line.
+#[derive(Debug, Default)]
+pub(crate) struct Prepared {
+    syntax: Option<Syntax>,
+    /// The line as it will be written, each value's token left out (its marker is there).
+    template: Vec<u8>,
+    slots: Vec<Slot>,
+    /// The values' plaintexts, back to back (zeroized after sealing).
+    values: Vec<u8>,
+    paths: String,
+    /// The covered top-level keys of a JSON line (decoded), back to back, and their ranges.
+    keys: Vec<u8>,
+    key_ranges: Vec<Range<usize>>,
+    /// Where a JSON line's envelope member goes in the template: after its last member.
+    close: usize,
+    /// The object has no other member (no comma before the envelope).
+    first: bool,
+    digest: [u8; 32],
+    doc: Doc,
+    doc_in: Doc,
+    canonical: Canonical,
+    scratch: Vec<u8>,
+    aad: Vec<u8>,
+}
+
+impl Prepared {
+    fn reset(&mut self) {
+        self.syntax = None;
+        self.template.clear();
+        self.slots.clear();
+        zeroize::Zeroize::zeroize(&mut self.values);
+        self.values.clear();
+        self.paths.clear();
+        self.keys.clear();
+        self.key_ranges.clear();
+    }
+
+    /// Zeroizes what held plaintext (the values, and the scratch they were sealed in).
+    pub(crate) fn wipe(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.values);
+        zeroize::Zeroize::zeroize(&mut self.scratch);
+    }
+
+    /// The values sealed in this line.
+    pub(crate) fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Prepares a JSON object `line` whose `values` (sorted, not overlapping) are to be sealed.
+    pub(crate) fn json(
+        &mut self,
+        line: &[u8],
+        values: &[Value<'_>],
+        index_key: Option<&IndexKey>,
+    ) -> Result<(), FieldsError> {
+        self.reset();
+        if values.len() > MAX_VALUES {
+            return Err(FieldsError::TooManyValues);
+        }
+        self.doc_in.parse(line).map_err(|e| FieldsError::NotJson {
+            reason: e.to_string(),
+        })?;
+        let root = &self.doc_in.nodes[0];
+        if root.kind != Kind::Object {
+            return Err(FieldsError::NotJson {
+                reason: "the line is a JSON value but not an object".into(),
+            });
+        }
+        if self.doc_in.member(line, 0, ENVELOPE_KEY).is_some() {
+            return Err(FieldsError::ReservedKey {
+                key: ENVELOPE_KEY.into(),
+            });
+        }
+        let mut pos = 0;
+        for v in values {
+            if v.range.start < pos || v.range.end > line.len() {
+                return Err(FieldsError::NotJson {
+                    reason: "values to seal overlap or are out of order".into(),
+                });
+            }
+            self.clear_text(&line[pos..v.range.start])?;
+            self.template.extend_from_slice(&line[pos..v.range.start]);
+            self.template.push(b'"');
+            self.template.extend_from_slice(MARKER);
+            let at = self.template.len();
+            self.template.push(b'"');
+            if let Some(text) = &v.index {
+                let index_name = || v.name.chars().chain(INDEX_SUFFIX.chars());
+                if self.doc_in.nodes.iter().any(|n| {
+                    n.key
+                        .as_ref()
+                        .is_some_and(|k| json::chars(&line[k.clone()]).eq(index_name()))
+                }) {
+                    return Err(FieldsError::ReservedKey {
+                        key: index_name().collect(),
+                    });
+                }
+                self.template.extend_from_slice(b",\"");
+                json::push_json_str_inner(index_name(), &mut |b| {
+                    self.template.extend_from_slice(b)
+                });
+                self.template.extend_from_slice(b"\":\"");
+                self.push_index(line, v, text, index_key)?;
+                self.template.push(b'"');
+            }
+            self.push_slot(at, &line[v.range.clone()], v.path, v.index.is_some());
+            pos = v.range.end;
+        }
+        self.clear_text(&line[pos..])?;
+        self.template.extend_from_slice(&line[pos..]);
+
+        // The template is the line as written, minus the tokens' characters and the envelope:
+        // its canonical form is what the envelope's digest covers.
+        self.doc
+            .parse(&self.template)
+            .map_err(|e| FieldsError::NotJson {
+                reason: e.to_string(),
+            })?;
+        // The envelope goes right after the last member (before any space), so that removing
+        // it from there gives the line back byte for byte; in an empty object, after `{`.
+        let last = self.doc.children(0).last();
+        self.first = last.is_none();
+        self.close = last.map_or(self.doc.nodes[0].span.start + 1, |c| {
+            self.doc.nodes[c].span.end
+        });
+        for c in self.doc.children(0) {
+            let key = &self.template[self.doc.nodes[c].key.clone().expect("members have keys")];
+            let start = self.keys.len();
+            json::push_str_value(key, &mut self.keys);
+            self.key_ranges.push(start..self.keys.len());
+        }
+        let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+        ctx.update(JSON_DIGEST_DOMAIN);
+        self.canonical
+            .write(&self.doc, &self.template, 0, &|_| true, &[], &mut |b| {
+                ctx.update(b)
+            })
+            .map_err(|e| FieldsError::NotCanonical {
+                reason: e.to_string(),
+            })?;
+        self.digest.copy_from_slice(ctx.finish().as_ref());
+        self.syntax = Some(Syntax::Json);
+        Ok(())
+    }
+
+    /// Prepares a text line (`tracing`'s full or compact format) whose `values` (sorted, not
+    /// overlapping) are to be sealed; each value's index text is given by the writer.
+    #[allow(dead_code)] // the tracing formatter's text lines (being written)
+    pub(crate) fn text(
+        &mut self,
+        line: &[u8],
+        values: &[Value<'_>],
+        index_key: Option<&IndexKey>,
+    ) -> Result<(), FieldsError> {
+        self.reset();
+        if values.len() > MAX_VALUES {
+            return Err(FieldsError::TooManyValues);
+        }
+        let mut pos = 0;
+        for v in values {
+            if v.range.start < pos || v.range.end > line.len() {
+                return Err(FieldsError::NotJson {
+                    reason: "values to seal overlap or are out of order".into(),
+                });
+            }
+            self.clear_text(&line[pos..v.range.start])?;
+            self.template.extend_from_slice(&line[pos..v.range.start]);
+            self.template.extend_from_slice(MARKER);
+            let at = self.template.len();
+            if let Some(text) = &v.index {
+                self.template.push(b' ');
+                self.template.extend_from_slice(v.name.as_bytes());
+                self.template.extend_from_slice(INDEX_SUFFIX.as_bytes());
+                self.template.push(b'=');
+                self.push_index(line, v, text, index_key)?;
+            }
+            self.push_slot(at, &line[v.range.clone()], v.path, v.index.is_some());
+            pos = v.range.end;
+        }
+        self.clear_text(&line[pos..])?;
+        self.template.extend_from_slice(&line[pos..]);
+        let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+        ctx.update(TEXT_DIGEST_DOMAIN);
+        ctx.update(&self.template);
+        self.digest.copy_from_slice(ctx.finish().as_ref());
+        self.syntax = Some(Syntax::Text);
+        Ok(())
+    }
+
+    /// Clear text must not hold the marker: a reader would take what follows for a token.
+    fn clear_text(&self, text: &[u8]) -> Result<(), FieldsError> {
+        if memchr::memmem::find(text, MARKER).is_some() {
+            return Err(FieldsError::MarkerInClearText);
+        }
+        Ok(())
+    }
+
+    fn push_slot(&mut self, at: usize, value: &[u8], path: &str, indexed: bool) {
+        let v = self.values.len();
+        self.values.extend_from_slice(value);
+        let p = self.paths.len();
+        self.paths.push_str(path);
+        self.slots.push(Slot {
+            at,
+            value: v..self.values.len(),
+            path: p..self.paths.len(),
+            indexed,
+        });
+    }
+
+    /// Appends the index value of `v` to the template.
+    fn push_index(
+        &mut self,
+        line: &[u8],
+        v: &Value<'_>,
+        text: &IndexText<'_>,
+        index_key: Option<&IndexKey>,
+    ) -> Result<(), FieldsError> {
+        let key = index_key.ok_or_else(|| FieldsError::NoIndexKey {
+            field: v.name.to_string(),
+        })?;
+        self.scratch.clear();
+        match text {
+            IndexText::Given(text) => self.scratch.extend_from_slice(text),
+            IndexText::FromJson => {
+                // A string's characters; any other JSON value's canonical form (a number's
+                // `1e3` and `1000` index alike).
+                let node = self
+                    .doc_in
+                    .nodes
+                    .iter()
+                    .position(|n| n.span == v.range)
+                    .ok_or_else(|| FieldsError::NotJson {
+                        reason: "a value to seal is not a whole JSON value".into(),
+                    })?;
+                push_index_text(
+                    &mut self.canonical,
+                    &self.doc_in,
+                    line,
+                    node,
+                    &mut self.scratch,
+                )
+                .map_err(|e| FieldsError::NotCanonical {
+                    reason: e.to_string(),
+                })?;
+            }
+        }
+        key.push_value(v.name, &self.scratch, &mut self.template);
+        zeroize::Zeroize::zeroize(&mut self.scratch);
+        Ok(())
+    }
+}
+
+/// Writes the prepared line as record `seq` of `session`: the template with each value's token
+/// in its slot, then the envelope (a JSON line's last member, a text line's last word).
+pub(super) fn write(session: &Session, seq: u64, prep: &mut Prepared, out: &mut Vec<u8>) {
+    let header = session.header_for(seq, RecordKind::Event, false, true);
+    let mut header_bytes = [0u8; MAX_HEADER_LEN];
+    let header_len = header.write_into(&mut header_bytes);
+    let envelope_header = &header_bytes[..header_len];
+    let cipher = (session.cipher.as_ref()).expect("only a usable session seals, and it has a key");
+    let syntax = prep.syntax.expect("a prepared line");
+    let line_start = out.len();
+
+    let mut pos = 0;
+    for (i, slot) in prep.slots.iter().enumerate() {
+        out.extend_from_slice(&prep.template[pos..slot.at]);
+        let part = u32::try_from(i + 1).expect("at most MAX_VALUES values");
+        let mut vh = [0u8; 2 + MAX_VARINT_LEN];
+        let vh_len = value_header(header_bytes[0], part, &mut vh);
+        value_aad(
+            &vh[..vh_len],
+            envelope_header,
+            prep.paths[slot.path.clone()].as_bytes(),
+            &mut prep.aad,
+        );
+        let scratch = &mut prep.scratch;
+        scratch.clear();
+        scratch.extend_from_slice(&vh[..vh_len]);
+        scratch.extend_from_slice(&prep.values[slot.value.clone()]);
+        let tag = cipher.seal_part(part, seq, &prep.aad, &mut scratch[vh_len..]);
+        scratch.extend_from_slice(&tag);
+        crate::format::base64url::encode_append(scratch, out);
+        pos = slot.at;
+    }
+    let (body_end, tail) = match syntax {
+        Syntax::Json => (prep.close, &prep.template[prep.close..]),
+        Syntax::Text => (prep.template.len(), &[][..]),
+    };
+    out.extend_from_slice(&prep.template[pos..body_end]);
+    let covered = out.len() - line_start;
+
+    // The envelope's body, sealed as the record: room for the header (and link) before it.
+    let start = room_before(0);
+    let scratch = &mut prep.scratch;
+    scratch.clear();
+    scratch.resize(start, 0);
+    let cover = match syntax {
+        Syntax::Json => CoverRef::Keys {
+            text: &prep.keys,
+            ranges: &prep.key_ranges,
+        },
+        Syntax::Text => CoverRef::Text(covered),
+    };
+    envelope::encode(
+        syntax,
+        prep.slots
+            .iter()
+            .map(|s| (&prep.paths[s.path.clone()], s.indexed)),
+        cover,
+        &prep.digest,
+        scratch,
+    );
+    match syntax {
+        Syntax::Json => {
+            if !prep.first {
+                out.push(b',');
+            }
+            out.push(b'"');
+            out.extend_from_slice(ENVELOPE_KEY.as_bytes());
+            out.extend_from_slice(b"\":\"");
+        }
+        Syntax::Text => out.push(b' '),
+    }
+    encode_header(header, session, None, scratch, start, out);
+    debug_assert_eq!(out.last(), Some(&b'\n'));
+    out.pop();
+    if syntax == Syntax::Json {
+        out.push(b'"');
+        out.extend_from_slice(tail);
+    }
+    out.push(b'\n');
+    prep.wipe();
+}
+
+thread_local! {
+    /// The thread's prepared line: reused, so a warm thread seals fields without allocating.
+    static PREPARED: RefCell<Prepared> = RefCell::new(Prepared::default());
+}
+
+/// Runs `f` with the thread's [`Prepared`] (a fresh one when it is in use or gone).
+pub(crate) fn with_prepared<R>(f: impl FnOnce(&mut Prepared) -> R) -> R {
+    let mut f = Some(f);
+    let ran = PREPARED.try_with(|cell| {
+        cell.try_borrow_mut()
+            .ok()
+            .map(|mut prep| (f.take().expect("once"))(&mut prep))
+    });
+    match ran {
+        Ok(Some(r)) => r,
+        _ => (f.take().expect("not run"))(&mut Prepared::default()),
+    }
+}
+
+/// The values of a JSON line that `selection` seals: each field whose dotted path from the root
+/// matches (nested objects are searched, arrays are not), in line order.
+pub(crate) fn select_json(
+    line: &[u8],
+    doc: &Doc,
+    selection: &Selection,
+    paths: &mut Vec<(String, String, Range<usize>, bool)>,
+) {
+    fn walk(
+        line: &[u8],
+        doc: &Doc,
+        node: usize,
+        dotted: &mut String,
+        pointer: &mut String,
+        selection: &Selection,
+        out: &mut Vec<(String, String, Range<usize>, bool)>,
+    ) {
+        for c in doc.children(node) {
+            let n = &doc.nodes[c];
+            let key_raw = &line[n.key.clone().expect("members have keys")];
+            let key: String = json::chars(key_raw).collect();
+            let (d, p) = (dotted.len(), pointer.len());
+            if !dotted.is_empty() {
+                dotted.push('.');
+            }
+            dotted.push_str(&key);
+            json::push_pointer_token(&key, pointer);
+            if selection.seals(dotted) {
+                out.push((
+                    pointer.clone(),
+                    key,
+                    n.span.clone(),
+                    selection.indexes(dotted),
+                ));
+            } else if n.kind == Kind::Object {
+                walk(line, doc, c, dotted, pointer, selection, out);
+            }
+            dotted.truncate(d);
+            pointer.truncate(p);
+        }
+    }
+    paths.clear();
+    if doc.nodes.first().map(|n| n.kind) == Some(Kind::Object) {
+        walk(
+            line,
+            doc,
+            0,
+            &mut String::new(),
+            &mut String::new(),
+            selection,
+            paths,
+        );
+    }
+}
+
+impl Sealer {
+    /// Seals the fields of a JSON object `line` that `selection` names, in place, and appends
+    /// the line (newline included) to `out`; returns how many values were sealed.
+    ///
+    /// Every other byte of the line is kept (key order, spacing, a number's text). Each sealed
+    /// value becomes a JSON string holding its token; an indexed one is followed by its
+    /// [blind index](crate::fields::IndexKey) as a member `<key>_idx`; the envelope goes last,
+    /// as the member `"enclog"`. A line with none of the fields still gets an envelope (its
+    /// place in the session, and its clear fields authenticated). What the line's clear
+    /// fields are and how they are authenticated: [`fields`](crate::fields), FORMAT.md §11.
+    ///
+    /// A line that cannot be sealed this way (not a JSON object, a repeated key, a member named
+    /// `enclog`, the marker `enclog:` in a clear value, an index asked for without an index key)
+    /// is refused with a [`FieldsError`] before it takes a sequence number: seal it whole instead
+    /// (as `enclog encrypt --fields` does). Its plaintext is not written anywhere.
+    ///
+    /// ```
+    /// use enclog::fields::Selection;
+    /// let sealer = enclog::Sealer::new(enclog::Key::generate()?);
+    /// let mut out = Vec::new();
+    /// let n = sealer.seal_json_fields(br#"{"user":{"email":"a@example.com"},"n":1}"#,
+    ///     &Selection::new(["user.email"]), &mut out)?;
+    /// assert_eq!(n, 1);
+    /// assert!(out.starts_with(br#"{"user":{"email":"enclog:"#));
+    /// assert!(std::str::from_utf8(&out)?.contains(r#"},"n":1,"enclog":"enclog:"#));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn seal_json_fields(
+        &self,
+        line: &[u8],
+        selection: &Selection,
+        out: &mut Vec<u8>,
+    ) -> Result<usize, FieldsError> {
+        let line = line.strip_suffix(b"\n").unwrap_or(line);
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let mut doc = Doc::default();
+        doc.parse(line).map_err(|e| FieldsError::NotJson {
+            reason: e.to_string(),
+        })?;
+        let mut selected = Vec::new();
+        select_json(line, &doc, selection, &mut selected);
+        let values: Vec<Value<'_>> = selected
+            .iter()
+            .map(|(pointer, name, range, indexed)| Value {
+                path: pointer,
+                name,
+                range: range.clone(),
+                index: indexed.then_some(IndexText::FromJson),
+            })
+            .collect();
+        let index_key = if selection.any_index() {
+            self.index_key()
+        } else {
+            None
+        };
+        with_prepared(|prep| {
+            let prepared = prep.json(line, &values, index_key.as_deref());
+            if let Err(e) = prepared {
+                prep.wipe();
+                return Err(e);
+            }
+            let n = prep.len();
+            self.seal_prepared(prep, out, |_| ())?;
+            Ok(n)
+        })
+    }
+
+    /// Seals a prepared line as the next record and hands it to `write` under the session's
+    /// order lock.
+    pub(crate) fn seal_prepared<R>(
+        &self,
+        prep: &mut Prepared,
+        out: &mut Vec<u8>,
+        write: impl FnOnce(&[u8]) -> R,
+    ) -> Result<R, FieldsError> {
+        if let SealingKey::Fernet(_) = &**self.shared.key.load() {
+            prep.wipe();
+            return Err(FieldsError::FernetKey);
+        }
+        let sealed = self.seal_inner(None, super::line::Plaintext::Fields(prep), out, true, write);
+        sealed.map_err(FieldsError::from)
+    }
+
+    /// The key index values are computed with: the one set with [`Sealer::set_index_key`], or
+    /// else the symmetric key's own ([`IndexKey::from_key`]); `None` for a recipient writer
+    /// without one.
+    pub(crate) fn index_key(&self) -> Option<Arc<IndexKey>> {
+        if let Some(explicit) = self.shared.index_key.load_full() {
+            return Some(explicit);
+        }
+        let generation = self.shared.key_generation.load(Ordering::Acquire);
+        if let Some(derived) = self.shared.derived_index.load().as_ref()
+            && derived.0 == generation
+        {
+            return Some(Arc::clone(&derived.1));
+        }
+        // The generation is read before the key: a key replaced in between leaves an entry of
+        // the old generation, derived again at the next line.
+        let key = self.shared.key.load();
+        let SealingKey::Symmetric(key) = &**key else {
+            return None;
+        };
+        let fresh = Arc::new(IndexKey::from_key(key));
+        self.shared
+            .derived_index
+            .store(Some(Arc::new((generation, Arc::clone(&fresh)))));
+        Some(fresh)
+    }
+
+    /// Sets the key that [blind index](crate::fields::IndexKey) values are computed with. A
+    /// writer that seals to a [`Recipient`](crate::Recipient) needs one to index fields (it
+    /// has no secret of its own, and an index derived from the public recipient would let
+    /// anyone test guesses); a symmetric writer uses its own key's unless one is set here (one
+    /// set here keeps index values stable across key rotations).
+    ///
+    /// ```
+    /// use enclog::fields::{IndexKey, Selection};
+    /// let identity = enclog::Identity::generate()?;
+    /// let sealer = enclog::Sealer::new(identity.recipient());
+    /// let selection = Selection::new(["user"]).index(["user"]);
+    /// let line = br#"{"user":"alice"}"#;
+    /// assert!(sealer.seal_json_fields(line, &selection, &mut Vec::new()).is_err());
+    /// let index_key = IndexKey::from_key(&enclog::Key::generate()?);
+    /// sealer.set_index_key(Some(index_key.clone()));
+    /// let mut out = Vec::new();
+    /// sealer.seal_json_fields(line, &selection, &mut out)?;
+    /// let alice = index_key.value("user", b"alice");
+    /// assert!(std::str::from_utf8(&out)?.contains(&format!(r#""user_idx":"{alice}""#)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn set_index_key(&self, key: Option<IndexKey>) {
+        self.shared.index_key.store(key.map(std::sync::Arc::new));
+    }
+}
+
+/// The size of a value's token in the line, for a value of `len` bytes sealed as part `part`.
+#[allow(dead_code)]
+pub(crate) fn token_chars(part: u32, len: usize) -> usize {
+    let mut vh = [0u8; 2 + MAX_VARINT_LEN];
+    base64_len(value_header(0x21, part, &mut vh) + len + TAG_LEN)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fields::IndexText;
+    use crate::{Identity, Key};
+
+    /// `FORMAT.md` §12.1's sealed-field vectors (written by the independent Python reference),
+    /// sealed with a fixed session: the exact bytes the spec states.
+    #[test]
+    fn field_vectors_seal_to_the_exact_lines() {
+        let text = include_str!("../../vectors/fields.txt");
+        let mut count = 0;
+        for block in text.split("\n\n") {
+            let get = |k: &str| {
+                block
+                    .lines()
+                    .find_map(|l| l.strip_prefix(k)?.strip_prefix(": "))
+            };
+            let Some(name) = get("name") else { continue };
+            let seq: u64 = get("seq").unwrap().parse().unwrap();
+            let session_id: [u8; 16] = crate::vectors::hex(get("session").unwrap())
+                .try_into()
+                .unwrap();
+            let generation = enclog_fork::generation();
+            let (session, index_key) = match get("ephemeral-secret") {
+                None => {
+                    let key: Key = get("key").unwrap().parse().unwrap();
+                    let session = Session::symmetric(&key, session_id, seq, generation, 0);
+                    (session, IndexKey::from_key(&key))
+                }
+                Some(secret) => {
+                    let identity: Identity = get("key").unwrap().parse().unwrap();
+                    let recipient = identity.recipient();
+                    let bytes: [u8; 32] = crate::vectors::hex(secret).try_into().unwrap();
+                    let (ephemeral, key) = recipient.session_from(bytes.into(), 2);
+                    let session =
+                        Session::recipient(&recipient, ephemeral, &key, seq, None, generation, 0);
+                    let index: Key = get("index-key").unwrap().parse().unwrap();
+                    (session, IndexKey::from_key(&index))
+                }
+            };
+            let input = get("input").unwrap();
+            let values: Vec<(&str, &str, bool, &str)> = block
+                .lines()
+                .filter_map(|l| l.strip_prefix("value: "))
+                .map(|v| {
+                    let mut it = v.splitn(4, ' ');
+                    let (path, field, flag, text) = (
+                        it.next().unwrap(),
+                        it.next().unwrap(),
+                        it.next().unwrap(),
+                        it.next().unwrap(),
+                    );
+                    (path, field, flag == "indexed", text)
+                })
+                .collect();
+            let index_text = get("index-text");
+            let mut prep = Prepared::default();
+            let syntax = get("syntax").unwrap();
+            let values: Vec<Value<'_>> = values
+                .iter()
+                .map(|&(path, field, indexed, text)| {
+                    let sep = if syntax == "json" { ":" } else { "=" };
+                    let q = if syntax == "json" { "\"" } else { "" };
+                    let at = input.find(&format!("{q}{field}{q}{sep}{text}")).unwrap()
+                        + field.len()
+                        + 2 * q.len()
+                        + 1;
+                    Value {
+                        path,
+                        name: field,
+                        range: at..at + text.len(),
+                        index: indexed.then_some(match index_text {
+                            Some(t) => IndexText::Given(t.as_bytes()),
+                            None => IndexText::FromJson,
+                        }),
+                    }
+                })
+                .collect();
+            match syntax {
+                "json" => prep.json(input.as_bytes(), &values, Some(&index_key)),
+                _ => prep.text(input.as_bytes(), &values, Some(&index_key)),
+            }
+            .unwrap();
+            let digest = crate::vectors::hex(get("digest").unwrap());
+            assert_eq!(prep.digest[..], digest[..], "vector {name}: digest");
+            let mut out = Vec::new();
+            write(&session, seq, &mut prep, &mut out);
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                format!("{}\n", get("line").unwrap()),
+                "vector {name}"
+            );
+            count += 1;
+        }
+        assert!(count >= 5, "vectors file lost entries");
+    }
+}
