@@ -319,6 +319,11 @@ fn main() {
         );
     }
 
+    // Sealed fields from tracing (`SealedFields`): a JSON event with two sealed values.
+    if wanted("fields") {
+        fields(&key);
+    }
+
     // tracing, non-blocking: calling-thread cost.
     if wanted("tracing_non_blocking") {
         let cases = non_blocking_cases(&key);
@@ -556,4 +561,233 @@ fn main() {
             rounds: 7,
         });
     }
+}
+
+/// The event of the sealed-fields benches: the tracing benches' event with two values to seal,
+/// `user` (19 bytes as JSON) and `card` (21 bytes).
+fn fields_event(i: u64) {
+    tracing::info!(
+        user = "alice@example.com",
+        card = "4111 1111 1111 1111",
+        path = "/api/v1/items/42",
+        status = 200,
+        bytes = black_box(i),
+        "served request from 10.0.0.7"
+    );
+}
+
+/// The format floor of one sealed value (BENCHMARKS.md's "format floor", for a value): the raw
+/// ChaCha20-Poly1305 of the value's bytes with the format's associated data for a value (its
+/// 3-byte token header, its envelope's 39-byte header, its path), and the base64 of header,
+/// ciphertext and tag after the marker, into a reused buffer. No session, no line around it.
+struct ValueFloor {
+    key: LessSafeKey,
+    seq: u64,
+    aad: Vec<u8>,
+    raw: Vec<u8>,
+    line: Vec<u8>,
+}
+
+impl ValueFloor {
+    fn new() -> ValueFloor {
+        ValueFloor {
+            key: LessSafeKey::new(UnboundKey::new(&CHACHA20_POLY1305, &[7u8; 32]).unwrap()),
+            seq: 0,
+            aad: Vec::with_capacity(128),
+            raw: Vec::with_capacity(128),
+            line: Vec::with_capacity(256),
+        }
+    }
+
+    fn seal(&mut self, part: u8, path: &[u8], value: &[u8]) {
+        let header = [0x21, 0x03, part];
+        self.aad.clear();
+        self.aad.extend_from_slice(&header);
+        self.aad.extend_from_slice(&[0x11; 39]);
+        self.aad.push(path.len() as u8);
+        self.aad.extend_from_slice(path);
+        self.raw.clear();
+        self.raw.extend_from_slice(&header);
+        self.raw.extend_from_slice(value);
+        let mut nonce = [0u8; 12];
+        nonce[0] = part;
+        nonce[4..].copy_from_slice(&self.seq.to_be_bytes());
+        let tag = self
+            .key
+            .seal_in_place_separate_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(&self.aad[..]),
+                &mut self.raw[header.len()..],
+            )
+            .unwrap();
+        self.raw.extend_from_slice(tag.as_ref());
+        self.line.extend_from_slice(b"\"enclog:");
+        base64_simd::URL_SAFE_NO_PAD.encode_append(&self.raw, &mut self.line);
+        self.line.push(b'"');
+    }
+
+    /// One event's values: (path, JSON text).
+    fn event(&mut self, values: &[(&[u8], &[u8])]) {
+        self.seq += 1;
+        self.line.clear();
+        for (part, (path, value)) in values.iter().enumerate() {
+            self.seal(part as u8 + 1, path, black_box(value));
+        }
+        black_box(&self.line);
+    }
+}
+
+/// Sealed fields: the whole event against plain JSON, and the cost of each sealed value
+/// against its format floor (measured together, in alternating rounds).
+fn fields(key: &Key) {
+    use enclog::tracing::fields::SealedFields;
+    let with = |format: &SealedFields, encrypted: bool| -> tracing::Dispatch {
+        let builder = tracing_subscriber::fmt()
+            .event_format(format.clone())
+            .fmt_fields(format.clone());
+        if encrypted {
+            let writer = EncryptedWriter::locked(key.clone(), BufWriter::new(dev_null()));
+            tracing::Dispatch::new(builder.with_writer(writer).finish())
+        } else {
+            let writer = Mutex::new(BufWriter::new(dev_null()));
+            tracing::Dispatch::new(builder.with_writer(writer).finish())
+        }
+    };
+    let json = SealedFields::json();
+    let sealing = SealedFields::json().seal(["user", "card"]);
+    let two_sealed = with(&sealing, true);
+    let none_sealed = with(&json, true);
+    let plain = with(&json, false);
+    let tracing_json = tracing::Dispatch::new(
+        tracing_subscriber::fmt()
+            .json()
+            .with_writer(Mutex::new(BufWriter::new(dev_null())))
+            .finish(),
+    );
+    let run = |d: &tracing::Dispatch| {
+        let d = d.clone();
+        timed(move |n| tracing::dispatcher::with_default(&d, || (0..n).for_each(fields_event)))
+    };
+    compare(
+        "fields: JSON event, two sealed fields (EncryptedWriter::locked) vs the same event plain (same formatter, nothing sealed, no encryption)",
+        "the whole cost",
+        run(&two_sealed),
+        run(&plain),
+    );
+    compare(
+        "fields: nothing sealed (the envelope only, EncryptedWriter::locked) vs plain",
+        "the envelope: digest of the clear fields, sealed",
+        run(&none_sealed),
+        run(&plain),
+    );
+    let whole_line = tracing::Dispatch::new(
+        tracing_subscriber::fmt()
+            .json()
+            .with_writer(EncryptedWriter::locked(
+                key.clone(),
+                BufWriter::new(dev_null()),
+            ))
+            .finish(),
+    );
+    compare(
+        "fields: two sealed fields vs the whole line sealed (tracing_subscriber's fmt().json() + EncryptedWriter::locked)",
+        "field sealing against whole-line sealing",
+        run(&two_sealed),
+        run(&whole_line),
+    );
+    compare(
+        "fields: SealedFields::json() plain vs tracing_subscriber's fmt().json(), both to a BufWriter",
+        "the formatter itself",
+        run(&plain),
+        run(&tracing_json),
+    );
+
+    // Per sealed value: (sealed − none sealed) ÷ values, against the floor of the same values
+    // (two, as above; and eight, where the difference stands further above the noise).
+    let names: Vec<String> = (0..8).map(|i| format!("v{i}")).collect();
+    let eight = with(&SealedFields::json().seal(names.iter().cloned()), true);
+    per_value(
+        "two sealed values (user, card)",
+        &mut run(&two_sealed),
+        &mut run(&none_sealed),
+        &[
+            (&b"/fields/user"[..], &b"\"alice@example.com\""[..]),
+            (&b"/fields/card"[..], &b"\"4111 1111 1111 1111\""[..]),
+        ],
+    );
+    let run8 = |d: &tracing::Dispatch| {
+        let d = d.clone();
+        timed(move |n| tracing::dispatcher::with_default(&d, || (0..n).for_each(eight_event)))
+    };
+    per_value(
+        "eight sealed values of 20 bytes",
+        &mut run8(&eight),
+        &mut run8(&none_sealed),
+        &[(&b"/fields/v0"[..], &b"\"user-0@example.com\""[..]); 8],
+    );
+}
+
+/// An event with eight values of 20 bytes (as JSON) to seal, `v0` … `v7`.
+fn eight_event(i: u64) {
+    tracing::info!(
+        v0 = "user-0@example.com",
+        v1 = "user-1@example.com",
+        v2 = "user-2@example.com",
+        v3 = "user-3@example.com",
+        v4 = "user-4@example.com",
+        v5 = "user-5@example.com",
+        v6 = "user-6@example.com",
+        v7 = "user-7@example.com",
+        bytes = black_box(i),
+        "served request from 10.0.0.7"
+    );
+}
+
+/// The cost of one sealed value, `(sealed − none) ÷ values`, against the format floor of the
+/// same values, in alternating rounds; prints one row.
+fn per_value(
+    what: &str,
+    sealed: &mut dyn FnMut(u64) -> Duration,
+    none: &mut dyn FnMut(u64) -> Duration,
+    values: &[(&[u8], &[u8])],
+) {
+    let mut floor = ValueFloor::new();
+    let mut floor_run = timed(|n| {
+        for _ in 0..n {
+            floor.event(values);
+        }
+    });
+    let ops = 20_000;
+    sealed(1_000);
+    none(1_000);
+    floor_run(1_000);
+    let count = values.len() as f64;
+    let (mut per_value, mut floor_value, mut ratio) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..ROUNDS {
+        let per = |d: Duration| d.as_nanos() as f64 / ops as f64;
+        let (t, n, f) = if round % 2 == 0 {
+            let f = per(floor_run(ops));
+            let n = per(none(ops));
+            (per(sealed(ops)), n, f)
+        } else {
+            let t = per(sealed(ops));
+            let n = per(none(ops));
+            (t, n, per(floor_run(ops)))
+        };
+        let value = (t - n) / count;
+        per_value.push(value);
+        floor_value.push(f / count);
+        ratio.push(value / (f / count));
+    }
+    let (lo, hi) = ratio
+        .iter()
+        .fold((f64::MAX, 0f64), |(lo, hi), &r| (lo.min(r), hi.max(r)));
+    println!(
+        "| fields, {what}: per value, (sealed − none sealed) ÷ values vs its format floor (AEAD with the value's AAD + base64 + token header) | {:.1} | {:.1} | **{:.3}** | {:.3}–{:.3} | ≤ 1.2 |",
+        median(&mut per_value),
+        median(&mut floor_value),
+        median(&mut ratio),
+        lo,
+        hi
+    );
 }

@@ -198,3 +198,61 @@ fn a_warm_non_blocking_writer_does_not_allocate_per_event_and_writes_once_per_li
     );
     assert_eq!(writer.lost_lines(), 0);
 }
+
+/// Sealed fields (`enclog::tracing::fields::SealedFields`): a warm thread formats the event,
+/// hands its real line to the writer and seals two values, an index and the envelope without
+/// allocating, and the writer below gets one write per event — through the whole `tracing`
+/// path (subscriber, span, formatter), as an application logs.
+#[test]
+fn a_warm_field_sealing_formatter_allocates_nothing_and_writes_once_per_event() {
+    use enclog::tracing::fields::SealedFields;
+    for format in [
+        SealedFields::json().seal(["user", "card*"]).index(["user"]),
+        SealedFields::full().seal(["user", "card*"]).index(["user"]),
+        SealedFields::compact()
+            .seal(["user", "card*"])
+            .index(["user"]),
+    ] {
+        let sink = CountingSink::default();
+        let make = {
+            let sink = sink.clone();
+            move || sink.clone()
+        };
+        let key = enclog::Key::generate().unwrap();
+        let writer = enclog::EncryptedWriter::new(key, make);
+        let subscriber = tracing_subscriber::fmt()
+            .event_format(format.clone())
+            .fmt_fields(format)
+            .with_writer(writer)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!("checkout", order = 1042, card = "4111 1111 1111 1111");
+            let _entered = span.enter();
+            let log_one = |i: u64| {
+                tracing::info!(
+                    user = "alice@example.com",
+                    card_pan = "5500 0000 0000 0004",
+                    amount = 42,
+                    i,
+                    "payment accepted"
+                );
+            };
+            for i in 0..100 {
+                log_one(i); // warm
+            }
+            let writes_before = sink.writes.load(Ordering::Relaxed);
+            let allocations_before = allocations();
+            const EVENTS: u64 = 5_000;
+            for i in 0..EVENTS {
+                log_one(i);
+            }
+            let allocations = allocations() - allocations_before;
+            let writes = sink.writes.load(Ordering::Relaxed) - writes_before;
+            assert_eq!(
+                allocations, 0,
+                "{allocations} allocations for {EVENTS} warm events"
+            );
+            assert_eq!(writes, EVENTS, "one write per event");
+        });
+    }
+}

@@ -7,6 +7,7 @@
 //! |---|---|
 //! | a `tracing` user, one file | [`init_file`]: one call, returns a [`LogGuard`](tracing::LogGuard) |
 //! | a `tracing` user | [`EncryptedWriter`]: wraps any `fmt::MakeWriter` (a file, stderr, a rolling appender); [`EncryptedWriter::locked`] for a plain `io::Write` (one lock per event); the rest of the integration in [`tracing`](mod@tracing) |
+//! | a `tracing` user who wants log tools to keep seeing the fields, with only the sensitive ones sealed | [`tracing::fields::SealedFields`] (JSON or text lines, a field sealed by name or with [`sealed()`], blind indexes); [`fields`] for the format |
 //! | a `tracing` user who wants encryption and I/O off the logging thread | [`non_blocking()`]: a worker thread seals and writes (any `io::Write`, a rolling appender too); its builder and guard in [`non_blocking`](mod@non_blocking) |
 //! | a `log` user | [`EncryptedLogger`]: a `log::Log` implementation ([`log`](mod@log)) |
 //! | embedding enclog in another program | [`Sealer`] to seal, [`Opener`] + [`Keyring`] to open one line; [`seal`] and [`read`] for the rest |
@@ -89,6 +90,9 @@ pub use self::non_blocking::non_blocking;
 pub use self::read::Opener;
 #[doc(inline)]
 pub use self::seal::{Sealer, SealingKey};
+#[cfg(feature = "tracing")]
+#[doc(inline)]
+pub use self::tracing::fields::sealed;
 #[cfg(feature = "tracing")]
 #[doc(inline)]
 pub use self::tracing::{EncryptedWriter, init_file};

@@ -9,6 +9,11 @@
 //! lets a short batch fill a little before taking it, so a busy logging thread is not
 //! interrupted by a wake-up per event (`tracing_appender::non_blocking` allocates each event
 //! and sends it through a channel; see `BENCHMARKS.md`).
+//!
+//! With enclog's field formatter ([`SealedFields`](crate::tracing::fields::SealedFields)), the
+//! logging thread queues the event's real line and where its values to seal are (instead of the
+//! redacted line the formatter wrote), and the worker seals them: no sealed value is sealed or
+//! written on the logging thread, and none is written in clear.
 
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -21,6 +26,7 @@ use tracing_subscriber::fmt::MakeWriter;
 use std::path::Path;
 
 use crate::error::SealError;
+use crate::fields::IndexKey;
 use crate::file::LogFile;
 use crate::seal::failure::{FailureState, WriteErrorPolicy};
 use crate::seal::{Sealer, SealingKey};
@@ -28,7 +34,9 @@ use crate::tracing::SetupError;
 
 mod worker;
 
-use worker::{Batch, Dropped, Output, Plain, Queued, Shared, State, Worker};
+use worker::{Batch, Dropped, Output, Plain, Queued, Shared, State, Worker, queue_fields};
+
+use crate::tracing::fields::handover;
 
 /// Builds a [`NonBlocking`] writer: how many events may wait, and what happens when that many
 /// do.
@@ -53,6 +61,7 @@ pub struct NonBlockingBuilder {
     error_policy: WriteErrorPolicy,
     thread_name: String,
     shutdown_timeout: Option<Duration>,
+    index_key: Option<IndexKey>,
 }
 
 impl Default for NonBlockingBuilder {
@@ -68,6 +77,7 @@ impl Default for NonBlockingBuilder {
             error_policy: WriteErrorPolicy::ReportOnce,
             thread_name: "enclog-writer".into(),
             shutdown_timeout: None,
+            index_key: None,
         }
     }
 }
@@ -151,6 +161,21 @@ impl NonBlockingBuilder {
         self
     }
 
+    /// The key of the blind indexes that [sealed fields](crate::tracing::fields) write, as
+    /// [`EncryptedWriter::index_key`](crate::EncryptedWriter::index_key): needed to index
+    /// fields when the key is a recipient.
+    ///
+    /// ```
+    /// let index_key = enclog::fields::IndexKey::from_key(&enclog::Key::generate()?);
+    /// let builder = enclog::non_blocking::NonBlockingBuilder::default().index_key(index_key);
+    /// # let _ = builder;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn index_key(mut self, key: IndexKey) -> Self {
+        self.index_key = Some(key);
+        self
+    }
+
     /// The worker thread's name (default `enclog-writer`).
     ///
     /// ```
@@ -227,6 +252,9 @@ impl NonBlockingBuilder {
         reopen: Option<Arc<AtomicBool>>,
     ) -> Result<(NonBlocking, NonBlockingGuard), SealError> {
         let sealer = Sealer::new(key);
+        if self.index_key.is_some() {
+            sealer.set_index_key(self.index_key);
+        }
         sealer.start()?;
         let shared = Arc::new(Shared {
             state: Mutex::new(State::default()),
@@ -250,6 +278,7 @@ impl NonBlockingBuilder {
             spare: Batch::default(),
             event: Vec::new(),
             line: Vec::new(),
+            values: Vec::new(),
         };
         let handle = std::thread::Builder::new()
             .name(self.thread_name)
@@ -540,14 +569,27 @@ impl Drop for PendingEvent<'_> {
             }
             return;
         };
-        let end = state.batch.data.len();
-        if end == self.start {
+        if state.batch.data.len() == self.start {
             return; // nothing was written
         }
+        // The redacted line of enclog's field formatter: the real line is queued instead,
+        // with the values the worker is to seal in it.
+        let batch = &mut state.batch;
+        let fields = handover::claim(&mut batch.data, self.start, |pending, data| {
+            queue_fields(
+                pending,
+                data,
+                self.start,
+                &mut batch.specs,
+                &mut batch.names,
+            )
+        });
+        let end = state.batch.data.len();
         state.batch.events.push(Queued {
             end,
             level: self.level,
             time: self.time,
+            fields,
         });
         if state.worker_waiting {
             state.worker_waiting = false;
@@ -690,6 +732,7 @@ mod tests {
                 end: (i + 1) * 100,
                 level: None,
                 time: None,
+                fields: None,
             });
         }
     }

@@ -1,6 +1,7 @@
 //! The `tracing` integration: [`EncryptedWriter`], a `tracing_subscriber::fmt::MakeWriter` that
 //! seals every formatted event as one line, and [`init_file`], the common case in one call.
-//! For sealing and writing on a worker thread, see [`non_blocking`](mod@crate::non_blocking).
+//! For sealing and writing on a worker thread, see [`non_blocking`](mod@crate::non_blocking);
+//! for sealing only chosen fields of each line, [`fields`].
 //!
 //! ```
 //! let key = enclog::Key::generate()?;
@@ -14,11 +15,12 @@
 //! ```
 
 pub(crate) mod event;
+pub mod fields;
 pub(crate) mod file;
 pub(crate) mod setup;
 pub(crate) mod writer;
 
 pub use event::EventWriter;
 pub use file::{FollowedFile, FollowedFileLock};
-pub use setup::{LogGuard, SetupError, init_file};
+pub use setup::{InitFile, LogGuard, SetupError, init_file};
 pub use writer::{EncryptedWriter, SessionGuard};

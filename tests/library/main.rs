@@ -18,6 +18,7 @@ mod properties;
 mod recipient;
 mod rotation;
 mod setup;
+mod tracing_fields;
 mod verify;
 mod verify_chain;
 mod verify_state;

@@ -57,9 +57,17 @@ impl Canonical {
                     keep(&text[doc.nodes[c].key.clone().expect("object members have keys")])
                 }));
                 let key = |c: usize| &text[doc.nodes[c].key.clone().expect("keys")];
-                self.order[base..].sort_by(|&a, &b| utf16_cmp(key(a), key(b)));
+                // Keys of ASCII without escapes (nearly all) compare as bytes: looked at once
+                // per object, not at every comparison of the sort.
+                let simple = self.order[base..]
+                    .iter()
+                    .all(|&c| key(c).is_ascii() && !key(c).contains(&b'\\'));
+                let cmp = |a: &[u8], b: &[u8]| {
+                    if simple { a.cmp(b) } else { utf16_cmp(a, b) }
+                };
+                self.order[base..].sort_unstable_by(|&a, &b| cmp(key(a), key(b)));
                 for w in base + 1..self.order.len() {
-                    if utf16_cmp(key(self.order[w - 1]), key(self.order[w])) == Ordering::Equal {
+                    if cmp(key(self.order[w - 1]), key(self.order[w])) == Ordering::Equal {
                         self.order.truncate(base);
                         return Err(NotCanonical::DuplicateKey);
                     }

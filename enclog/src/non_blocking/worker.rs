@@ -7,11 +7,17 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::thread::ThreadId;
 use std::time::{Duration, SystemTime};
 
+use std::ops::Range;
+
+use crate::fields::{FieldsError, Syntax, Value};
 use crate::file::LogFile;
+use crate::format::Mode;
 use crate::seal::Sealer;
 use crate::seal::failure::FailureState;
+use crate::seal::fields::with_prepared;
 use crate::seal::line::{reset_with_room, room_before};
 use crate::tracing::event::{MAX_CLEAR, clear_meta};
+use crate::tracing::fields::handover::{self, IndexSpec, Pending, Spec};
 
 /// Where an event starts in the worker's sealing buffer: room for the header and clear
 /// metadata.
@@ -125,11 +131,14 @@ pub(super) struct State {
     pub(super) worker_gone: bool,
 }
 
-/// Events waiting for the worker: their bytes end to end, and where each ends.
+/// Events waiting for the worker: their bytes end to end, and where each ends; for the lines
+/// of enclog's field formatter, the values to seal in them.
 #[derive(Default)]
 pub(super) struct Batch {
     pub(super) data: Vec<u8>,
     pub(super) events: Vec<Queued>,
+    pub(super) specs: Vec<Spec>,
+    pub(super) names: String,
 }
 
 /// The most event bytes a batch keeps room for between batches: a burst can grow it further
@@ -146,6 +155,8 @@ impl Batch {
         let small = self.data.len() <= KEPT_BYTES / 2 && self.events.len() <= KEPT_EVENTS / 2;
         self.data.clear();
         self.events.clear();
+        self.specs.clear();
+        self.names.clear();
         if small {
             if self.data.capacity() > KEPT_BYTES {
                 self.data.shrink_to(KEPT_BYTES);
@@ -161,6 +172,53 @@ pub(super) struct Queued {
     pub(super) end: usize,
     pub(super) level: Option<tracing_core::Level>,
     pub(super) time: Option<SystemTime>,
+    /// A line of enclog's field formatter, to seal field by field.
+    pub(super) fields: Option<QueuedFields>,
+}
+
+/// A queued line with values to seal: the event's bytes are the line (its first `line_end`
+/// bytes), then the index texts its specs point into.
+pub(super) struct QueuedFields {
+    pub(super) syntax: Syntax,
+    pub(super) line_end: usize,
+    /// Its values in [`Batch::specs`] (paths and names in [`Batch::names`]).
+    pub(super) specs: Range<usize>,
+}
+
+/// Moves the pending line of enclog's field formatter (claimed from the redacted line at
+/// `data[start..]`) into the batch: the real line replaces the redacted one.
+pub(super) fn queue_fields(
+    pending: &mut Pending,
+    data: &mut Vec<u8>,
+    start: usize,
+    specs: &mut Vec<Spec>,
+    names: &mut String,
+) -> QueuedFields {
+    let syntax = pending.syntax.expect("claimed lines are complete");
+    let out = &pending.out;
+    data.truncate(start);
+    data.extend_from_slice(out.real.as_bytes());
+    let line_end = data.len() - start;
+    data.extend_from_slice(&out.index_text);
+    let base = names.len();
+    names.push_str(&out.names);
+    let first = specs.len();
+    let shift = |r: &Range<usize>, by: usize| r.start + by..r.end + by;
+    specs.extend(out.specs.iter().map(|s| Spec {
+        path: shift(&s.path, base),
+        name: shift(&s.name, base),
+        range: s.range.clone(),
+        index: match &s.index {
+            IndexSpec::Given(r) => IndexSpec::Given(shift(r, line_end)),
+            other => other.clone(),
+        },
+    }));
+    pending.wipe();
+    QueuedFields {
+        syntax,
+        line_end,
+        specs: first..specs.len(),
+    }
 }
 
 /// Where the worker writes: any `io::Write`, or a [`LogFile`] that follows its path.
@@ -206,6 +264,8 @@ pub(super) struct Worker<W> {
     /// Room for the header, then one event (sealed in place).
     pub(super) event: Vec<u8>,
     pub(super) line: Vec<u8>,
+    /// The allocation of a field-sealed line's values, kept from line to line.
+    pub(super) values: Vec<Value<'static>>,
 }
 
 /// Marks the worker gone when it stops, also by a panic in the writer: logging threads then
@@ -302,6 +362,32 @@ impl<W: Output> Worker<W> {
             self.writer.before_event(&self.sealer);
             let mut bytes = &self.spare.data[start..queued.end];
             start = queued.end;
+            if let Some(fields) = &queued.fields {
+                let sealed = seal_fields(
+                    &self.sealer,
+                    &self.spare,
+                    &mut self.line,
+                    &mut self.values,
+                    fields,
+                    bytes,
+                );
+                match sealed {
+                    Some(Ok(())) => {
+                        (self.shared.failures).record(self.writer.write_all(&self.line));
+                        self.line.clear();
+                        self.shared.in_flight.fetch_sub(1, Ordering::Relaxed);
+                        continue;
+                    }
+                    Some(Err(e)) => {
+                        self.shared.failures.failed("seal a log line", &e);
+                        self.line.clear();
+                        self.shared.in_flight.fetch_sub(1, Ordering::Relaxed);
+                        continue;
+                    }
+                    // Sealed whole, as any event (its clear level and time too).
+                    None => bytes = &bytes[..fields.line_end],
+                }
+            }
             if let Some(stripped) = bytes.strip_suffix(b"\n") {
                 bytes = stripped;
             }
@@ -332,4 +418,41 @@ impl<W: Output> Worker<W> {
             self.shared.failures.flush_failed(&e);
         }
     }
+}
+
+/// Seals a line of enclog's field formatter field by field into `line`; `None` if it cannot be
+/// (then it is sealed whole).
+fn seal_fields(
+    sealer: &Sealer,
+    batch: &Batch,
+    line: &mut Vec<u8>,
+    values: &mut Vec<Value<'static>>,
+    fields: &QueuedFields,
+    bytes: &[u8],
+) -> Option<Result<(), crate::seal::SealError>> {
+    if sealer.mode() == Mode::Fernet {
+        return None;
+    }
+    line.clear();
+    with_prepared(|prep| {
+        handover::prepare(
+            prep,
+            sealer,
+            fields.syntax,
+            &batch.specs[fields.specs.clone()],
+            &batch.names,
+            &bytes[..fields.line_end],
+            bytes,
+            values,
+        )
+        .ok()?;
+        Some(
+            sealer
+                .seal_prepared(prep, line, |_| ())
+                .map_err(|e| match e {
+                    FieldsError::Seal(e) => e,
+                    _ => crate::seal::SealError::FieldsUnderFernet,
+                }),
+        )
+    })
 }

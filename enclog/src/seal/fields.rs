@@ -68,6 +68,10 @@ struct Slot {
     indexed: bool,
 }
 
+/// The room before each value in `Prepared::values` for its token's header: `vm`, the type and
+/// `part` (two bytes of LEB128 up to part 16,383, more than `MAX_VALUES`).
+const VALUE_HEADER_ROOM: usize = 4;
+
 /// A line ready to be sealed field by field, in buffers reused from line to line.
 #[derive(Debug, Default)]
 pub(crate) struct Prepared {
@@ -75,7 +79,9 @@ pub(crate) struct Prepared {
     /// The line as it will be written, each value's token left out (its marker is there).
     template: Vec<u8>,
     slots: Vec<Slot>,
-    /// The values' plaintexts, back to back (zeroized after sealing).
+    /// The values' plaintexts, each with room for its token's header before it and its tag
+    /// after it: sealed in place, so that after sealing this holds ciphertext only (before,
+    /// a failed line's values are zeroized).
     values: Vec<u8>,
     paths: String,
     /// The covered top-level keys of a JSON line (decoded), back to back, and their ranges.
@@ -89,6 +95,9 @@ pub(crate) struct Prepared {
     doc: Doc,
     doc_in: Doc,
     canonical: Canonical,
+    /// The clear part's canonical form, hashed in one call (no plaintext: sealed values are
+    /// `"enclog:"` there).
+    digest_input: Vec<u8>,
     scratch: Vec<u8>,
     aad: Vec<u8>,
 }
@@ -98,17 +107,19 @@ impl Prepared {
         self.syntax = None;
         self.template.clear();
         self.slots.clear();
-        zeroize::Zeroize::zeroize(&mut self.values);
-        self.values.clear();
+        wipe_vec(&mut self.values);
         self.paths.clear();
         self.keys.clear();
         self.key_ranges.clear();
     }
 
-    /// Zeroizes what held plaintext (the values, and the scratch they were sealed in).
+    /// Zeroizes what held plaintext (the values, and the scratch a value's index text or
+    /// canonical form was built in). Only the bytes in use: what a buffer held before was
+    /// wiped when it was used (zeroizing the whole capacity, byte by byte, on every line cost
+    /// more than sealing a value).
     pub(crate) fn wipe(&mut self) {
-        zeroize::Zeroize::zeroize(&mut self.values);
-        zeroize::Zeroize::zeroize(&mut self.scratch);
+        wipe_vec(&mut self.values);
+        wipe_vec(&mut self.scratch);
     }
 
     /// The values sealed in this line.
@@ -127,20 +138,6 @@ impl Prepared {
         if values.len() > MAX_VALUES {
             return Err(FieldsError::TooManyValues);
         }
-        self.doc_in.parse(line).map_err(|e| FieldsError::NotJson {
-            reason: e.to_string(),
-        })?;
-        let root = &self.doc_in.nodes[0];
-        if root.kind != Kind::Object {
-            return Err(FieldsError::NotJson {
-                reason: "the line is a JSON value but not an object".into(),
-            });
-        }
-        if self.doc_in.member(line, 0, ENVELOPE_KEY).is_some() {
-            return Err(FieldsError::ReservedKey {
-                key: ENVELOPE_KEY.into(),
-            });
-        }
         let mut pos = 0;
         for v in values {
             if v.range.start < pos || v.range.end > line.len() {
@@ -154,17 +151,15 @@ impl Prepared {
             self.template.extend_from_slice(MARKER);
             let at = self.template.len();
             self.template.push(b'"');
+            // Each sealed value must be one JSON value (it is put back as it is): parsed alone,
+            // so that the clear part is parsed once, in the template below.
+            self.doc_in
+                .parse(&line[v.range.clone()])
+                .map_err(|e| FieldsError::NotJson {
+                    reason: format!("a value to seal is not one JSON value ({e})"),
+                })?;
             if let Some(text) = &v.index {
                 let index_name = || v.name.chars().chain(INDEX_SUFFIX.chars());
-                if self.doc_in.nodes.iter().any(|n| {
-                    n.key
-                        .as_ref()
-                        .is_some_and(|k| json::chars(&line[k.clone()]).eq(index_name()))
-                }) {
-                    return Err(FieldsError::ReservedKey {
-                        key: index_name().collect(),
-                    });
-                }
                 self.template.extend_from_slice(b",\"");
                 json::push_json_str_inner(index_name(), &mut |b| {
                     self.template.extend_from_slice(b)
@@ -186,6 +181,44 @@ impl Prepared {
             .map_err(|e| FieldsError::NotJson {
                 reason: e.to_string(),
             })?;
+        if self.doc.nodes[0].kind != Kind::Object {
+            return Err(FieldsError::NotJson {
+                reason: "the line is a JSON value but not an object".into(),
+            });
+        }
+        if self.doc.member(&self.template, 0, ENVELOPE_KEY).is_some() {
+            return Err(FieldsError::ReservedKey {
+                key: ENVELOPE_KEY.into(),
+            });
+        }
+        // An index member's key must be new to the line: the line has no other member of
+        // that name (anywhere: a reader looks for it next to its value).
+        for (i, v) in values.iter().enumerate() {
+            if v.index.is_none()
+                || values[..i]
+                    .iter()
+                    .any(|w| w.index.is_some() && w.name == v.name)
+            {
+                continue;
+            }
+            let index_name = || v.name.chars().chain(INDEX_SUFFIX.chars());
+            let inserted = values
+                .iter()
+                .filter(|w| w.index.is_some() && w.name == v.name)
+                .count();
+            let present = (self.doc.nodes.iter())
+                .filter(|n| {
+                    n.key
+                        .as_ref()
+                        .is_some_and(|k| json::chars(&self.template[k.clone()]).eq(index_name()))
+                })
+                .count();
+            if present > inserted {
+                return Err(FieldsError::ReservedKey {
+                    key: index_name().collect(),
+                });
+            }
+        }
         // The envelope goes right after the last member (before any space), so that removing
         // it from there gives the line back byte for byte; in an empty object, after `{`.
         let last = self.doc.children(0).last();
@@ -199,23 +232,27 @@ impl Prepared {
             json::push_str_value(key, &mut self.keys);
             self.key_ranges.push(start..self.keys.len());
         }
-        let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
-        ctx.update(JSON_DIGEST_DOMAIN);
+        // Collected, then hashed in one call: the canonical form comes in pieces of a few
+        // bytes, and a digest update per piece costs more than the hashing.
+        let canonical = &mut self.digest_input;
+        canonical.clear();
+        canonical.extend_from_slice(JSON_DIGEST_DOMAIN);
         self.canonical
             .write(&self.doc, &self.template, 0, &|_| true, &[], &mut |b| {
-                ctx.update(b)
+                canonical.extend_from_slice(b)
             })
             .map_err(|e| FieldsError::NotCanonical {
                 reason: e.to_string(),
             })?;
-        self.digest.copy_from_slice(ctx.finish().as_ref());
+        let digest = ring::digest::digest(&ring::digest::SHA256, canonical);
+        self.digest.copy_from_slice(digest.as_ref());
         self.syntax = Some(Syntax::Json);
         Ok(())
     }
 
     /// Prepares a text line (`tracing`'s full or compact format) whose `values` (sorted, not
     /// overlapping) are to be sealed; each value's index text is given by the writer.
-    #[allow(dead_code)] // the tracing formatter's text lines (being written)
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
     pub(crate) fn text(
         &mut self,
         line: &[u8],
@@ -259,20 +296,28 @@ impl Prepared {
 
     /// Clear text must not hold the marker: a reader would take what follows for a token.
     fn clear_text(&self, text: &[u8]) -> Result<(), FieldsError> {
-        if memchr::memmem::find(text, MARKER).is_some() {
+        // One searcher for the process: building one per call costs more than the search.
+        static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+            std::sync::LazyLock::new(|| memchr::memmem::Finder::new(MARKER));
+        if FINDER.find(text).is_some() {
             return Err(FieldsError::MarkerInClearText);
         }
         Ok(())
     }
 
     fn push_slot(&mut self, at: usize, value: &[u8], path: &str, indexed: bool) {
+        // Room for the token's header before the value and its tag after it: the value is
+        // sealed where it is and the token encoded from there (no copy per value).
+        self.values.extend_from_slice(&[0; VALUE_HEADER_ROOM]);
         let v = self.values.len();
         self.values.extend_from_slice(value);
+        let end = self.values.len();
+        self.values.extend_from_slice(&[0; TAG_LEN]);
         let p = self.paths.len();
         self.paths.push_str(path);
         self.slots.push(Slot {
             at,
-            value: v..self.values.len(),
+            value: v..end,
             path: p..self.paths.len(),
             indexed,
         });
@@ -295,19 +340,12 @@ impl Prepared {
             IndexText::FromJson => {
                 // A string's characters; any other JSON value's canonical form (a number's
                 // `1e3` and `1000` index alike).
-                let node = self
-                    .doc_in
-                    .nodes
-                    .iter()
-                    .position(|n| n.span == v.range)
-                    .ok_or_else(|| FieldsError::NotJson {
-                        reason: "a value to seal is not a whole JSON value".into(),
-                    })?;
+                // `doc_in` holds this value alone, parsed just before.
                 push_index_text(
                     &mut self.canonical,
                     &self.doc_in,
-                    line,
-                    node,
+                    &line[v.range.clone()],
+                    0,
                     &mut self.scratch,
                 )
                 .map_err(|e| FieldsError::NotCanonical {
@@ -316,9 +354,16 @@ impl Prepared {
             }
         }
         key.push_value(v.name, &self.scratch, &mut self.template);
-        zeroize::Zeroize::zeroize(&mut self.scratch);
+        wipe_vec(&mut self.scratch);
         Ok(())
     }
+}
+
+/// Zeroizes the bytes `buf` holds and empties it (its spare capacity holds nothing: every byte
+/// it ever held was wiped this way).
+fn wipe_vec(buf: &mut Vec<u8>) {
+    zeroize::Zeroize::zeroize(buf.as_mut_slice());
+    buf.clear();
 }
 
 /// Writes the prepared line as record `seq` of `session`: the template with each value's token
@@ -338,19 +383,21 @@ pub(super) fn write(session: &Session, seq: u64, prep: &mut Prepared, out: &mut 
         let part = u32::try_from(i + 1).expect("at most MAX_VALUES values");
         let mut vh = [0u8; 2 + MAX_VARINT_LEN];
         let vh_len = value_header(header_bytes[0], part, &mut vh);
+        debug_assert!(vh_len <= VALUE_HEADER_ROOM);
         value_aad(
             &vh[..vh_len],
             envelope_header,
             prep.paths[slot.path.clone()].as_bytes(),
             &mut prep.aad,
         );
-        let scratch = &mut prep.scratch;
-        scratch.clear();
-        scratch.extend_from_slice(&vh[..vh_len]);
-        scratch.extend_from_slice(&prep.values[slot.value.clone()]);
-        let tag = cipher.seal_part(part, seq, &prep.aad, &mut scratch[vh_len..]);
-        scratch.extend_from_slice(&tag);
-        crate::format::base64url::encode_append(scratch, out);
+        // header ‖ value ‖ tag, contiguous in `values`: the value encrypted where it is.
+        let token = slot.value.start - vh_len..slot.value.end + TAG_LEN;
+        prep.values[token.start..slot.value.start].copy_from_slice(&vh[..vh_len]);
+        let (body, tag_room) =
+            prep.values[slot.value.start..token.end].split_at_mut(slot.value.len());
+        let tag = cipher.seal_part(part, seq, &prep.aad, body);
+        tag_room.copy_from_slice(&tag);
+        crate::format::base64url::encode_append(&prep.values[token], out);
         pos = slot.at;
     }
     let (body_end, tail) = match syntax {
@@ -400,7 +447,10 @@ pub(super) fn write(session: &Session, seq: u64, prep: &mut Prepared, out: &mut 
         out.extend_from_slice(tail);
     }
     out.push(b'\n');
-    prep.wipe();
+    // Only ciphertext is left: the values were encrypted where they were, and so was the
+    // envelope's body in `scratch`.
+    prep.values.clear();
+    prep.scratch.clear();
 }
 
 thread_local! {

@@ -11,6 +11,8 @@ use crate::seal::Sealer;
 use crate::seal::failure::FailureState;
 use crate::timestamp::write_rfc3339;
 
+use super::fields::handover::{self, HandOver};
+
 thread_local! {
     /// The event being formatted, and the sealed line: reused, so a warm thread logs without
     /// allocating.
@@ -138,6 +140,21 @@ impl<W: Write> EventWriter<'_, W> {
         }
         line.clear();
         let inner = &mut self.inner;
+        // The redacted line of enclog's field formatter: its real line is sealed field by
+        // field instead (or, if it cannot be, put here to be sealed whole).
+        let claimed = handover::seal_claimed(&settings.sealer, event, EVENT_START, line, |l| {
+            inner.write_all(l)
+        });
+        if let HandOver::Sealed(written) = claimed {
+            match written {
+                Ok(result) => settings.failures.record(result),
+                Err(e) => settings.failures.failed("seal a log line", &e),
+            }
+            line.clear();
+            event.truncate(EVENT_START);
+            self.writing = false;
+            return;
+        }
         let written = if settings.inner_orders {
             // `inner` holds the lock that keeps lines in order (`EncryptedWriter::locked`).
             let sealed = settings

@@ -4,8 +4,10 @@ use std::path::{Path, PathBuf};
 
 use tracing_subscriber::EnvFilter;
 
+use crate::fields::IndexKey;
 use crate::file::LogFile;
 use crate::seal::{ChainState, Rotation, Sealer, SealingKey};
+use crate::tracing::fields::SealedFields;
 use crate::tracing::file::FollowedFile;
 use crate::tracing::writer::EncryptedWriter;
 
@@ -18,7 +20,8 @@ use crate::tracing::writer::EncryptedWriter;
 /// host cannot read its own log). The session starts before this returns, so an unusable
 /// random number generator is an error here, never plaintext later (fail closed). For anything
 /// else (stderr, rolling files, non-blocking writers, other formatters) compose
-/// [`EncryptedWriter`] with `tracing_subscriber::fmt` yourself.
+/// [`EncryptedWriter`] with `tracing_subscriber::fmt` yourself; [`InitFile`] does what this does
+/// with options (sealed fields).
 ///
 /// **Log rotation.** The file follows its path ([`LogFile`]): after logrotate renames it and
 /// creates a new one (`create`), the writer notices within 100 ms, writes the session's close
@@ -50,40 +53,140 @@ pub fn init_file(
     path: impl AsRef<Path>,
     key: impl Into<SealingKey>,
 ) -> Result<LogGuard, SetupError> {
-    let path = path.as_ref();
-    // Refused before anything is opened or created (the log, its chain state).
-    if tracing_core::dispatcher::has_been_set() {
-        return Err(SetupError::AlreadyInitialized(
-            "a global default dispatcher was set".into(),
-        ));
+    InitFile::new(path, key).init()
+}
+
+/// [`init_file`] with options: sealed fields instead of whole lines, an index key.
+///
+/// ```no_run
+/// use enclog::tracing::{InitFile, fields::SealedFields};
+/// fn main() -> Result<(), Box<dyn std::error::Error>> {
+///     let key = enclog::SealingKey::from_file("app.key")?;
+///     let _guard = InitFile::new("app.log", key)
+///         .fields(SealedFields::json().seal(["user", "card*"]).index(["user"]))
+///         .init()?;
+///     tracing::info!(user = "alice@example.com", "signed in"); // only `user` is sealed
+///     Ok(())
+/// }
+/// ```
+#[derive(Debug)]
+#[must_use = "nothing is set up until `init` is called"]
+pub struct InitFile {
+    path: PathBuf,
+    key: SealingKey,
+    fields: Option<SealedFields>,
+    index_key: Option<IndexKey>,
+}
+
+impl InitFile {
+    /// What [`init_file`]`(path, key)` sets up, until changed.
+    ///
+    /// ```
+    /// let setup = enclog::tracing::InitFile::new("app.log", enclog::Key::generate()?);
+    /// # drop(setup);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn new(path: impl AsRef<Path>, key: impl Into<SealingKey>) -> InitFile {
+        InitFile {
+            path: path.as_ref().to_owned(),
+            key: key.into(),
+            fields: None,
+            index_key: None,
+        }
     }
-    let file = LogFile::open(path).map_err(|source| SetupError::Open {
-        path: path.to_owned(),
-        source,
-    })?;
-    let key = key.into();
-    let sealer = match ChainState::open_for_log(path) {
-        Ok(state) => Sealer::with_chain_state(key.clone(), Rotation::default(), state),
-        Err(e) => Err(e),
+
+    /// Formats events with `format` and seals only the fields it names (see
+    /// [`fields`](super::fields)), instead of sealing each whole line. The level stays in clear
+    /// in the line itself.
+    ///
+    /// ```
+    /// use enclog::tracing::{InitFile, fields::SealedFields};
+    /// let setup = InitFile::new("app.log", enclog::Key::generate()?)
+    ///     .fields(SealedFields::compact().seal(["email"]));
+    /// # drop(setup);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn fields(mut self, format: SealedFields) -> Self {
+        self.fields = Some(format);
+        self
     }
-    .unwrap_or_else(|e| {
-        eprintln!(
-            "enclog: the log {} goes on without its chain state ({e}): each run starts a new \
-             chain, which `enclog verify` reports unless --allow-new-chains",
-            path.display()
-        );
-        Sealer::new(key)
-    });
-    let writer = EncryptedWriter::follow_file(file, sealer).clear_level(true);
-    writer.sealer().start().map_err(SetupError::Seal)?;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_writer(writer.clone())
-        .with_ansi(false)
-        .with_env_filter(filter)
-        .try_init()
-        .map_err(|e| SetupError::AlreadyInitialized(e.to_string()))?;
-    Ok(LogGuard { writer })
+
+    /// The key of the blind indexes ([`Sealer::set_index_key`]): needed to index fields when
+    /// the key is a recipient; with a symmetric key, its own index key is used otherwise.
+    ///
+    /// ```
+    /// use enclog::tracing::{InitFile, fields::SealedFields};
+    /// let identity = enclog::Identity::generate()?;
+    /// let index_key = enclog::fields::IndexKey::from_key(&enclog::Key::generate()?);
+    /// let setup = InitFile::new("app.log", identity.recipient())
+    ///     .fields(SealedFields::json().seal(["user"]).index(["user"]))
+    ///     .index_key(index_key);
+    /// # drop(setup);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn index_key(mut self, key: IndexKey) -> Self {
+        self.index_key = Some(key);
+        self
+    }
+
+    /// Sets it up, as [`init_file`] says.
+    ///
+    /// Not run here: it installs the process's global subscriber.
+    ///
+    /// ```no_run
+    /// let _guard = enclog::tracing::InitFile::new("app.log", enclog::Key::generate()?).init()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn init(self) -> Result<LogGuard, SetupError> {
+        let InitFile {
+            path,
+            key,
+            fields,
+            index_key,
+        } = self;
+        let path = path.as_path();
+        // Refused before anything is opened or created (the log, its chain state).
+        if tracing_core::dispatcher::has_been_set() {
+            return Err(SetupError::AlreadyInitialized(
+                "a global default dispatcher was set".into(),
+            ));
+        }
+        let file = LogFile::open(path).map_err(|source| SetupError::Open {
+            path: path.to_owned(),
+            source,
+        })?;
+        let sealer = match ChainState::open_for_log(path) {
+            Ok(state) => Sealer::with_chain_state(key.clone(), Rotation::default(), state),
+            Err(e) => Err(e),
+        }
+        .unwrap_or_else(|e| {
+            eprintln!(
+                "enclog: the log {} goes on without its chain state ({e}): each run starts a \
+                 new chain, which `enclog verify` reports unless --allow-new-chains",
+                path.display()
+            );
+            Sealer::new(key)
+        });
+        if index_key.is_some() {
+            sealer.set_index_key(index_key);
+        }
+        let writer = EncryptedWriter::follow_file(file, sealer).clear_level(true);
+        writer.sealer().start().map_err(SetupError::Seal)?;
+        let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+        let builder = tracing_subscriber::fmt()
+            .with_writer(writer.clone())
+            .with_ansi(false)
+            .with_env_filter(filter);
+        let installed = match fields {
+            Some(format) => builder
+                .event_format(format.clone())
+                .fmt_fields(format)
+                .try_init(),
+            None => builder.try_init(),
+        };
+        installed.map_err(|e| SetupError::AlreadyInitialized(e.to_string()))?;
+        Ok(LogGuard { writer })
+    }
 }
 
 /// Returned by [`init_file`]: writes the session's close record when dropped, so readers

@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use tracing_subscriber::fmt::MakeWriter;
 
+use crate::fields::IndexKey;
 use crate::seal::failure::{FailureState, WriteErrorPolicy};
 use crate::seal::{Sealer, SealingKey};
 
@@ -16,7 +17,9 @@ use super::event::{Buffers, EventWriter, Settings};
 /// `tracing_subscriber::fmt` formats a whole event (message, fields, span context, multi-line
 /// error chains) and writes it with one `write_all`; the writer returned here buffers it and,
 /// when dropped, seals it and writes the line to the inner writer with exactly one
-/// `write_all`. Any formatter works (full, compact, pretty, json).
+/// `write_all`. Any formatter works (full, compact, pretty, json). With enclog's own
+/// [`SealedFields`](crate::tracing::fields::SealedFields) formatter it seals only the chosen
+/// values of each line, which otherwise stays in clear (see [`fields`](crate::tracing::fields)).
 ///
 /// **Write errors** cannot be returned from a drop. They are never lost silently: the line is
 /// counted in [`EncryptedWriter::lost_lines`] and, by default, one message goes to stderr when
@@ -115,7 +118,9 @@ impl<M> EncryptedWriter<M> {
     }
 
     /// Writes the event's level in clear before the token (`WARN enclog:…`), for grep and log
-    /// routers. Editing it is detected by readers (an encrypted copy travels in the token).
+    /// routers. Editing it is detected by readers (an encrypted copy travels in the token). A
+    /// line of sealed fields has its level in clear already (and authenticated): this adds
+    /// nothing to it.
     ///
     /// ```
     /// use tracing_subscriber::fmt;
@@ -148,6 +153,32 @@ impl<M> EncryptedWriter<M> {
     /// ```
     pub fn clear_timestamp(mut self, on: bool) -> Self {
         self.settings.clear_timestamp = on;
+        self
+    }
+
+    /// Sets the key of the blind indexes that [sealed fields](crate::tracing::fields) write
+    /// ([`Sealer::set_index_key`], on this writer's sealer and the writers sharing it). A
+    /// writer that seals to a [`Recipient`](crate::Recipient) needs one to index fields (an
+    /// indexed line without one is sealed whole); a symmetric writer uses its own key's
+    /// otherwise.
+    ///
+    /// ```
+    /// use tracing_subscriber::fmt;
+    /// use enclog::{fields::IndexKey, tracing::fields::SealedFields};
+    /// let identity = enclog::Identity::generate()?;
+    /// let index_key = IndexKey::from_key(&enclog::Key::generate()?); // kept by the operators
+    /// let file = tempfile::NamedTempFile::new()?;
+    /// let writer = enclog::EncryptedWriter::new(identity.recipient(), file.reopen()?)
+    ///     .index_key(index_key.clone());
+    /// let format = SealedFields::json().seal(["user"]).index(["user"]);
+    /// let subscriber = fmt().event_format(format.clone()).fmt_fields(format).with_writer(writer).finish();
+    /// tracing::subscriber::with_default(subscriber, || tracing::info!(user = "alice", "signed in"));
+    /// let line = std::fs::read_to_string(file.path())?;
+    /// assert!(line.contains(&format!(r#""user_idx":"{}""#, index_key.value("user", b"alice"))));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn index_key(self, key: IndexKey) -> Self {
+        self.settings.sealer.set_index_key(Some(key));
         self
     }
 
