@@ -9,7 +9,10 @@
 #     (scripts/zato-venv.sh; the tests would create it on first use, this does it up front);
 #   - a Python venv under target/ with DuckDB, the query engine of the field-sealed log
 #     pipeline test (scripts/duckdb-venv.sh; likewise);
-#   - another with Dask distributed, for examples/verify_archive.py (scripts/dask-venv.sh).
+#   - another with Dask distributed, for examples/verify_archive.py (scripts/dask-venv.sh);
+#   - another with pytest and the Python package built from enclog-py/
+#     (scripts/python-venv.sh: `pip install ./enclog-py`, as the README tells users), for the
+#     pytest suite in tests/python/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,9 +36,17 @@ if [ -n "$missing" ]; then
   # shellcheck disable=SC2086 # one word per package
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
-scripts/zato-venv.sh >/dev/null
+zato_python=$(scripts/zato-venv.sh)
 scripts/duckdb-venv.sh >/dev/null
 scripts/dask-venv.sh >/dev/null
+python=$(scripts/python-venv.sh)
 
 cargo nextest run --workspace --no-fail-fast
 cargo test --workspace --doc
+
+# The Python package against the real `enclog` binary (built above) and zato-enclog.
+cargo build --quiet -p enclog-cli
+target_dir=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])' \
+  <<<"$(cargo metadata --format-version 1 --no-deps)")
+ENCLOG_BIN="$target_dir/debug/enclog" ENCLOG_ZATO_PYTHON="$zato_python" \
+  "$python" -m pytest tests/python

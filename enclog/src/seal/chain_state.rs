@@ -233,6 +233,47 @@ impl ChainState {
         ChainState::open(ChainState::default_path(name)?)
     }
 
+    /// Opens the default chain state of the writer of the log file at `path`:
+    /// [`ChainState::open_default`] with a name made of the log's file name and a hash of its
+    /// full path, `<file name>-<8 hex digits>` (so two logs of one name do not share a state).
+    /// [`init_file`](crate::init_file) and the Python package's `init_file` keep their
+    /// lineage here, so a Rust and a Python writer of one log find the same state (and its
+    /// lock: one writer at a time).
+    ///
+    /// ```
+    /// use enclog::seal::{ChainState, ChainStateError};
+    /// // A writer of /var/log/app.log opens its state once, at start:
+    /// fn start() -> Result<ChainState, ChainStateError> {
+    ///     ChainState::open_for_log("/var/log/app.log")
+    /// }
+    /// # let _ = start;
+    /// ```
+    pub fn open_for_log(path: impl AsRef<Path>) -> Result<ChainState, ChainStateError> {
+        let path = path.as_ref();
+        let full = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+        let digest =
+            ring::digest::digest(&ring::digest::SHA256, full.as_os_str().as_encoded_bytes());
+        let file_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default();
+        let plain: String = file_name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let hash: String = digest.as_ref()[..4]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        ChainState::open_default(&format!("{}-{hash}", plain.trim_start_matches('.')))
+    }
+
     /// Where the chain state of the writer called `name` lives by default: `<name>.chain` in
     /// `$ENCLOG_STATE_DIR`, else in `$XDG_STATE_HOME/enclog`, else (root) in `/var/lib/enclog`,
     /// else in `$HOME/.local/state/enclog` (the [`ChainState`] docs say why). `name` must be a

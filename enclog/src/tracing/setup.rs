@@ -6,7 +6,7 @@ use tracing_subscriber::EnvFilter;
 
 use crate::fields::IndexKey;
 use crate::file::LogFile;
-use crate::seal::{ChainState, ChainStateError, Rotation, Sealer, SealingKey};
+use crate::seal::{ChainState, Rotation, Sealer, SealingKey};
 use crate::tracing::fields::SealedFields;
 use crate::tracing::file::FollowedFile;
 use crate::tracing::writer::EncryptedWriter;
@@ -33,7 +33,8 @@ use crate::tracing::writer::EncryptedWriter;
 ///
 /// **Chain state.** The writer's lineage continues across restarts (`FORMAT.md` §5.5) through a
 /// chain state file in the private state folder of [`ChainState::default_path`], named after
-/// the log's file name and a hash of its full path (so two logs of one name do not share it):
+/// the log's file name and a hash of its full path ([`ChainState::open_for_log`]; so two logs
+/// of one name do not share it):
 /// `$ENCLOG_STATE_DIR`, else `$XDG_STATE_HOME/enclog`, else `~/.local/state/enclog`
 /// (`/var/lib/enclog` for root). [`LogGuard::chain_state_path`] says which file. If that state
 /// cannot be used (another process holds it: two processes writing one log; a damaged file),
@@ -154,7 +155,7 @@ impl InitFile {
             path: path.to_owned(),
             source,
         })?;
-        let sealer = match chain_state_for(path) {
+        let sealer = match ChainState::open_for_log(path) {
             Ok(state) => Sealer::with_chain_state(key.clone(), Rotation::default(), state),
             Err(e) => Err(e),
         }
@@ -186,31 +187,6 @@ impl InitFile {
         installed.map_err(|e| SetupError::AlreadyInitialized(e.to_string()))?;
         Ok(LogGuard { writer })
     }
-}
-
-/// The default chain state of the log at `path`: `<file name>-<hash of the full path>`.
-fn chain_state_for(path: &Path) -> Result<ChainState, ChainStateError> {
-    let full = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
-    let digest = ring::digest::digest(&ring::digest::SHA256, full.as_os_str().as_encoded_bytes());
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    let plain: String = file_name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "._-".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let hash: String = digest.as_ref()[..4]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    ChainState::open_default(&format!("{}-{hash}", plain.trim_start_matches('.')))
 }
 
 /// Returned by [`init_file`]: writes the session's close record when dropped, so readers
