@@ -10,11 +10,12 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
 
 use enclog::Sealer;
+use enclog::fields::{IndexKey, Selection};
 use enclog::format::Mode;
 use enclog::seal::{ChainState, Rotation, SealError};
 
 use crate::errors::{EnclogError, seal_error};
-use crate::keys::sealing_key_arg;
+use crate::keys::{PyKey, sealing_key_arg};
 use crate::split::{self, MAX_EVENT};
 
 thread_local! {
@@ -130,16 +131,21 @@ pub(crate) fn mode_name(mode: Mode) -> &'static str {
 pub(crate) struct PySealer {
     sealer: Sealer,
     max_event: usize,
+    /// The fields `seal_json_fields` seals (and indexes).
+    fields: Selection,
 }
 
 #[pymethods]
 impl PySealer {
     #[new]
-    #[pyo3(signature = (key, *, max_event = MAX_EVENT, chain_state = None))]
+    #[pyo3(signature = (key, *, max_event = MAX_EVENT, chain_state = None, fields = Vec::new(), index = Vec::new(), index_key = None))]
     fn new(
         key: &Bound<'_, PyAny>,
         max_event: usize,
         chain_state: Option<PathBuf>,
+        fields: Vec<String>,
+        index: Vec<String>,
+        index_key: Option<PyRef<'_, PyKey>>,
     ) -> PyResult<PySealer> {
         let key = sealing_key_arg(key)?;
         let sealer = match chain_state {
@@ -151,9 +157,43 @@ impl PySealer {
             }
         };
         sealer.start().map_err(|e| seal_error(&e))?;
+        if let Some(index_key) = index_key {
+            sealer.set_index_key(Some(IndexKey::from_key(&index_key.0)));
+        }
+        if let Some(name) = index.iter().find(|name| !fields.contains(name)) {
+            return Err(EnclogError::new_err(format!(
+                "index={name:?} names a field that fields= does not seal (an index is written next to a sealed value)"
+            )));
+        }
         Ok(PySealer {
             sealer,
             max_event: max_event.max(1),
+            fields: Selection::new(fields).index(index),
+        })
+    }
+
+    /// Seals, in a JSON object `line`, the values of the fields given as `fields=` (names,
+    /// dotted paths, `*` globs), in place, each followed by its blind index if `index=` names
+    /// it: every other byte stays as it is, and the line gets one more member, its envelope
+    /// (FORMAT.md §11). Returns the line (no newline). A line that cannot be sealed field by
+    /// field (not a JSON object, a repeated key, the text `enclog:` in a clear value, an index
+    /// without an index key) is sealed whole, never returned in clear; so is one over
+    /// `max_event` (as several events).
+    fn seal_json_fields<'py>(&self, line: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyString>> {
+        let py = line.py();
+        let bytes = record_bytes(line)?;
+        with_line_buffer(|out| {
+            let fielded = bytes.as_bytes().len() <= self.max_event
+                && self
+                    .sealer
+                    .seal_json_fields(bytes.as_bytes(), &self.fields, out)
+                    .is_ok();
+            if !fielded {
+                out.clear();
+                seal_record(&self.sealer, None, bytes.as_bytes(), self.max_event, out)
+                    .map_err(|e| seal_error(&e))?;
+            }
+            lines_to_str(py, out)
         })
     }
 

@@ -20,6 +20,9 @@ managing keys                                  ``Key``, ``Recipient``, ``Identit
                                                ``FernetKey``, ``Keyring``
 reading logs                                   ``read_file(path, keyring)`` (an ``Entry`` per
                                                line), ``open_line(line, keyring)``, ``Opener``
+only some values secret, the rest searchable   ``SealedFieldsFormatter(key, fields=[…])``: a
+                                               JSON line per record, the named ``extra``
+                                               values (and tracebacks) sealed in place
 sealing outside logging                        ``Sealer(key).seal(text)``
 =============================================  ===============================================
 
@@ -62,11 +65,13 @@ from ._logging import (
     EncryptedFileHandler,
     EncryptedFormatter,
     EncryptedLogFormatter,
+    SealedFieldsFormatter,
     init_file,
     shutdown,
 )
 
 __all__ = [
+    "SealedFieldsFormatter",
     "DEFAULT_MAX_LINE",
     "FERNET_MARKER",
     "MARKER",

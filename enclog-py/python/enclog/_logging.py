@@ -8,6 +8,8 @@ Here the *whole* text a formatter produces is sealed: there is no clear part to 
 """
 
 import atexit
+import datetime
+import json
 import logging
 import os
 import sys
@@ -21,6 +23,7 @@ __all__ = [
     "EncryptedFileHandler",
     "EncryptedFormatter",
     "EncryptedLogFormatter",
+    "SealedFieldsFormatter",
     "init_file",
     "shutdown",
 ]
@@ -100,6 +103,98 @@ class EncryptedFormatter(logging.Formatter):
                 handler.handleError(record)
             finally:
                 handler.release()
+
+
+#: The attributes every ``LogRecord`` has: the others of a record came from ``extra``.
+_RECORD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message", "asctime", "taskName"}
+
+
+class SealedFieldsFormatter(logging.Formatter):
+    """Writes each record as one JSON object that keeps its fields in clear and seals only the
+    values of those named in ``fields`` (names, dotted paths into ``extra`` values that are
+    dicts, ``*`` globs), in place, each a token only a key holder opens (FORMAT.md §11). So log
+    stores and ``grep`` see every other field while the sensitive values never leave the
+    process in clear. ``index`` names sealed fields to follow with a blind index
+    (``"user_idx"``), the same for equal values under one index key: ``enclog index`` /
+    ``enclog grep`` find one user's records without decrypting (what it leaks: SECURITY.md).
+    With a ``Recipient`` key, indexing needs ``index_key`` (a ``Key``); with a symmetric key the
+    index key is derived from it.
+
+    The object: ``timestamp`` (UTC, RFC 3339), ``level``, ``logger``, ``message`` (the record's
+    message, its arguments applied), then the record's ``extra`` values (JSON values as they
+    are, anything else as its ``str``), and ``exc_info`` / ``stack_info`` when the record has
+    them. A traceback and a stack are **always sealed** (they quote locals, arguments and
+    secrets); seal ``message`` too by naming it. A record whose line cannot be sealed field by
+    field (an ``extra`` named ``enclog``, the text ``enclog:`` in a clear value) is sealed
+    whole: nothing of it is ever written in clear. ``enclog decrypt`` gives each line back as
+    the JSON object it was.
+    """
+
+    def __init__(self, key, fields, *, index=(), index_key=None, max_event=_enclog.MAX_EVENT,
+                 chain_state=None):
+        super().__init__()
+        fields = list(fields) + ["exc_info", "stack_info"]
+        self._sealer = _enclog.Sealer(key, max_event=max_event, chain_state=chain_state,
+                                      fields=fields, index=list(index), index_key=index_key)
+        _formatters.add(self)
+
+    @property
+    def sealer(self):
+        """The ``Sealer`` (its key id, mode and session)."""
+        return self._sealer
+
+    _close = None
+
+    def format(self, record):
+        """The record as a JSON line with its chosen fields sealed (see the class)."""
+        close = self._close
+        if close is not None and close[0] is record:
+            return close[1]
+
+        event = {
+            "timestamp": datetime.datetime.fromtimestamp(record.created, datetime.timezone.utc)
+            .isoformat(timespec="microseconds").replace("+00:00", "Z"),
+            "level": record.levelname,
+            "logger": record.name,
+        }
+        try:
+            event["message"] = record.getMessage()
+        except Exception as exc:  # a failed %-format: kept (sealed whole), never printed
+            event["message"] = f"{record.msg!r} % {record.args!r}: {exc!r}"
+        for name, value in vars(record).items():
+            if name not in _RECORD_ATTRIBUTES and name not in event:
+                event[name] = value
+        if record.exc_info:
+            event["exc_info"] = self.formatException(record.exc_info)
+        elif record.exc_text:
+            event["exc_info"] = record.exc_text
+        if record.stack_info:
+            event["stack_info"] = self.formatStack(record.stack_info)
+        line = json.dumps(event, ensure_ascii=False, default=str, separators=(",", ":"))
+        return self._sealer.seal_json_fields(line)
+
+    def _close_through(self, handlers):
+        """Writes the session's close record through ``handlers`` (each one's ``emit`` formats a
+        record of its own, and this formatter answers it with the close record)."""
+        if not handlers:
+            return
+        line = self._sealer.close()
+        if line is None:
+            return
+        record = logging.LogRecord("enclog", logging.INFO, __file__, 0, "", None, None)
+        self._close = (record, line)
+        try:
+            for handler in handlers:
+                handler.acquire()
+                try:
+                    handler.emit(record)
+                except Exception:
+                    handler.handleError(record)
+                finally:
+                    handler.release()
+        finally:
+            self._close = None
 
 
 class EncryptedLogFormatter(EncryptedFormatter):
