@@ -297,13 +297,16 @@ pub fn remove_members<S: AsRef<str>>(
             reason: "the text is a JSON value but not an object".into(),
         });
     }
+    // A set: a line of many members to remove must not cost quadratic time.
+    let keys: std::collections::HashSet<&str> = keys.iter().map(AsRef::as_ref).collect();
     let removed = |c: usize| {
         let key = &object[doc.nodes[c].key.clone().expect("members have keys")];
-        keys.iter().any(|k| json::str_equals(key, k.as_ref()))
+        keys.contains(&*json::key_text(key))
     };
+    let mut spans = Vec::new();
+    doc.removal_spans(root, &removed, &mut spans);
     let mut pos = 0;
-    for c in doc.children(root).filter(|&c| removed(c)) {
-        let span = doc.removal_span(root, c, &removed);
+    for span in spans {
         out.extend_from_slice(&object[pos..span.start.max(pos)]);
         pos = pos.max(span.end);
     }

@@ -171,40 +171,58 @@ impl Doc {
         }
     }
 
-    /// The bytes to remove to take `member` out of object `parent`, given which of its members
-    /// are removed with it: the separator before it and itself when a kept member comes
-    /// before it; else (it is the first one kept or removed) itself and the separator after it
-    /// up to the next member's key. The spans of several removed members then join without
-    /// leaving a comma, whatever their order.
-    pub(crate) fn removal_span(
+    /// Appends to `out` the bytes to remove to take out of object `parent` every member for
+    /// which `removed` holds: from the end of the member kept before it (its comma
+    /// included), or, for a member with none kept before it, up to the next member's key. One
+    /// pass over the members (threat: a line of many members costing quadratic time).
+    pub(crate) fn removal_spans(
         &self,
         parent: usize,
-        member: usize,
         removed: &dyn Fn(usize) -> bool,
-    ) -> Range<usize> {
-        let node = &self.nodes[member];
+        out: &mut Vec<Range<usize>>,
+    ) {
         let key_start = |n: &Node| n.key.as_ref().expect("members have keys").start;
-        let mut prev = None;
+        let mut prev: Option<usize> = None;
         let mut kept_before = false;
-        let mut next = None;
-        let mut seen = false;
+        let mut pending: Option<usize> = None;
+        let mut close =
+            |member: usize, prev: Option<usize>, kept_before: bool, next: Option<usize>| {
+                let node = &self.nodes[member];
+                out.push(match (prev, next) {
+                    (Some(p), _) if kept_before => self.nodes[p].span.end..node.span.end,
+                    (_, Some(n)) => key_start(node)..key_start(&self.nodes[n]),
+                    (Some(p), None) => self.nodes[p].span.end..node.span.end,
+                    (None, None) => key_start(node)..node.span.end,
+                });
+            };
+        let mut pending_ctx = (None, false);
         for c in self.children(parent) {
-            if c == member {
-                seen = true;
-            } else if !seen {
-                prev = Some(c);
-                kept_before |= !removed(c);
-            } else {
-                next = Some(c);
-                break;
+            if let Some(m) = pending.take() {
+                close(m, pending_ctx.0, pending_ctx.1, Some(c));
             }
+            if removed(c) {
+                pending = Some(c);
+                pending_ctx = (prev, kept_before);
+            } else {
+                kept_before = true;
+            }
+            prev = Some(c);
         }
-        match (prev, next) {
-            (Some(p), _) if kept_before => self.nodes[p].span.end..node.span.end,
-            (_, Some(n)) => key_start(node)..key_start(&self.nodes[n]),
-            (Some(p), None) => self.nodes[p].span.end..node.span.end,
-            (None, None) => key_start(node)..node.span.end,
+        if let Some(m) = pending {
+            close(m, pending_ctx.0, pending_ctx.1, None);
         }
+    }
+}
+
+/// A JSON string's text (quotes included, checked by the parser) as a `str`: borrowed when it
+/// holds no escape, decoded otherwise.
+pub(crate) fn key_text(raw: &[u8]) -> std::borrow::Cow<'_, str> {
+    if raw.contains(&b'\\') {
+        chars(raw).collect::<String>().into()
+    } else {
+        std::str::from_utf8(&raw[1..raw.len() - 1])
+            .unwrap_or_default()
+            .into()
     }
 }
 

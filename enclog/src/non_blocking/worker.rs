@@ -212,6 +212,7 @@ pub(super) fn queue_fields(
             IndexSpec::Given(r) => IndexSpec::Given(shift(r, line_end)),
             other => other.clone(),
         },
+        by_value: s.by_value,
     }));
     pending.wipe();
     QueuedFields {

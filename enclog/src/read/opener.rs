@@ -171,7 +171,6 @@ impl std::fmt::Display for Sequence {
 /// assert!(opener.open(b"a plain line").is_none());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug)]
 pub struct Opener {
     keyring: Keyring,
     sessions: HashMap<SessionKey, Arc<SessionCipher>>,
@@ -181,6 +180,18 @@ pub struct Opener {
     buf: Vec<u8>,
     /// A field-sealed line's buffers (restored line, values, parsed JSON).
     fields: fields::Scratch,
+}
+
+/// Shows the keyring (whose keys redact themselves) and how many sessions are cached, never the
+/// buffers: they hold the last plaintext opened (threat: a `{:?}` in an error path printing an
+/// event).
+impl std::fmt::Debug for Opener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Opener")
+            .field("keyring", &self.keyring)
+            .field("cached_sessions", &self.sessions.len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// A cached session: the key id, the header's session field, its key commitment (zeros in

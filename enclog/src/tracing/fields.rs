@@ -73,10 +73,12 @@
 //!
 //! So with a writer that is not enclog's (stdout, `tracing_appender`'s, another layer's), the
 //! redacted line is what is written: **fail closed**, never a sealed value. A span's fields
-//! are kept by `tracing` as text that any formatter of the layer may print: there, each sealed
-//! value is held encrypted under a key that lives only in this process's memory (so a
-//! formatter mixed in by mistake prints ciphertext nobody can read), and enclog's formatter
-//! opens it into the event's line, where it is sealed.
+//! are kept by `tracing` as text that any formatter of the layer may print, and that every
+//! layer whose field formatter is `SealedFields` shares: there, **every** value is held
+//! encrypted under a key that lives only in this process's memory (so a formatter mixed in by
+//! mistake prints ciphertext nobody can read, and a layer that seals nothing cannot decide for
+//! another that seals `user`), and each `SealedFields` event formatter opens them into its
+//! event's line, sealing those its own names (or `sealed()`) say.
 //!
 //! **A line that cannot be sealed field by field** is sealed whole, as enclog's writers seal
 //! any event: a JSON line with a repeated key or a field named `enclog` or `<name>_idx`, the

@@ -136,6 +136,9 @@ pub(super) struct FieldWriter<'a> {
     prefix: &'a str,
     first: bool,
     result: fmt::Result,
+    /// A span's fields: every value is noted (and vaulted), sealed by name or not; each
+    /// event formatter decides with its own names when it writes them (see [`span_fields`]).
+    vault_all: bool,
 }
 
 impl<'a> FieldWriter<'a> {
@@ -147,6 +150,7 @@ impl<'a> FieldWriter<'a> {
             prefix,
             first,
             result: Ok(()),
+            vault_all: false,
         }
     }
 
@@ -238,7 +242,7 @@ impl<'a> FieldWriter<'a> {
             self.result = Err(e);
             return;
         }
-        if by_name || took {
+        if by_name || took || self.vault_all {
             let index = if !self.cfg.index.matches(name) {
                 IndexSpec::None
             } else if json {
@@ -246,11 +250,11 @@ impl<'a> FieldWriter<'a> {
             } else {
                 index
             };
-            self.push_spec(name, start..end, index);
+            self.push_spec(name, start..end, index, took);
         }
     }
 
-    fn push_spec(&mut self, name: &str, range: Range<usize>, index: IndexSpec) {
+    fn push_spec(&mut self, name: &str, range: Range<usize>, index: IndexSpec, by_value: bool) {
         let names = &mut self.out.names;
         let path_start = names.len();
         if self.syntax == Syntax::Json {
@@ -271,6 +275,7 @@ impl<'a> FieldWriter<'a> {
             name: name_start..names.len(),
             range,
             index,
+            by_value,
         });
     }
 }
@@ -753,6 +758,14 @@ fn span_fields(cfg: &SealedFields, fields: &str, prefix: &str, p: &mut Pending) 
                 .push_str(if json { "\"[sealed]\"" } else { REDACTED });
             continue;
         };
+        // Every span value is vaulted (the span's text is shared by every layer whose field
+        // formatter is `SealedFields`, whatever its names: threat, a console layer's
+        // configuration deciding what an enclog file layer seals). This formatter's own names
+        // decide, and a `sealed()` value is sealed always.
+        if !(v.by_value || cfg.seal.matches(v.name)) {
+            p.out.real.push_str(v.value);
+            continue;
+        }
         let start = p.out.real.len();
         p.out.real.push_str(v.value);
         let range = start..p.out.real.len();
@@ -768,7 +781,7 @@ fn span_fields(cfg: &SealedFields, fields: &str, prefix: &str, p: &mut Pending) 
             IndexSpec::Value
         };
         let mut w = FieldWriter::new(cfg, &mut p.out, prefix, false);
-        w.push_spec(v.name, range, index);
+        w.push_spec(v.name, range, index, v.by_value);
     }
     p.out.real.push_str(&fields[pos..]);
     let used = p.scratch.len();
@@ -782,11 +795,17 @@ struct Vaulted<'a> {
     name: &'a str,
     value: &'a str,
     given: Option<&'a str>,
+    /// A [`sealed`](super::sealed) value: sealed whatever the names say.
+    by_value: bool,
 }
 
+/// [`Vaulted`]'s flags byte.
+const GIVEN: u8 = 1;
+const BY_VALUE: u8 = 2;
+
 impl<'a> Vaulted<'a> {
-    fn push(name: &str, value: &str, given: Option<&str>, out: &mut Vec<u8>) {
-        out.push(u8::from(given.is_some()));
+    fn push(name: &str, value: &str, given: Option<&str>, by_value: bool, out: &mut Vec<u8>) {
+        out.push(if given.is_some() { GIVEN } else { 0 } | if by_value { BY_VALUE } else { 0 });
         for part in [name, value] {
             out.extend_from_slice(&u32::try_from(part.len()).unwrap_or(u32::MAX).to_le_bytes());
             out.extend_from_slice(part.as_bytes());
@@ -795,7 +814,7 @@ impl<'a> Vaulted<'a> {
     }
 
     fn parse(bytes: &'a [u8]) -> Option<Vaulted<'a>> {
-        let (&given, mut rest) = bytes.split_first()?;
+        let (&flags, mut rest) = bytes.split_first()?;
         let mut part = || -> Option<&'a str> {
             let len = u32::from_le_bytes(rest.get(..4)?.try_into().ok()?) as usize;
             let text = std::str::from_utf8(rest.get(4..4 + len)?).ok()?;
@@ -804,10 +823,15 @@ impl<'a> Vaulted<'a> {
         };
         let name = part()?;
         let value = part()?;
-        let given = (given == 1)
+        let given = (flags & GIVEN != 0)
             .then(|| std::str::from_utf8(rest).ok())
             .flatten();
-        Some(Vaulted { name, value, given })
+        Some(Vaulted {
+            name,
+            value,
+            given,
+            by_value: flags & BY_VALUE != 0,
+        })
     }
 }
 
@@ -826,6 +850,7 @@ pub(super) fn format_fields<R: RecordFields>(
 fn span_text<R: RecordFields>(cfg: &SealedFields, fields: R) -> Result<String, fmt::Error> {
     let mut out = Out::default();
     let mut w = FieldWriter::new(cfg, &mut out, "", true);
+    w.vault_all = true;
     fields.record(&mut w);
     let result = w.result;
     let text = result.map(|()| vault_specs(cfg, &out));
@@ -851,6 +876,7 @@ fn vault_specs(cfg: &SealedFields, out: &Out) -> String {
             &out.names[spec.name.clone()],
             &out.real[spec.range.clone()],
             given,
+            spec.by_value,
             &mut plain,
         );
         if !vault::seal(&plain, &mut text) {

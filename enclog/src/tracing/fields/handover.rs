@@ -27,6 +27,8 @@ pub(crate) struct Spec {
     /// Its bytes in the line.
     pub(crate) range: Range<usize>,
     pub(crate) index: IndexSpec,
+    /// Sealed by value (a [`sealed`](super::sealed) value), whatever the names say.
+    pub(crate) by_value: bool,
 }
 
 /// What a value's blind index is computed over, if it has one.
