@@ -1,6 +1,6 @@
 //! [`VerifyOptions`]: how a [`Verifier`](super::Verifier) judges what it reads.
 
-/// How a [`Verifier`] judges what it reads: which findings it leaves out for a log still being
+/// How a [`Verifier`](super::Verifier) judges what it reads: which findings it leaves out for a log still being
 /// written ([`allow_open_sessions`](Self::allow_open_sessions)), one shared with plain text
 /// ([`allow_plain_lines`](Self::allow_plain_lines)) or with other writers
 /// ([`allow_new_chains`](Self::allow_new_chains): the chain walk then accepts lineages it has
@@ -27,7 +27,7 @@ impl VerifyOptions {
     /// finding (the writer may still be running), and neither is a last line that has no
     /// newline yet (it may be mid-write). The price: a writer that crashed, or a log whose tail
     /// was cut at a line boundary, goes unreported. Sessions left open are still counted in
-    /// [`Report::open_sessions`]. Default: `false`.
+    /// [`Report::open_sessions`](super::Report::open_sessions). Default: `false`.
     ///
     /// ```
     /// use enclog::{Key, Keyring, Sealer};
@@ -47,8 +47,8 @@ impl VerifyOptions {
     }
 
     /// For a log that mixes plain lines with enclog's on purpose (another program writing to
-    /// the same file): lines without a token are counted in [`Report::plain_lines`] but are
-    /// not [`FindingKind::PlainLine`] findings. The price: a forged plain line goes unreported.
+    /// the same file): lines without a token are counted in [`Report::plain_lines`](super::Report::plain_lines) but are
+    /// not [`FindingKind::PlainLine`](super::FindingKind::PlainLine) findings. The price: a forged plain line goes unreported.
     /// Blank lines are never findings. Default: `false`.
     ///
     /// ```
@@ -72,9 +72,9 @@ impl VerifyOptions {
     }
 
     /// Text before or after a token (a syslog header, a JSON wrapper, or words an attacker put
-    /// there) is not authenticated; it is always counted in [`Report::unauthenticated_text`],
+    /// there) is not authenticated; it is always counted in [`Report::unauthenticated_text`](super::Report::unauthenticated_text),
     /// and with `strict` each run of such lines is also a
-    /// [`FindingKind::UnauthenticatedText`] finding. Clear metadata that matches its encrypted
+    /// [`FindingKind::UnauthenticatedText`](super::FindingKind::UnauthenticatedText) finding. Clear metadata that matches its encrypted
     /// copy is authenticated and does not count. Default: `false`.
     ///
     /// ```
@@ -100,7 +100,7 @@ impl VerifyOptions {
 
     /// For a log that several writers share on purpose (processes started apart, hosts shipping
     /// to one file), or a writer that restarts without its chain state: a session that starts a
-    /// lineage not seen before in the input is not a [`FindingKind::NewChain`] finding. The
+    /// lineage not seen before in the input is not a [`FindingKind::NewChain`](super::FindingKind::NewChain) finding. The
     /// price: a session forged as a new root (by a holder of the public recipient, or of the
     /// key) goes unreported. Every other chain finding stays. The input's first version 2
     /// session never is one. Default: `false`.
@@ -136,7 +136,7 @@ impl VerifyOptions {
     /// Checks the ends of the log against a writer's chain state (`FORMAT.md` §8: the ends are
     /// invisible to a chain walk): the writer's lineage must start at its first session (index
     /// 0) and reach the latest session the state names, with its close record if the state says
-    /// it was closed. Otherwise [`FindingKind::MissingStart`] or [`FindingKind::MissingEnd`].
+    /// it was closed. Otherwise [`FindingKind::MissingStart`](super::FindingKind::MissingStart) or [`FindingKind::MissingEnd`](super::FindingKind::MissingEnd).
     /// Give every file of the log, oldest first. Read the head with
     /// [`ChainState::head`](crate::seal::ChainState::head) (CLI: `verify --chain FILE`).
     ///
@@ -174,7 +174,7 @@ impl VerifyOptions {
     }
 
     /// At most this many findings are kept, the earliest in reading order first; the rest are
-    /// only counted ([`Report::findings_total`], [`Report::count`]). Default: 10 000.
+    /// only counted ([`Report::findings_total`](super::Report::findings_total), [`Report::count`](super::Report::count)). Default: 10 000.
     ///
     /// ```
     /// let options = enclog::verify::VerifyOptions::default().max_findings(100); // a summary view
