@@ -331,7 +331,7 @@ pub(crate) struct Value<'a> {
 #[derive(Clone, Debug)]
 pub(crate) enum IndexText<'a> {
     /// Given by the writer (a text line's value without its quoting).
-    #[allow(dead_code)] // the tracing formatter's text lines (being written)
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
     Given(&'a [u8]),
     /// Derived from the JSON value at the range: a string's characters, or canonical JSON.
     FromJson,

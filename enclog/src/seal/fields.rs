@@ -51,11 +51,6 @@ pub(crate) fn value_aad(
     out.extend_from_slice(path);
 }
 
-/// The characters of a base64url text (no padding) of `n` bytes.
-pub(crate) fn base64_len(n: usize) -> usize {
-    (n * 4).div_ceil(3)
-}
-
 /// One value's place in the prepared line.
 #[derive(Debug, Clone)]
 struct Slot {
@@ -660,13 +655,6 @@ impl Sealer {
     pub fn set_index_key(&self, key: Option<IndexKey>) {
         self.shared.index_key.store(key.map(std::sync::Arc::new));
     }
-}
-
-/// The size of a value's token in the line, for a value of `len` bytes sealed as part `part`.
-#[allow(dead_code)]
-pub(crate) fn token_chars(part: u32, len: usize) -> usize {
-    let mut vh = [0u8; 2 + MAX_VARINT_LEN];
-    base64_len(value_header(0x21, part, &mut vh) + len + TAG_LEN)
 }
 
 #[cfg(test)]
