@@ -51,6 +51,7 @@
 
 mod cipher;
 mod error;
+mod private_file;
 #[cfg(test)]
 mod test_support;
 #[cfg(any(feature = "tracing", feature = "log"))]

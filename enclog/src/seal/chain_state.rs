@@ -2,10 +2,11 @@
 //! (FORMAT.md §5.5). [`ChainState`] documents where the file lives, what it protects, its lock
 //! and its atomic replacement; `text` owns its layout.
 
+use crate::private_file::sibling;
 use std::ffi::OsString;
 use std::fmt;
-use std::fs::{File, OpenOptions};
-use std::io::{self, Write as _};
+use std::fs::File;
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
@@ -192,7 +193,7 @@ impl ChainState {
             path: lock_path.clone(),
             source,
         };
-        let lock = private_options()
+        let lock = crate::private_file::options()
             .read(true)
             .write(true)
             .create(true)
@@ -429,47 +430,6 @@ impl ChainState {
     }
 }
 
-/// Writes `bytes` to `PATH.tmp` (fresh, 0600), syncs it, renames it over `path` and syncs the
-/// folder, so that a crash leaves the old file or the new one, whole.
-fn replace(path: &Path, bytes: &[u8]) -> Result<(), ChainStateError> {
-    let tmp = sibling(path, ".tmp");
-    let at = |path: &Path| {
-        let path = path.to_owned();
-        move |source| ChainStateError::Io { path, source }
-    };
-    // A stale file (a crash between create and rename) may have another mode or owner; a new
-    // file with `create_new` also never follows a symlink planted in its place.
-    match std::fs::remove_file(&tmp) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(at(&tmp)(e)),
-        _ => {}
-    }
-    let mut file = private_options()
-        .write(true)
-        .create_new(true)
-        .open(&tmp)
-        .map_err(at(&tmp))?;
-    file.write_all(bytes).map_err(at(&tmp))?;
-    file.sync_all().map_err(at(&tmp))?;
-    drop(file);
-    std::fs::rename(&tmp, path).map_err(at(path))?;
-    // Makes the rename itself durable. Some platforms refuse to sync a folder; the rename has
-    // happened either way.
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    if let Ok(dir) = File::open(dir) {
-        let _ = dir.sync_all();
-    }
-    Ok(())
-}
-/// `path` with `suffix` added to its file name: `app.chain` → `app.chain.lock`.
-fn sibling(path: &Path, suffix: &str) -> PathBuf {
-    let mut name = path.file_name().unwrap_or_default().to_owned();
-    name.push(suffix);
-    path.with_file_name(name)
-}
-
 /// The default path for `name`, from the environment as `env` reads it (`root`: the process
 /// runs as root).
 fn resolve(
@@ -504,17 +464,6 @@ fn is_root() -> bool {
 #[cfg(not(unix))]
 fn is_root() -> bool {
     false
-}
-
-/// Options for a file only its owner may read or write (0600 on Unix).
-fn private_options() -> OpenOptions {
-    let mut options = OpenOptions::new();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options
 }
 
 /// Creates `dir` and its missing parents, private to their owner (0700 on Unix); an existing
@@ -658,3 +607,9 @@ pub(crate) fn report_save_failure(err: &ChainStateError) {
 
 #[cfg(test)]
 mod tests;
+
+/// [`crate::private_file::replace`], its error as a [`ChainStateError`].
+fn replace(path: &Path, bytes: &[u8]) -> Result<(), ChainStateError> {
+    crate::private_file::replace(path, bytes)
+        .map_err(|(path, source)| ChainStateError::Io { path, source })
+}

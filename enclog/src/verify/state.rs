@@ -4,9 +4,10 @@
 
 mod codec;
 
+use crate::private_file::sibling;
 use std::fmt;
-use std::fs::{File, OpenOptions};
-use std::io::{self, Write as _};
+use std::fs::File;
+use std::io;
 use std::path::{Path, PathBuf};
 
 use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, Nonce, UnboundKey};
@@ -235,7 +236,7 @@ impl VerifyState {
     pub fn lock(path: impl AsRef<Path>) -> Result<StateLock, StateError> {
         let path = path.as_ref();
         let lock_path = sibling(path, ".lock");
-        let file = private_options()
+        let file = crate::private_file::options()
             .read(true)
             .write(true)
             .create(true)
@@ -677,55 +678,8 @@ fn shown(path: &Path) -> String {
     }
 }
 
-/// Writes `bytes` to `PATH.tmp` (fresh, 0600), syncs it, renames it over `path` and syncs the
-/// folder, so that a crash leaves the old file or the new one, whole.
+/// [`crate::private_file::replace`], its error as a [`StateError`].
 fn replace(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
-    let tmp = sibling(path, ".tmp");
-    let at = |path: &Path| {
-        let path = path.to_owned();
-        move |source| StateError::Io { path, source }
-    };
-    // A stale file (a crash between create and rename) may have another mode or owner; a new
-    // file with `create_new` also never follows a symlink planted in its place.
-    match std::fs::remove_file(&tmp) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(at(&tmp)(e)),
-        _ => {}
-    }
-    let mut file = private_options()
-        .write(true)
-        .create_new(true)
-        .open(&tmp)
-        .map_err(at(&tmp))?;
-    file.write_all(bytes).map_err(at(&tmp))?;
-    file.sync_all().map_err(at(&tmp))?;
-    drop(file);
-    std::fs::rename(&tmp, path).map_err(at(path))?;
-    // Makes the rename itself durable. Some platforms refuse to sync a folder; the rename has
-    // happened either way.
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    if let Ok(dir) = File::open(dir) {
-        let _ = dir.sync_all();
-    }
-    Ok(())
-}
-
-/// `path` with `suffix` added to its file name: `app.verify` → `app.verify.lock`.
-fn sibling(path: &Path, suffix: &str) -> PathBuf {
-    let mut name = path.file_name().unwrap_or_default().to_owned();
-    name.push(suffix);
-    path.with_file_name(name)
-}
-
-/// Options for a file only its owner may read or write (0600 on Unix).
-fn private_options() -> OpenOptions {
-    let mut options = OpenOptions::new();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options
+    crate::private_file::replace(path, bytes)
+        .map_err(|(path, source)| StateError::Io { path, source })
 }
