@@ -132,38 +132,7 @@ impl Prepared {
         values: &[Value<'_>],
         index_key: Option<&IndexKey>,
     ) -> Result<(), FieldsError> {
-        self.reset();
-        if values.len() > MAX_VALUES {
-            return Err(FieldsError::TooManyValues);
-        }
-        let mut pos = 0;
-        for v in values {
-            if v.range.start < pos || v.range.end > line.len() {
-                return Err(FieldsError::NotJson {
-                    reason: "values to seal overlap or are out of order".into(),
-                });
-            }
-            self.clear_text(&line[pos..v.range.start])?;
-            self.template.extend_from_slice(&line[pos..v.range.start]);
-            self.template.push(b'"');
-            self.template.extend_from_slice(MARKER);
-            let at = self.template.len();
-            self.template.push(b'"');
-            if let Some(text) = &v.index {
-                let index_name = || v.name.chars().chain(INDEX_SUFFIX.chars());
-                self.template.extend_from_slice(b",\"");
-                json::push_json_str_inner(index_name(), &mut |b| {
-                    self.template.extend_from_slice(b)
-                });
-                self.template.extend_from_slice(b"\":\"");
-                self.push_index(line, v, text, index_key)?;
-                self.template.push(b'"');
-            }
-            self.push_slot(at, &line[v.range.clone()], v.path, v.index.is_some());
-            pos = v.range.end;
-        }
-        self.clear_text(&line[pos..])?;
-        self.template.extend_from_slice(&line[pos..]);
+        self.template(Syntax::Json, line, values, index_key)?;
 
         // The template is the line as written, minus the tokens' characters and the envelope:
         // its canonical form is what the envelope's digest covers.
@@ -250,12 +219,35 @@ impl Prepared {
         values: &[Value<'_>],
         index_key: Option<&IndexKey>,
     ) -> Result<(), FieldsError> {
+        self.template(Syntax::Text, line, values, index_key)?;
+        let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+        ctx.update(TEXT_DIGEST_DOMAIN);
+        ctx.update(&self.template);
+        self.digest.copy_from_slice(ctx.finish().as_ref());
+        self.syntax = Some(Syntax::Text);
+        Ok(())
+    }
+
+    /// Writes the template of `line` (its bytes, each value's token left out after its marker,
+    /// an indexed value followed by its index) and the slots, for either syntax: in a JSON
+    /// line a token is a string and an index a member `"<key>_idx":"…"`, in a text line the
+    /// token is bare and the index ` <key>_idx=…`.
+    fn template(
+        &mut self,
+        syntax: Syntax,
+        line: &[u8],
+        values: &[Value<'_>],
+        index_key: Option<&IndexKey>,
+    ) -> Result<(), FieldsError> {
         self.reset();
         if values.len() > MAX_VALUES {
             return Err(FieldsError::TooManyValues);
         }
+        let json = syntax == Syntax::Json;
         let mut pos = 0;
         for v in values {
+            // The callers' own guarantee (they take the values from a parsed line or write
+            // them): checked, so that a broken one is refused rather than sliced wrong.
             if v.range.start < pos || v.range.end > line.len() {
                 return Err(FieldsError::NotJson {
                     reason: "values to seal overlap or are out of order".into(),
@@ -263,25 +255,38 @@ impl Prepared {
             }
             self.clear_text(&line[pos..v.range.start])?;
             self.template.extend_from_slice(&line[pos..v.range.start]);
+            if json {
+                self.template.push(b'"');
+            }
             self.template.extend_from_slice(MARKER);
             let at = self.template.len();
+            if json {
+                self.template.push(b'"');
+            }
             if let Some(text) = &v.index {
-                self.template.push(b' ');
-                self.template.extend_from_slice(v.name.as_bytes());
-                self.template.extend_from_slice(INDEX_SUFFIX.as_bytes());
-                self.template.push(b'=');
+                let index_name = || v.name.chars().chain(INDEX_SUFFIX.chars());
+                if json {
+                    self.template.extend_from_slice(b",\"");
+                    json::push_json_str_inner(index_name(), &mut |b| {
+                        self.template.extend_from_slice(b)
+                    });
+                    self.template.extend_from_slice(b"\":\"");
+                } else {
+                    self.template.push(b' ');
+                    self.template.extend_from_slice(v.name.as_bytes());
+                    self.template.extend_from_slice(INDEX_SUFFIX.as_bytes());
+                    self.template.push(b'=');
+                }
                 self.push_index(line, v, text, index_key)?;
+                if json {
+                    self.template.push(b'"');
+                }
             }
             self.push_slot(at, &line[v.range.clone()], v.path, v.index.is_some());
             pos = v.range.end;
         }
         self.clear_text(&line[pos..])?;
         self.template.extend_from_slice(&line[pos..]);
-        let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
-        ctx.update(TEXT_DIGEST_DOMAIN);
-        ctx.update(&self.template);
-        self.digest.copy_from_slice(ctx.finish().as_ref());
-        self.syntax = Some(Syntax::Text);
         Ok(())
     }
 
