@@ -300,26 +300,31 @@ fn quoted(
     Ok(())
 }
 
-/// A number's text, without allocating.
-struct Number {
-    buf: [u8; 48],
+/// A short text formatted on the stack, without allocating: a number's (`Number`), a JSON
+/// Pointer prefix such as `/spans/3` (`Prefix`). Text past `N` bytes is cut (neither comes
+/// near it).
+struct Small<const N: usize> {
+    buf: [u8; N],
     len: usize,
 }
 
-impl Number {
-    fn of(args: fmt::Arguments<'_>) -> Number {
-        let mut n = Number {
-            buf: [0; 48],
+type Number = Small<48>;
+type Prefix = Small<32>;
+
+impl<const N: usize> Small<N> {
+    fn of(args: fmt::Arguments<'_>) -> Self {
+        let mut s = Small {
+            buf: [0; N],
             len: 0,
         };
-        let mut cursor = Cursor::new(&mut n.buf[..]);
+        let mut cursor = Cursor::new(&mut s.buf[..]);
         let _ = std::io::Write::write_fmt(&mut cursor, args);
-        n.len = cursor.position() as usize;
-        n
+        s.len = cursor.position() as usize;
+        s
     }
 
     fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.buf[..self.len]).unwrap_or("null")
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or_default()
     }
 }
 
@@ -409,29 +414,6 @@ fn push_timestamp(out: &mut String) {
     write_rfc3339(SystemTime::now(), &mut cursor);
     let len = cursor.position() as usize;
     out.push_str(std::str::from_utf8(&buf[..len]).unwrap_or(""));
-}
-
-/// A JSON Pointer prefix (`/spans/3`), without allocating.
-struct Prefix {
-    buf: [u8; 32],
-    len: usize,
-}
-
-impl Prefix {
-    fn of(args: fmt::Arguments<'_>) -> Prefix {
-        let mut p = Prefix {
-            buf: [0; 32],
-            len: 0,
-        };
-        let mut cursor = Cursor::new(&mut p.buf[..]);
-        let _ = std::io::Write::write_fmt(&mut cursor, args);
-        p.len = cursor.position() as usize;
-        p
-    }
-
-    fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
-    }
 }
 
 /// Formats `event` (enclog's `FormatEvent`): the real line into the thread's pending line, the
