@@ -121,6 +121,20 @@ impl<K: PartialEq> MissingKeys<K> {
     }
 }
 
+impl<K: PartialEq + Ord + std::fmt::Display> MissingKeys<K> {
+    /// Notes on stderr, by key id (so the summary reads the same whatever order the files were
+    /// given in), how many lines each key that was not given had in all.
+    pub(crate) fn note_unreported(&self) {
+        let mut unreported: Vec<_> = self.unreported().collect();
+        unreported.sort();
+        for (key_id, lines) in unreported {
+            note(format_args!(
+                "{lines} lines in all were sealed with key {key_id}, which was not given; only the first was listed"
+            ));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

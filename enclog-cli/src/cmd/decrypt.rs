@@ -202,14 +202,7 @@ pub(crate) fn run(args: DecryptArgs) -> Result<Status> {
         }
     }
     out.flush().map_err(messages::stdout_failed)?;
-    // By key id: the summary reads the same whatever order the files were given in.
-    let mut unreported: Vec<_> = tally.missing_keys.unreported().collect();
-    unreported.sort();
-    for (key_id, lines) in unreported {
-        messages::note(format_args!(
-            "{lines} lines in all were sealed with key {key_id}, which was not given; only the first was listed"
-        ));
-    }
+    tally.missing_keys.note_unreported();
     Ok(if tally.bad_inputs > 0 {
         Status::Error
     } else if tally.failed_lines > 0 {

@@ -139,13 +139,7 @@ pub(crate) fn run(args: GrepArgs) -> Result<Status> {
         read?;
     }
     out.flush().map_err(messages::stdout_failed)?;
-    let mut unreported: Vec<_> = grep.missing_keys.unreported().collect();
-    unreported.sort();
-    for (key_id, lines) in unreported {
-        messages::note(format_args!(
-            "{lines} lines in all were sealed with key {key_id}, which was not given; only the first was listed"
-        ));
-    }
+    grep.missing_keys.note_unreported();
     Ok(if grep.errors > 0 {
         Status::Error
     } else if grep.found > 0 {
