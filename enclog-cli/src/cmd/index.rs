@@ -16,7 +16,7 @@ use crate::{messages, output};
 #[command(after_help = "\
 Examples:
   enclog index --key-file app.key --field user alice@example.com
-  grep -F \"$(enclog index --key-file app.key --field user alice@example.com)\" app.log
+  grep -F -e \"$(enclog index --key-file app.key --field user alice@example.com)\" app.log
   enclog index --key-file index.key --field amount --json 1e3     # same as 1000
   printf %s alice@example.com | enclog index --key-file app.key --field user -
 
