@@ -10,7 +10,9 @@
 # busy moment of the machine hits every command alike): `enclog decrypt --jobs 1`, `enclog
 # decrypt --jobs 2` and zato's `enclog open`, each a whole process writing to /dev/null; and
 # the floor: `Opener::open` over the file's lines in memory (benches/open_floor.rs, the median
-# of 5 passes). Prints medians, per-line costs and the ratios the targets are stated in.
+# of 5 passes); and, to show what reading costs, `dd` reading the file (from the page cache)
+# to /dev/null in the CLI's 256 KiB reads, whole process. Prints medians, per-line costs and
+# the ratios the targets are stated in.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-300000}
@@ -60,17 +62,19 @@ median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 "$PY" -c 'from zato.enclog import cli_main; cli_main()' open "$work/zato.log" --key "$zkey" | cmp -s - "$work/plain.txt" \
     || echo "note: zato's output differs from the events" >&2
 
-one=() two=() zato=() floor=()
+one=() two=() zato=() floor=() reads=()
 for _ in $(seq "$RUNS"); do
     one+=("$(secs "$BIN" decrypt --color never --key-file "$work/enclog.key" --jobs 1 "$work/enclog.log")")
     two+=("$(secs "$BIN" decrypt --color never --key-file "$work/enclog.key" --jobs 2 "$work/enclog.log")")
     zato+=("$(secs "$PY" -c 'from zato.enclog import cli_main; cli_main()' open "$work/zato.log" --key "$zkey")")
     floor+=("$("$FLOOR" "$work/enclog.log" "$work/enclog.key" 5 | awk '/ns_per_line/ { print $2 }')")
+    reads+=("$(secs dd if="$work/enclog.log" of=/dev/null bs=256k status=none)")
 done
 m1=$(printf '%s\n' "${one[@]}" | median)
 m2=$(printf '%s\n' "${two[@]}" | median)
 mz=$(printf '%s\n' "${zato[@]}" | median)
 mf=$(printf '%s\n' "${floor[@]}" | median)
+mr=$(printf '%s\n' "${reads[@]}" | median)
 ns() { awk -v t="$1" -v n="$N" 'BEGIN { printf "%.0f", t * 1e9 / n }'; }
 r() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
@@ -83,6 +87,7 @@ echo "| floor: \`Opener::open\` in memory (library) | | $mf | 1 |"
 echo "| \`enclog decrypt --jobs 1\`, whole process | ${m1} s | $(ns "$m1") | **×$(r "$(ns "$m1")" "$mf")** of the floor (target ≤ 1.25) |"
 echo "| \`enclog decrypt --jobs 2\`, whole process | ${m2} s | $(ns "$m2") | **×$(r "$m1" "$m2")** faster than --jobs 1 (target ≥ 1.7) |"
 echo "| zato-enclog 1.0.7 \`enclog open\`, whole process | ${mz} s | $(ns "$mz") | |"
+echo "| reading the file alone (\`dd bs=256k\` to /dev/null, whole process) | ${mr} s | $(ns "$mr") | ×$(r "$(ns "$mr")" "$mf") of the floor: the kernel's copy, part of every whole-process figure |"
 echo
 echo "| enclog against zato-enclog (whole process, same events) | ratio |"
 echo "|---|---|"
