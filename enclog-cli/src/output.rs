@@ -290,10 +290,13 @@ pub(crate) fn write_opened(
     style: TextStyle,
 ) -> io::Result<()> {
     if !style.color && !style.escape && opened.meta_status != MetaStatus::Differs {
-        // The common case (output to a file or a pipe): the bytes as they are, no marker.
-        out.write_all(opened.before)?;
-        out.write_all(opened.plaintext)?;
-        out.write_all(opened.after)?;
+        // The common case (output to a file or a pipe): the bytes as they are, no marker; a
+        // piece that is empty (most lines are their token alone) is not written at all.
+        for piece in [opened.before, opened.plaintext, opened.after] {
+            if !piece.is_empty() {
+                out.write_all(piece)?;
+            }
+        }
         return out.write_all(b"\n");
     }
     style.write_unauthenticated(out, opened.before, false)?;

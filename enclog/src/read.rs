@@ -27,4 +27,4 @@ pub(crate) mod parallel;
 pub use crate::error::OpenError;
 pub use decryptor::{DEFAULT_MAX_LINE, Decryptor, Entry, LineError, Outcome};
 pub use opener::{MetaStatus, Opened, Opener, SealedFields, Sequence};
-pub use parallel::{DEFAULT_CHUNK, ParallelDecryptor, ParallelOptions};
+pub use parallel::{DEFAULT_CHUNK, ParallelDecryptor, ParallelOptions, Piece};

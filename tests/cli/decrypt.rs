@@ -744,6 +744,16 @@ fn parallel_decrypt_matches_one_thread_byte_for_byte() {
     while log.len() < 6 * 1024 * 1024 {
         match i % 1000 {
             17 => log.extend_from_slice(b"a plain line between tokens\n"),
+            // Clear metadata edited after sealing: shown with a marker, warned about on stderr.
+            701 => {
+                let mut line = Vec::new();
+                sealer
+                    .seal_to(Some(b"ERROR"), b"relabelled", &mut line)
+                    .unwrap();
+                assert!(line.starts_with(b"ERROR "));
+                line[..5].copy_from_slice(b"DEBUG");
+                log.extend_from_slice(&line);
+            }
             500 => {
                 let mut line = Vec::new();
                 sealer.seal_to(None, b"to be damaged", &mut line).unwrap();
@@ -761,15 +771,38 @@ fn parallel_decrypt_matches_one_thread_byte_for_byte() {
     }
     log.extend_from_slice(b"enclog:cut-off-tail"); // a cut last line
     let path = env.write("big.log", &log);
-    let one = run(env.cmd(&["decrypt", "--jobs", "1"]).arg(&path), b"");
-    let many = run(env.cmd(&["decrypt", "--jobs", "3"]).arg(&path), b"");
-    assert_eq!(one.code, 1, "{}", one.stderr);
-    assert_eq!((many.code, &many.stderr), (one.code, &one.stderr));
-    assert!(
-        many.stdout == one.stdout,
-        "parallel output differs from one thread's"
-    );
-    assert!(one.stderr.contains("big.log:501:"), "{}", one.stderr);
+    // Text output is written by the worker threads (`ParallelDecryptor::rendering`) except for
+    // the lines reported on stderr; every text option, and JSON, must come out the same.
+    for options in [
+        &[][..],
+        &["--authenticated-only"],
+        &["--escape", "always", "--color", "always"],
+        &["--output", "json"],
+    ] {
+        let mut one = env.cmd(&["decrypt", "--jobs", "1"]);
+        let mut many = env.cmd(&["decrypt", "--jobs", "3"]);
+        let (one, many) = (
+            run(one.args(options).arg(&path), b""),
+            run(many.args(options).arg(&path), b""),
+        );
+        assert_eq!(one.code, 1, "{options:?}: {}", one.stderr);
+        assert_eq!(
+            (many.code, &many.stderr),
+            (one.code, &one.stderr),
+            "{options:?}"
+        );
+        assert!(
+            many.stdout == one.stdout,
+            "{options:?}: parallel output differs from one thread's"
+        );
+        assert!(one.stderr.contains("big.log:501:"), "{}", one.stderr);
+        // The relabelled line's warning, between the lines around it on stdout.
+        assert!(
+            one.stderr.contains("big.log:702: warning"),
+            "{}",
+            one.stderr
+        );
+    }
 }
 
 /// Threat: a file name that drives the reader's terminal (ESC sequences) or forges a line of

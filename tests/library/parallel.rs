@@ -5,7 +5,7 @@ use std::io::{self, Read};
 use std::sync::OnceLock;
 
 use enclog::fernet::FernetKey;
-use enclog::read::{Decryptor, ParallelDecryptor, ParallelOptions};
+use enclog::read::{Decryptor, MetaStatus, Outcome, ParallelDecryptor, ParallelOptions, Piece};
 use enclog::{Key, Keyring, Sealer};
 use proptest::prelude::*;
 
@@ -114,6 +114,89 @@ impl Replace for Vec<u8> {
     fn replacen(&self, from: &[u8], to: &[u8]) -> Vec<u8> {
         let at = self.windows(from.len()).position(|w| w == from).unwrap();
         [&self[..at], to, &self[at + from.len()..]].concat()
+    }
+}
+
+/// The renderer of the `rendering` tests: takes plain lines and opened lines whose clear
+/// metadata is authentic, declines the rest (after writing something, which must be dropped).
+fn render(outcome: &Outcome<'_>, raw: &[u8], out: &mut Vec<u8>) -> bool {
+    match outcome {
+        Outcome::Opened(o) if o.meta_status != MetaStatus::Differs => {
+            out.extend_from_slice(o.plaintext);
+            out.push(b'\n');
+            true
+        }
+        Outcome::Plain => {
+            out.extend_from_slice(b"plain: ");
+            out.extend_from_slice(raw);
+            out.push(b'\n');
+            true
+        }
+        _ => {
+            out.extend_from_slice(b"half-written, then declined");
+            false
+        }
+    }
+}
+
+/// `rendering`: the pieces are, in input order, what the renderer wrote for the lines it took
+/// and the entries (with their line numbers) of the lines it declined or was not asked about
+/// (a last line without its newline, lines over the cap); `next_entry` gives those entries
+/// alone. Whatever the chunk size and the number of jobs.
+#[test]
+fn rendering_gives_rendered_lines_and_entries_in_input_order() {
+    let mut log = mixed_log();
+    log.extend_from_slice(&vec![b'x'; 3000]);
+    log.extend_from_slice(b"\na last line without its newline");
+    let max_line = 2048;
+    let (mut expected, mut entries) = (Vec::new(), Vec::new());
+    let mut reader = Decryptor::new(&log[..], keyring()).max_line(max_line);
+    while let Some(entry) = reader.next_entry().unwrap() {
+        let mut text = Vec::new();
+        if entry.terminated
+            && !matches!(
+                entry.outcome,
+                Outcome::Failed(enclog::read::LineError::TooLong { .. })
+            )
+            && render(&entry.outcome, entry.raw, &mut text)
+        {
+            expected.extend_from_slice(&text);
+        } else {
+            expected.extend_from_slice(format!("entry {entry:?}\n").as_bytes());
+            entries.push(format!("{entry:?}"));
+        }
+    }
+    assert!(entries.len() >= 10, "{entries:?}");
+    for jobs in [1, 2, 3] {
+        for chunk in [1, 97, 4096, 1 << 20] {
+            let options = ParallelOptions::default()
+                .jobs(jobs)
+                .chunk_size(chunk)
+                .max_line(max_line);
+            let input = || io::Cursor::new(log.clone());
+            let mut reader = ParallelDecryptor::rendering(input(), keyring(), options, render);
+            let mut got = Vec::new();
+            while let Some(piece) = reader.next_piece().unwrap() {
+                match piece {
+                    Piece::Rendered(text) => got.extend_from_slice(text),
+                    Piece::Entry(entry) => {
+                        got.extend_from_slice(format!("entry {entry:?}\n").as_bytes());
+                    }
+                }
+            }
+            assert!(
+                got == expected,
+                "jobs {jobs}, chunk {chunk}:\n{}\n---\n{}",
+                String::from_utf8_lossy(&got),
+                String::from_utf8_lossy(&expected)
+            );
+            let mut reader = ParallelDecryptor::rendering(input(), keyring(), options, render);
+            let mut only = Vec::new();
+            while let Some(entry) = reader.next_entry().unwrap() {
+                only.push(format!("{entry:?}"));
+            }
+            assert_eq!(only, entries, "jobs {jobs}, chunk {chunk}: next_entry");
+        }
     }
 }
 

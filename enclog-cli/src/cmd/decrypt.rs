@@ -9,7 +9,8 @@ use enclog::Opener;
 use enclog::format::RecordKind;
 use enclog::key::KeyId;
 use enclog::read::{
-    Decryptor, Entry, LineError, MetaStatus, OpenError, Outcome, ParallelDecryptor, ParallelOptions,
+    Decryptor, LineError, MetaStatus, OpenError, Opened, Outcome, ParallelDecryptor,
+    ParallelOptions, Piece,
 };
 
 use crate::cmd::Status;
@@ -136,12 +137,6 @@ pub(crate) fn run(args: DecryptArgs) -> Result<Status> {
         };
         let mut progress = input.size.and_then(|size| Progress::new(&input.name, size));
         let consumed = input.consumed.clone();
-        let (source, line_map): (Box<dyn io::BufRead>, _) = if args.unwrap {
-            let (reader, map) = Unwrap::new(input.reader, args.max_line);
-            (Box::new(reader), Some(map))
-        } else {
-            (input.reader, None)
-        };
         let jobs = args.jobs.map_or_else(
             || std::thread::available_parallelism().map_or(1, |n| n.get()),
             |n| n.get(),
@@ -161,7 +156,7 @@ pub(crate) fn run(args: DecryptArgs) -> Result<Status> {
             tally: &mut tally,
             progress: &mut progress,
             consumed: &consumed,
-            line_map,
+            line_map: None,
         };
         let result = match parallel {
             Some(file) => {
@@ -169,19 +164,28 @@ pub(crate) fn run(args: DecryptArgs) -> Result<Status> {
                 let options = ParallelOptions::default()
                     .jobs(jobs)
                     .max_line(args.max_line);
+                // Text output is written by the worker threads, except for the lines that need a
+                // word on stderr; JSON output needs line numbers, which only this thread knows.
+                let inner = match args.output {
+                    Format::Text => {
+                        ParallelDecryptor::rendering(file, keyring, options, move |o, raw, out| {
+                            render_quiet(text, o, raw, out)
+                        })
+                    }
+                    Format::Json => ParallelDecryptor::new(file, keyring, options),
+                };
                 let mut reader = Parallel {
-                    inner: ParallelDecryptor::new(file, keyring, options),
+                    inner,
                     consumed: &consumed,
                 };
                 ctx.stream(&mut reader, &mut out)
             }
-            None => {
-                let mut reader = Decryptor::with_opener(source, opener.take().expect("opener"))
-                    .max_line(args.max_line);
-                let result = ctx.stream(&mut reader, &mut out);
-                opener = Some(reader.into_opener());
-                result
+            None if args.unwrap => {
+                let (reader, map) = Unwrap::new(input.reader, args.max_line);
+                ctx.line_map = Some(map);
+                ctx.stream_one_thread(reader, &mut opener, args.max_line, &mut out)
             }
+            None => ctx.stream_one_thread(input.reader, &mut opener, args.max_line, &mut out),
         };
         if let Some(p) = &mut progress {
             p.clear();
@@ -212,14 +216,15 @@ pub(crate) fn run(args: DecryptArgs) -> Result<Status> {
     })
 }
 
-/// Where entries come from: one thread (`Decryptor`) or several (`ParallelDecryptor`).
-trait Entries {
-    fn next_entry(&mut self) -> io::Result<Option<Entry<'_>>>;
+/// Where lines come from: one thread (`Decryptor`) or several (`ParallelDecryptor`, whose
+/// workers may have written the text of most lines already).
+trait Pieces {
+    fn next_piece(&mut self) -> io::Result<Option<Piece<'_>>>;
 }
 
-impl<R: io::BufRead> Entries for Decryptor<R> {
-    fn next_entry(&mut self) -> io::Result<Option<Entry<'_>>> {
-        Decryptor::next_entry(self)
+impl<R: io::BufRead> Pieces for Decryptor<R> {
+    fn next_piece(&mut self) -> io::Result<Option<Piece<'_>>> {
+        Ok(Decryptor::next_entry(self)?.map(Piece::Entry))
     }
 }
 
@@ -229,11 +234,38 @@ struct Parallel<'a> {
     consumed: &'a std::cell::Cell<u64>,
 }
 
-impl Entries for Parallel<'_> {
-    fn next_entry(&mut self) -> io::Result<Option<Entry<'_>>> {
+impl Pieces for Parallel<'_> {
+    fn next_piece(&mut self) -> io::Result<Option<Piece<'_>>> {
         self.consumed.set(self.inner.bytes_consumed());
-        self.inner.next_entry()
+        self.inner.next_piece()
     }
+}
+
+/// Writes a line's text as [`Ctx::stream`] does, if it is a line `stream` says nothing about
+/// (the worker threads of a parallel decrypt run this on every line); `false` leaves the line
+/// to `stream`: lines that did not open, and opened lines it reports (see [`reported`]).
+fn render_quiet(text: TextOutput, outcome: &Outcome<'_>, raw: &[u8], out: &mut Vec<u8>) -> bool {
+    let written = match outcome {
+        Outcome::Plain => text.write_plain(out, raw, true),
+        // A close record carries no event: nothing to print.
+        Outcome::Opened(opened)
+            if !reported(text, opened) && opened.record == RecordKind::Close =>
+        {
+            Ok(())
+        }
+        Outcome::Opened(opened) if !reported(text, opened) => text.write_opened(out, opened),
+        _ => return false,
+    };
+    // Writing into a vector does not fail; if it did, `stream` would write the line.
+    written.is_ok()
+}
+
+/// Whether `stream` says something on stderr about this opened line: left out by
+/// `--authenticated-only`, clear fields edited, or clear metadata edited.
+fn reported(text: TextOutput, opened: &Opened<'_>) -> bool {
+    text.left_out(opened)
+        || output::clear_fields_edited(opened)
+        || opened.meta_status == MetaStatus::Differs
 }
 
 struct Ctx<'a> {
@@ -252,13 +284,45 @@ struct Ctx<'a> {
 const PROGRESS_LINES: u64 = 8192;
 
 impl Ctx<'_> {
+    /// Streams `source` through one `Decryptor`, lending it the opener (and its cache).
+    fn stream_one_thread(
+        &mut self,
+        source: impl io::BufRead,
+        slot: &mut Option<Opener>,
+        max_line: usize,
+        out: &mut impl Write,
+    ) -> Result<End, StreamError> {
+        let opener = slot
+            .take()
+            .expect("the opener is given back after each file");
+        let mut reader = Decryptor::with_opener(source, opener).max_line(max_line);
+        let result = self.stream(&mut reader, out);
+        *slot = Some(reader.into_opener());
+        result
+    }
+
     fn stream(
         &mut self,
-        reader: &mut impl Entries,
+        reader: &mut impl Pieces,
         out: &mut impl Write,
     ) -> Result<End, StreamError> {
         let name = self.name;
-        while let Some(entry) = reader.next_entry().map_err(StreamError::Read)? {
+        loop {
+            // Borrowed where it was returned: moving it out (`map_err(..)?`, or a `match` by
+            // value) copied every entry (~180 bytes) once more.
+            let next = reader.next_piece();
+            let entry = match &next {
+                Ok(Some(Piece::Entry(entry))) => entry,
+                Ok(Some(Piece::Rendered(text))) => {
+                    if let Some(p) = self.progress {
+                        p.update(self.consumed.get());
+                    }
+                    out.write_all(text).map_err(StreamError::Write)?;
+                    continue;
+                }
+                Ok(None) => break,
+                Err(_) => return Err(StreamError::Read(next.expect_err("matched an error"))),
+            };
             let line_no = match &self.line_map {
                 Some(map) => map.source_line(entry.line_no),
                 None => entry.line_no,

@@ -165,7 +165,7 @@ impl Grep {
     fn file(
         &mut self,
         name: &str,
-        reader: &mut Decryptor<Box<dyn io::BufRead>>,
+        reader: &mut Decryptor<input::Reader>,
         out: &mut impl Write,
     ) -> Result<()> {
         // What the line's index said, kept from the filter for the line it lets through.

@@ -3,7 +3,7 @@
 use std::io::{self, BufRead};
 
 use crate::error::OpenError;
-use crate::read::opener::{Opened, Opener};
+use crate::read::opener::{OpenResult, Opened, Opener};
 
 /// Lines longer than this (bytes) are reported, not buffered, unless configured otherwise.
 ///
@@ -151,25 +151,46 @@ enum Next {
 
 /// Opens one line (without its `\n` and `\r`): the rule shared by [`Decryptor`] and
 /// [`ParallelDecryptor`](crate::read::ParallelDecryptor), so that both give the same outcome for every line.
+#[inline]
 pub(crate) fn classify<'a>(opener: &'a mut Opener, raw: &'a [u8], terminated: bool) -> Outcome<'a> {
+    if terminated {
+        // Nearly every line: the outcome is built where it is returned (see `OpenResult`).
+        return opener.open_as(raw);
+    }
     match opener.open(raw) {
         None => Outcome::Plain,
         Some(Ok(opened)) => Outcome::Opened(opened),
-        Some(Err(e)) if !terminated && !matches!(e, OpenError::UnknownKey { .. }) => {
-            Outcome::Failed(LineError::Open(OpenError::Truncated {
-                reason: "the last line has no newline and does not open: a writer cut off \
-                         mid-line, or an edit; v1 lines carry no length to tell which",
-            }))
-        }
-        // A writer cut off mid-line leaves a line without its newline (above). A complete line
-        // whose token is too short was damaged, or cut by something that re-terminated it (a
-        // message size limit in a pipeline): not the crash that "truncated" tells a reader.
-        Some(Err(OpenError::Truncated { .. })) => {
-            Outcome::Failed(LineError::Open(OpenError::Malformed {
+        Some(Err(e @ OpenError::UnknownKey { .. })) => Outcome::Failed(LineError::Open(e)),
+        Some(Err(_)) => Outcome::Failed(LineError::Open(OpenError::Truncated {
+            reason: "the last line has no newline and does not open: a writer cut off \
+                     mid-line, or an edit; v1 lines carry no length to tell which",
+        })),
+    }
+}
+
+/// The outcome of a complete line (one that ended with its newline).
+impl<'a> OpenResult<'a> for Outcome<'a> {
+    #[inline]
+    fn no_token() -> Self {
+        Outcome::Plain
+    }
+
+    #[inline]
+    fn opened(opened: Opened<'a>) -> Self {
+        Outcome::Opened(opened)
+    }
+
+    fn failed(error: OpenError) -> Self {
+        Outcome::Failed(LineError::Open(match error {
+            // A writer cut off mid-line leaves a line without its newline (see `classify`). A
+            // complete line whose token is too short was damaged, or cut by something that
+            // re-terminated it (a message size limit in a pipeline): not the crash that
+            // "truncated" tells a reader.
+            OpenError::Truncated { .. } => OpenError::Malformed {
                 reason: "the token is incomplete although its line is complete: damaged, or cut by a size limit along the way (a syslog message size?)",
-            }))
-        }
-        Some(Err(e)) => Outcome::Failed(LineError::Open(e)),
+            },
+            error => error,
+        }))
     }
 }
 
@@ -272,6 +293,7 @@ impl<R: BufRead> Decryptor<R> {
     /// assert!(reader.next_entry()?.is_none());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    #[inline]
     pub fn next_entry(&mut self) -> io::Result<Option<Entry<'_>>> {
         self.next_entry_where(|_| true)
     }
@@ -297,6 +319,7 @@ impl<R: BufRead> Decryptor<R> {
     /// assert!(reader.next_entry_where(a)?.is_none());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    #[inline]
     pub fn next_entry_where(
         &mut self,
         mut keep: impl FnMut(&[u8]) -> bool,

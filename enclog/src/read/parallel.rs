@@ -1,24 +1,34 @@
 //! [`ParallelDecryptor`]: a [`Decryptor`](crate::read::Decryptor) that opens lines on several threads,
 //! for large files. Lines come out in file order, with the same outcomes and line numbers.
 //!
-//! A reader thread cuts the input into chunks of whole lines, worker threads open every line of
-//! a chunk (each with its own [`Opener`] and session cache), and the caller takes the entries of
-//! chunk after chunk in order. Chunks circulate through a fixed pool, so memory stays bounded
-//! by `(2 × jobs + 2) × chunk size` plus one line of at most the line cap.
+//! Each worker thread takes a chunk from a fixed pool, fills it with the next whole lines of the
+//! input (reading under a lock, so chunks are numbered in file order), opens every line of it
+//! with its own [`Opener`] and session cache, and passes it on; the caller takes the entries of
+//! chunk after chunk in order and gives each chunk back to the pool. Memory stays bounded by
+//! `(2 × jobs + 2) × chunk size` plus one line of at most the line cap.
+//!
+//! There is no reader thread: on two cores, a third busy thread (reader, two workers and the
+//! caller) left each core idle ~30 % of the time, its threads waking one another for every
+//! chunk while the scheduler balanced them late; a worker that reads its own next chunk never
+//! waits to be handed work.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::io::{self, Read};
-use std::ops::Range;
-use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread;
 
-use crate::format::{Link, Mode, RecordKind};
-use crate::key::KeyId;
 use crate::key::keyring::Keyring;
-use crate::read::decryptor::{DEFAULT_MAX_LINE, Entry, LineError, Outcome, classify};
-use crate::read::opener::{MetaStatus, Opened, Opener, Sequence};
+use crate::read::decryptor::{DEFAULT_MAX_LINE, Entry, Outcome};
+
+mod chunk;
+mod source;
+mod worker;
+
+use chunk::{Chunk, Item, Render};
+use source::Source;
+use worker::{Feed, decrypt_chunks};
 
 /// Bytes of input per chunk, unless configured otherwise: large enough that handing a chunk
 /// between threads (a context switch or two) costs little next to opening its ~1,400 lines,
@@ -68,8 +78,8 @@ impl Default for ParallelOptions {
 }
 
 impl ParallelOptions {
-    /// Worker threads that open lines (at least 1). A reader thread comes on top; the caller's
-    /// thread handles the output.
+    /// Worker threads that read and open lines (at least 1); the caller's thread handles the
+    /// output.
     ///
     /// ```
     /// use enclog::read::ParallelOptions;
@@ -195,22 +205,92 @@ impl ParallelDecryptor {
         keyring: Keyring,
         options: ParallelOptions,
     ) -> ParallelDecryptor {
+        ParallelDecryptor::start(reader, keyring, options, None)
+    }
+
+    /// Like [`new`](ParallelDecryptor::new), with `render` called by the worker threads on
+    /// every line that ends with a newline, as soon as the line is opened: it writes what the
+    /// caller would make of the line into the buffer and returns `true`, or writes nothing and
+    /// returns `false` to have the line handed to the caller as an [`Entry`]. The caller reads
+    /// both, in input order, with [`next_piece`](ParallelDecryptor::next_piece) (consecutive
+    /// rendered lines come as one [`Piece::Rendered`]).
+    ///
+    /// What this is for: the caller's own work per line (formatting, copying) runs on the
+    /// workers too, and the caller is left with one write per run of rendered lines. `enclog
+    /// decrypt` renders text output this way and takes as entries only the lines it must report.
+    ///
+    /// ```
+    /// use enclog::{Key, Keyring, Sealer};
+    /// use enclog::read::{Outcome, ParallelDecryptor, ParallelOptions, Piece};
+    /// let key = Key::generate()?;
+    /// let sealer = Sealer::new(key.clone());
+    /// let mut log = b"a line in clear\n".to_vec();
+    /// for i in 0..100 {
+    ///     sealer.seal_to(None, format!("event {i}").as_bytes(), &mut log)?;
+    /// }
+    /// // Opened lines are rendered (upper-cased) on the workers; anything else comes as an entry.
+    /// let render = |outcome: &Outcome<'_>, _raw: &[u8], out: &mut Vec<u8>| match outcome {
+    ///     Outcome::Opened(o) => {
+    ///         out.extend(o.plaintext.to_ascii_uppercase());
+    ///         out.push(b'\n');
+    ///         true
+    ///     }
+    ///     _ => false,
+    /// };
+    /// let options = ParallelOptions::default().jobs(2).chunk_size(512);
+    /// let input = std::io::Cursor::new(log);
+    /// let mut reader = ParallelDecryptor::rendering(input, Keyring::from(key), options, render);
+    /// let (mut text, mut entries) = (Vec::new(), Vec::new());
+    /// while let Some(piece) = reader.next_piece()? {
+    ///     match piece {
+    ///         Piece::Rendered(bytes) => text.extend_from_slice(bytes),
+    ///         Piece::Entry(entry) => entries.push(entry.line_no),
+    ///     }
+    /// }
+    /// assert_eq!(entries, [1]); // the line in clear, line 1
+    /// assert!(text.starts_with(b"EVENT 0\nEVENT 1\n"));
+    /// assert_eq!(text.iter().filter(|&&b| b == b'\n').count(), 100);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn rendering<R, F>(
+        reader: R,
+        keyring: Keyring,
+        options: ParallelOptions,
+        render: F,
+    ) -> ParallelDecryptor
+    where
+        R: Read + Send + 'static,
+        F: Fn(&Outcome<'_>, &[u8], &mut Vec<u8>) -> bool + Send + Sync + 'static,
+    {
+        ParallelDecryptor::start(reader, keyring, options, Some(Arc::new(render)))
+    }
+
+    fn start<R: Read + Send + 'static>(
+        reader: R,
+        keyring: Keyring,
+        options: ParallelOptions,
+        render: Option<Arc<Render>>,
+    ) -> ParallelDecryptor {
         let pool = 2 * options.jobs + 2;
         let (free, free_rx) = mpsc::sync_channel(pool);
         for _ in 0..pool {
             free.send(Chunk::default())
                 .expect("the pool channel holds every chunk");
         }
-        let (work, work_rx) = mpsc::sync_channel::<Job>(pool);
         let (results_tx, results) = mpsc::channel();
-        let work_rx = Arc::new(Mutex::new(work_rx));
+        let feed = Arc::new(Feed {
+            free: Mutex::new(free_rx),
+            source: Mutex::new(Source::new(reader, options)),
+        });
         for _ in 0..options.jobs {
-            let (work_rx, results_tx) = (Arc::clone(&work_rx), results_tx.clone());
+            let (feed, results_tx) = (Arc::clone(&feed), results_tx.clone());
             let keyring = keyring.clone();
             let max_line = options.max_line;
-            thread::spawn(move || decrypt_chunks(keyring, max_line, &work_rx, &results_tx));
+            let render = render.clone();
+            thread::spawn(move || {
+                decrypt_chunks(keyring, max_line, render.as_deref(), &feed, &results_tx);
+            });
         }
-        thread::spawn(move || read_chunks(reader, options, &free_rx, &work));
         ParallelDecryptor {
             results,
             free,
@@ -240,23 +320,81 @@ impl ParallelDecryptor {
     /// assert!(reader.next_entry()?.is_none());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    #[inline]
     pub fn next_entry(&mut self) -> io::Result<Option<Entry<'_>>> {
         loop {
+            if !self.advance()? {
+                return Ok(None);
+            }
+            let chunk = self.current.as_ref().expect("a chunk with items left");
+            let Item::Rendered { lines, .. } = chunk.items[self.pos] else {
+                break;
+            };
+            // Rendered lines (only with `rendering`) are passed over.
+            self.pos += 1;
+            self.line_no += lines;
+        }
+        let chunk = self.current.as_ref().expect("a chunk with items left");
+        let Item::Line(line) = &chunk.items[self.pos] else {
+            unreachable!("rendered items were passed over")
+        };
+        self.pos += 1;
+        self.line_no += 1;
+        Ok(Some(line.entry(chunk, self.line_no, self.max_line)))
+    }
+
+    /// The next piece of output in input order, or `None` at the end of input: what the
+    /// renderer of [`rendering`](ParallelDecryptor::rendering) wrote for one or more lines, or
+    /// a line it left to the caller. Without a renderer every line is an entry. A read error
+    /// is returned once, in its place; the input ends there.
+    ///
+    /// ```
+    /// use enclog::Keyring;
+    /// use enclog::read::{ParallelDecryptor, ParallelOptions, Piece};
+    /// let input = std::io::Cursor::new(b"a\nb".to_vec());
+    /// let mut reader = ParallelDecryptor::new(input, Keyring::new(), ParallelOptions::default());
+    /// let Some(Piece::Entry(first)) = reader.next_piece()? else { panic!() };
+    /// assert_eq!(first.line_no, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[inline]
+    pub fn next_piece(&mut self) -> io::Result<Option<Piece<'_>>> {
+        if !self.advance()? {
+            return Ok(None);
+        }
+        let chunk = self.current.as_ref().expect("a chunk with items left");
+        self.pos += 1;
+        Ok(Some(match &chunk.items[self.pos - 1] {
+            Item::Rendered { output, lines } => {
+                self.line_no += lines;
+                Piece::Rendered(&chunk.output[output.clone()])
+            }
+            Item::Line(line) => {
+                self.line_no += 1;
+                Piece::Entry(line.entry(chunk, self.line_no, self.max_line))
+            }
+        }))
+    }
+
+    /// Makes `current` a chunk with an item at `pos`, taking the next chunk when needed;
+    /// `false` at the end of input.
+    fn advance(&mut self) -> io::Result<bool> {
+        loop {
             if let Some(chunk) = &self.current {
-                if self.pos < chunk.lines.len() {
-                    break;
+                if self.pos < chunk.items.len() {
+                    return Ok(true);
                 }
                 let chunk = self.current.take().expect("checked above");
-                // The reader may have ended: then the chunk is simply dropped.
+                // The workers may have ended: then the chunk is simply dropped.
                 let _ = self.free.send(chunk);
             }
             if self.done {
-                return Ok(None);
+                return Ok(false);
             }
             match self.next_chunk() {
                 None => {
                     self.done = true;
-                    return Ok(None);
+                    return Ok(false);
                 }
                 Some(Err(e)) => {
                     self.done = true;
@@ -269,11 +407,6 @@ impl ParallelDecryptor {
                 }
             }
         }
-        let chunk = self.current.as_ref().expect("a chunk with lines left");
-        let line = &chunk.lines[self.pos];
-        self.pos += 1;
-        self.line_no += 1;
-        Ok(Some(line.entry(chunk, self.line_no, self.max_line)))
     }
 
     /// Bytes of input up to the end of the chunk being handed out (for a progress indicator).
@@ -315,343 +448,12 @@ impl ParallelDecryptor {
     }
 }
 
-/// Whole lines of input, and what each turned out to be once a worker has opened them.
-#[derive(Default)]
-struct Chunk {
-    input: Vec<u8>,
-    /// Set instead of `input` for one line longer than the cap: its length and whether it
-    /// ended with a newline (its bytes were never kept).
-    too_long: Option<(u64, bool)>,
-    /// Offset in the input just past this chunk.
-    end: u64,
-    /// Plaintexts and metadata copies, which `lines` point into.
-    arena: Vec<u8>,
-    lines: Vec<Line>,
-}
-
-/// One line's outcome, with ranges into its chunk instead of borrows.
-struct Line {
-    raw: Range<usize>,
-    terminated: bool,
-    outcome: LineOutcome,
-}
-
-enum LineOutcome {
-    Plain,
-    Opened(OpenedAt),
-    Failed(LineError),
-    TooLong(u64),
-}
-
-/// An [`Opened`] line: `plaintext` and `meta` index the arena, `before` and `after` the input.
-struct OpenedAt {
-    plaintext: Range<usize>,
-    before: Range<usize>,
-    after: Range<usize>,
-    meta: Option<Range<usize>>,
-    meta_status: MetaStatus,
-    key_id: KeyId,
-    mode: Mode,
-    sequence: Option<Sequence>,
-    record: RecordKind,
-    link: Option<Box<Link>>,
-    tag: [u8; 16],
-    version: u8,
-    timestamp: Option<u64>,
-    fields: Option<Box<crate::read::SealedFields>>,
-}
-
-impl Line {
-    fn entry<'a>(&self, chunk: &'a Chunk, line_no: u64, limit: usize) -> Entry<'a> {
-        let (input, arena) = (&chunk.input[..], &chunk.arena[..]);
-        let outcome = match &self.outcome {
-            LineOutcome::Plain => Outcome::Plain,
-            LineOutcome::Failed(e) => Outcome::Failed(e.clone()),
-            &LineOutcome::TooLong(len) => Outcome::Failed(LineError::TooLong { len, limit }),
-            LineOutcome::Opened(o) => Outcome::Opened(Opened {
-                plaintext: &arena[o.plaintext.clone()],
-                before: &input[o.before.clone()],
-                after: &input[o.after.clone()],
-                meta: o.meta.clone().map(|m| &arena[m]),
-                meta_status: o.meta_status,
-                key_id: o.key_id,
-                mode: o.mode,
-                sequence: o.sequence,
-                record: o.record,
-                link: o.link.clone(),
-                tag: o.tag,
-                version: o.version,
-                timestamp: o.timestamp,
-                fields: o.fields.clone(),
-            }),
-        };
-        Entry {
-            line_no,
-            raw: &input[self.raw.clone()],
-            terminated: self.terminated,
-            outcome,
-        }
-    }
-}
-
-impl Chunk {
-    fn reset(&mut self) {
-        self.input.clear();
-        self.too_long = None;
-        self.arena.clear();
-        self.lines.clear();
-    }
-
-    /// Opens every line of the chunk, exactly as `Decryptor::next_entry` would.
-    fn decrypt(&mut self, opener: &mut Opener, max_line: usize) {
-        let Chunk {
-            input,
-            too_long,
-            arena,
-            lines,
-            ..
-        } = self;
-        if let Some((len, terminated)) = *too_long {
-            lines.push(Line {
-                raw: 0..0,
-                terminated,
-                outcome: LineOutcome::TooLong(len),
-            });
-            return;
-        }
-        let base = input.as_ptr() as usize;
-        // Where a slice of a line of `input` starts in `input`.
-        let at = |s: &[u8]| s.as_ptr() as usize - base;
-        let mut start = 0;
-        while start < input.len() {
-            let (end, next, terminated) = match memchr::memchr(b'\n', &input[start..]) {
-                Some(i) => (start + i, start + i + 1, true),
-                None => (input.len(), input.len(), false),
-            };
-            let line = &input[start..end];
-            if line.len() > max_line {
-                lines.push(Line {
-                    raw: start..start,
-                    terminated,
-                    outcome: LineOutcome::TooLong(line.len() as u64),
-                });
-                start = next;
-                continue;
-            }
-            // As in `Decryptor`: a `\r` before the newline is kept.
-            let raw = line;
-            let outcome = match classify(opener, raw, terminated) {
-                Outcome::Plain => LineOutcome::Plain,
-                Outcome::Failed(e) => LineOutcome::Failed(e),
-                Outcome::Opened(o) => {
-                    let mut keep = |s: &[u8]| {
-                        arena.extend_from_slice(s);
-                        arena.len() - s.len()..arena.len()
-                    };
-                    LineOutcome::Opened(OpenedAt {
-                        plaintext: keep(o.plaintext),
-                        meta: o.meta.map(&mut keep),
-                        before: at(o.before)..at(o.before) + o.before.len(),
-                        after: at(o.after)..at(o.after) + o.after.len(),
-                        meta_status: o.meta_status,
-                        key_id: o.key_id,
-                        mode: o.mode,
-                        sequence: o.sequence,
-                        record: o.record,
-                        link: o.link,
-                        tag: o.tag,
-                        version: o.version,
-                        timestamp: o.timestamp,
-                        fields: o.fields,
-                    })
-                }
-            };
-            lines.push(Line {
-                raw: start..start + raw.len(),
-                terminated,
-                outcome,
-            });
-            start = next;
-        }
-    }
-}
-
-/// The worker: opens the chunks it is given and passes them on.
-fn decrypt_chunks(
-    keyring: Keyring,
-    max_line: usize,
-    work: &Mutex<Receiver<Job>>,
-    results: &Sender<Job>,
-) {
-    let mut opener = Opener::new(keyring);
-    loop {
-        let job = work.lock().unwrap_or_else(|e| e.into_inner()).recv();
-        let Ok((index, chunk)) = job else {
-            return; // the reader has ended
-        };
-        let guard = PanicGuard { index, results };
-        let chunk = chunk.map(|mut chunk| {
-            chunk.decrypt(&mut opener, max_line);
-            chunk
-        });
-        std::mem::forget(guard);
-        if results.send((index, chunk)).is_err() {
-            return; // the consumer has gone
-        }
-    }
-}
-
-/// Sends an error in place of the chunk a worker was opening if it panics, so that the caller
-/// gets an error at that point instead of waiting forever for the missing chunk.
-struct PanicGuard<'a> {
-    index: u64,
-    results: &'a Sender<Job>,
-}
-
-impl Drop for PanicGuard<'_> {
-    fn drop(&mut self) {
-        let _ = self.results.send((
-            self.index,
-            Err(io::Error::other(
-                "a decryption thread panicked; lines from this point on were not read",
-            )),
-        ));
-    }
-}
-
-/// The reader: fills chunks from the pool with whole lines and hands them to the workers.
-fn read_chunks<R: Read>(
-    mut reader: R,
-    options: ParallelOptions,
-    free: &Receiver<Chunk>,
-    work: &SyncSender<Job>,
-) {
-    let mut index = 0;
-    let mut carry = Vec::new(); // the start of a line cut by the previous chunk's end
-    let mut offset = 0u64; // bytes read so far
-    let mut eof = false;
-    while !(eof && carry.is_empty()) {
-        let Ok(mut chunk) = free.recv() else {
-            return; // the consumer has gone
-        };
-        chunk.reset();
-        chunk.input.append(&mut carry);
-        let mut target = options.chunk.max(chunk.input.len());
-        loop {
-            while !eof && chunk.input.len() < target {
-                match read_into(&mut reader, &mut chunk.input, target) {
-                    Ok(0) => eof = true,
-                    Ok(n) => offset += n as u64,
-                    Err(e) => {
-                        let _ = work.send((index, Err(e)));
-                        return;
-                    }
-                }
-            }
-            if eof {
-                break; // what is left is the last line(s), the last maybe without a newline
-            }
-            if let Some(i) = memchr::memrchr(b'\n', &chunk.input) {
-                carry.extend_from_slice(&chunk.input[i + 1..]);
-                chunk.input.truncate(i + 1);
-                break;
-            }
-            // No newline: all of it is one line, longer than a chunk.
-            if chunk.input.len() > options.max_line {
-                match skip_line(&mut reader, chunk.input.len() as u64, &mut carry) {
-                    Ok((len, terminated, read)) => {
-                        offset += read;
-                        eof = !terminated;
-                        chunk.input.clear();
-                        chunk.too_long = Some((len, terminated));
-                    }
-                    Err(e) => {
-                        let _ = work.send((index, Err(e)));
-                        return;
-                    }
-                }
-                break;
-            }
-            target = chunk.input.len() + options.chunk;
-        }
-        if chunk.input.is_empty() && chunk.too_long.is_none() {
-            return; // end of input
-        }
-        chunk.end = offset - carry.len() as u64;
-        if work.send((index, Ok(chunk))).is_err() {
-            return;
-        }
-        index += 1;
-    }
-}
-
-/// Reads once into `buf` (growing it up to `target` bytes); returns the bytes read.
-fn read_into<R: Read>(reader: &mut R, buf: &mut Vec<u8>, target: usize) -> io::Result<usize> {
-    let start = buf.len();
-    buf.resize(target, 0);
-    loop {
-        match reader.read(&mut buf[start..]) {
-            Ok(n) => {
-                buf.truncate(start + n);
-                return Ok(n);
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                buf.truncate(start);
-                return Err(e);
-            }
-        }
-    }
-}
-
-/// Reads past the rest of an over-long line of which `len` bytes were seen, keeping nothing;
-/// what follows its newline goes to `rest`. Returns the line's length, whether it ended with a
-/// newline (else the input ended), and the bytes read.
-fn skip_line<R: Read>(
-    reader: &mut R,
-    mut len: u64,
-    rest: &mut Vec<u8>,
-) -> io::Result<(u64, bool, u64)> {
-    let mut block = vec![0u8; 64 * 1024];
-    let mut read = 0u64;
-    loop {
-        let n = match reader.read(&mut block) {
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        if n == 0 {
-            return Ok((len, false, read));
-        }
-        read += n as u64;
-        if let Some(i) = memchr::memchr(b'\n', &block[..n]) {
-            rest.extend_from_slice(&block[i + 1..n]);
-            return Ok((len + i as u64, true, read));
-        }
-        len += n as u64;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_worker_that_panics_leaves_an_error_in_its_chunks_place() {
-        let (tx, rx) = mpsc::channel();
-        let worker = thread::spawn(move || {
-            let _guard = PanicGuard {
-                index: 7,
-                results: &tx,
-            };
-            panic!("simulated bug while opening a chunk");
-        });
-        assert!(worker.join().is_err());
-        let (index, chunk) = rx.recv().unwrap();
-        assert_eq!(index, 7);
-        let Err(e) = chunk else {
-            panic!("the guard sent a chunk, not an error")
-        };
-        assert!(e.to_string().contains("panicked"));
-    }
+/// What [`ParallelDecryptor::next_piece`] hands out, in input order.
+#[derive(Debug)]
+pub enum Piece<'a> {
+    /// What the renderer of [`ParallelDecryptor::rendering`] wrote for one or more
+    /// consecutive lines.
+    Rendered(&'a [u8]),
+    /// A line left to the caller (every line, without a renderer).
+    Entry(Entry<'a>),
 }

@@ -1,0 +1,100 @@
+//! A worker thread of a [`ParallelDecryptor`](super::ParallelDecryptor): takes a free
+//! chunk, fills it from the input, opens (and renders) its lines, passes it on.
+
+use std::io::{self, Read};
+use std::sync::Mutex;
+use std::sync::mpsc::{Receiver, Sender};
+
+use super::Job;
+use super::chunk::{Chunk, Render};
+use super::source::{Fill, Source};
+use crate::key::keyring::Keyring;
+use crate::read::opener::Opener;
+
+/// What the workers share: the pool of free chunks and the input they are filled from.
+pub(super) struct Feed<R> {
+    pub(super) free: Mutex<Receiver<Chunk>>,
+    pub(super) source: Mutex<Source<R>>,
+}
+
+/// The worker: takes a free chunk, fills it with the next lines of the input, opens them and
+/// passes the chunk on, until the input ends (or fails, or the caller has gone).
+pub(super) fn decrypt_chunks<R: Read>(
+    keyring: Keyring,
+    max_line: usize,
+    render: Option<&Render>,
+    feed: &Feed<R>,
+    results: &Sender<Job>,
+) {
+    let mut opener = Opener::new(keyring);
+    loop {
+        let free = feed.free.lock().unwrap_or_else(|e| e.into_inner()).recv();
+        let Ok(mut chunk) = free else {
+            return; // the caller has gone
+        };
+        let filled = feed
+            .source
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .fill(&mut chunk);
+        let index = match filled {
+            Fill::Lines(index) => index,
+            Fill::End => return,
+            Fill::Failed(index, e) => {
+                let _ = results.send((index, Err(e)));
+                return;
+            }
+        };
+        let guard = PanicGuard { index, results };
+        chunk.decrypt(&mut opener, max_line, render);
+        std::mem::forget(guard);
+        if results.send((index, Ok(chunk))).is_err() {
+            return; // the caller has gone
+        }
+    }
+}
+
+/// Sends an error in place of the chunk a worker was opening if it panics, so that the caller
+/// gets an error at that point instead of waiting forever for the missing chunk.
+struct PanicGuard<'a> {
+    index: u64,
+    results: &'a Sender<Job>,
+}
+
+impl Drop for PanicGuard<'_> {
+    fn drop(&mut self) {
+        let _ = self.results.send((
+            self.index,
+            Err(io::Error::other(
+                "a decryption thread panicked; lines from this point on were not read",
+            )),
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+    use std::thread;
+
+    use super::*;
+
+    #[test]
+    fn a_worker_that_panics_leaves_an_error_in_its_chunks_place() {
+        let (tx, rx) = mpsc::channel();
+        let worker = thread::spawn(move || {
+            let _guard = PanicGuard {
+                index: 7,
+                results: &tx,
+            };
+            panic!("simulated bug while opening a chunk");
+        });
+        assert!(worker.join().is_err());
+        let (index, chunk) = rx.recv().unwrap();
+        assert_eq!(index, 7);
+        let Err(e) = chunk else {
+            panic!("the guard sent a chunk, not an error")
+        };
+        assert!(e.to_string().contains("panicked"));
+    }
+}
