@@ -1,6 +1,7 @@
 //! `enclog decrypt`: every token replaced by its plaintext, streaming, one bad line at a time.
 
 use std::io::{self, BufWriter, Write};
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 
 use anyhow::Result;
@@ -9,7 +10,7 @@ use enclog::Opener;
 use enclog::format::RecordKind;
 use enclog::key::KeyId;
 use enclog::read::{
-    Decryptor, LineError, MetaStatus, OpenError, Opened, Outcome, ParallelDecryptor,
+    Decryptor, Entry, LineError, MetaStatus, OpenError, Opened, Outcome, ParallelDecryptor,
     ParallelOptions, Piece,
 };
 
@@ -178,7 +179,7 @@ pub(crate) fn run(args: DecryptArgs) -> Result<Status> {
                     inner,
                     consumed: &consumed,
                 };
-                ctx.stream(&mut reader, &mut out)
+                ctx.stream_pieces(&mut reader, &mut out)
             }
             None if args.unwrap => {
                 let (reader, map) = Unwrap::new(input.reader, args.max_line);
@@ -216,25 +217,13 @@ pub(crate) fn run(args: DecryptArgs) -> Result<Status> {
     })
 }
 
-/// Where lines come from: one thread (`Decryptor`) or several (`ParallelDecryptor`, whose
-/// workers may have written the text of most lines already).
-trait Pieces {
-    fn next_piece(&mut self) -> io::Result<Option<Piece<'_>>>;
-}
-
-impl<R: io::BufRead> Pieces for Decryptor<R> {
-    fn next_piece(&mut self) -> io::Result<Option<Piece<'_>>> {
-        Ok(Decryptor::next_entry(self)?.map(Piece::Entry))
-    }
-}
-
 /// A `ParallelDecryptor` that reports how far it has read where the progress indicator looks.
 struct Parallel<'a> {
     inner: ParallelDecryptor,
     consumed: &'a std::cell::Cell<u64>,
 }
 
-impl Pieces for Parallel<'_> {
+impl Parallel<'_> {
     fn next_piece(&mut self) -> io::Result<Option<Piece<'_>>> {
         self.consumed.set(self.inner.bytes_consumed());
         self.inner.next_piece()
@@ -296,126 +285,160 @@ impl Ctx<'_> {
             .take()
             .expect("the opener is given back after each file");
         let mut reader = Decryptor::with_opener(source, opener).max_line(max_line);
-        let result = self.stream(&mut reader, out);
+        let result = self.stream_entries(&mut reader, out);
         *slot = Some(reader.into_opener());
         result
     }
 
-    fn stream(
+    /// Streams the lines of one `Decryptor` (every line an entry).
+    fn stream_entries(
         &mut self,
-        reader: &mut impl Pieces,
+        reader: &mut Decryptor<impl io::BufRead>,
         out: &mut impl Write,
     ) -> Result<End, StreamError> {
-        let name = self.name;
         loop {
-            // Borrowed where it was returned: moving it out (`map_err(..)?`, or a `match` by
-            // value) copied every entry (~180 bytes) once more.
+            // Borrowed where it was returned: moving it out (`map_err(..)?`, a `match` by
+            // value, or into a `Piece`) copied every entry (~180 bytes) once more.
+            let next = reader.next_entry();
+            match &next {
+                Ok(Some(entry)) => {
+                    if let ControlFlow::Break(end) = self.entry(entry, out)? {
+                        return Ok(end);
+                    }
+                }
+                Ok(None) => return Ok(End::Done),
+                Err(_) => return Err(StreamError::Read(next.expect_err("matched an error"))),
+            }
+        }
+    }
+
+    /// Streams the pieces of a `ParallelDecryptor`: text its workers wrote, and entries.
+    fn stream_pieces(
+        &mut self,
+        reader: &mut Parallel<'_>,
+        out: &mut impl Write,
+    ) -> Result<End, StreamError> {
+        loop {
             let next = reader.next_piece();
-            let entry = match &next {
-                Ok(Some(Piece::Entry(entry))) => entry,
+            match &next {
                 Ok(Some(Piece::Rendered(text))) => {
                     if let Some(p) = self.progress {
                         p.update(self.consumed.get());
                     }
                     out.write_all(text).map_err(StreamError::Write)?;
-                    continue;
                 }
-                Ok(None) => break,
+                Ok(Some(Piece::Entry(entry))) => {
+                    if let ControlFlow::Break(end) = self.entry(entry, out)? {
+                        return Ok(end);
+                    }
+                }
+                Ok(None) => return Ok(End::Done),
                 Err(_) => return Err(StreamError::Read(next.expect_err("matched an error"))),
-            };
-            let line_no = match &self.line_map {
-                Some(map) => map.source_line(entry.line_no),
-                None => entry.line_no,
-            };
-            if entry.line_no % PROGRESS_LINES == 0
-                && let Some(p) = self.progress
-            {
-                p.update(self.consumed.get());
             }
-            let write = match (&entry.outcome, self.format) {
-                (Outcome::Plain, Format::Text) => {
-                    self.text.write_plain(out, entry.raw, entry.terminated)
+        }
+    }
+
+    /// Writes one line's output and says on stderr what is to be said of it; `Break` to stop
+    /// reading (`--strict` and a line that failed).
+    #[inline]
+    fn entry(
+        &mut self,
+        entry: &Entry<'_>,
+        out: &mut impl Write,
+    ) -> Result<ControlFlow<End>, StreamError> {
+        let name = self.name;
+        let line_no = match &self.line_map {
+            Some(map) => map.source_line(entry.line_no),
+            None => entry.line_no,
+        };
+        if entry.line_no.is_multiple_of(PROGRESS_LINES)
+            && let Some(p) = self.progress
+        {
+            p.update(self.consumed.get());
+        }
+        let write = match (&entry.outcome, self.format) {
+            (Outcome::Plain, Format::Text) => {
+                self.text.write_plain(out, entry.raw, entry.terminated)
+            }
+            (Outcome::Plain, Format::Json) if self.text.authenticated_only => Ok(()),
+            (Outcome::Plain, Format::Json) => {
+                output::write_json(out, self.name, line_no, JsonLine::Plain(entry.raw))
+            }
+            (Outcome::Opened(opened), format) if self.text.left_out(opened) => {
+                self.tally.failed_lines += 1;
+                if format == Format::Json {
+                    output::write_json(out, self.name, line_no, JsonLine::Failed(LEFT_OUT))
+                        .map_err(StreamError::Write)?;
                 }
-                (Outcome::Plain, Format::Json) if self.text.authenticated_only => Ok(()),
-                (Outcome::Plain, Format::Json) => {
-                    output::write_json(out, self.name, line_no, JsonLine::Plain(entry.raw))
-                }
-                (Outcome::Opened(opened), format) if self.text.left_out(opened) => {
-                    self.tally.failed_lines += 1;
-                    if format == Format::Json {
-                        output::write_json(out, self.name, line_no, JsonLine::Failed(LEFT_OUT))
-                            .map_err(StreamError::Write)?;
-                    }
-                    out.flush().map_err(StreamError::Write)?;
-                    self.message(format_args!("{name}:{line_no}: {LEFT_OUT}"));
-                    Ok(())
-                }
-                (Outcome::Opened(opened), format) => {
-                    if output::clear_fields_edited(opened) {
-                        out.flush().map_err(StreamError::Write)?;
-                        self.message(format_args!(
-                            "{name}:{line_no}: warning: clear fields of this field-sealed line \
-                             were edited after it was written (changed, renamed or removed; its \
-                             sealed values decrypted and are authentic); it is shown marked \
-                             [clear fields edited]"
-                        ));
-                    } else if opened.meta_status == MetaStatus::Differs {
-                        out.flush().map_err(StreamError::Write)?;
-                        self.message(format_args!(
-                            "{}:{}: warning: the clear metadata before the token was edited; \
-                             the authentic value is {:?} (the line itself decrypted)",
-                            name,
-                            line_no,
-                            String::from_utf8_lossy(opened.meta.unwrap_or_default())
-                        ));
-                    }
-                    match format {
-                        // A close record carries no event: nothing to print.
-                        Format::Text if opened.record == RecordKind::Close => Ok(()),
-                        Format::Text => self.text.write_opened(out, opened),
-                        Format::Json => {
-                            let what = if self.text.authenticated_only {
-                                JsonLine::OpenedOnly(opened)
-                            } else {
-                                JsonLine::Opened(opened)
-                            };
-                            output::write_json(out, self.name, line_no, what)
-                        }
-                    }
-                }
-                (Outcome::Failed(err), format) => {
-                    self.tally.failed_lines += 1;
-                    if format == Format::Json {
-                        let message = err.to_string();
-                        output::write_json(out, self.name, line_no, JsonLine::Failed(&message))
-                            .map_err(StreamError::Write)?;
-                    }
-                    if self.strict {
-                        out.flush().map_err(StreamError::Write)?;
-                        self.message(format_args!("{name}:{line_no}: {err}"));
-                        return Ok(End::Stop);
-                    }
-                    if self.first_of_its_kind(err) {
-                        // Keep stdout and stderr in order for a reader watching both.
-                        out.flush().map_err(StreamError::Write)?;
-                        self.message(format_args!("{name}:{line_no}: {err}"));
-                    }
-                    Ok(())
-                }
-                // A kind of line a later library version reads and this command does not
-                // show: counted and reported like a line that did not open, never printed.
-                (_, _) => {
-                    self.tally.failed_lines += 1;
+                out.flush().map_err(StreamError::Write)?;
+                self.message(format_args!("{name}:{line_no}: {LEFT_OUT}"));
+                Ok(())
+            }
+            (Outcome::Opened(opened), format) => {
+                if output::clear_fields_edited(opened) {
                     out.flush().map_err(StreamError::Write)?;
                     self.message(format_args!(
-                        "{name}:{line_no}: this line holds a record this version of enclog cannot show"
+                        "{name}:{line_no}: warning: clear fields of this field-sealed line \
+                         were edited after it was written (changed, renamed or removed; its \
+                         sealed values decrypted and are authentic); it is shown marked \
+                         [clear fields edited]"
                     ));
-                    Ok(())
+                } else if opened.meta_status == MetaStatus::Differs {
+                    out.flush().map_err(StreamError::Write)?;
+                    self.message(format_args!(
+                        "{}:{}: warning: the clear metadata before the token was edited; \
+                         the authentic value is {:?} (the line itself decrypted)",
+                        name,
+                        line_no,
+                        String::from_utf8_lossy(opened.meta.unwrap_or_default())
+                    ));
                 }
-            };
-            write.map_err(StreamError::Write)?;
-        }
-        Ok(End::Done)
+                match format {
+                    // A close record carries no event: nothing to print.
+                    Format::Text if opened.record == RecordKind::Close => Ok(()),
+                    Format::Text => self.text.write_opened(out, opened),
+                    Format::Json => {
+                        let what = if self.text.authenticated_only {
+                            JsonLine::OpenedOnly(opened)
+                        } else {
+                            JsonLine::Opened(opened)
+                        };
+                        output::write_json(out, self.name, line_no, what)
+                    }
+                }
+            }
+            (Outcome::Failed(err), format) => {
+                self.tally.failed_lines += 1;
+                if format == Format::Json {
+                    let message = err.to_string();
+                    output::write_json(out, self.name, line_no, JsonLine::Failed(&message))
+                        .map_err(StreamError::Write)?;
+                }
+                if self.strict {
+                    out.flush().map_err(StreamError::Write)?;
+                    self.message(format_args!("{name}:{line_no}: {err}"));
+                    return Ok(ControlFlow::Break(End::Stop));
+                }
+                if self.first_of_its_kind(err) {
+                    // Keep stdout and stderr in order for a reader watching both.
+                    out.flush().map_err(StreamError::Write)?;
+                    self.message(format_args!("{name}:{line_no}: {err}"));
+                }
+                Ok(())
+            }
+            // A kind of line a later library version reads and this command does not
+            // show: counted and reported like a line that did not open, never printed.
+            (_, _) => {
+                self.tally.failed_lines += 1;
+                out.flush().map_err(StreamError::Write)?;
+                self.message(format_args!(
+                    "{name}:{line_no}: this line holds a record this version of enclog cannot show"
+                ));
+                Ok(())
+            }
+        };
+        write.map_err(StreamError::Write)?;
+        Ok(ControlFlow::Continue(()))
     }
 
     /// Whether to report this failure: every one, except lines under a key we lack, which are
