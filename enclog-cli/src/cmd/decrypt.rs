@@ -230,9 +230,9 @@ impl Parallel<'_> {
     }
 }
 
-/// Writes a line's text as [`Ctx::stream`] does, if it is a line `stream` says nothing about
+/// Writes a line's text as [`Ctx::entry`] does, if it is a line `entry` says nothing about
 /// (the worker threads of a parallel decrypt run this on every line); `false` leaves the line
-/// to `stream`: lines that did not open, and opened lines it reports (see [`reported`]).
+/// to `entry`: lines that did not open, and opened lines it reports (see [`reported`]).
 fn render_quiet(text: TextOutput, outcome: &Outcome<'_>, raw: &[u8], out: &mut Vec<u8>) -> bool {
     let written = match outcome {
         Outcome::Plain => text.write_plain(out, raw, true),
@@ -245,11 +245,11 @@ fn render_quiet(text: TextOutput, outcome: &Outcome<'_>, raw: &[u8], out: &mut V
         Outcome::Opened(opened) if !reported(text, opened) => text.write_opened(out, opened),
         _ => return false,
     };
-    // Writing into a vector does not fail; if it did, `stream` would write the line.
+    // Writing into a vector does not fail; if it did, `entry` would write the line.
     written.is_ok()
 }
 
-/// Whether `stream` says something on stderr about this opened line: left out by
+/// Whether [`Ctx::entry`] says something on stderr about this opened line: left out by
 /// `--authenticated-only`, clear fields edited, or clear metadata edited.
 fn reported(text: TextOutput, opened: &Opened<'_>) -> bool {
     text.left_out(opened)
