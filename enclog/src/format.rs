@@ -20,7 +20,7 @@ pub use link::{ChainKey, LineageId, Link, LinkFrom, SessionRef};
 pub(crate) use header::{
     COMMIT_LEN, Header, MAX_HEADER_LEN, MAX_VARINT_LEN, TAG_LEN, read_varint, varint_into,
 };
-pub(crate) use scan::{Located, locate, locate_fernet};
+pub(crate) use scan::{Located, first_line, locate, locate_fernet};
 
 /// The marker that sets a token apart from the text around it.
 ///

@@ -80,6 +80,28 @@ pub(crate) fn locate(line: &[u8]) -> Option<Located> {
     locate_with(line, find_marker, MARKER.len(), token_len)
 }
 
+/// Where the first line of `buf` ends (the index of its `\n`, if `buf` holds one) and, when
+/// that line is a token alone (as enclog writes whole lines), the token: found in one pass.
+/// The scan that measures a token starting at the line's first byte stops at the `\n` right
+/// after it, so such a line needs no second scan for its end; any other line is searched for
+/// its `\n` as usual (and its token, if any, is located by [`locate`] later).
+#[inline]
+pub(crate) fn first_line(buf: &[u8]) -> (Option<usize>, Option<Located>) {
+    if buf.starts_with(MARKER) {
+        let start = MARKER.len();
+        let end = start + token_len(&buf[start..]);
+        if end - start >= MIN_TOKEN_CHARS && buf.get(end) == Some(&b'\n') {
+            let token = Located {
+                marker: 0,
+                start,
+                end,
+            };
+            return (Some(end), Some(token));
+        }
+    }
+    (memchr::memchr(b'\n', buf), None)
+}
+
 /// The first occurrence of [`MARKER`] (SIMD search; lines written by enclog start with it).
 fn find_marker(haystack: &[u8]) -> Option<usize> {
     static FINDER: LazyLock<memmem::Finder<'static>> =
@@ -133,6 +155,42 @@ fn locate_with(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `first_line` gives the line end `memchr` gives and, for a line that is a token alone,
+    /// the token `locate` finds in that line; never a token for any other line.
+    #[test]
+    fn first_line_agrees_with_memchr_and_locate() {
+        let token = "enclog:AbCdEfGh-_0123456789";
+        let cases: Vec<String> = vec![
+            format!("{token}\nnext line\n"),
+            format!("{token}"),     // no newline in the buffer yet
+            format!("{token}\r\n"), // CRLF: not a token alone
+            format!("{token} trailing text\n"),
+            format!("INFO {token}\n"),
+            "enclog:short\n".into(), // too short to be a token
+            "enclog:\n".into(),
+            "plain text\nenclog:AbCdEfGh-_0123456789\n".into(),
+            "\n".into(),
+            String::new(),
+        ];
+        for case in &cases {
+            let buf = case.as_bytes();
+            let (end, token) = first_line(buf);
+            assert_eq!(end, memchr::memchr(b'\n', buf), "{case:?}");
+            let line = &buf[..end.unwrap_or(buf.len())];
+            match token {
+                Some(at) => {
+                    assert_eq!(Some(at), locate(line), "{case:?}");
+                    assert_eq!((at.marker, at.end), (0, line.len()), "{case:?}");
+                }
+                None => assert!(
+                    end.is_none()
+                        || locate(line).is_none_or(|at| at.end != line.len() || at.marker != 0),
+                    "{case:?}: a token alone was not recognised"
+                ),
+            }
+        }
+    }
 
     #[test]
     fn token_chars_are_exactly_base64url() {

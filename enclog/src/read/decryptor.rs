@@ -3,6 +3,7 @@
 use std::io::{self, BufRead};
 
 use crate::error::OpenError;
+use crate::format::{self, Located};
 use crate::read::opener::{OpenResult, Opened, Opener};
 
 /// Lines longer than this (bytes) are reported, not buffered, unless configured otherwise.
@@ -142,8 +143,9 @@ pub struct Decryptor<R> {
 
 /// Where the next line is.
 enum Next {
-    /// Whole in the reader's buffer: this many bytes, then a `\n`.
-    InBuffer(usize),
+    /// Whole in the reader's buffer: this many bytes, then a `\n`; and the token, if the line
+    /// is a token alone.
+    InBuffer(usize, Option<Located>),
     /// Read (and copied) into `Decryptor::line`: whether it ended with `\n`, and for a line
     /// over the limit its length.
     Copied(bool, Option<u64>),
@@ -152,10 +154,19 @@ enum Next {
 /// Opens one line (without its `\n` and `\r`): the rule shared by [`Decryptor`] and
 /// [`ParallelDecryptor`](crate::read::ParallelDecryptor), so that both give the same outcome for every line.
 #[inline]
-pub(crate) fn classify<'a>(opener: &'a mut Opener, raw: &'a [u8], terminated: bool) -> Outcome<'a> {
+pub(crate) fn classify<'a>(
+    opener: &'a mut Opener,
+    raw: &'a [u8],
+    terminated: bool,
+    token: Option<Located>,
+) -> Outcome<'a> {
     if terminated {
-        // Nearly every line: the outcome is built where it is returned (see `OpenResult`).
-        return opener.open_as(raw);
+        // Nearly every line: the outcome is built where it is returned (see `OpenResult`), and
+        // a line that is a token alone was located while its end was found (`first_line`).
+        return match token {
+            Some(at) => opener.open_located(raw, at),
+            None => opener.open_as(raw),
+        };
     }
     match opener.open(raw) {
         None => Outcome::Plain,
@@ -333,15 +344,15 @@ impl<R: BufRead> Decryptor<R> {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             };
-            let next = match memchr::memchr(b'\n', available) {
-                Some(len) if len <= self.max_line => {
+            let next = match format::first_line(available) {
+                (Some(len), token) if len <= self.max_line => {
                     self.line_no += 1;
                     self.position += len as u64 + 1;
                     if !keep(&available[..len]) {
                         self.borrowed = len + 1;
                         continue;
                     }
-                    Next::InBuffer(len)
+                    Next::InBuffer(len, token)
                 }
                 _ => {
                     self.line.clear();
@@ -359,12 +370,12 @@ impl<R: BufRead> Decryptor<R> {
             };
             break next;
         };
-        let (raw, terminated): (&[u8], bool) = match next {
-            Next::InBuffer(len) => {
+        let (raw, terminated, token): (&[u8], bool, _) = match next {
+            Next::InBuffer(len, token) => {
                 self.borrowed = len + 1;
                 // The buffer is not refilled while it holds unconsumed bytes.
                 let available = self.reader.fill_buf()?;
-                (&available[..len], true)
+                (&available[..len], true, token)
             }
             Next::Copied(terminated, Some(len)) => {
                 return Ok(Some(Entry {
@@ -377,10 +388,10 @@ impl<R: BufRead> Decryptor<R> {
                     }),
                 }));
             }
-            Next::Copied(terminated, None) => (&self.line, terminated),
+            Next::Copied(terminated, None) => (&self.line, terminated, None),
         };
         // A `\r` before the newline is kept: plain CRLF lines pass through unchanged.
-        let outcome = classify(&mut self.opener, raw, terminated);
+        let outcome = classify(&mut self.opener, raw, terminated, token);
         Ok(Some(Entry {
             line_no: self.line_no,
             raw,

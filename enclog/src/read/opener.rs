@@ -367,7 +367,12 @@ impl Opener {
         })
     }
 
-    fn open_located<'a, T: OpenResult<'a>>(&'a mut self, line: &'a [u8], at: format::Located) -> T {
+    /// Opens `line` whose token was already located at `at` (`line` without its `\n`).
+    pub(crate) fn open_located<'a, T: OpenResult<'a>>(
+        &'a mut self,
+        line: &'a [u8],
+        at: format::Located,
+    ) -> T {
         let chars = &line[at.start..at.end];
         if fields::is_field_token(chars) {
             return T::from_result(self.open_field_line(line));

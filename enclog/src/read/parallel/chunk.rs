@@ -3,7 +3,7 @@
 
 use std::ops::Range;
 
-use crate::format::{Link, Mode, RecordKind};
+use crate::format::{self, Link, Mode, RecordKind};
 use crate::key::KeyId;
 use crate::read::decryptor::{Entry, LineError, Outcome, classify};
 use crate::read::opener::{MetaStatus, Opened, Opener, Sequence};
@@ -141,9 +141,9 @@ impl Chunk {
         let at = |s: &[u8]| s.as_ptr() as usize - base;
         let mut start = 0;
         while start < input.len() {
-            let (end, next, terminated) = match memchr::memchr(b'\n', &input[start..]) {
-                Some(i) => (start + i, start + i + 1, true),
-                None => (input.len(), input.len(), false),
+            let (end, next, terminated, token) = match format::first_line(&input[start..]) {
+                (Some(i), token) => (start + i, start + i + 1, true, token),
+                (None, _) => (input.len(), input.len(), false, None),
             };
             let line = &input[start..end];
             if line.len() > max_line {
@@ -157,7 +157,7 @@ impl Chunk {
             }
             // As in `Decryptor`: a `\r` before the newline is kept.
             let raw = line;
-            let outcome = classify(opener, raw, terminated);
+            let outcome = classify(opener, raw, terminated, token);
             if let Some(render) = render
                 && terminated
             {
