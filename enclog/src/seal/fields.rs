@@ -225,6 +225,7 @@ impl Prepared {
         if values.len() > MAX_VALUES {
             return Err(FieldsError::TooManyValues);
         }
+        clear_text(line, values)?;
         let json = syntax == Syntax::Json;
         let mut pos = 0;
         for v in values {
@@ -235,12 +236,16 @@ impl Prepared {
                     reason: "values to seal overlap or are out of order".into(),
                 });
             }
-            self.clear_text(&line[pos..v.range.start])?;
             self.template.extend_from_slice(&line[pos..v.range.start]);
             // `"enclog:"` in a JSON line, `enclog:` in a text line: the token goes after `:`.
-            let marker = if json { QUOTED_MARKER } else { MARKER };
-            self.template.extend_from_slice(marker);
-            let at = self.template.len() - usize::from(json);
+            // (Two copies of a constant size: one of a length chosen at run time is a call.)
+            let at = if json {
+                self.template.extend_from_slice(QUOTED_MARKER);
+                self.template.len() - 1
+            } else {
+                self.template.extend_from_slice(MARKER);
+                self.template.len()
+            };
             if let Some(text) = &v.index {
                 let index_name = || v.name.chars().chain(INDEX_SUFFIX.chars());
                 if json {
@@ -263,19 +268,7 @@ impl Prepared {
             self.push_slot(at, &line[v.range.clone()], v.path, v.index.is_some());
             pos = v.range.end;
         }
-        self.clear_text(&line[pos..])?;
         self.template.extend_from_slice(&line[pos..]);
-        Ok(())
-    }
-
-    /// Clear text must not hold the marker: a reader would take what follows for a token.
-    fn clear_text(&self, text: &[u8]) -> Result<(), FieldsError> {
-        // One searcher for the process: building one per call costs more than the search.
-        static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
-            std::sync::LazyLock::new(|| memchr::memmem::Finder::new(MARKER));
-        if FINDER.find(text).is_some() {
-            return Err(FieldsError::MarkerInClearText);
-        }
         Ok(())
     }
 
@@ -333,6 +326,27 @@ impl Prepared {
         wipe_vec(&mut self.scratch);
         Ok(())
     }
+}
+
+/// Clear text must not hold the marker: a reader would take what follows for a token. The
+/// line is searched once (not each stretch between `values`, sorted): a marker that overlaps
+/// a value is not in clear text.
+fn clear_text(line: &[u8], values: &[Value<'_>]) -> Result<(), FieldsError> {
+    // One searcher for the process: building one per call costs more than the search.
+    static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(MARKER));
+    let mut next = values.iter().peekable();
+    // The marker cannot overlap itself, so the search finds every occurrence.
+    for at in FINDER.find_iter(line) {
+        while next.next_if(|v| v.range.end <= at).is_some() {}
+        if next
+            .peek()
+            .is_none_or(|v| v.range.start >= at + MARKER.len())
+        {
+            return Err(FieldsError::MarkerInClearText);
+        }
+    }
+    Ok(())
 }
 
 /// Zeroizes the bytes `buf` holds and empties it (its spare capacity holds nothing: every byte
@@ -634,6 +648,37 @@ mod tests {
     use super::*;
     use crate::fields::IndexText;
     use crate::{Identity, Key};
+
+    /// The marker is refused in clear text (before, between and after the values), and
+    /// allowed where it overlaps a value to seal.
+    #[test]
+    fn the_marker_is_refused_in_clear_text_only() {
+        let value = |range: Range<usize>| Value {
+            path: "/v",
+            name: "v",
+            range,
+            index: None,
+        };
+        //          0         1         2         3
+        //          0123456789012345678901234567890123456
+        let line = b"a enclog: b [enclog:] c [x] enclog:";
+        let cases: &[(&[Range<usize>], bool)] = &[
+            (&[], false),
+            (&[2..9, 12..20, 28..35], true),
+            (&[0..1, 12..20, 28..35], false),
+            (&[2..9, 24..27, 28..35], false),
+            (&[2..9, 12..20], false),
+            // Overlapping the marker's first or last byte is enough.
+            (&[8..9, 19..20, 28..29], true),
+            (&[0..3, 11..14, 34..35], true),
+            (&[0..2, 11..13, 34..35], false),
+        ];
+        for (ranges, ok) in cases {
+            let values: Vec<_> = ranges.iter().cloned().map(value).collect();
+            assert_eq!(clear_text(line, &values).is_ok(), *ok, "{ranges:?}");
+        }
+        assert!(clear_text(b"no marker", &[]).is_ok());
+    }
 
     #[test]
     fn the_json_marker_is_the_marker_quoted() {

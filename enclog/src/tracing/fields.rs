@@ -166,7 +166,7 @@ impl Names {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn matches(&self, name: &str) -> bool {
         if !self.table.is_empty() {
             let key = NameKey::of(name);
