@@ -9,6 +9,7 @@ use std::ops::Range;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use crate::cipher::PartSealer;
 use crate::fields::canonical::Canonical;
 use crate::fields::envelope::{self, CoverRef, Entries};
 use crate::fields::index::push_index_text;
@@ -368,27 +369,9 @@ pub(super) fn write(session: &Session, seq: u64, prep: &mut Prepared, out: &mut 
     let line_start = out.len();
     let aad_base = line_aad(envelope_header, &mut prep.aad);
 
-    let mut pos = 0;
-    for (i, slot) in prep.slots.iter().enumerate() {
-        out.extend_from_slice(&prep.template[pos..slot.at]);
-        let part = u32::try_from(i + 1).expect("at most MAX_VALUES values");
-        let vh = value_header(header_bytes[0], part);
-        let aad = value_aad_in(
-            vh,
-            prep.entries.path(slot.path.clone()),
-            aad_base,
-            &mut prep.aad,
-        );
-        // header ‖ value ‖ tag, contiguous in `values`: the value encrypted where it is.
-        let token = slot.value.start - vh.1..slot.value.end + TAG_LEN;
-        prep.values[slot.value.start - VALUE_HEADER_ROOM..slot.value.start].copy_from_slice(&vh.0);
-        let (body, tag_room) =
-            prep.values[slot.value.start..token.end].split_at_mut(slot.value.len());
-        let tag = cipher.seal_part(part, seq, aad, body);
-        tag_room.copy_from_slice(&tag);
-        crate::format::base64url::encode_append(&prep.values[token], out);
-        pos = slot.at;
-    }
+    // The key expanded once for all the values (the forward-secure mode's is per call).
+    let pos =
+        cipher.with_parts(|parts| write_values(parts, seq, header_bytes[0], aad_base, prep, out));
     let (body_end, tail) = match syntax {
         Syntax::Json => (prep.close, &prep.template[prep.close..]),
         Syntax::Text => (prep.template.len(), &[][..]),
@@ -432,6 +415,41 @@ pub(super) fn write(session: &Session, seq: u64, prep: &mut Prepared, out: &mut 
     // envelope's body in `scratch`.
     prep.values.clear();
     prep.scratch.clear();
+}
+
+/// Writes the template up to each value's slot, then the value's token (sealed where it is in
+/// `prep.values`, as record `seq`'s part 1, 2, …, with the version and mode byte `vm`); returns
+/// where the rest of the template starts.
+fn write_values(
+    cipher: &PartSealer<'_>,
+    seq: u64,
+    vm: u8,
+    aad_base: usize,
+    prep: &mut Prepared,
+    out: &mut Vec<u8>,
+) -> usize {
+    let mut pos = 0;
+    for (i, slot) in prep.slots.iter().enumerate() {
+        out.extend_from_slice(&prep.template[pos..slot.at]);
+        let part = u32::try_from(i + 1).expect("at most MAX_VALUES values");
+        let vh = value_header(vm, part);
+        let aad = value_aad_in(
+            vh,
+            prep.entries.path(slot.path.clone()),
+            aad_base,
+            &mut prep.aad,
+        );
+        // header ‖ value ‖ tag, contiguous in `values`: the value encrypted where it is.
+        let token = slot.value.start - vh.1..slot.value.end + TAG_LEN;
+        prep.values[slot.value.start - VALUE_HEADER_ROOM..slot.value.start].copy_from_slice(&vh.0);
+        let (body, tag_room) =
+            prep.values[slot.value.start..token.end].split_at_mut(slot.value.len());
+        let tag = cipher.seal_part(part, seq, aad, body);
+        tag_room.copy_from_slice(&tag);
+        crate::format::base64url::encode_append(&prep.values[token], out);
+        pos = slot.at;
+    }
+    pos
 }
 
 thread_local! {
