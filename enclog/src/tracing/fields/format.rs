@@ -258,6 +258,7 @@ impl<'a> FieldWriter<'a> {
         }
     }
 
+    #[inline]
     fn push_spec(&mut self, name: &str, range: Range<usize>, index: IndexSpec, by_value: bool) {
         let names = &mut self.out.names;
         let path_start = names.len();
