@@ -74,14 +74,13 @@ impl SessionCipher {
         aad: &[u8],
         in_out: &mut [u8],
     ) -> [u8; TAG_LEN] {
-        let tag = self
-            .with_key(|key| {
-                key.seal_in_place_separate_tag(Self::nonce(part, seq), Aad::from(aad), in_out)
-            })
-            .expect("ChaCha20-Poly1305 seals any input under 256 GiB");
-        let mut out = [0u8; TAG_LEN];
-        out.copy_from_slice(tag.as_ref());
-        out
+        self.with_key(|key| seal_with(key, part, seq, aad, in_out))
+    }
+
+    /// Runs `f` with the session's key ready to seal several parts (a field-sealed line's
+    /// values): the forward-secure mode expands its key once for them, not once per part.
+    pub(crate) fn with_parts<R>(&self, f: impl FnOnce(&PartSealer<'_>) -> R) -> R {
+        self.with_key(|key| f(&PartSealer(key)))
     }
 
     /// Decrypts `in_out` (ciphertext ‖ tag) in place; returns the plaintext or `None` when the
@@ -106,6 +105,38 @@ impl SessionCipher {
         self.with_key(|key| key.open_in_place(Self::nonce(part, seq), Aad::from(aad), in_out))
             .ok()
     }
+}
+
+/// A session's key, expanded, for the parts of one line ([`SessionCipher::with_parts`]).
+pub(crate) struct PartSealer<'a>(&'a LessSafeKey);
+
+impl PartSealer<'_> {
+    /// [`SessionCipher::seal_part`] with the key expanded already.
+    pub(crate) fn seal_part(
+        &self,
+        part: u32,
+        seq: u64,
+        aad: &[u8],
+        in_out: &mut [u8],
+    ) -> [u8; TAG_LEN] {
+        seal_with(self.0, part, seq, aad, in_out)
+    }
+}
+
+/// Encrypts `in_out` in place under `key` with nonce `(part, seq)`; returns the tag.
+fn seal_with(
+    key: &LessSafeKey,
+    part: u32,
+    seq: u64,
+    aad: &[u8],
+    in_out: &mut [u8],
+) -> [u8; TAG_LEN] {
+    let tag = key
+        .seal_in_place_separate_tag(SessionCipher::nonce(part, seq), Aad::from(aad), in_out)
+        .expect("ChaCha20-Poly1305 seals any input under 256 GiB");
+    let mut out = [0u8; TAG_LEN];
+    out.copy_from_slice(tag.as_ref());
+    out
 }
 
 impl std::fmt::Debug for SessionCipher {

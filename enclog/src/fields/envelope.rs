@@ -1,6 +1,8 @@
 //! The body of a field envelope (FORMAT.md §11.2): which values of the line are sealed, which
 //! clear fields the line had, and the digest of their canonical form.
 
+use std::ops::Range;
+
 use crate::error::OpenError;
 use crate::format::{MAX_VARINT_LEN, read_varint, varint_into};
 
@@ -40,6 +42,11 @@ pub(crate) struct Envelope {
 }
 
 fn push_varint(v: u64, out: &mut Vec<u8>) {
+    // One byte for the counts and lengths of an ordinary line.
+    if v < 0x80 {
+        out.push(v as u8);
+        return;
+    }
     let mut buf = [0u8; MAX_VARINT_LEN];
     let n = varint_into(v, &mut buf);
     out.extend_from_slice(&buf[..n]);
@@ -50,21 +57,56 @@ fn push_bytes(bytes: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(bytes);
 }
 
-/// Appends an envelope body: `entries` are (path, indexed), `cover` the covered keys (JSON) or
+/// Appends a sealed value's path as the envelope and the value's associated data hold it:
+/// `leb128(len) ‖ path`.
+pub(crate) fn push_path(path: &[u8], out: &mut Vec<u8>) {
+    push_bytes(path, out);
+}
+
+/// A line's envelope entries, encoded as they are added (each sealed value's length-prefixed
+/// path and its flags), so that a value's associated data takes its path from here and the
+/// envelope takes all of them in one copy.
+#[derive(Debug, Default)]
+pub(crate) struct Entries {
+    bytes: Vec<u8>,
+    count: usize,
+}
+
+impl Entries {
+    /// Empties it for the next line.
+    pub(crate) fn clear(&mut self) {
+        self.bytes.clear();
+        self.count = 0;
+    }
+
+    /// Appends one entry; returns where its length-prefixed path is (see [`Entries::path`]).
+    pub(crate) fn push(&mut self, path: &str, indexed: bool) -> Range<usize> {
+        let start = self.bytes.len();
+        push_path(path.as_bytes(), &mut self.bytes);
+        let end = self.bytes.len();
+        self.bytes.push(if indexed { INDEXED } else { 0 });
+        self.count += 1;
+        start..end
+    }
+
+    /// An entry's `leb128(len) ‖ path`, at the range [`Entries::push`] returned.
+    pub(crate) fn path(&self, at: Range<usize>) -> &[u8] {
+        &self.bytes[at]
+    }
+}
+
+/// Appends an envelope body: its sealed values' `entries`, `cover` the covered keys (JSON) or
 /// text length.
-pub(crate) fn encode<'a>(
+pub(crate) fn encode(
     syntax: Syntax,
-    entries: impl ExactSizeIterator<Item = (&'a str, bool)>,
+    entries: &Entries,
     cover: CoverRef<'_>,
     digest: &[u8; DIGEST_LEN],
     out: &mut Vec<u8>,
 ) {
     out.push(syntax.byte());
-    push_varint(entries.len() as u64, out);
-    for (path, indexed) in entries {
-        push_bytes(path.as_bytes(), out);
-        out.push(if indexed { INDEXED } else { 0 });
-    }
+    push_varint(entries.count as u64, out);
+    out.extend_from_slice(&entries.bytes);
     match cover {
         CoverRef::Keys { text, ranges } => {
             push_varint(ranges.len() as u64, out);
@@ -174,9 +216,13 @@ mod tests {
     #[test]
     fn bodies_round_trip_and_bad_ones_are_malformed() {
         let mut out = Vec::new();
+        let mut entries = Entries::default();
+        entries.push("/fields/user", true);
+        let card = entries.push("/fields/card", false);
+        assert_eq!(entries.path(card), b"\x0c/fields/card");
         encode(
             Syntax::Json,
-            [("/fields/user", true), ("/fields/card", false)].into_iter(),
+            &entries,
             CoverRef::Keys {
                 text: b"levelfields",
                 ranges: &[0..5, 5..11],

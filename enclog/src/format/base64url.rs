@@ -11,6 +11,7 @@ pub(crate) fn encoded_len(bytes: usize) -> usize {
 }
 
 /// Appends `bytes` without padding.
+#[inline]
 pub(crate) fn encode_append(bytes: &[u8], out: &mut Vec<u8>) {
     URL_SAFE_NO_PAD.encode_append(bytes, out);
 }

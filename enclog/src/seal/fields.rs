@@ -9,47 +9,30 @@ use std::ops::Range;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use crate::cipher::PartSealer;
 use crate::fields::canonical::Canonical;
-use crate::fields::envelope::{self, CoverRef};
+use crate::fields::envelope::{self, CoverRef, Entries};
 use crate::fields::index::push_index_text;
 use crate::fields::json::{self, Doc, Kind};
 use crate::fields::{
     ENVELOPE_KEY, FieldsError, INDEX_SUFFIX, IndexKey, IndexText, MAX_VALUES, Selection, Syntax,
     Value,
 };
-use crate::format::{MARKER, MAX_HEADER_LEN, MAX_VARINT_LEN, RecordKind, TAG_LEN, varint_into};
+use crate::format::{MARKER, MAX_HEADER_LEN, RecordKind, TAG_LEN};
 
 use super::line::{encode_header, room_before};
 use super::session::Session;
 use super::{Sealer, SealingKey};
 
+mod aad;
+
+pub(crate) use aad::value_aad;
+use aad::{VALUE_HEADER_ROOM, line_aad, value_aad_in, value_header};
+
 /// Domain of the clear fields' digest in a JSON line (FORMAT.md §11.3).
 pub(crate) const JSON_DIGEST_DOMAIN: &[u8] = b"enclog-v2 clear json";
 /// Domain of the clear text's digest in a text line.
 pub(crate) const TEXT_DIGEST_DOMAIN: &[u8] = b"enclog-v2 clear text";
-
-/// A sealed value's token header: `vm ‖ 0x03 ‖ leb128(part)`.
-pub(crate) fn value_header(vm: u8, part: u32, out: &mut [u8; 2 + MAX_VARINT_LEN]) -> usize {
-    out[0] = vm;
-    out[1] = crate::format::header::SEALED_VALUE;
-    2 + varint_into(u64::from(part), &mut out[2..])
-}
-
-/// The associated data of a sealed value: its own header, its envelope's header, and its path.
-pub(crate) fn value_aad(
-    value_header: &[u8],
-    envelope_header: &[u8],
-    path: &[u8],
-    out: &mut Vec<u8>,
-) {
-    out.clear();
-    out.extend_from_slice(value_header);
-    out.extend_from_slice(envelope_header);
-    let mut len = [0u8; MAX_VARINT_LEN];
-    let n = varint_into(path.len() as u64, &mut len);
-    out.extend_from_slice(&len[..n]);
-    out.extend_from_slice(path);
-}
 
 /// One value's place in the prepared line.
 #[derive(Debug, Clone)]
@@ -58,14 +41,13 @@ struct Slot {
     at: usize,
     /// Its plaintext in `Prepared::values`.
     value: Range<usize>,
-    /// Its path in `Prepared::paths`.
+    /// Its length-prefixed path in `Prepared::entries`.
     path: Range<usize>,
-    indexed: bool,
 }
 
-/// The room before each value in `Prepared::values` for its token's header: `vm`, the type and
-/// `part` (two bytes of LEB128 up to part 16,383, more than `MAX_VALUES`).
-const VALUE_HEADER_ROOM: usize = 4;
+/// The marker of a value in a JSON line: a JSON string, its token to come before the closing
+/// quote.
+const QUOTED_MARKER: &[u8] = b"\"enclog:\"";
 
 /// A line ready to be sealed field by field, in buffers reused from line to line.
 #[derive(Debug, Default)]
@@ -78,7 +60,8 @@ pub(crate) struct Prepared {
     /// after it: sealed in place, so that after sealing this holds ciphertext only (before,
     /// a failed line's values are zeroized).
     values: Vec<u8>,
-    paths: String,
+    /// The envelope's entries (each value's path and flags), encoded.
+    entries: Entries,
     /// The covered top-level keys of a JSON line (decoded), back to back, and their ranges.
     keys: Vec<u8>,
     key_ranges: Vec<Range<usize>>,
@@ -103,7 +86,7 @@ impl Prepared {
         self.template.clear();
         self.slots.clear();
         wipe_vec(&mut self.values);
-        self.paths.clear();
+        self.entries.clear();
         self.keys.clear();
         self.key_ranges.clear();
     }
@@ -243,6 +226,7 @@ impl Prepared {
         if values.len() > MAX_VALUES {
             return Err(FieldsError::TooManyValues);
         }
+        clear_text(line, values)?;
         let json = syntax == Syntax::Json;
         let mut pos = 0;
         for v in values {
@@ -253,16 +237,16 @@ impl Prepared {
                     reason: "values to seal overlap or are out of order".into(),
                 });
             }
-            self.clear_text(&line[pos..v.range.start])?;
             self.template.extend_from_slice(&line[pos..v.range.start]);
-            if json {
-                self.template.push(b'"');
-            }
-            self.template.extend_from_slice(MARKER);
-            let at = self.template.len();
-            if json {
-                self.template.push(b'"');
-            }
+            // `"enclog:"` in a JSON line, `enclog:` in a text line: the token goes after `:`.
+            // (Two copies of a constant size: one of a length chosen at run time is a call.)
+            let at = if json {
+                self.template.extend_from_slice(QUOTED_MARKER);
+                self.template.len() - 1
+            } else {
+                self.template.extend_from_slice(MARKER);
+                self.template.len()
+            };
             if let Some(text) = &v.index {
                 let index_name = || v.name.chars().chain(INDEX_SUFFIX.chars());
                 if json {
@@ -285,19 +269,7 @@ impl Prepared {
             self.push_slot(at, &line[v.range.clone()], v.path, v.index.is_some());
             pos = v.range.end;
         }
-        self.clear_text(&line[pos..])?;
         self.template.extend_from_slice(&line[pos..]);
-        Ok(())
-    }
-
-    /// Clear text must not hold the marker: a reader would take what follows for a token.
-    fn clear_text(&self, text: &[u8]) -> Result<(), FieldsError> {
-        // One searcher for the process: building one per call costs more than the search.
-        static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
-            std::sync::LazyLock::new(|| memchr::memmem::Finder::new(MARKER));
-        if FINDER.find(text).is_some() {
-            return Err(FieldsError::MarkerInClearText);
-        }
         Ok(())
     }
 
@@ -309,13 +281,11 @@ impl Prepared {
         self.values.extend_from_slice(value);
         let end = self.values.len();
         self.values.extend_from_slice(&[0; TAG_LEN]);
-        let p = self.paths.len();
-        self.paths.push_str(path);
+        let path = self.entries.push(path, indexed);
         self.slots.push(Slot {
             at,
             value: v..end,
-            path: p..self.paths.len(),
-            indexed,
+            path,
         });
     }
 
@@ -359,6 +329,27 @@ impl Prepared {
     }
 }
 
+/// Clear text must not hold the marker: a reader would take what follows for a token. The
+/// line is searched once (not each stretch between `values`, sorted): a marker that overlaps
+/// a value is not in clear text.
+fn clear_text(line: &[u8], values: &[Value<'_>]) -> Result<(), FieldsError> {
+    // One searcher for the process: building one per call costs more than the search.
+    static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(MARKER));
+    let mut next = values.iter().peekable();
+    // The marker cannot overlap itself, so the search finds every occurrence.
+    for at in FINDER.find_iter(line) {
+        while next.next_if(|v| v.range.end <= at).is_some() {}
+        if next
+            .peek()
+            .is_none_or(|v| v.range.start >= at + MARKER.len())
+        {
+            return Err(FieldsError::MarkerInClearText);
+        }
+    }
+    Ok(())
+}
+
 /// Zeroizes the bytes `buf` holds and empties it (its spare capacity holds nothing: every byte
 /// it ever held was wiped this way).
 fn wipe_vec(buf: &mut Vec<u8>) {
@@ -376,30 +367,11 @@ pub(super) fn write(session: &Session, seq: u64, prep: &mut Prepared, out: &mut 
     let cipher = (session.cipher.as_ref()).expect("only a usable session seals, and it has a key");
     let syntax = prep.syntax.expect("a prepared line");
     let line_start = out.len();
+    let aad_base = line_aad(envelope_header, &mut prep.aad);
 
-    let mut pos = 0;
-    for (i, slot) in prep.slots.iter().enumerate() {
-        out.extend_from_slice(&prep.template[pos..slot.at]);
-        let part = u32::try_from(i + 1).expect("at most MAX_VALUES values");
-        let mut vh = [0u8; 2 + MAX_VARINT_LEN];
-        let vh_len = value_header(header_bytes[0], part, &mut vh);
-        debug_assert!(vh_len <= VALUE_HEADER_ROOM);
-        value_aad(
-            &vh[..vh_len],
-            envelope_header,
-            prep.paths[slot.path.clone()].as_bytes(),
-            &mut prep.aad,
-        );
-        // header ‖ value ‖ tag, contiguous in `values`: the value encrypted where it is.
-        let token = slot.value.start - vh_len..slot.value.end + TAG_LEN;
-        prep.values[token.start..slot.value.start].copy_from_slice(&vh[..vh_len]);
-        let (body, tag_room) =
-            prep.values[slot.value.start..token.end].split_at_mut(slot.value.len());
-        let tag = cipher.seal_part(part, seq, &prep.aad, body);
-        tag_room.copy_from_slice(&tag);
-        crate::format::base64url::encode_append(&prep.values[token], out);
-        pos = slot.at;
-    }
+    // The key expanded once for all the values (the forward-secure mode's is per call).
+    let pos =
+        cipher.with_parts(|parts| write_values(parts, seq, header_bytes[0], aad_base, prep, out));
     let (body_end, tail) = match syntax {
         Syntax::Json => (prep.close, &prep.template[prep.close..]),
         Syntax::Text => (prep.template.len(), &[][..]),
@@ -419,15 +391,7 @@ pub(super) fn write(session: &Session, seq: u64, prep: &mut Prepared, out: &mut 
         },
         Syntax::Text => CoverRef::Text(covered),
     };
-    envelope::encode(
-        syntax,
-        prep.slots
-            .iter()
-            .map(|s| (&prep.paths[s.path.clone()], s.indexed)),
-        cover,
-        &prep.digest,
-        scratch,
-    );
+    envelope::encode(syntax, &prep.entries, cover, &prep.digest, scratch);
     match syntax {
         Syntax::Json => {
             if !prep.first {
@@ -451,6 +415,41 @@ pub(super) fn write(session: &Session, seq: u64, prep: &mut Prepared, out: &mut 
     // envelope's body in `scratch`.
     prep.values.clear();
     prep.scratch.clear();
+}
+
+/// Writes the template up to each value's slot, then the value's token (sealed where it is in
+/// `prep.values`, as record `seq`'s part 1, 2, …, with the version and mode byte `vm`); returns
+/// where the rest of the template starts.
+fn write_values(
+    cipher: &PartSealer<'_>,
+    seq: u64,
+    vm: u8,
+    aad_base: usize,
+    prep: &mut Prepared,
+    out: &mut Vec<u8>,
+) -> usize {
+    let mut pos = 0;
+    for (i, slot) in prep.slots.iter().enumerate() {
+        out.extend_from_slice(&prep.template[pos..slot.at]);
+        let part = u32::try_from(i + 1).expect("at most MAX_VALUES values");
+        let vh = value_header(vm, part);
+        let aad = value_aad_in(
+            vh,
+            prep.entries.path(slot.path.clone()),
+            aad_base,
+            &mut prep.aad,
+        );
+        // header ‖ value ‖ tag, contiguous in `values`: the value encrypted where it is.
+        let token = slot.value.start - vh.1..slot.value.end + TAG_LEN;
+        prep.values[slot.value.start - VALUE_HEADER_ROOM..slot.value.start].copy_from_slice(&vh.0);
+        let (body, tag_room) =
+            prep.values[slot.value.start..token.end].split_at_mut(slot.value.len());
+        let tag = cipher.seal_part(part, seq, aad, body);
+        tag_room.copy_from_slice(&tag);
+        crate::format::base64url::encode_append(&prep.values[token], out);
+        pos = slot.at;
+    }
+    pos
 }
 
 thread_local! {
@@ -667,6 +666,42 @@ mod tests {
     use super::*;
     use crate::fields::IndexText;
     use crate::{Identity, Key};
+
+    /// The marker is refused in clear text (before, between and after the values), and
+    /// allowed where it overlaps a value to seal.
+    #[test]
+    fn the_marker_is_refused_in_clear_text_only() {
+        let value = |range: Range<usize>| Value {
+            path: "/v",
+            name: "v",
+            range,
+            index: None,
+        };
+        //          0         1         2         3
+        //          0123456789012345678901234567890123456
+        let line = b"a enclog: b [enclog:] c [x] enclog:";
+        let cases: &[(&[Range<usize>], bool)] = &[
+            (&[], false),
+            (&[2..9, 12..20, 28..35], true),
+            (&[0..1, 12..20, 28..35], false),
+            (&[2..9, 24..27, 28..35], false),
+            (&[2..9, 12..20], false),
+            // Overlapping the marker's first or last byte is enough.
+            (&[8..9, 19..20, 28..29], true),
+            (&[0..3, 11..14, 34..35], true),
+            (&[0..2, 11..13, 34..35], false),
+        ];
+        for (ranges, ok) in cases {
+            let values: Vec<_> = ranges.iter().cloned().map(value).collect();
+            assert_eq!(clear_text(line, &values).is_ok(), *ok, "{ranges:?}");
+        }
+        assert!(clear_text(b"no marker", &[]).is_ok());
+    }
+
+    #[test]
+    fn the_json_marker_is_the_marker_quoted() {
+        assert_eq!(&QUOTED_MARKER[1..QUOTED_MARKER.len() - 1], MARKER);
+    }
 
     /// `FORMAT.md` §12.1's sealed-field vectors (written by the independent Python reference),
     /// sealed with a fixed session: the exact bytes the spec states.

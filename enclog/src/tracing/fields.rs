@@ -122,28 +122,107 @@ enum Style {
     Compact,
 }
 
-/// Field names to match, the exact ones apart: every field of every event is matched, and a
-/// string compare is cheaper than a glob.
+/// Field names to match, the exact ones apart: every field of every event is matched, so an
+/// exact name is looked up by its [`NameKey`] in a small hash table (one or two probes, each
+/// an integer compare) rather than compared with each name in turn, let alone globbed.
 #[derive(Clone, Debug, Default)]
 struct Names {
+    /// Open addressing, linear probing: `i + 1` for `exact[i]`, 0 for an empty slot. Its
+    /// length is a power of two at least twice the names' count (a probe ends at a 0).
+    table: Vec<u16>,
+    keys: Vec<NameKey>,
     exact: Vec<String>,
     globs: FieldNames,
 }
 
 impl Names {
     fn new<S: Into<String>>(names: impl IntoIterator<Item = S>) -> Names {
-        let (globs, exact): (Vec<String>, Vec<String>) = names
+        let (mut globs, mut exact): (Vec<String>, Vec<String>) = names
             .into_iter()
             .map(Into::into)
             .partition(|n| n.contains('*'));
+        exact.sort_unstable();
+        exact.dedup();
+        // More names than a u16 indexes would only be globbed (no one configures that many).
+        globs.extend(exact.split_off(exact.len().min(usize::from(u16::MAX))));
+        let keys: Vec<NameKey> = exact.iter().map(|n| NameKey::of(n)).collect();
+        let mut table = Vec::new();
+        if !keys.is_empty() {
+            table = vec![0u16; (2 * keys.len()).next_power_of_two()];
+            let mask = table.len() - 1;
+            for (i, key) in keys.iter().enumerate() {
+                let mut at = key.hash() & mask;
+                while table[at] != 0 {
+                    at = (at + 1) & mask;
+                }
+                table[at] = u16::try_from(i + 1).expect("at most u16::MAX - 1 names");
+            }
+        }
         Names {
+            table,
+            keys,
             exact,
             globs: FieldNames::new(globs),
         }
     }
 
+    #[inline(always)]
     fn matches(&self, name: &str) -> bool {
-        self.exact.iter().any(|e| e == name) || (!self.globs.is_empty() && self.globs.matches(name))
+        if !self.table.is_empty() {
+            let key = NameKey::of(name);
+            let mask = self.table.len() - 1;
+            let mut at = key.hash() & mask;
+            while let Some(i) = usize::from(self.table[at]).checked_sub(1) {
+                if self.keys[i] == key && (name.len() <= NameKey::WHOLE || self.exact[i] == name) {
+                    return true;
+                }
+                at = (at + 1) & mask;
+            }
+        }
+        !self.globs.is_empty() && self.globs.matches(name)
+    }
+}
+
+/// A name's length and its first and last bytes (eight of each, or fewer for a shorter
+/// name): two names of up to [`NameKey::WHOLE`] bytes are equal exactly when their keys are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct NameKey {
+    len: usize,
+    head: u64,
+    tail: u64,
+}
+
+impl NameKey {
+    /// The longest name a key holds whole.
+    const WHOLE: usize = 16;
+
+    /// Two loads per half, whatever the length (no loop over the bytes): the head is the
+    /// first 8 bytes (or 4, or the first and middle byte), the tail the last as many.
+    #[inline]
+    fn of(name: &str) -> NameKey {
+        let b = name.as_bytes();
+        let n = b.len();
+        let u64_at = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
+        let u32_at =
+            |i: usize| u64::from(u32::from_le_bytes(b[i..i + 4].try_into().expect("4 bytes")));
+        let (head, tail) = match n {
+            8.. => (u64_at(0), u64_at(n - 8)),
+            4..=7 => (u32_at(0), u32_at(n - 4)),
+            1..=3 => (
+                u64::from(b[0]) | u64::from(b[n / 2]) << 8,
+                u64::from(b[n - 1]),
+            ),
+            0 => (0, 0),
+        };
+        NameKey { len: n, head, tail }
+    }
+
+    /// Where the key's probe starts in a table (before masking).
+    #[inline]
+    fn hash(&self) -> usize {
+        let mixed = (self.head ^ self.tail.rotate_left(29) ^ self.len as u64)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        (mixed >> 32) as usize
     }
 }
 
@@ -378,5 +457,44 @@ impl<'writer> FormatFields<'writer> for SealedFields {
         fields: &tracing_core::span::Record<'_>,
     ) -> fmt::Result {
         format::add_fields(self, &mut current.fields, fields)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Names;
+
+    #[test]
+    fn exact_names_match_only_themselves_at_any_length() {
+        let long = "a_rather_long_field_name";
+        let names = Names::new(["v0", "user", "sixteen_bytes_16", long, "card*"]);
+        for yes in ["v0", "user", "sixteen_bytes_16", long, "card", "card_pan"] {
+            assert!(names.matches(yes), "{yes}");
+        }
+        // Same length, and same first and last eight bytes as the long name: told apart by
+        // the string compare.
+        let middle = "a_rather_XXXX_field_name";
+        for no in [
+            "v1",
+            "v",
+            "",
+            "users",
+            "usXr",
+            "sixteen_bytes_17",
+            middle,
+            "Card",
+        ] {
+            assert!(!names.matches(no), "{no}");
+        }
+        assert!(!Names::default().matches("v0"));
+        let short = Names::new(["a", "abc", "abcde", "abcdefgh"]);
+        for no in ["b", "aa", "abd", "bbc", "abXde", "abcdeXgh", "abcdefg"] {
+            assert!(!short.matches(no), "{no}");
+        }
+        // Enough names for probes to collide and wrap: each found, no other.
+        let many: Vec<String> = (0..300).map(|i| format!("f{i}")).collect();
+        let names = Names::new(many.iter().chain(many.iter()).cloned());
+        assert!(many.iter().all(|n| names.matches(n)));
+        assert!((300..900).all(|i| !names.matches(&format!("f{i}"))));
     }
 }

@@ -258,13 +258,18 @@ impl<'a> FieldWriter<'a> {
         }
     }
 
+    #[inline]
     fn push_spec(&mut self, name: &str, range: Range<usize>, index: IndexSpec, by_value: bool) {
         let names = &mut self.out.names;
         let path_start = names.len();
+        // The name is the path's end (a text line's path is the name), unless a JSON
+        // Pointer escaped it: then it follows the path.
+        let mut verbatim = true;
         if self.syntax == Syntax::Json {
             names.push_str(self.prefix);
             if name.bytes().any(|b| b == b'~' || b == b'/') {
                 push_pointer_token(name, names);
+                verbatim = false;
             } else {
                 names.push('/');
                 names.push_str(name);
@@ -272,11 +277,16 @@ impl<'a> FieldWriter<'a> {
         } else {
             names.push_str(name);
         }
-        let name_start = names.len();
-        names.push_str(name);
+        let path_end = names.len();
+        let name_range = if verbatim {
+            path_end - name.len()..path_end
+        } else {
+            names.push_str(name);
+            path_end..names.len()
+        };
         self.out.specs.push(Spec {
-            path: path_start..name_start,
-            name: name_start..names.len(),
+            path: path_start..path_end,
+            name: name_range,
             range,
             index,
             by_value,
@@ -455,14 +465,14 @@ where
 
 /// The redacted line: the real one with each value to seal replaced by the marker.
 fn redact(p: &mut Pending, syntax: Syntax) {
-    let marker = match syntax {
-        Syntax::Json => "\"[sealed]\"",
-        Syntax::Text => REDACTED,
-    };
     let mut pos = 0;
     for spec in &p.out.specs {
         p.redacted.push_str(&p.out.real[pos..spec.range.start]);
-        p.redacted.push_str(marker);
+        // Each a copy of a constant size (one of a length chosen at run time is a call).
+        match syntax {
+            Syntax::Json => p.redacted.push_str("\"[sealed]\""),
+            Syntax::Text => p.redacted.push_str(REDACTED),
+        }
         pos = spec.range.end;
     }
     p.redacted.push_str(&p.out.real[pos..]);
