@@ -158,6 +158,12 @@ impl<'a> FieldWriter<'a> {
         }
     }
 
+    /// An integer field, written as its decimal text.
+    fn integer(&mut self, field: &Field, value: impl fmt::Display) {
+        let n = Number::of(format_args!("{value}"));
+        self.field(field, FieldValue::Number(n.as_str()));
+    }
+
     fn field(&mut self, field: &Field, value: FieldValue<'_>) {
         if self.result.is_err() {
             return;
@@ -349,31 +355,19 @@ impl Visit for FieldWriter<'_> {
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.field(
-            field,
-            FieldValue::Number(Number::of(format_args!("{value}")).as_str()),
-        );
+        self.integer(field, value);
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.field(
-            field,
-            FieldValue::Number(Number::of(format_args!("{value}")).as_str()),
-        );
+        self.integer(field, value);
     }
 
     fn record_i128(&mut self, field: &Field, value: i128) {
-        self.field(
-            field,
-            FieldValue::Number(Number::of(format_args!("{value}")).as_str()),
-        );
+        self.integer(field, value);
     }
 
     fn record_u128(&mut self, field: &Field, value: u128) {
-        self.field(
-            field,
-            FieldValue::Number(Number::of(format_args!("{value}")).as_str()),
-        );
+        self.integer(field, value);
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
