@@ -449,6 +449,30 @@ impl ParallelDecryptor {
 }
 
 /// What [`ParallelDecryptor::next_piece`] hands out, in input order.
+///
+/// ```
+/// use enclog::{Key, Keyring, Sealer};
+/// use enclog::read::{Outcome, ParallelDecryptor, ParallelOptions, Piece};
+/// let key = Key::generate()?;
+/// let mut log = Sealer::new(key.clone()).seal_line(b"event")?;
+/// log.extend_from_slice(b"plain\n");
+/// // Opened lines are written by the workers; the plain line comes as an entry.
+/// let render = |o: &Outcome<'_>, _: &[u8], out: &mut Vec<u8>| match o {
+///     Outcome::Opened(o) => {
+///         out.extend_from_slice(o.plaintext);
+///         out.push(b'\n');
+///         true
+///     }
+///     _ => false,
+/// };
+/// let input = std::io::Cursor::new(log);
+/// let options = ParallelOptions::default();
+/// let mut reader = ParallelDecryptor::rendering(input, Keyring::from(key), options, render);
+/// assert!(matches!(reader.next_piece()?, Some(Piece::Rendered(b"event\n"))));
+/// assert!(matches!(reader.next_piece()?, Some(Piece::Entry(e)) if e.line_no == 2));
+/// assert!(reader.next_piece()?.is_none());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 pub enum Piece<'a> {
     /// What the renderer of [`ParallelDecryptor::rendering`] wrote for one or more
