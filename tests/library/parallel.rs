@@ -297,28 +297,103 @@ impl Read for FailAfter {
     }
 }
 
+/// A read error comes after exactly the lines `Decryptor` gives before it (every whole line
+/// read before the error, none after), whatever the chunk size: a chunk being filled when the
+/// read fails hands out its whole lines first (threat: an I/O error silently taking up to a
+/// chunk of lines that were read with it).
 #[test]
 fn a_read_error_comes_after_the_lines_read_before_it() {
     let log = mixed_log();
     let ok = log.len() as u64 / 2;
-    let before = log[..ok as usize].iter().filter(|&&b| b == b'\n').count();
-    let reader = FailAfter {
+    let failing = || FailAfter {
         data: io::Cursor::new(log.clone()),
         ok,
     };
-    let options = ParallelOptions::default().jobs(2).chunk_size(100);
-    let mut decryptor = ParallelDecryptor::new(reader, keyring(), options);
-    let mut lines = 0;
-    let err = loop {
-        match decryptor.next_entry() {
-            Ok(Some(_)) => lines += 1,
-            Ok(None) => panic!("the read error was lost"),
+    // The reference: `Decryptor` over the same failing reader.
+    let mut reference = Vec::new();
+    let mut sequential = Decryptor::new(io::BufReader::new(failing()), keyring());
+    let reference_err = loop {
+        match sequential.next_entry() {
+            Ok(Some(entry)) => reference.push(format!("{entry:?}")),
+            Ok(None) => panic!("Decryptor lost the read error"),
             Err(e) => break e,
         }
     };
-    assert_eq!(err.to_string(), "disk on fire");
-    assert!(lines <= before, "{lines} lines read past the error");
-    assert!(decryptor.next_entry().unwrap().is_none());
+    assert_eq!(reference_err.to_string(), "disk on fire");
+    let before = log[..ok as usize].iter().filter(|&&b| b == b'\n').count();
+    assert_eq!(reference.len(), before);
+    for chunk in [100, 4096, 1 << 20] {
+        for jobs in [1, 2] {
+            let options = ParallelOptions::default().jobs(jobs).chunk_size(chunk);
+            let mut decryptor = ParallelDecryptor::new(failing(), keyring(), options);
+            let mut lines = Vec::new();
+            let err = loop {
+                match decryptor.next_entry() {
+                    Ok(Some(entry)) => lines.push(format!("{entry:?}")),
+                    Ok(None) => panic!("chunk {chunk}: the read error was lost"),
+                    Err(e) => break e,
+                }
+            };
+            assert_eq!(err.to_string(), "disk on fire");
+            assert_eq!(lines, reference, "chunk {chunk}, jobs {jobs}");
+            assert!(decryptor.next_entry().unwrap().is_none());
+        }
+    }
+}
+
+/// Panics (a bug in the reader) after `ok` bytes.
+struct PanicAfter {
+    data: io::Cursor<Vec<u8>>,
+    ok: u64,
+}
+
+impl Read for PanicAfter {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        assert!(
+            self.data.position() < self.ok,
+            "simulated bug in the reader"
+        );
+        let room = (self.ok - self.data.position()) as usize;
+        let n = buf.len().min(room);
+        self.data.read(&mut buf[..n])
+    }
+}
+
+/// A reader that panics ends the entries with an error in that place (not a clean end of
+/// input, not lines made of what another worker's chunk held), on any number of jobs.
+#[test]
+fn a_reader_that_panics_is_an_error_in_its_place_not_the_end_of_input() {
+    let log = mixed_log();
+    let ok = log.len() as u64 / 2;
+    let before = log[..ok as usize].iter().filter(|&&b| b == b'\n').count();
+    let reference = sequential(&log, enclog::read::DEFAULT_MAX_LINE);
+    for jobs in [1, 2, 3] {
+        for chunk in [100, 4096] {
+            let reader = PanicAfter {
+                data: io::Cursor::new(log.clone()),
+                ok,
+            };
+            let options = ParallelOptions::default().jobs(jobs).chunk_size(chunk);
+            let mut decryptor = ParallelDecryptor::new(reader, keyring(), options);
+            let mut lines = Vec::new();
+            let err = loop {
+                match decryptor.next_entry() {
+                    Ok(Some(entry)) => lines.push(format!("{entry:?}")),
+                    Ok(None) => {
+                        panic!("jobs {jobs}, chunk {chunk}: the panic became an end of input")
+                    }
+                    Err(e) => break e,
+                }
+            };
+            assert!(err.to_string().contains("panicked"), "{err}");
+            assert!(lines.len() <= before, "jobs {jobs}, chunk {chunk}");
+            assert_eq!(
+                lines[..],
+                reference[..lines.len()],
+                "jobs {jobs}, chunk {chunk}"
+            );
+        }
+    }
 }
 
 #[test]

@@ -4,8 +4,11 @@
 //! Each worker thread takes a chunk from a fixed pool, fills it with the next whole lines of the
 //! input (reading under a lock, so chunks are numbered in file order), opens every line of it
 //! with its own [`Opener`] and session cache, and passes it on; the caller takes the entries of
-//! chunk after chunk in order and gives each chunk back to the pool. Memory stays bounded by
-//! `(2 × jobs + 2) × chunk size` plus one line of at most the line cap.
+//! chunk after chunk in order and gives each chunk back to the pool. Memory stays bounded,
+//! whatever the input's size: `2 × jobs + 2` chunks, each holding at most its chunk size plus
+//! one line of at most the line cap, and as much again for its plaintexts (or, with a renderer,
+//! what the renderer wrote); a chunk keeps the room it once needed (a file of lines near the
+//! cap takes about `2 × (2 × jobs + 2) × (chunk + cap)`).
 //!
 //! There is no reader thread: on two cores, a third busy thread (reader, two workers and the
 //! caller) left each core idle ~30 % of the time, its threads waking one another for every
@@ -209,7 +212,9 @@ impl ParallelDecryptor {
     }
 
     /// Like [`new`](ParallelDecryptor::new), with `render` called by the worker threads on
-    /// every line that ends with a newline, as soon as the line is opened: it writes what the
+    /// every line that ends with a newline and is within the line cap (a longer line, and a
+    /// last line without its newline, always come as entries), as soon as the line is opened:
+    /// it writes what the
     /// caller would make of the line into the buffer and returns `true`, or writes nothing and
     /// returns `false` to have the line handed to the caller as an [`Entry`]. The caller reads
     /// both, in input order, with [`next_piece`](ParallelDecryptor::next_piece) (consecutive
@@ -306,7 +311,9 @@ impl ParallelDecryptor {
     }
 
     /// The next line, or `None` at the end of input. A read error is returned once, in its
-    /// place after the lines read before it; the input ends there.
+    /// place after the lines read before it; the input ends there. Of a decryptor made by
+    /// [`rendering`](ParallelDecryptor::rendering), only the lines its renderer left to the
+    /// caller (the line numbers count them all).
     ///
     /// ```
     /// use enclog::Keyring;

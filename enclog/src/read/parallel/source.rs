@@ -30,6 +30,9 @@ pub(super) struct Source<R> {
     eof: bool,
     /// A read failed: the input ends there.
     failed: bool,
+    /// The error of a read that failed after some whole lines, which went out first: handed
+    /// out by the next fill, in the next chunk's place.
+    pending: Option<io::Error>,
 }
 
 impl<R: Read> Source<R> {
@@ -42,25 +45,40 @@ impl<R: Read> Source<R> {
             offset: 0,
             eof: false,
             failed: false,
+            pending: None,
         }
+    }
+
+    /// The place the next chunk filled (or the next error) will take.
+    pub(super) fn next_index(&self) -> u64 {
+        self.index
     }
 
     /// Fills `chunk` with the next whole lines (about a chunk's worth), or one line longer than
     /// the cap (its bytes skipped, its length kept).
     pub(super) fn fill(&mut self, chunk: &mut Chunk) -> Fill {
+        if let Some(e) = self.pending.take() {
+            self.index += 1;
+            return Fill::Failed(self.index - 1, e);
+        }
         if self.failed || (self.eof && self.carry.is_empty()) {
             return Fill::End;
         }
         let options = self.options;
+        let start = self.offset - self.carry.len() as u64;
         chunk.reset();
         chunk.input.append(&mut self.carry);
         let mut target = options.chunk.max(chunk.input.len());
         loop {
             while !self.eof && chunk.input.len() < target {
-                match read_into(&mut self.reader, &mut chunk.input, target) {
+                let before = chunk.input.len();
+                let read = read_into(&mut self.reader, &mut chunk.input, target);
+                // What a failing read got before its error is kept (`read_to_end` keeps it).
+                self.offset += (chunk.input.len() - before) as u64;
+                match read {
                     Ok(0) => self.eof = true,
-                    Ok(n) => self.offset += n as u64,
-                    Err(e) => return self.failed(e),
+                    Ok(_) => {}
+                    Err(e) => return self.failed(chunk, start, e),
                 }
             }
             if self.eof {
@@ -80,7 +98,10 @@ impl<R: Read> Source<R> {
                         chunk.input.clear();
                         chunk.too_long = Some((len, terminated));
                     }
-                    Err(e) => return self.failed(e),
+                    Err(e) => {
+                        chunk.input.clear(); // part of a line over the cap: never handed out
+                        return self.failed(chunk, start, e);
+                    }
                 }
                 break;
             }
@@ -94,26 +115,35 @@ impl<R: Read> Source<R> {
         Fill::Lines(self.index - 1)
     }
 
-    fn failed(&mut self, e: io::Error) -> Fill {
+    /// A read failed while `chunk` (which starts at input offset `start`) was being filled: the
+    /// input ends. The whole lines already in the chunk go out first, as this chunk, and the
+    /// error after them, as `Decryptor` gives them (threat: an I/O error on a disk or a network
+    /// file system silently taking with it up to a chunk of lines that were read); a line the
+    /// error cut is dropped, as `Decryptor` drops it.
+    fn failed(&mut self, chunk: &mut Chunk, start: u64, e: io::Error) -> Fill {
         self.failed = true;
-        Fill::Failed(self.index, e)
+        self.carry.clear();
+        match memchr::memrchr(b'\n', &chunk.input) {
+            Some(i) => {
+                chunk.input.truncate(i + 1);
+                chunk.end = start + chunk.input.len() as u64;
+                self.pending = Some(e);
+                self.index += 1;
+                Fill::Lines(self.index - 1)
+            }
+            None => Fill::Failed(self.index, e),
+        }
     }
 }
 
 /// Reads into `buf` until it holds `target` bytes or the input ends; returns the bytes read.
 /// Through `read_to_end`, which reads into the vector's spare capacity without zeroing it
 /// first (zeroing every chunk before the read overwrote it cost ~2 % of `decrypt --jobs 2`).
+/// On an error, what was read before it stays in `buf`.
 fn read_into<R: Read>(reader: &mut R, buf: &mut Vec<u8>, target: usize) -> io::Result<usize> {
-    let start = buf.len();
-    let want = target.saturating_sub(start);
+    let want = target.saturating_sub(buf.len());
     buf.reserve(want);
-    match reader.by_ref().take(want as u64).read_to_end(buf) {
-        Ok(n) => Ok(n),
-        Err(e) => {
-            buf.truncate(start);
-            Err(e)
-        }
-    }
+    reader.by_ref().take(want as u64).read_to_end(buf)
 }
 
 /// Reads past the rest of an over-long line of which `len` bytes were seen, keeping nothing;

@@ -32,7 +32,21 @@ pub(super) fn decrypt_chunks<R: Read>(
         let Some(mut chunk) = take_free(&feed.free) else {
             return; // the caller has gone
         };
-        let filled = lock_spinning(&feed.source).fill(&mut chunk);
+        let mut source = lock_spinning(&feed.source);
+        if feed.source.is_poisoned() {
+            // Another worker's reader panicked mid-fill: what it held is gone, and its guard
+            // has reported the panic in the place of the chunk it was filling.
+            return;
+        }
+        // A reader that panics is reported in the place of the chunk it was filling, like a
+        // panic while opening (not as the end of the input).
+        let guard = PanicGuard {
+            index: source.next_index(),
+            results,
+        };
+        let filled = source.fill(&mut chunk);
+        std::mem::forget(guard);
+        drop(source);
         let index = match filled {
             Fill::Lines(index) => index,
             Fill::End => return,
@@ -64,8 +78,7 @@ fn lock_spinning<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     loop {
         match mutex.try_lock() {
             Ok(guard) => return guard,
-            // A worker that panicked holding it left the state consistent (it only reads
-            // into a chunk of its own); the panic itself is reported in its chunk's place.
+            // Poisoned: a worker panicked holding it. The caller decides (see `is_poisoned`).
             Err(TryLockError::Poisoned(e)) => return e.into_inner(),
             Err(TryLockError::WouldBlock) if start.elapsed() < SPIN => std::hint::spin_loop(),
             Err(TryLockError::WouldBlock) => {
