@@ -586,3 +586,49 @@ mod properties {
         }
     }
 }
+
+/// Review: a line with more than 128 sealed values (two-byte parts) and a path over 127 bytes
+/// (a two-byte length) round-trips, in both modes; a token moved between two of its fields
+/// does not open.
+#[test]
+fn two_byte_parts_and_long_paths_round_trip() {
+    let long = "k".repeat(200);
+    let mut members: Vec<String> = (0..300).map(|i| format!("\"f{i}\":\"v{i}\"")).collect();
+    members.push(format!("\"{long}\":\"long-secret\""));
+    members.push(format!("\"{long}x\":{{\"{long}\":\"nested-secret\"}}"));
+    let line = format!("{{{}}}", members.join(","));
+    let mut sel: Vec<String> = (0..300).map(|i| format!("f{i}")).collect();
+    sel.push(long.clone());
+    sel.push(format!("{long}x.{long}"));
+    let selection = Selection::new(sel);
+    let key = Key::generate().unwrap();
+    let identity = Identity::generate().unwrap();
+    for (sealer, keyring) in [
+        (Sealer::new(key.clone()), Keyring::from(key.clone())),
+        (
+            Sealer::new(identity.recipient()),
+            Keyring::from(identity.clone()),
+        ),
+    ] {
+        let sealed = seal(&sealer, &line, &selection);
+        assert!(!sealed.contains("secret") && !sealed.contains("\"v1\""));
+        let mut opener = Opener::new(keyring);
+        let (opened, status) = open(&mut opener, &sealed).unwrap();
+        assert_eq!(opened.trim_end(), line);
+        assert_eq!(status, MetaStatus::Matches);
+        let v: serde_json::Value = serde_json::from_str(&sealed).unwrap();
+        let t1 = v["f1"].as_str().unwrap();
+        let t200 = v["f200"].as_str().unwrap();
+        let crossed = sealed
+            .replace(t1, "T1")
+            .replace(t200, t1)
+            .replace("T1", t200);
+        assert!(open(&mut opener, &crossed).is_err());
+        let tl = v[&long].as_str().unwrap();
+        let crossed = sealed
+            .replace(tl, "TL")
+            .replace(t200, tl)
+            .replace("TL", t200);
+        assert!(open(&mut opener, &crossed).is_err());
+    }
+}

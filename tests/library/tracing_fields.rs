@@ -1051,3 +1051,273 @@ fn a_layer_sealing_nothing_does_not_unseal_another_layers_span_fields() {
     assert_eq!(v["span"]["user"], "alice@example.com");
     assert_eq!(v["span"]["n"], 1);
 }
+
+/// Review: configured exact names whose lookup keys collide with decoys (same length, same
+/// first and last eight bytes), prefixes of one another, dotted, non-ASCII, with `/` and `~`,
+/// globs mixed in, span fields and `sealed()`: each configured value sealed, each decoy clear,
+/// in symmetric and recipient mode, and every line opens to what was logged.
+#[test]
+fn exact_names_with_colliding_keys_seal_exactly_the_configured_fields() {
+    let configured = [
+        "a_rather_long_field_name",
+        "user",
+        "us",
+        "u",
+        "user.email",
+        "é_name",
+        "a/b",
+        "x~y",
+        "sixteen_bytes_16",
+        "card*",
+    ];
+    let log = || {
+        let span = tracing::info_span!(
+            "s",
+            "a_rather_long_field_name" = "SECRET-span-long",
+            "a_rather_XXXX_field_name" = "CLEAR-span-decoy"
+        );
+        let _e = span.enter();
+        tracing::info!(
+            "a_rather_long_field_name" = "SECRET-long",
+            "a_rather_XXXX_field_name" = "CLEAR-long-decoy",
+            user = "SECRET-user",
+            usex = "CLEAR-usex",
+            users = "CLEAR-users",
+            us = "SECRET-us",
+            u = "SECRET-u",
+            "user.email" = "SECRET-dotted",
+            "user.emaiL" = "CLEAR-dotted-decoy",
+            "é_name" = "SECRET-nonascii",
+            "è_name" = "CLEAR-nonascii-decoy",
+            "a/b" = "SECRET-slash",
+            "a~b" = "CLEAR-tilde-decoy",
+            "x~y" = "SECRET-tilde",
+            "sixteen_bytes_16" = "SECRET-sixteen",
+            "sixteen_bytes_1X" = "CLEAR-sixteen-decoy",
+            card_pan = "SECRET-glob",
+            cardx = "SECRET-glob2",
+            other = ?sealed("SECRET-wrapped"),
+            plain = "CLEAR-plain",
+            "the message"
+        );
+    };
+    let secrets = [
+        "SECRET-span-long",
+        "SECRET-long",
+        "SECRET-user",
+        "SECRET-us",
+        "SECRET-u\"",
+        "SECRET-dotted",
+        "SECRET-nonascii",
+        "SECRET-slash",
+        "SECRET-tilde",
+        "SECRET-sixteen",
+        "SECRET-glob",
+        "SECRET-glob2",
+        "SECRET-wrapped",
+    ];
+    let clears = [
+        "CLEAR-span-decoy",
+        "CLEAR-long-decoy",
+        "CLEAR-usex",
+        "CLEAR-users",
+        "CLEAR-dotted-decoy",
+        "CLEAR-nonascii-decoy",
+        "CLEAR-tilde-decoy",
+        "CLEAR-sixteen-decoy",
+        "CLEAR-plain",
+    ];
+    let key = Key::generate().unwrap();
+    let identity = Identity::generate().unwrap();
+    let index_key = IndexKey::from_key(&key);
+    for format in [
+        SealedFields::json(),
+        SealedFields::full(),
+        SealedFields::compact(),
+    ] {
+        let format = format
+            .seal(configured)
+            .index(["a/b", "x~y", "user", "é_name"]);
+        for recipient in [false, true] {
+            let file = Memory::default();
+            if recipient {
+                log_one(
+                    &format,
+                    EncryptedWriter::new(identity.recipient(), file.clone())
+                        .index_key(index_key.clone()),
+                    log,
+                );
+            } else {
+                log_one(
+                    &format,
+                    EncryptedWriter::new(key.clone(), file.clone()),
+                    log,
+                );
+            }
+            let text = file.text();
+            assert!(!text.starts_with("enclog:"), "field by field: {text}");
+            for s in secrets {
+                assert!(!text.contains(s), "{s} in clear: {text}");
+            }
+            for c in clears {
+                assert!(text.contains(c), "{c} sealed: {text}");
+            }
+            let keyring: Keyring = if recipient {
+                identity.clone().into()
+            } else {
+                key.clone().into()
+            };
+            let opened: String = open_all(keyring, text.as_bytes())
+                .into_iter()
+                .map(|(l, _)| l)
+                .collect();
+            for s in secrets {
+                assert!(opened.contains(s.trim_end_matches('"')), "{s}: {opened}");
+            }
+            // the indexes, names escaped or not
+            let json = format.syntax() == Syntax::Json;
+            for (name, value) in [
+                ("a/b", "SECRET-slash"),
+                ("x~y", "SECRET-tilde"),
+                ("é_name", "SECRET-nonascii"),
+            ] {
+                let _ = json;
+                let idx = index_key.value(name, value.as_bytes());
+                assert!(text.contains(&idx), "{name} index {idx}: {text}");
+            }
+        }
+    }
+}
+
+/// Review: many lines with many values from several threads through one writer, recipient
+/// mode (the key built once per line): all open, and no two (seq, part) pairs of a session
+/// repeat (each line's seq is unique, checked by opening every line).
+#[test]
+fn many_values_many_threads_recipient_all_open() {
+    let identity = Identity::generate().unwrap();
+    let names: Vec<String> = (0..40).map(|i| format!("f{i}")).collect();
+    let format = SealedFields::json().seal(names);
+    let file = Memory::default();
+    let writer = EncryptedWriter::new(identity.recipient(), file.clone());
+    let dispatch = dispatch(&format, writer);
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let d = dispatch.clone();
+            s.spawn(move || {
+                tracing::dispatcher::with_default(&d, || {
+                    for i in 0..50 {
+                        tracing::info!(
+                            f0 = t,
+                            f1 = i,
+                            f2 = "a",
+                            f3 = "b",
+                            f4 = "c",
+                            f5 = "d",
+                            f6 = "e",
+                            f7 = "f",
+                            f8 = "g",
+                            f9 = "h",
+                            f10 = "i",
+                            f11 = "j",
+                            f12 = "k",
+                            f13 = "l",
+                            f14 = "m",
+                            f15 = "n",
+                            f16 = "o",
+                            f17 = "p",
+                            f18 = "q",
+                            f19 = "r",
+                            f20 = "s",
+                            f21 = "t",
+                            f22 = "u",
+                            f23 = "v",
+                            f24 = "w",
+                            f25 = "x",
+                            f26 = "y",
+                            f27 = "z",
+                            f28 = "A",
+                            f29 = "B",
+                            f30 = "C",
+                            "m"
+                        );
+                    }
+                });
+            });
+        }
+    });
+    let text = file.text();
+    let lines = open_all(identity, text.as_bytes());
+    assert_eq!(lines.len(), 200);
+    for (_, sealed) in &lines {
+        assert_eq!(sealed.len(), 31);
+    }
+    // every token distinct
+    let mut tokens = HashSet::new();
+    for l in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        for i in 0..31 {
+            let t = v["fields"][format!("f{i}")]
+                .as_str()
+                .unwrap_or_else(|| panic!("{l}"))
+                .to_string();
+            assert!(tokens.insert(t));
+        }
+    }
+}
+
+/// Review: the marker in clear text anywhere (before the first sealed value, between two,
+/// after the last, in a span field, in a field's name) seals the line whole; inside a sealed
+/// value it does not.
+#[test]
+fn the_marker_in_clear_text_anywhere_seals_the_line_whole() {
+    let key = Key::generate().unwrap();
+    type Log = Box<dyn Fn()>;
+    let whole: Vec<Log> = vec![
+        Box::new(|| tracing::info!(a = "enclog:x", user = "SECRET1", card = "SECRET2", z = 1)),
+        Box::new(|| tracing::info!(a = 1, user = "SECRET1", b = "xenclog:", card = "SECRET2")),
+        Box::new(|| tracing::info!(user = "SECRET1", card = "SECRET2", z = "enclog:")),
+        Box::new(|| tracing::info!(user = "SECRET1", "enclog:" = 1, card = "SECRET2")),
+        Box::new(|| {
+            tracing::info_span!("s", note = "enclog:q")
+                .in_scope(|| tracing::info!(user = "SECRET1", card = "SECRET2"))
+        }),
+    ];
+    for format in [
+        SealedFields::json(),
+        SealedFields::full(),
+        SealedFields::compact(),
+    ] {
+        let format = format.seal(["user", "card"]);
+        for log in &whole {
+            let file = Memory::default();
+            log_one(
+                &format,
+                EncryptedWriter::new(key.clone(), file.clone()),
+                log,
+            );
+            let text = file.text();
+            assert!(
+                text.starts_with("enclog:") && !text.contains("SECRET"),
+                "{text}"
+            );
+            let opened = open_all(key.clone(), text.as_bytes());
+            assert!(opened[0].0.contains("SECRET1") && opened[0].0.contains("SECRET2"));
+        }
+        let file = Memory::default();
+        log_one(
+            &format,
+            EncryptedWriter::new(key.clone(), file.clone()),
+            || tracing::info!(user = "enclog:SECRET1", card = "x enclog: SECRET2", z = 1),
+        );
+        let text = file.text();
+        assert!(
+            !text.starts_with("enclog:") && !text.contains("SECRET"),
+            "{text}"
+        );
+        assert!(
+            open_all(key.clone(), text.as_bytes())[0]
+                .0
+                .contains("x enclog: SECRET2")
+        );
+    }
+}

@@ -155,7 +155,8 @@ impl Names {
                 while table[at] != 0 {
                     at = (at + 1) & mask;
                 }
-                table[at] = u16::try_from(i + 1).expect("at most u16::MAX - 1 names");
+                table[at] = u16::try_from(i + 1)
+                    .expect("at most u16::MAX exact names (more are matched as globs)");
             }
         }
         Names {
@@ -463,6 +464,7 @@ impl<'writer> FormatFields<'writer> for SealedFields {
 #[cfg(test)]
 mod tests {
     use super::Names;
+    use crate::fields::FieldNames;
 
     #[test]
     fn exact_names_match_only_themselves_at_any_length() {
@@ -496,5 +498,136 @@ mod tests {
         let names = Names::new(many.iter().chain(many.iter()).cloned());
         assert!(many.iter().all(|n| names.matches(n)));
         assert!((300..900).all(|i| !names.matches(&format!("f{i}"))));
+    }
+
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+    }
+
+    const ALPHA: &[&str] = &["a", "b", "é", "\u{1F600}", "*", ".", "_", "\0", "A", "/"];
+
+    fn random_name(r: &mut Rng, globs: bool) -> String {
+        let len = match r.below(4) {
+            0 => r.below(4),
+            1 => r.below(9),
+            2 => 6 + r.below(14),
+            _ => r.below(40),
+        };
+        let mut s = String::new();
+        for _ in 0..len {
+            let c = ALPHA[r.below(ALPHA.len())];
+            if c == "*" && !globs {
+                s.push('a');
+            } else {
+                s.push_str(c);
+            }
+        }
+        s
+    }
+
+    fn mutate(r: &mut Rng, s: &str) -> String {
+        let mut b = s.as_bytes().to_vec();
+        match r.below(5) {
+            0 if !b.is_empty() => {
+                let i = r.below(b.len());
+                b[i] ^= 1 << r.below(8);
+            }
+            1 if !b.is_empty() => {
+                b.truncate(r.below(b.len()));
+            }
+            2 => b.push(b"ab._"[r.below(4)]),
+            3 if b.len() > 2 => {
+                // change a middle byte: keeps length, first and last bytes
+                let i = 1 + r.below(b.len() - 2);
+                b[i] = b[i].wrapping_add(1);
+            }
+            _ => b.insert(0, b'x'),
+        }
+        String::from_utf8_lossy(&b).into_owned()
+    }
+
+    /// Differential: the hash table gives exactly what matching every name in turn gives.
+    #[test]
+    fn names_match_exactly_as_a_linear_scan_does() {
+        let mut r = Rng(0x9e37_79b9_7f4a_7c15);
+        for round in 0..3000 {
+            let count = match round % 3 {
+                0 => r.below(4),
+                1 => r.below(40),
+                _ => r.below(300),
+            };
+            let configured: Vec<String> = (0..count)
+                .map(|_| {
+                    let g = r.0.is_multiple_of(7);
+                    random_name(&mut r, g)
+                })
+                .collect();
+            let names = Names::new(configured.clone());
+            let oracle = FieldNames::new(configured.clone());
+            let mut queries: Vec<String> = configured.clone();
+            for c in &configured {
+                queries.push(mutate(&mut r, c));
+                queries.push(mutate(&mut r, c));
+            }
+            for _ in 0..50 {
+                queries.push(random_name(&mut r, false));
+            }
+            queries.push(String::new());
+            for q in &queries {
+                assert_eq!(
+                    names.matches(q),
+                    oracle.matches(q),
+                    "query {q:?} against {configured:?}"
+                );
+            }
+        }
+    }
+
+    /// Same length, same first and last 8 bytes, differing only in the middle: for every
+    /// length 17..64 and each middle position.
+    #[test]
+    fn names_of_one_key_that_differ_in_the_middle_are_told_apart() {
+        for len in 1..64 {
+            let base: String = (0..len).map(|i| (b'a' + (i % 26) as u8) as char).collect();
+            let names = Names::new([base.clone()]);
+            assert!(names.matches(&base));
+            for i in 0..len {
+                let mut b = base.clone().into_bytes();
+                b[i] = b'Z';
+                let other = String::from_utf8(b).unwrap();
+                assert!(!names.matches(&other), "{other} vs {base}");
+                // configured the other way round
+                let n2 = Names::new([other.clone()]);
+                assert!(!n2.matches(&base) && n2.matches(&other));
+            }
+        }
+    }
+
+    /// More exact names than the table indexes: the rest are still matched (as globs).
+    #[test]
+    fn more_names_than_u16_are_all_matched() {
+        let many: Vec<String> = (0..70_000).map(|i| format!("n{i:06}")).collect();
+        let names = Names::new(many.clone());
+        for i in (0..70_000)
+            .step_by(997)
+            .chain([65_534, 65_535, 65_536, 69_999])
+        {
+            assert!(names.matches(&many[i]), "{}", many[i]);
+        }
+        assert!(!names.matches("n070000") && !names.matches("n"));
+        // The empty name, alone and among others.
+        assert!(Names::new([""]).matches(""));
+        assert!(!Names::new([""]).matches("a"));
+        assert!(Names::new(["a", "", "b"]).matches(""));
+        assert!(!Names::new(["a", "b"]).matches(""));
     }
 }
