@@ -280,15 +280,28 @@ fn empty_input_has_no_lines() {
     assert_eq!(parallel(b"\n", ParallelOptions::default()).len(), 1);
 }
 
-/// Fails after `ok` bytes.
-struct FailAfter {
+/// Reads `data` until `ok` bytes, then breaks: a read error, or (`panics`) a panic, as a
+/// bug in the reader would.
+struct BreaksAfter {
     data: io::Cursor<Vec<u8>>,
     ok: u64,
+    panics: bool,
 }
 
-impl Read for FailAfter {
+impl BreaksAfter {
+    fn new(data: &[u8], ok: u64, panics: bool) -> BreaksAfter {
+        BreaksAfter {
+            data: io::Cursor::new(data.to_vec()),
+            ok,
+            panics,
+        }
+    }
+}
+
+impl Read for BreaksAfter {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if self.data.position() >= self.ok {
+            assert!(!self.panics, "simulated bug in the reader");
             return Err(io::Error::other("disk on fire"));
         }
         let room = (self.ok - self.data.position()) as usize;
@@ -305,10 +318,7 @@ impl Read for FailAfter {
 fn a_read_error_comes_after_the_lines_read_before_it() {
     let log = mixed_log();
     let ok = log.len() as u64 / 2;
-    let failing = || FailAfter {
-        data: io::Cursor::new(log.clone()),
-        ok,
-    };
+    let failing = || BreaksAfter::new(&log, ok, false);
     // The reference: `Decryptor` over the same failing reader.
     let mut reference = Vec::new();
     let mut sequential = Decryptor::new(io::BufReader::new(failing()), keyring());
@@ -341,24 +351,6 @@ fn a_read_error_comes_after_the_lines_read_before_it() {
     }
 }
 
-/// Panics (a bug in the reader) after `ok` bytes.
-struct PanicAfter {
-    data: io::Cursor<Vec<u8>>,
-    ok: u64,
-}
-
-impl Read for PanicAfter {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        assert!(
-            self.data.position() < self.ok,
-            "simulated bug in the reader"
-        );
-        let room = (self.ok - self.data.position()) as usize;
-        let n = buf.len().min(room);
-        self.data.read(&mut buf[..n])
-    }
-}
-
 /// A reader that panics ends the entries with an error in that place (not a clean end of
 /// input, not lines made of what another worker's chunk held), on any number of jobs.
 #[test]
@@ -369,10 +361,7 @@ fn a_reader_that_panics_is_an_error_in_its_place_not_the_end_of_input() {
     let reference = sequential(&log, enclog::read::DEFAULT_MAX_LINE);
     for jobs in [1, 2, 3] {
         for chunk in [100, 4096] {
-            let reader = PanicAfter {
-                data: io::Cursor::new(log.clone()),
-                ok,
-            };
+            let reader = BreaksAfter::new(&log, ok, true);
             let options = ParallelOptions::default().jobs(jobs).chunk_size(chunk);
             let mut decryptor = ParallelDecryptor::new(reader, keyring(), options);
             let mut lines = Vec::new();
