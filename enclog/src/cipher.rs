@@ -74,7 +74,7 @@ impl SessionCipher {
         aad: &[u8],
         in_out: &mut [u8],
     ) -> [u8; TAG_LEN] {
-        self.with_key(|key| seal_with(key, part, seq, aad, in_out))
+        self.with_parts(|key| key.seal_part(part, seq, aad, in_out))
     }
 
     /// Runs `f` with the session's key ready to seal several parts (a field-sealed line's
@@ -119,24 +119,14 @@ impl PartSealer<'_> {
         aad: &[u8],
         in_out: &mut [u8],
     ) -> [u8; TAG_LEN] {
-        seal_with(self.0, part, seq, aad, in_out)
+        let tag = self
+            .0
+            .seal_in_place_separate_tag(SessionCipher::nonce(part, seq), Aad::from(aad), in_out)
+            .expect("ChaCha20-Poly1305 seals any input under 256 GiB");
+        let mut out = [0u8; TAG_LEN];
+        out.copy_from_slice(tag.as_ref());
+        out
     }
-}
-
-/// Encrypts `in_out` in place under `key` with nonce `(part, seq)`; returns the tag.
-fn seal_with(
-    key: &LessSafeKey,
-    part: u32,
-    seq: u64,
-    aad: &[u8],
-    in_out: &mut [u8],
-) -> [u8; TAG_LEN] {
-    let tag = key
-        .seal_in_place_separate_tag(SessionCipher::nonce(part, seq), Aad::from(aad), in_out)
-        .expect("ChaCha20-Poly1305 seals any input under 256 GiB");
-    let mut out = [0u8; TAG_LEN];
-    out.copy_from_slice(tag.as_ref());
-    out
 }
 
 impl std::fmt::Debug for SessionCipher {
